@@ -1,0 +1,1 @@
+"""CLI stage: thin translators from arguments to library calls. Computes no metric."""

@@ -1,0 +1,74 @@
+"""The `unitecon` command line: a thin translator from arguments to library calls.
+
+Examples:
+    unitecon demo
+    unitecon costs --by feature,model --since 2026-01-01
+
+Every command takes `--json` (money as decimal strings). Errors print a message, never a
+traceback, and exit non-zero. `main()` only does `sys.exit(run(argv))`; tests call `run`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+from rich.console import Console
+
+from unitecon.errors import UniteconError
+
+app = typer.Typer(
+    name="unitecon",
+    help=__doc__,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+err_console = Console(stderr=True)
+
+
+def _register() -> None:
+    """Attach command modules. Each module defines its commands on `app` or a sub-app."""
+    import importlib
+
+    for mod in ("ledger", "perf"):
+        try:
+            m = importlib.import_module(f"unitecon.cli.{mod}")
+        except ModuleNotFoundError as e:  # a stage not built yet
+            if e.name != f"unitecon.cli.{mod}":
+                raise
+            continue
+        m.register(app)
+
+
+_register()
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with `argv`; return the exit code. User errors print one message."""
+    try:
+        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except UniteconError as e:
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False)
+        return 2
+    except typer.Exit as e:
+        return int(e.exit_code or 0)
+    except typer.Abort:
+        err_console.print("aborted")
+        return 1
+    except Exception as e:  # click usage errors and the like
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            return e.exit_code
+        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
+        err_console.print("Please report this with the command you ran.")
+        return 3
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())
