@@ -1,0 +1,95 @@
+"""The project file (`unitecon.yaml`): what the ledger cannot know.
+
+Price overrides, self-hosted endpoints, unit prices, fixed costs, plans and customers,
+budgets. Validated by pydantic with `extra='forbid'`; errors name the file, line and field.
+Every section has a default, so no file is needed for the demo.
+
+Found at `--config PATH`, else `$UNITECON_CONFIG`, else `./unitecon.yaml` if present, else
+`$UNITECON_HOME/unitecon.yaml` if present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from unitecon.errors import ConfigError
+from unitecon.pricing.config import PricingConfig
+
+
+class Strict(BaseModel):
+    """Base for every config model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Project(Strict):
+    """The whole project file."""
+
+    pricing: PricingConfig = Field(default_factory=PricingConfig)
+    """Price overrides: discounts, private models, effective dates."""
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """Line (1-based) of the YAML node at pydantic error location `loc`."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            nxt = node.value[key] if key < len(node.value) else None
+        else:
+            nxt = None
+        if nxt is None:
+            break
+        node = nxt
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse(text: str, source: str = "<config>") -> Project:
+    """Validate a project file's text; raise ConfigError naming file:line and field."""
+    try:
+        data: Any = yaml.safe_load(text) or {}
+        node = yaml.compose(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source}: not valid YAML: {e}") from e
+    try:
+        return Project.model_validate(data)
+    except ValidationError as e:
+        msgs = []
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            line = _line_of(node, loc)
+            where = f"{source}:{line}" if line else source
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            msgs.append(f"{where}: {field}: {err['msg']}")
+        raise ConfigError("invalid project file\n" + "\n".join(msgs)) from None
+
+
+def find(explicit: Path | None = None) -> Path | None:
+    if explicit is not None:
+        if not explicit.exists():
+            raise ConfigError(f"Project file {explicit} does not exist.")
+        return explicit
+    env = os.environ.get("UNITECON_CONFIG")
+    if env:
+        return find(Path(env))
+    from unitecon.ledger.store import home
+
+    for candidate in (Path("unitecon.yaml"), home() / "unitecon.yaml"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def load(explicit: Path | None = None) -> Project:
+    """Load the project file, or the defaults when there is none."""
+    path = find(explicit)
+    if path is None:
+        return Project()
+    return parse(path.read_text(encoding="utf-8"), str(path))

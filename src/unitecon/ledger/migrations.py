@@ -1,0 +1,141 @@
+"""Numbered schema migrations of the ledger.
+
+Each migration is frozen once released: never edit one, add the next. `migrate()` applies
+those a ledger lacks, each in its own transaction, and records it in `schema_migrations`.
+Tests build a ledger at every older version and migrate it forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from unitecon.errors import LedgerError
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def _m001_initial(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE events (
+            event_id VARCHAR NOT NULL,
+            ts TIMESTAMPTZ NOT NULL,
+            duration_ms DOUBLE,
+            ttft_ms DOUBLE,
+            trace_id VARCHAR,
+            span_id VARCHAR,
+            parent_span_id VARCHAR,
+            operation VARCHAR NOT NULL,
+            provider VARCHAR,
+            model VARCHAR,
+            endpoint VARCHAR,
+            input_tokens BIGINT NOT NULL,
+            cache_read_tokens BIGINT NOT NULL,
+            cache_write_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL,
+            reasoning_tokens BIGINT NOT NULL,
+            unit_type VARCHAR,
+            units DOUBLE NOT NULL,
+            service_tier VARCHAR,
+            batch BOOLEAN NOT NULL,
+            status VARCHAR NOT NULL,
+            attempt INTEGER NOT NULL,
+            accepted BOOLEAN,
+            agent VARCHAR,
+            conversation_id VARCHAR,
+            task_id VARCHAR,
+            customer_id VARCHAR,
+            user_id VARCHAR,
+            feature VARCHAR,
+            team VARCHAR,
+            environment VARCHAR,
+            tags MAP(VARCHAR, VARCHAR),
+            sample_rate DOUBLE NOT NULL,
+            reported_cost DECIMAL(38, 12),
+            source VARCHAR NOT NULL,
+            ingest_id VARCHAR NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE ingests (
+            ingest_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            sha256 VARCHAR,
+            format VARCHAR,
+            started_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ,
+            rows_read BIGINT NOT NULL DEFAULT 0,
+            accepted BIGINT NOT NULL DEFAULT 0,
+            duplicates BIGINT NOT NULL DEFAULT 0,
+            quarantined BIGINT NOT NULL DEFAULT 0,
+            status VARCHAR NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE quarantine (
+            source VARCHAR NOT NULL,
+            location VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            raw VARCHAR,
+            ingest_id VARCHAR NOT NULL,
+            quarantined_at TIMESTAMPTZ NOT NULL
+        )
+        """
+    )
+
+
+def _m002_task_type(con: duckdb.DuckDBPyConnection) -> None:
+    """Kind of task, for cost per successful task by kind; placed after task_id."""
+    con.execute("ALTER TABLE events ADD COLUMN task_type VARCHAR")
+    # Keep the physical column order equal to EVENT_SCHEMA (task_type after task_id).
+    cols = [r[0] for r in con.execute("DESCRIBE events").fetchall()]
+    cols.remove("task_type")
+    cols.insert(cols.index("task_id") + 1, "task_type")
+    con.execute(f"CREATE TABLE events_new AS SELECT {', '.join(cols)} FROM events")
+    con.execute("DROP TABLE events")
+    con.execute("ALTER TABLE events_new RENAME TO events")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_task_type)
+LATEST = len(MIGRATIONS)
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+    )
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection, target: int = LATEST) -> list[int]:
+    """Apply the missing migrations up to `target`; return the versions applied."""
+    have = current_version(con)
+    if have > LATEST:
+        raise LedgerError(
+            f"This ledger is at schema version {have}, newer than this unitecon "
+            f"understands ({LATEST}). Upgrade unitecon."
+        )
+    applied = []
+    for version in range(have + 1, target + 1):
+        fn = MIGRATIONS[version - 1]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            fn(con)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                [version, fn.__name__.lstrip("_")],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied

@@ -1,0 +1,230 @@
+"""The ledger store: a DuckDB file under `$UNITECON_HOME` (default `./.unitecon/`).
+
+Usage is stored; cost is derived at query time by the pricing stage. Ingest is
+idempotent by `event_id` (an anti-join against what is stored), transactional per chunk,
+and records lineage in `ingests`. Rejected records go to `quarantine` with their location
+and reason; re-ingesting a source replaces that source's quarantine, so fixing the file and
+re-ingesting clears it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from unitecon.errors import LedgerError
+from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger import migrations
+from unitecon.ledger.schema import EVENT_SCHEMA
+
+DB_NAME = "ledger.duckdb"
+
+
+def home() -> Path:
+    """The data directory: `$UNITECON_HOME`, default `./.unitecon`."""
+    return Path(os.environ.get("UNITECON_HOME", ".unitecon"))
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class IngestResult:
+    """Lineage of one ingest of one source."""
+
+    ingest_id: str
+    source: str
+    sha256: str | None
+    format: str | None
+    rows_read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    errors: list[Rejected] = field(default_factory=list)  # the first few, for display
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ingest_id": self.ingest_id,
+            "source": self.source,
+            "sha256": self.sha256,
+            "format": self.format,
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "first_errors": [str(e) for e in self.errors],
+        }
+
+
+class Ledger:
+    """One DuckDB ledger. Use as a context manager, or call `close()`."""
+
+    MAX_ERRORS_KEPT = 20
+
+    def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
+        if path is None:
+            path = home() / DB_NAME
+        self.path = Path(path) if str(path) != ":memory:" else None
+        if self.path is not None:
+            if read_only and not self.path.exists():
+                raise LedgerError(
+                    f"No ledger at {self.path}. Run `unitecon ingest FILE` or "
+                    "`unitecon demo` first (or set UNITECON_HOME)."
+                )
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path or ":memory:"), read_only=read_only)
+        except duckdb.IOException as e:
+            raise LedgerError(f"Cannot open the ledger {self.path}: {e}") from e
+        self.con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            migrations.migrate(self.con)
+        elif migrations.current_version(self.con) < migrations.LATEST:
+            raise LedgerError(
+                f"The ledger {self.path} is at an older schema; open it once for writing "
+                "(e.g. `unitecon ingest`) to migrate it."
+            )
+
+    # -- lifecycle -------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ibis(self) -> Any:
+        """An Ibis backend over this ledger's connection (for the analytical queries)."""
+        import ibis
+
+        return ibis.duckdb.from_connection(self.con)
+
+    # -- ingest ----------------------------------------------------------------------
+    def ingest(
+        self,
+        source: str,
+        chunks: Iterable[Chunk],
+        *,
+        sha256: str | None = None,
+        fmt: str | None = None,
+        on_chunk: Callable[[IngestResult], None] | None = None,
+    ) -> IngestResult:
+        """Write `chunks` read from `source`; each chunk is one transaction.
+
+        The source's earlier quarantine entries are replaced by this run's. Duplicates (an
+        `event_id` already stored, or repeated within the chunk) are counted and skipped.
+        """
+        res = IngestResult(uuid.uuid4().hex, source, sha256, fmt)
+        now = datetime.now(UTC)
+        self.con.execute(
+            "INSERT INTO ingests (ingest_id, source, sha256, format, started_at, status) "
+            "VALUES (?, ?, ?, ?, ?, 'running')",
+            [res.ingest_id, source, sha256, fmt, now],
+        )
+        first = True
+        for chunk in chunks:
+            self._write_chunk(res, chunk, clear_quarantine=first)
+            first = False
+            if on_chunk is not None:
+                on_chunk(res)
+        if first:  # an empty source still clears its old quarantine
+            self._write_chunk(res, Chunk(EVENT_SCHEMA.empty_table()), clear_quarantine=True)
+        self.con.execute(
+            "UPDATE ingests SET finished_at = ?, rows_read = ?, accepted = ?, duplicates = ?, "
+            "quarantined = ?, status = 'done' WHERE ingest_id = ?",
+            [
+                datetime.now(UTC),
+                res.rows_read,
+                res.accepted,
+                res.duplicates,
+                res.quarantined,
+                res.ingest_id,
+            ],
+        )
+        return res
+
+    def _write_chunk(self, res: IngestResult, chunk: Chunk, *, clear_quarantine: bool) -> None:
+        batch = chunk.events.set_column(
+            EVENT_SCHEMA.get_field_index("ingest_id"),
+            "ingest_id",
+            pa.array([res.ingest_id] * chunk.events.num_rows, pa.string()),
+        )
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if clear_quarantine:
+                con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
+            con.register("_batch", batch)
+            inserted = 0
+            if batch.num_rows:
+                row = con.execute(
+                    """
+                    INSERT INTO events
+                    SELECT * EXCLUDE (_rn) FROM (
+                        SELECT *, row_number() OVER (PARTITION BY event_id) AS _rn
+                        FROM _batch
+                    ) b
+                    WHERE _rn = 1 AND NOT EXISTS (
+                        SELECT 1 FROM events e WHERE e.event_id = b.event_id
+                    )
+                    """
+                ).fetchone()
+                inserted = int(row[0]) if row else 0
+            con.unregister("_batch")
+            if chunk.rejected:
+                now = datetime.now(UTC)
+                con.executemany(
+                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        [res.source, r.location, r.reason, r.raw, res.ingest_id, now]
+                        for r in chunk.rejected
+                    ],
+                )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        res.rows_read += chunk.rows_read or (batch.num_rows + len(chunk.rejected))
+        res.accepted += inserted
+        res.duplicates += batch.num_rows - inserted
+        res.quarantined += len(chunk.rejected)
+        room = self.MAX_ERRORS_KEPT - len(res.errors)
+        if room > 0:
+            res.errors.extend(chunk.rejected[:room])
+
+    # -- reads -----------------------------------------------------------------------
+    def count(self) -> int:
+        row = self.con.execute("SELECT count(*) FROM events").fetchone()
+        return int(row[0]) if row else 0
+
+    def quarantine(self, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT source, location, reason, raw, ingest_id, quarantined_at FROM quarantine "
+            "ORDER BY source, quarantined_at, location"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        cur = self.con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def ingests(self) -> list[dict[str, Any]]:
+        cur = self.con.execute("SELECT * FROM ingests ORDER BY started_at")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
