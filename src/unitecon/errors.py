@@ -1,10 +1,10 @@
 """Exceptions a user can act on.
 
-    UniteconError                 base; the CLI prints its message, never a traceback
-    ├── ConfigError               the project file is invalid (names file:line and field)
-    ├── InputError                a source cannot be read at all (names the file)
-    ├── LookupFailed              an unknown model, GPU, customer...; carries "did you mean"
-    └── LedgerError               the store is missing, locked or from a newer version
+UniteconError                 base; the CLI prints its message, never a traceback
+├── ConfigError               the project file is invalid (names file:line and field)
+├── InputError                a source cannot be read at all (names the file)
+├── LookupFailed              an unknown model, GPU, customer...; carries "did you mean"
+└── LedgerError               the store is missing, locked or from a newer version
 """
 
 from __future__ import annotations

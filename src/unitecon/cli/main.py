@@ -20,7 +20,12 @@ from unitecon.errors import UniteconError
 
 app = typer.Typer(
     name="unitecon",
-    help=__doc__,
+    help=(
+        "What every AI call, agent task, customer and feature costs and earns.\n\n"
+        "Examples:\n\n"
+        "  unitecon demo\n\n"
+        "  unitecon costs --by feature,model --since 2026-10-01"
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,7 +38,7 @@ def _register() -> None:
     """Attach command modules. Each module defines its commands on `app` or a sub-app."""
     import importlib
 
-    for mod in ("ledger", "perf"):
+    for mod in ("ledger", "perf", "attribution"):
         try:
             m = importlib.import_module(f"unitecon.cli.{mod}")
         except ModuleNotFoundError as e:  # a stage not built yet

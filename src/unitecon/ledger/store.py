@@ -220,11 +220,14 @@ class Ledger:
         )
         if limit:
             sql += f" LIMIT {int(limit)}"
-        cur = self.con.execute(sql)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return self.rows(sql)
 
     def ingests(self) -> list[dict[str, Any]]:
-        cur = self.con.execute("SELECT * FROM ingests ORDER BY started_at")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return self.rows("SELECT * FROM ingests ORDER BY started_at")
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query; rows as dicts (through Arrow, so time zones need no pytz)."""
+        result: list[dict[str, Any]] = (
+            self.con.execute(sql, params or []).fetch_arrow_table().to_pylist()
+        )
+        return result

@@ -1,0 +1,241 @@
+"""Ledger commands: ingest, quarantine, costs, prices, demo."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from unitecon.cli.output import console, emit_json, money, table
+from unitecon.errors import UniteconError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Project file (default: ./unitecon.yaml).")
+]
+
+prices_app = typer.Typer(help="The price catalog: genai-prices plus your overrides.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.command("quarantine")(quarantine)
+    app.command("costs")(costs)
+    app.command("demo")(demo)
+    app.add_typer(prices_app, name="prices")
+
+
+def _ledger(read_only: bool = False) -> Any:
+    from unitecon.ledger.store import Ledger
+
+    return Ledger(read_only=read_only)
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files to ingest (globs expanded).")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="jsonl, csv, parquet, otlp-json, otlp-proto, provider."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest usage files into the ledger (idempotent: re-running changes nothing).
+
+    Example: unitecon ingest traces/*.json events.jsonl
+    """
+    from unitecon.pipeline import ingest_paths
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UniteconError(f"No such file: {', '.join(map(str, missing))}")
+    with _ledger() as ledger:
+        results = ingest_paths(ledger, paths, fmt=fmt, quiet=as_json)
+    if as_json:
+        emit_json([r.as_dict() for r in results])
+        return
+    _print_ingest_summary(results)
+
+
+def _print_ingest_summary(results: list[Any]) -> None:
+    rows = [
+        (r.source, r.format, r.rows_read, r.accepted, r.duplicates, r.quarantined) for r in results
+    ]
+    if len(results) > 1:
+        rows.append(
+            (
+                "total",
+                "",
+                sum(r.rows_read for r in results),
+                sum(r.accepted for r in results),
+                sum(r.duplicates for r in results),
+                sum(r.quarantined for r in results),
+            )
+        )
+    cols = ["source", "format", "read", "accepted", "duplicates", "quarantined"]
+    console.print(table("Ingest", cols, rows[-12:], right=cols[2:]))
+    errors = [e for r in results for e in r.errors][:10]
+    if errors:
+        console.print("[bold yellow]First quarantined records:[/]")
+        for e in errors:
+            console.print(f"  {e.location}: {e.reason}", highlight=False, markup=False)
+        console.print("List them all with `unitecon quarantine`.")
+
+
+def quarantine(
+    source: Annotated[str | None, typer.Option(help="Only this source file.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List quarantined records with their location and reason.
+
+    Fix the file and ingest it again: its quarantine entries are replaced.
+    """
+    with _ledger() as ledger:
+        rows = ledger.quarantine()
+    if source:
+        rows = [r for r in rows if r["source"] == source]
+    total = len(rows)
+    rows = rows[:limit] if limit else rows
+    if as_json:
+        emit_json({"total": total, "records": rows})
+        return
+    if not total:
+        console.print("Quarantine is empty.")
+        return
+    console.print(
+        table(
+            f"Quarantine ({total} records)",
+            ["location", "reason", "raw"],
+            [(r["location"], r["reason"], (r["raw"] or "")[:60]) for r in rows],
+        )
+    )
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UniteconError(f"--{name}: expected a date like 2026-01-31, got {value!r}") from None
+
+
+def costs(
+    by: Annotated[
+        str, typer.Option("--by", help="day,month,provider,model,customer,...")
+    ] = "model",
+    since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 30,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cost by any combination of dimensions, priced from the catalog at query time.
+
+    Example: unitecon costs --by month,feature --since 2026-10-01
+    """
+    from unitecon import config as cfg
+    from unitecon.economics.costs import costs_by, parse_dims
+    from unitecon.pricing import priced_events
+
+    dims = parse_dims(by)
+    project = cfg.load(config)
+    with _ledger(read_only=True) as ledger:
+        priced = priced_events(ledger, project)
+        rows = costs_by(priced, dims, since=_date(since, "since"), until=_date(until, "until"))
+    if as_json:
+        emit_json(rows)
+        return
+    total = sum((r["cost"] for r in rows), start=0)
+    shown = rows[:limit] if limit else rows
+    cols = [*dims, "cost", "events", "input tokens", "output tokens", "unpriced"]
+    body = [
+        (
+            *(r[d] for d in dims),
+            money(r["cost"]),
+            f"{r['events']:,}",
+            f"{r['input_tokens']:,}",
+            f"{r['output_tokens']:,}",
+            r["unpriced_events"] or "",
+        )
+        for r in shown
+    ]
+    title = f"Cost by {', '.join(dims)} — total {money(total)}"
+    if len(rows) > len(shown):
+        title += f" (top {len(shown)} of {len(rows)} rows)"
+    console.print(table(title, cols, body, right=cols[len(dims) :]))
+    if any(r["unpriced_events"] for r in rows):
+        console.print("[yellow]Some events have no price: see `unitecon prices missing`.[/]")
+
+
+@prices_app.command("show")
+def prices_show(
+    model: Annotated[str, typer.Argument(help="Model name as it appears in your traffic.")],
+    provider: Annotated[str | None, typer.Option(help="Provider id, e.g. openai.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Price history, tiers and variants of one model."""
+    from unitecon import config as cfg
+    from unitecon.pricing import show_prices
+
+    info = show_prices(model, provider=provider, project=cfg.load(config))
+    if as_json:
+        emit_json(info)
+        return
+    from unitecon.cli.render import render_prices
+
+    render_prices(info)
+
+
+@prices_app.command("missing")
+def prices_missing(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Models in the ledger with no price, their volume, and the override to add."""
+    from unitecon import config as cfg
+    from unitecon.pricing import missing_prices
+
+    with _ledger(read_only=True) as ledger:
+        rows = missing_prices(ledger, cfg.load(config))
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        console.print("Every model in the ledger has a price.")
+        return
+    from unitecon.cli.render import render_missing
+
+    render_missing(rows)
+
+
+def demo(
+    seed: Annotated[int, typer.Option(help="Random seed (deterministic output).")] = 7,
+    days: Annotated[int, typer.Option(help="Days of traffic.")] = 60,
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate realistic demo traffic, ingest it through the real readers, and report.
+
+    Writes under $UNITECON_HOME (default ./.unitecon): demo/ (the input files),
+    ledger.duckdb and report.html.
+    """
+    from unitecon.pipeline import run_demo
+
+    summary = run_demo(seed=seed, days=days, customers=customers, quiet=as_json)
+    if as_json:
+        emit_json(summary)
+
+
+def progress(quiet: bool) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=quiet,
+    )

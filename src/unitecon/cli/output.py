@@ -1,0 +1,69 @@
+"""Output helpers shared by every command: JSON with exact money, rich tables, money format."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+CENT = Decimal("0.01")
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return str(o)  # money in JSON is a decimal string, never a float
+    if isinstance(o, datetime | date):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    if hasattr(o, "as_dict"):
+        return o.as_dict()
+    if isinstance(o, set | frozenset | tuple):
+        return list(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_default, indent=2, ensure_ascii=False)
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(dumps(obj) + "\n")
+
+
+def money(value: Decimal | None, places: int = 2) -> str:
+    """`$1,234.56`; more places for sub-cent unit costs."""
+    if value is None:
+        return "—"
+    q = Decimal(1).scaleb(-places)
+    v = Decimal(value).quantize(q, rounding=ROUND_HALF_EVEN)
+    sign = "-" if v < 0 else ""
+    return f"{sign}${abs(v):,.{places}f}"
+
+
+def table(
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    right: Iterable[str] = (),
+) -> Table:
+    right_set = set(right)
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for c in columns:
+        t.add_column(c, justify="right" if c in right_set else "left")
+    for r in rows:
+        t.add_row(*("—" if v is None else str(v) for v in r))
+    return t
+
+
+def records(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows]

@@ -1,0 +1,105 @@
+"""Cost by dimension and period: the ledger's plain spend report.
+
+Works on the priced-events table of the pricing stage (one row per event with `cost`,
+DECIMAL USD). Structural spans carry no cost (leaf-only), so any grouping sums to the total.
+Events from a sampled source are weighted by 1/sample_rate (see `weighted_cost`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from unitecon.errors import UniteconError
+
+#: CLI dimension name -> column (or period expression).
+DIMENSIONS: dict[str, str] = {
+    "day": "day",
+    "week": "week",
+    "month": "month",
+    "provider": "provider",
+    "model": "model",
+    "customer": "customer_id",
+    "user": "user_id",
+    "feature": "feature",
+    "agent": "agent",
+    "team": "team",
+    "environment": "environment",
+    "operation": "operation",
+    "endpoint": "endpoint",
+    "task_type": "task_type",
+    "status": "price_status",
+}
+
+#: Scale of per-row sample weights (1/sample_rate rounded to 6 places).
+WEIGHT_TYPE = "decimal(18, 6)"
+
+
+def parse_dims(spec: str) -> list[str]:
+    dims = [d.strip() for d in spec.split(",") if d.strip()]
+    bad = [d for d in dims if d not in DIMENSIONS]
+    if bad or not dims:
+        raise UniteconError(
+            f"Unknown dimension {', '.join(bad) or '(none)'}; choose from: " + ", ".join(DIMENSIONS)
+        )
+    return dims
+
+
+def weighted_cost(t: ir.Table) -> ir.DecimalValue:
+    """cost / sample_rate, exact for unsampled rows: cost x round(1/rate, 6) otherwise."""
+    weight = (1 / t.sample_rate).round(6).cast(WEIGHT_TYPE)
+    return ibis.ifelse(t.sample_rate == 1, t.cost, t.cost * weight).fill_null(0)
+
+
+def with_periods(t: ir.Table) -> ir.Table:
+    return t.mutate(
+        day=t.ts.date(),
+        week=t.ts.truncate("W").date(),
+        month=t.ts.truncate("M").date(),
+    )
+
+
+def filter_period(t: ir.Table, since: date | None, until: date | None) -> ir.Table:
+    """Keep events with since <= ts < until (dates are UTC days)."""
+    if since is not None:
+        t = t.filter(t.ts >= datetime.combine(since, datetime.min.time()))
+    if until is not None:
+        t = t.filter(t.ts < datetime.combine(until, datetime.min.time()))
+    return t
+
+
+def costs_by(
+    priced: ir.Table,
+    dims: list[str],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[dict[str, Any]]:
+    """Total cost, events and tokens per combination of `dims`, largest cost first."""
+    t = with_periods(filter_period(priced, since, until))
+    cols = [DIMENSIONS[d] for d in dims]
+    agg = t.group_by(cols).aggregate(
+        cost=weighted_cost(t).sum(),
+        events=t.count(),
+        input_tokens=t.input_tokens.sum(),
+        output_tokens=t.output_tokens.sum(),
+        unpriced=(t.price_status == "missing").sum(),
+    )
+    agg = agg.order_by([ibis.desc("cost"), *cols])
+    rows = agg.to_pyarrow().to_pylist()
+    out = []
+    for r in rows:
+        row = {d: r[DIMENSIONS[d]] for d in dims}
+        row.update(
+            cost=Decimal(r["cost"] or 0),
+            events=int(r["events"]),
+            input_tokens=int(r["input_tokens"] or 0),
+            output_tokens=int(r["output_tokens"] or 0),
+            unpriced_events=int(r["unpriced"] or 0),
+        )
+        out.append(row)
+    return out

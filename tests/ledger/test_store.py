@@ -1,0 +1,143 @@
+"""The store: idempotent ingest, lineage, quarantine replacement, migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from unitecon.errors import LedgerError
+from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger import migrations
+from unitecon.ledger.schema import EVENT_SCHEMA, to_table
+from unitecon.ledger.store import Ledger
+
+
+def _rows(n: int, start: int = 0) -> list[dict[str, object]]:
+    return [
+        {
+            "event_id": f"e{i}",
+            "ts": datetime(2026, 1, 1 + i % 28, tzinfo=UTC),
+            "provider": "openai",
+            "model": "gpt-4o",
+            "input_tokens": 100 + i,
+            "output_tokens": 10,
+            "source": f"f.jsonl:{i + 1}",
+            "tags": [("k", str(i))],
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def test_reingest_is_noop_and_lineage_recorded() -> None:
+    with Ledger(":memory:") as ledger:
+        first = ledger.ingest("f.jsonl", [Chunk(to_table(_rows(5)))], sha256="abc", fmt="jsonl")
+        again = ledger.ingest("f.jsonl", [Chunk(to_table(_rows(5)))], sha256="abc", fmt="jsonl")
+        assert (first.accepted, first.duplicates) == (5, 0)
+        assert (again.accepted, again.duplicates) == (0, 5)
+        assert ledger.count() == 5
+        lineage = ledger.ingests()
+        assert [r["status"] for r in lineage] == ["done", "done"]
+        assert lineage[0]["sha256"] == "abc"
+        assert lineage[1]["duplicates"] == 5
+
+
+def test_duplicate_ids_within_a_chunk_are_counted_once() -> None:
+    rows = _rows(3) + _rows(1)  # e0 twice
+    with Ledger(":memory:") as ledger:
+        res = ledger.ingest("f", [Chunk(to_table(rows))])
+        assert (res.accepted, res.duplicates, ledger.count()) == (3, 1, 3)
+
+
+def test_quarantine_is_replaced_when_the_source_is_ingested_again() -> None:
+    bad = Rejected("f.jsonl:7", "input_tokens: -3 is negative", '{"input_tokens": -3}')
+    with Ledger(":memory:") as ledger:
+        ledger.ingest("f.jsonl", [Chunk(to_table(_rows(2)), [bad])])
+        ledger.ingest("g.jsonl", [Chunk(to_table(_rows(1, 10)), [bad])])
+        assert len(ledger.quarantine()) == 2
+        ledger.ingest("f.jsonl", [Chunk(to_table(_rows(3)))])  # the fixed file
+        left = ledger.quarantine()
+        assert [r["source"] for r in left] == ["g.jsonl"]
+        assert ledger.count() == 4
+
+
+def test_failed_chunk_rolls_back(tmp_path: Path) -> None:
+    def chunks() -> object:
+        yield Chunk(to_table(_rows(2)))
+        raise RuntimeError("killed")
+
+    with Ledger(tmp_path / "l.duckdb") as ledger:
+        with pytest.raises(RuntimeError):
+            ledger.ingest("f", chunks())  # type: ignore[arg-type]
+        assert ledger.count() == 2  # the committed chunk stays
+        ledger.ingest("f", [Chunk(to_table(_rows(4)))])
+        assert ledger.count() == 4  # the re-run completes it, no duplicates
+
+
+def test_migrate_from_blank_gives_the_event_schema() -> None:
+    con = duckdb.connect()
+    assert migrations.migrate(con) == list(range(1, migrations.LATEST + 1))
+    got = con.execute("SELECT * FROM events").fetch_arrow_table().schema
+    assert got.names == EVENT_SCHEMA.names
+    assert migrations.migrate(con) == []
+
+
+def test_migrate_from_version_1_keeps_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    migrations.migrate(con, target=1)
+    con.execute(
+        "INSERT INTO events (event_id, ts, operation, input_tokens, cache_read_tokens, "
+        "cache_write_tokens, output_tokens, reasoning_tokens, units, batch, status, attempt, "
+        "sample_rate, source, ingest_id, task_id) VALUES ('old', TIMESTAMPTZ '2025-03-01 "
+        "00:00:00+00', 'chat', 7, 0, 0, 3, 0, 0, false, 'ok', 1, 1.0, 'x:1', 'i', 't1')"
+    )
+    con.close()
+    with Ledger(path) as ledger:
+        table = ledger.con.execute("SELECT * FROM events").fetch_arrow_table()
+        assert table.schema.names == EVENT_SCHEMA.names
+        row = table.to_pylist()[0]
+        assert (row["event_id"], row["input_tokens"], row["task_id"]) == ("old", 7, "t1")
+        assert row["task_type"] is None
+        # and new rows still go in
+        ledger.ingest("new", [Chunk(to_table(_rows(1)))])
+        assert ledger.count() == 2
+
+
+def test_newer_ledger_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.duckdb"
+    with Ledger(path) as ledger:
+        ledger.con.execute("INSERT INTO schema_migrations (version, name) VALUES (999, 'x')")
+    with pytest.raises(LedgerError, match="newer"):
+        Ledger(path)
+
+
+def test_missing_ledger_read_only_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LedgerError, match="unitecon demo"):
+        Ledger(tmp_path / "none.duckdb", read_only=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=60),
+    st.integers(min_value=1, max_value=5),
+)
+def test_property_reingest_any_order_and_chunking_is_noop(ids: list[int], parts: int) -> None:
+    """Whatever the chunking and repetition, the ledger holds each id once; re-ingest adds 0."""
+    rows = [_rows(1, i)[0] for i in ids]
+    size = max(1, len(rows) // parts)
+    chunks = [Chunk(to_table(rows[i : i + size])) for i in range(0, len(rows), size)]
+    with Ledger(":memory:") as ledger:
+        ledger.ingest("a", chunks)
+        before = ledger.con.execute("SELECT * FROM events ORDER BY event_id").fetch_arrow_table()
+        assert before.num_rows == len(set(ids))
+        res = ledger.ingest("a", [Chunk(to_table(rows))])
+        assert res.accepted == 0
+        after = ledger.con.execute("SELECT * FROM events ORDER BY event_id").fetch_arrow_table()
+        assert after.drop(["ingest_id"]).equals(before.drop(["ingest_id"]))
+        assert isinstance(after, pa.Table)
