@@ -17,6 +17,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from unitecon.attribution.config import (
+    AllocationConfig,
+    EndpointConfig,
+    FixedCost,
+    UnitPrice,
+)
 from unitecon.errors import ConfigError
 from unitecon.pricing.config import PricingConfig
 
@@ -32,6 +38,14 @@ class Project(Strict):
 
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     """Price overrides: discounts, private models, effective dates."""
+    endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
+    """Self-hosted deployments by name (the events' `endpoint`), priced by GPU time."""
+    unit_prices: list[UnitPrice] = Field(default_factory=list)
+    """Prices of non-token units (web searches, vector queries, review seconds, ...)."""
+    fixed_costs: list[FixedCost] = Field(default_factory=list)
+    """One-time and recurring costs, amortized and allocated by a driver."""
+    allocation: AllocationConfig = Field(default_factory=AllocationConfig)
+    """How shared costs (idle GPU time) are shown."""
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
