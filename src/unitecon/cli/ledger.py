@@ -139,13 +139,14 @@ def costs(
     """
     from unitecon import config as cfg
     from unitecon.economics.costs import costs_by, parse_dims
-    from unitecon.pricing import priced_events
 
     dims = parse_dims(by)
+    period = {"since": _date(since, "since"), "until": _date(until, "until")}
     project = cfg.load(config)
     with _ledger(read_only=True) as ledger:
-        priced = priced_events(ledger, project)
-        rows = costs_by(priced, dims, since=_date(since, "since"), until=_date(until, "until"))
+        from unitecon.pricing import priced_events
+
+        rows = costs_by(priced_events(ledger, project), dims, **period)
     if as_json:
         emit_json(rows)
         return

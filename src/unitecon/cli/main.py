@@ -63,12 +63,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         err_console.print("aborted")
         return 1
-    except Exception as e:  # click usage errors and the like
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            return e.exit_code
+    except typer.TyperException as e:  # usage errors: wrong option, missing argument
+        show = getattr(e, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"error: {e.format_message()}")
+        return int(e.exit_code)
+    except Exception as e:
         err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
         err_console.print("Please report this with the command you ran.")
         return 3

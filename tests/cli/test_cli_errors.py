@@ -1,0 +1,38 @@
+"""A CLI user never sees a traceback: errors are one message and a non-zero exit."""
+
+from __future__ import annotations
+
+import pytest
+
+from unitecon.cli.main import run
+
+
+def test_costs_without_a_ledger_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["costs", "--by", "model"]) == 2
+    err = capsys.readouterr().err
+    assert "No ledger" in err and "unitecon demo" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_dimension_lists_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["costs", "--by", "colour"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown dimension colour" in err and "customer" in err
+
+
+def test_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
+    from unitecon.ledger.store import Ledger
+
+    Ledger().close()  # an empty ledger
+    assert run(["costs", "--since", "yesterday"]) == 2
+    assert "expected a date like 2026-01-31" in capsys.readouterr().err
+
+
+def test_missing_input_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["ingest", "nope.jsonl"]) == 2
+    assert "No such file: nope.jsonl" in capsys.readouterr().err
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["frobnicate"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
