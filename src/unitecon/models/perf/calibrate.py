@@ -1,0 +1,174 @@
+"""The calibration table as data, the model's prediction for each row, and the fitted factors.
+
+Each row of `data/throughput-calibration.csv` is replayed with one `Efficiency` for all rows
+(no per-row factors). What is compared:
+
+- online rows at a finite request rate: time per output token (primary) and TTFT; their
+  output throughput is set by the offered load (QPS x output length), so it proves nothing;
+- saturated online rows (all 500 requests at once) and offline rows: output tokens/s (primary);
+  the saturated rows' inter-token latency is reported as secondary.
+
+`scripts/fit_perf.py` fits the factors and stores them in `data/fitted.json`, read by
+`fitted()`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from dataclasses import dataclass, fields
+from functools import cache
+from importlib import resources
+from statistics import median
+
+from unitecon.models.perf.catalog import find_gpu
+from unitecon.models.perf.predict import deployment
+from unitecon.models.perf.serving import (
+    Engine,
+    Lengths,
+    OperatingPoint,
+    at_request_rate,
+    max_throughput,
+)
+from unitecon.models.perf.step import Efficiency
+
+BURST_REQUESTS = 500  # "500 requests" per the source's online table
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    """One measured configuration and its measurements."""
+
+    id: str
+    source_table: str
+    model: str
+    gpu: str
+    num_gpus: int
+    weight_precision: str
+    kv_precision: str
+    request_rate: float | None
+    burst: bool
+    input_len: int
+    output_len: int
+    output_tok_s: float
+    ttft_s: float | None
+    tpot_s: float | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Predicted vs measured for one metric of one row."""
+
+    row_id: str
+    source_table: str
+    metric: str
+    primary: bool
+    measured: float
+    predicted: float
+
+    @property
+    def rel_error(self) -> float:
+        """predicted / measured - 1."""
+        return self.predicted / self.measured - 1
+
+    @property
+    def log_ratio(self) -> float:
+        return math.log(self.predicted / self.measured)
+
+
+def _first_word(text: str) -> str:
+    return text.split()[0]
+
+
+def _ms(text: str) -> float | None:
+    return float(text) / 1e3 if text else None
+
+
+def _row(r: dict[str, str]) -> CalibrationRow:
+    rate = re.search(r"QPS=(\w+)", r["scenario"])
+    return CalibrationRow(
+        id=r["id"],
+        source_table=r["source_location"].split("(")[0].strip(),
+        model=r["model"],
+        gpu=r["gpu"],
+        num_gpus=int(r["num_gpus"]),
+        weight_precision=r["weight_precision"],
+        kv_precision=_first_word(r["kv_precision"]),
+        request_rate=float(rate.group(1)) if rate and rate.group(1) != "inf" else None,
+        burst=bool(rate and rate.group(1) == "inf"),
+        input_len=int(r["input_len"]),
+        output_len=int(r["output_len"]),
+        output_tok_s=float(r["measured_output_tok_s_total"]),
+        ttft_s=_ms(r["ttft_ms"]),
+        tpot_s=_ms(r["itl_or_tpot_ms"]),
+    )
+
+
+@cache
+def rows() -> tuple[CalibrationRow, ...]:
+    """The packaged calibration table."""
+    text = resources.files("unitecon.models.perf").joinpath("data", "throughput-calibration.csv")
+    return tuple(_row(r) for r in csv.DictReader(text.read_text("utf-8").splitlines()))
+
+
+def predict_row(
+    row: CalibrationRow, eff: Efficiency, engine: Engine | None = None
+) -> OperatingPoint:
+    """The model's operating point for a row's configuration and scenario."""
+    engine = engine or Engine()
+    dep = deployment(
+        row.model, find_gpu(row.gpu), row.num_gpus, row.weight_precision, row.kv_precision
+    )
+    lengths = Lengths(row.input_len, row.output_len)
+    if row.request_rate is not None:
+        return at_request_rate(dep, eff, engine, lengths, row.request_rate)
+    if row.burst:
+        engine = Engine(
+            min(engine.max_batch, BURST_REQUESTS),
+            engine.max_num_tokens,
+            engine.kv_mem_fraction,
+            engine.reserve_full_sequence,
+        )
+    return max_throughput(dep, eff, engine, lengths)
+
+
+def compare_row(row: CalibrationRow, eff: Efficiency) -> list[Comparison]:
+    """Every measured metric of a row next to its prediction."""
+    p = predict_row(row, eff)
+    online = row.request_rate is not None
+    out = []
+    if not online:
+        out.append(("output_tok_s", True, row.output_tok_s, p.output_tok_s))
+    if row.tpot_s:
+        out.append(("tpot_s", online, row.tpot_s, p.tpot_s))
+    if online and row.ttft_s:
+        out.append(("ttft_s", False, row.ttft_s, p.ttft_s))
+    return [Comparison(row.id, row.source_table, *c) for c in out]
+
+
+def compare_all(eff: Efficiency) -> list[Comparison]:
+    return [c for row in rows() for c in compare_row(row, eff)]
+
+
+def summary(comparisons: list[Comparison]) -> tuple[float, float, str]:
+    """(median |error|, worst max(ratio, 1/ratio), worst row id) over the given comparisons."""
+    worst = max(comparisons, key=lambda c: abs(c.log_ratio))
+    return (
+        median(abs(c.rel_error) for c in comparisons),
+        math.exp(abs(worst.log_ratio)),
+        worst.row_id,
+    )
+
+
+@cache
+def fitted() -> Efficiency:
+    """The efficiency factors `scripts/fit_perf.py` stored in `data/fitted.json`."""
+    path = resources.files("unitecon.models.perf").joinpath("data", "fitted.json")
+    try:
+        stored = json.loads(path.read_text("utf-8"))["efficiency"]
+    except FileNotFoundError:
+        return Efficiency()
+    names = {f.name for f in fields(Efficiency)}
+    return Efficiency(**{k: float(v) for k, v in stored.items() if k in names})

@@ -1,0 +1,268 @@
+"""Serving: KV capacity, max batch, and operating points at a concurrency, a latency target,
+a request rate, or maximum throughput, each classified memory- or compute-bound with reasons.
+
+Steady-state continuous batching: with B sequences decoding and prompts of I tokens per O
+output tokens, every step carries B decode tokens and B·I/O prefill tokens on average
+(chunked prefill). Output throughput = B / T_step; time per output token = T_step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from unitecon.errors import InputError
+from unitecon.models.perf import arch
+from unitecon.models.perf.catalog import GIB
+from unitecon.models.perf.step import (
+    Deployment,
+    Efficiency,
+    StepTime,
+    critical_batch,
+    prefill_time,
+    step_time,
+)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Serving-engine limits. Defaults: TensorRT-LLM build and KV-cache defaults (assumed)."""
+
+    max_batch: int = 2048
+    """Most sequences in one step (`--max_batch_size`)."""
+    max_num_tokens: int = 8192
+    """Most tokens (decode + prefill) in one step (`--max_num_tokens`)."""
+    kv_mem_fraction: float = 0.9
+    """Share of free memory given to the KV cache (`free_gpu_memory_fraction`)."""
+    reserve_full_sequence: bool = True
+    """Reserve KV for input+output at admission (GUARANTEED_NO_EVICT) instead of input+output/2."""
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """Tokens per request: prompt (input) and generated (output)."""
+
+    input_len: int
+    output_len: int
+
+    def __post_init__(self) -> None:
+        for name, value in (("input length", self.input_len), ("output length", self.output_len)):
+            if value <= 0:
+                raise InputError(f"{name} must be a positive number of tokens, got {value}")
+
+    @property
+    def mean_context(self) -> float:
+        """Mean context of a decoding sequence [tokens] = I + O/2."""
+        return self.input_len + self.output_len / 2
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """What one replica does at one load."""
+
+    batch: float
+    max_batch: int
+    batch_limit: str
+    step: StepTime
+    ttft_s: float
+    output_tok_s: float
+    num_gpus: int
+    gpu_s_per_input_token: float
+    gpu_s_per_output_token: float
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def tpot_s(self) -> float:
+        """Time per output token seen by one request [s]."""
+        return self.step.total_s
+
+    @property
+    def bound(self) -> str:
+        return self.step.bound
+
+    @property
+    def output_tok_s_per_gpu(self) -> float:
+        return self.output_tok_s / self.num_gpus
+
+
+def kv_shards(dep: Deployment) -> int:
+    """GPUs the KV cache is split over: min(N, n_kv) for GQA, 1 for MLA (latent replicated)."""
+    if dep.arch.attention == "mla":
+        return 1
+    return min(dep.num_gpus, dep.arch.kv_heads)
+
+
+def kv_budget_bytes(dep: Deployment, eff: Efficiency, engine: Engine) -> float:
+    """KV cache memory of the replica, counted once per distinct copy [B].
+
+    = shards · f_kv · (M - W/N - reserve): per GPU, the KV gets a fraction of what weights and
+    the fixed reserve leave (TensorRT-LLM `free_gpu_memory_fraction`).
+    """
+    per_gpu_weights = arch.weight_bytes(dep.arch, dep.weights.bytes_per_value) / dep.num_gpus
+    free = dep.gpu.memory_bytes - per_gpu_weights - eff.reserve_gib * GIB
+    if free <= 0:
+        need = (per_gpu_weights + eff.reserve_gib * GIB) / GIB
+        raise InputError(
+            f"{dep.arch.name} in {dep.weights.name} does not fit on {dep.num_gpus} x "
+            f"{dep.gpu.name}: needs {need:.1f} GiB per GPU (weights + {eff.reserve_gib:g} GiB "
+            f"reserve), has {dep.gpu.memory_bytes / GIB:.0f} GiB. Use more GPUs or a lower "
+            "precision."
+        )
+    return kv_shards(dep) * engine.kv_mem_fraction * free
+
+
+def max_batch(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths) -> int:
+    """Sequences whose KV fits: floor(KV budget / KV_seq(reserved length)) [sequences]."""
+    reserved = lengths.input_len + (
+        lengths.output_len if engine.reserve_full_sequence else lengths.output_len / 2
+    )
+    per_seq = arch.kv_bytes_per_sequence(dep.arch, dep.kv.bytes_per_value, reserved)
+    fits = int(kv_budget_bytes(dep, eff, engine) // per_seq)
+    if fits < 1:
+        raise InputError(
+            f"{dep.arch.name} fits on {dep.num_gpus} x {dep.gpu.name} but leaves no room for "
+            f"the KV cache of one {int(reserved)}-token sequence. Use more GPUs, a lower "
+            "precision, or shorter requests."
+        )
+    return fits
+
+
+def _limits(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths) -> dict[str, int]:
+    per_seq_tokens = 1 + lengths.input_len / lengths.output_len
+    return {
+        "KV-cache capacity": max_batch(dep, eff, engine, lengths),
+        "engine max batch": engine.max_batch,
+        "tokens per step": max(1, int(engine.max_num_tokens / per_seq_tokens)),
+    }
+
+
+def _mixed_step(dep: Deployment, eff: Efficiency, batch: float, lengths: Lengths) -> StepTime:
+    prefill = batch * lengths.input_len / lengths.output_len
+    return step_time(dep, eff, batch, lengths.mean_context, prefill, lengths.input_len)
+
+
+def _ttft(dep: Deployment, eff: Efficiency, batch: float, lengths: Lengths) -> float:
+    """Request overhead + half a step of waiting + the step that prefills the prompt [s]."""
+    waiting = _mixed_step(dep, eff, batch, lengths).total_s / 2 if batch > 1 else 0.0
+    own = prefill_time(dep, eff, lengths.input_len, max(batch - 1, 0))
+    return eff.request_overhead_s + waiting + own
+
+
+def _gpu_seconds(
+    dep: Deployment, eff: Efficiency, batch: float, lengths: Lengths
+) -> tuple[float, float]:
+    """GPU-seconds per input and per output token [GPU·s/token].
+
+    Output: N·T_step(B decodes only)/B. Input: the step time the prompt tokens add,
+    N·(T_mixed - T_decode)/P. Together they sum to N·T_mixed·O/B per request.
+    """
+    decode_only = step_time(dep, eff, batch, lengths.mean_context).total_s
+    mixed = _mixed_step(dep, eff, batch, lengths).total_s
+    prefill_tokens = batch * lengths.input_len / lengths.output_len
+    n = dep.num_gpus
+    return n * (mixed - decode_only) / prefill_tokens, n * decode_only / batch
+
+
+def _reasons(dep: Deployment, step: StepTime, batch: float, limit: str) -> list[str]:
+    b_star = critical_batch(dep)
+    roofs = f"memory {step.memory_s * 1e3:.2f} ms vs compute {step.compute_s * 1e3:.2f} ms"
+    if step.bound == "memory":
+        out = [f"memory-bound: {roofs}; batch {batch:.0f} is below the critical batch {b_star:.0f}"]
+    else:
+        out = [f"compute-bound: {roofs} (prefill tokens and large batches add FLOPs)"]
+    if limit == "KV-cache capacity" and batch < b_star:
+        out.append(f"batch capped at {batch:.0f} by KV-cache capacity: weights leave little memory")
+    if step.comm_s > 0.2 * step.total_s:
+        share = step.comm_s / step.total_s
+        out.append(f"tensor-parallel all-reduces take {share:.0%} of each step ({dep.gpu.link})")
+    if step.overhead_s > 0.3 * step.total_s:
+        out.append("fixed per-step overhead is a large share: the GPU idles between kernels")
+    return out
+
+
+def at_batch(
+    dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths, batch: float
+) -> OperatingPoint:
+    """The operating point with `batch` sequences decoding (capped by the limits)."""
+    limits = _limits(dep, eff, engine, lengths)
+    limit, cap = min(limits.items(), key=lambda kv: kv[1])
+    use = min(batch, cap)
+    limit = limit if batch > cap else "concurrency"
+    step = _mixed_step(dep, eff, use, lengths)
+    g_in, g_out = _gpu_seconds(dep, eff, use, lengths)
+    return OperatingPoint(
+        batch=use,
+        max_batch=limits["KV-cache capacity"],
+        batch_limit=limit,
+        step=step,
+        ttft_s=_ttft(dep, eff, use, lengths),
+        output_tok_s=use / step.total_s,
+        num_gpus=dep.num_gpus,
+        gpu_s_per_input_token=g_in,
+        gpu_s_per_output_token=g_out,
+        reasons=_reasons(dep, step, use, limit),
+    )
+
+
+def at_concurrency(
+    dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths, concurrency: int
+) -> OperatingPoint:
+    """`concurrency` requests in flight (closed loop); the engine limits still apply."""
+    if concurrency <= 0:
+        raise InputError(f"concurrency must be a positive number, got {concurrency}")
+    return at_batch(dep, eff, engine, lengths, concurrency)
+
+
+def max_throughput(
+    dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths
+) -> OperatingPoint:
+    """Largest batch the KV cache and engine allow (offline, infinite request rate)."""
+    return at_batch(dep, eff, engine, lengths, math.inf)
+
+
+def at_request_rate(
+    dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths, rate_per_s: float
+) -> OperatingPoint:
+    """Open-loop Poisson arrivals at `rate_per_s` requests/s.
+
+    In flight by Little's law: B = λ·(TTFT + (O-1)·T_step), solved by fixed-point iteration.
+    """
+    if rate_per_s <= 0:
+        raise InputError(f"request rate must be positive, got {rate_per_s}")
+    batch = 1.0
+    for _ in range(60):
+        point = at_batch(dep, eff, engine, lengths, batch)
+        latency = point.ttft_s + (lengths.output_len - 1) * point.tpot_s
+        batch = 0.5 * batch + 0.5 * max(1.0, rate_per_s * latency)
+    return at_batch(dep, eff, engine, lengths, batch)
+
+
+def at_latency_target(
+    dep: Deployment,
+    eff: Efficiency,
+    engine: Engine,
+    lengths: Lengths,
+    tpot_s: float | None = None,
+    ttft_s: float | None = None,
+) -> OperatingPoint:
+    """The largest batch whose time per output token and TTFT meet the targets.
+
+    Raises `InputError` when even one request misses them.
+    """
+
+    def ok(p: OperatingPoint) -> bool:
+        return (tpot_s is None or p.tpot_s <= tpot_s) and (ttft_s is None or p.ttft_s <= ttft_s)
+
+    best = max_throughput(dep, eff, engine, lengths)
+    if ok(best):
+        return best
+    low, high = 1, int(best.batch)
+    if not ok(at_batch(dep, eff, engine, lengths, low)):
+        raise InputError(
+            f"{dep.arch.name} on {dep.num_gpus} x {dep.gpu.name} cannot meet the latency "
+            "target even with one request in flight"
+        )
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if ok(at_batch(dep, eff, engine, lengths, mid)) else (low, mid)
+    return at_batch(dep, eff, engine, lengths, low)

@@ -1,0 +1,157 @@
+"""One engine step on one tensor-parallel replica: memory, compute, communication, overhead.
+
+A step processes `batch` decoding sequences at mean context `context` plus `prefill_tokens`
+prompt tokens of prompts `prompt_len` long (chunked prefill mixes them in, as continuous
+batching engines do). Recommended formulation of `shared/design/perf-notes.md` §7:
+
+    T_mem  = (W_touched(T) + B·KV(c)) / (N·BW·η_bw)
+    T_comp = (B·F_dec(c) + P·F_pf(S)) / (N·peak·η_fl)
+    T_comm = [N>1]·2L·(α + 2(N-1)/N·T·d·2 B / (link·η_link))     (Megatron: 2 all-reduces/layer)
+    T_step = max(T_mem, T_comp) + T_comm + t_step
+
+with T = B + P tokens in the step. Units: seconds, bytes, FLOP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from unitecon.models.perf import arch
+from unitecon.models.perf.catalog import Architecture, Gpu, Precision
+
+ALLREDUCE_BYTES = 2  # activations are all-reduced in 16-bit even with FP8 GEMMs
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Fitted derating factors (see `scripts/fit_perf.py` and `docs/perf-model.md`).
+
+    Defaults are the perf-notes starting points; `calibrate.fitted()` loads the fitted ones.
+    """
+
+    bandwidth: float = 0.75
+    """Achieved / peak memory bandwidth η_bw [-]."""
+    compute: float = 0.5
+    """Achieved / dense peak FLOP/s η_fl [-]."""
+    step_overhead_s: float = 1.5e-3
+    """Fixed scheduler + launch time per engine step t_step [s]."""
+    allreduce_latency_s: float = 10e-6
+    """Latency α of one all-reduce [s]."""
+    link: float = 0.7
+    """Achieved / nominal per-direction link bandwidth η_link [-]."""
+    request_overhead_s: float = 5e-3
+    """Fixed time to first token outside the GPU (tokenize, queue, respond) [s]."""
+    reserve_gib: float = 3.0
+    """Per-GPU memory kept from the KV cache (CUDA context, activations) [GiB]."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A model on N GPUs with tensor parallelism N, and the number formats used."""
+
+    arch: Architecture
+    gpu: Gpu
+    num_gpus: int
+    weights: Precision
+    activations: Precision
+    kv: Precision
+
+    @property
+    def peak_flop_s(self) -> float:
+        """Dense peak of the math precision on one GPU [FLOP/s] (BF16 if unsupported)."""
+        key = self.activations.peak_key or "bf16"
+        return self.gpu.peak_flop_s.get(key, self.gpu.peak_flop_s["bf16"])
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """Parts of one step [s] and which roof sets it."""
+
+    memory_s: float
+    compute_s: float
+    comm_s: float
+    overhead_s: float
+
+    @property
+    def total_s(self) -> float:
+        return max(self.memory_s, self.compute_s) + self.comm_s + self.overhead_s
+
+    @property
+    def bound(self) -> str:
+        return "memory" if self.memory_s >= self.compute_s else "compute"
+
+
+def memory_time(
+    dep: Deployment, eff: Efficiency, batch: float, context: float, prefill_tokens: float = 0.0
+) -> float:
+    """Memory roof [s] = (W_touched(B+P) + B·KV_seq(c)) / (N·BW·η_bw).
+
+    W_touched includes the MoE expert coverage of the step's tokens; KV_seq applies windows.
+    """
+    tokens = batch + prefill_tokens
+    weights = arch.weights_touched_bytes(dep.arch, dep.weights.bytes_per_value, tokens)
+    kv = batch * arch.kv_bytes_per_sequence(dep.arch, dep.kv.bytes_per_value, context)
+    rate = dep.num_gpus * dep.gpu.bandwidth_b_s * eff.bandwidth
+    return (weights + kv) / rate
+
+
+def compute_time(
+    dep: Deployment,
+    eff: Efficiency,
+    batch: float,
+    context: float,
+    prefill_tokens: float = 0.0,
+    prompt_len: float = 0.0,
+) -> float:
+    """Compute roof [s] = (B·F_dec(c) + P·F_pf(S)) / (N·peak·η_fl).
+
+    F_dec = 2·P_active + attention over the cache; F_pf = 2·P_active + causal attention.
+    """
+    flops = batch * arch.decode_flops(dep.arch, context)
+    if prefill_tokens:
+        flops += prefill_tokens * arch.prefill_flops_per_token(dep.arch, prompt_len)
+    return flops / (dep.num_gpus * dep.peak_flop_s * eff.compute)
+
+
+def comm_time(dep: Deployment, eff: Efficiency, tokens: float) -> float:
+    """Tensor-parallel all-reduces [s] = 2L·(α + 2(N-1)/N·T·d·2 B / (link·η_link)); 0 if N=1.
+
+    Ring all-reduce (NCCL; GenZ `collective_times.py`), two per layer (Megatron-LM).
+    """
+    n = dep.num_gpus
+    if n == 1:
+        return 0.0
+    payload = tokens * dep.arch.hidden * ALLREDUCE_BYTES
+    transfer = 2 * (n - 1) / n * payload / (dep.gpu.link_b_s * eff.link)
+    return 2 * dep.arch.layers * (eff.allreduce_latency_s + transfer)
+
+
+def step_time(
+    dep: Deployment,
+    eff: Efficiency,
+    batch: float,
+    context: float,
+    prefill_tokens: float = 0.0,
+    prompt_len: float = 0.0,
+) -> StepTime:
+    """One step [s]: max(memory, compute) + all-reduces + fixed overhead."""
+    return StepTime(
+        memory_s=memory_time(dep, eff, batch, context, prefill_tokens),
+        compute_s=compute_time(dep, eff, batch, context, prefill_tokens, prompt_len),
+        comm_s=comm_time(dep, eff, batch + prefill_tokens),
+        overhead_s=eff.step_overhead_s,
+    )
+
+
+def prefill_time(dep: Deployment, eff: Efficiency, prompt_len: float, batch: float = 0) -> float:
+    """Time of the step that prefills one `prompt_len` prompt next to `batch` decodes [s]."""
+    return step_time(dep, eff, batch, prompt_len, prompt_len, prompt_len).total_s
+
+
+def critical_batch(dep: Deployment) -> float:
+    """Batch where weight reads and weight FLOPs take equal time [sequences].
+
+    B* = peak · bytes per weight / (2 · BW) (JAX scaling book, "serving"): ≈ 295 for BF16 on
+    an H100 SXM (989e12 · 2 / (2 · 3.35e12)).
+    """
+    return dep.peak_flop_s * dep.weights.bytes_per_value / (2 * dep.gpu.bandwidth_b_s)
