@@ -23,6 +23,7 @@ from unitecon.attribution.config import (
     FixedCost,
     UnitPrice,
 )
+from unitecon.economics.revenue_config import RevenueConfig
 from unitecon.errors import ConfigError
 from unitecon.pricing.config import PricingConfig
 
@@ -46,6 +47,8 @@ class Project(Strict):
     """One-time and recurring costs, amortized and allocated by a driver."""
     allocation: AllocationConfig = Field(default_factory=AllocationConfig)
     """How shared costs (idle GPU time) are shown."""
+    revenue: RevenueConfig = Field(default_factory=RevenueConfig)
+    """Plans, customers, invoice lines and currency rates (margins, collapse threshold)."""
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
