@@ -163,6 +163,12 @@ def summary(comparisons: list[Comparison]) -> tuple[float, float, str]:
 
 
 @cache
+def calibrated_gpus() -> frozenset[str]:
+    """Keys of the GPUs the calibration table measured."""
+    return frozenset(find_gpu(r.gpu).key for r in rows())
+
+
+@cache
 def fitted() -> Efficiency:
     """The efficiency factors `scripts/fit_perf.py` stored in `data/fitted.json`."""
     path = resources.files("unitecon.models.perf").joinpath("data", "fitted.json")

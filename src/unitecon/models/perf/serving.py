@@ -18,6 +18,7 @@ from unitecon.models.perf.step import (
     Deployment,
     Efficiency,
     StepTime,
+    compute_time,
     critical_batch,
     prefill_time,
     step_time,
@@ -44,11 +45,25 @@ class Lengths:
 
     input_len: int
     output_len: int
+    cached_share: float = 0.0
+    """Share of input tokens served from the prefix cache (not recomputed) [0-1]."""
 
     def __post_init__(self) -> None:
         for name, value in (("input length", self.input_len), ("output length", self.output_len)):
             if value <= 0:
                 raise InputError(f"{name} must be a positive number of tokens, got {value}")
+        if not 0 <= self.cached_share < 1:
+            raise InputError(f"cached share must be in [0, 1), got {self.cached_share}")
+
+    @property
+    def prefill_len(self) -> float:
+        """Prompt tokens computed per request [tokens] = I·(1 - cached share)."""
+        return self.input_len * (1 - self.cached_share)
+
+    @property
+    def prefill_per_output(self) -> float:
+        """Prefill tokens per output token [-] = I·(1 - s)/O."""
+        return self.prefill_len / self.output_len
 
     @property
     def mean_context(self) -> float:
@@ -128,7 +143,7 @@ def max_batch(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths
 
 
 def _limits(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths) -> dict[str, int]:
-    per_seq_tokens = 1 + lengths.input_len / lengths.output_len
+    per_seq_tokens = 1 + lengths.prefill_per_output
     return {
         "KV-cache capacity": max_batch(dep, eff, engine, lengths),
         "engine max batch": engine.max_batch,
@@ -137,14 +152,14 @@ def _limits(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths) 
 
 
 def _mixed_step(dep: Deployment, eff: Efficiency, batch: float, lengths: Lengths) -> StepTime:
-    prefill = batch * lengths.input_len / lengths.output_len
+    prefill = batch * lengths.prefill_per_output
     return step_time(dep, eff, batch, lengths.mean_context, prefill, lengths.input_len)
 
 
 def _ttft(dep: Deployment, eff: Efficiency, batch: float, lengths: Lengths) -> float:
     """Request overhead + half a step of waiting + the step that prefills the prompt [s]."""
     waiting = _mixed_step(dep, eff, batch, lengths).total_s / 2 if batch > 1 else 0.0
-    own = prefill_time(dep, eff, lengths.input_len, max(batch - 1, 0))
+    own = prefill_time(dep, eff, lengths.input_len, lengths.prefill_len, max(batch - 1, 0))
     return eff.request_overhead_s + waiting + own
 
 
@@ -153,14 +168,19 @@ def _gpu_seconds(
 ) -> tuple[float, float]:
     """GPU-seconds per input and per output token [GPU·s/token].
 
-    Output: N·T_step(B decodes only)/B. Input: the step time the prompt tokens add,
-    N·(T_mixed - T_decode)/P. Together they sum to N·T_mixed·O/B per request.
+    A mixed step of time T serves B decode and P = B·I(1-s)/O prefill tokens. Its GPU time
+    N·T is split in proportion to the stand-alone cost of each part: the decode-only step
+    (which must read the weights anyway) and the prefill tokens' compute time. So neither kind
+    is free and I·g_in + O·g_out = N·T·O/B per request. Cached input tokens skip the
+    compute, so they cost less than uncached ones: g_in is per input token, cache included.
     """
     decode_only = step_time(dep, eff, batch, lengths.mean_context).total_s
+    prefill_tokens = batch * lengths.prefill_per_output
+    prefill_only = compute_time(dep, eff, 0, 0, prefill_tokens, lengths.input_len)
     mixed = _mixed_step(dep, eff, batch, lengths).total_s
-    prefill_tokens = batch * lengths.input_len / lengths.output_len
-    n = dep.num_gpus
-    return n * (mixed - decode_only) / prefill_tokens, n * decode_only / batch
+    scale = dep.num_gpus * mixed / (decode_only + prefill_only)
+    per_input = scale * prefill_only / (batch * lengths.input_len / lengths.output_len)
+    return per_input, scale * decode_only / batch
 
 
 def _reasons(dep: Deployment, step: StepTime, batch: float, limit: str) -> list[str]:

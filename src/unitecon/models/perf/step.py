@@ -143,9 +143,12 @@ def step_time(
     )
 
 
-def prefill_time(dep: Deployment, eff: Efficiency, prompt_len: float, batch: float = 0) -> float:
-    """Time of the step that prefills one `prompt_len` prompt next to `batch` decodes [s]."""
-    return step_time(dep, eff, batch, prompt_len, prompt_len, prompt_len).total_s
+def prefill_time(
+    dep: Deployment, eff: Efficiency, prompt_len: float, tokens: float, batch: float = 0
+) -> float:
+    """Time of the step that computes `tokens` of a `prompt_len` prompt (the rest comes from
+    the prefix cache) next to `batch` decoding sequences [s]."""
+    return step_time(dep, eff, batch, prompt_len, tokens, prompt_len).total_s
 
 
 def critical_batch(dep: Deployment) -> float:

@@ -1,0 +1,372 @@
+"""Performance and self-hosting commands: `perf predict`, `perf catalog`, `selfhost compare`.
+
+A thin translator: parse options, call `unitecon.models.perf` / `unitecon.models.selfhost`,
+print. No metric is computed here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import typer
+
+from unitecon.cli.output import console, emit_json, money, table
+from unitecon.errors import InputError
+from unitecon.models import selfhost
+from unitecon.models.perf import calibrate, catalog, serving
+from unitecon.models.perf.predict import deployment
+
+perf_app = typer.Typer(
+    help="""Predict LLM serving throughput and latency on GPUs.
+
+Examples:
+    unitecon perf predict --model Llama-3.1-8B --gpu H100 --input-len 1000 --output-len 200 --max-throughput
+    unitecon perf predict --model my-model.yaml --gpu L40S --gpus 4 --precision fp8 --input-len 2000 --output-len 300 --concurrency 32 --json
+""",  # noqa: E501
+    no_args_is_help=True,
+)
+selfhost_app = typer.Typer(
+    help="""Self-host vs API: GPU configurations ranked by monthly cost, with break-even volume.
+
+Examples:
+    unitecon selfhost compare --model Llama-3.1-70B --api-model openai:gpt-4.1 --input-len 2000 --output-len 300 --cached-share 0.5 --peak-tps 20000
+    unitecon selfhost compare --model Llama-3.1-8B --api-model gpt-4.1-mini --input-len 800 --output-len 200 --cached-share 0 --peak-tps 5000 --gpu-price h100-sxm=2.10 --json
+""",  # noqa: E501
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+ModelOpt = Annotated[str, typer.Option("--model", help="Catalog model name or a YAML/JSON file.")]
+InputOpt = Annotated[int, typer.Option("--input-len", help="Input tokens per request.")]
+OutputOpt = Annotated[int, typer.Option("--output-len", help="Output tokens per request.")]
+TpotOpt = Annotated[
+    float | None, typer.Option("--tpot-ms", help="Target time per output token [ms].")
+]
+TtftOpt = Annotated[
+    float | None, typer.Option("--ttft-ms", help="Target time to first token [ms].")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(perf_app, name="perf")
+    app.add_typer(selfhost_app, name="selfhost")
+
+
+def _gpu_price(value: str | None, gpu: catalog.Gpu) -> Decimal:
+    if value is not None:
+        try:
+            return Decimal(value)
+        except InvalidOperation as e:
+            raise InputError(f"--gpu-price must be a number of USD per GPU-hour: {value!r}") from e
+    if gpu.price_low_usd_h is None or gpu.price_high_usd_h is None:
+        raise InputError(f"{gpu.name} has no price in the catalog; pass --gpu-price")
+    return (gpu.price_low_usd_h + gpu.price_high_usd_h) / 2
+
+
+def _point(
+    dep: Any,
+    lengths: serving.Lengths,
+    concurrency: int | None,
+    max_throughput: bool,
+    tpot_ms: float | None,
+    ttft_ms: float | None,
+) -> serving.OperatingPoint:
+    modes = sum([concurrency is not None, max_throughput, tpot_ms is not None or bool(ttft_ms)])
+    if modes != 1:
+        raise InputError(
+            "give exactly one of --concurrency C, --max-throughput, or --tpot-ms/--ttft-ms"
+        )
+    eff, engine = calibrate.fitted(), serving.Engine()
+    if concurrency is not None:
+        return serving.at_concurrency(dep, eff, engine, lengths, concurrency)
+    if max_throughput:
+        return serving.max_throughput(dep, eff, engine, lengths)
+    return serving.at_latency_target(
+        dep,
+        eff,
+        engine,
+        lengths,
+        tpot_ms / 1e3 if tpot_ms else None,
+        ttft_ms / 1e3 if ttft_ms else None,
+    )
+
+
+@perf_app.command("predict")
+def predict(
+    model: ModelOpt,
+    gpu: Annotated[str, typer.Option("--gpu", help="Catalog GPU (id, name) or a YAML/JSON file.")],
+    input_len: InputOpt,
+    output_len: OutputOpt,
+    gpus: Annotated[int, typer.Option("--gpus", help="GPUs per replica (tensor parallel).")] = 1,
+    precision: Annotated[
+        str, typer.Option("--precision", help="Weights: bf16, fp8, int8, int4, fp4, mxfp4.")
+    ] = "bf16",
+    kv_precision: Annotated[
+        str | None, typer.Option("--kv-precision", help="KV cache (default: fp8 with fp8).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Requests in flight.")
+    ] = None,
+    max_throughput: Annotated[
+        bool, typer.Option("--max-throughput", help="Largest batch memory allows.")
+    ] = False,
+    tpot_ms: TpotOpt = None,
+    ttft_ms: TtftOpt = None,
+    gpu_price: Annotated[
+        str | None, typer.Option("--gpu-price", help="USD per GPU-hour (default: catalog mid).")
+    ] = None,
+    utilization: Annotated[
+        float, typer.Option("--utilization", help="Share of paid GPU time doing this work.")
+    ] = 1.0,
+    cached_share: Annotated[
+        float, typer.Option("--cached-share", help="Share of input read from prefix cache.")
+    ] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Throughput, latency, max batch, bound and $/M tokens of one configuration."""
+    dep = deployment(model, gpu, gpus, precision, kv_precision)
+    lengths = serving.Lengths(input_len, output_len, cached_share)
+    point = _point(dep, lengths, concurrency, max_throughput, tpot_ms, ttft_ms)
+    price = _gpu_price(gpu_price, dep.gpu)
+    costs = selfhost.unit_costs(point, price, utilization)
+    warning = selfhost.mismatch_warning(dep, point, calibrate.fitted())
+    result = _predict_dict(dep, point, price, costs, warning)
+    if as_json:
+        emit_json(result)
+        return
+    _print_predict(result, point)
+
+
+def _predict_dict(
+    dep: Any,
+    point: serving.OperatingPoint,
+    price: Decimal,
+    costs: dict[str, Decimal],
+    warning: str | None,
+) -> dict[str, Any]:
+    return {
+        "model": dep.arch.name,
+        "gpu": dep.gpu.name,
+        "num_gpus": dep.num_gpus,
+        "weights": dep.weights.name,
+        "math": dep.activations.name,
+        "kv_cache": dep.kv.name,
+        "output_tok_s": round(point.output_tok_s, 1),
+        "output_tok_s_per_gpu": round(point.output_tok_s_per_gpu, 1),
+        "ttft_ms": round(point.ttft_s * 1e3, 2),
+        "tpot_ms": round(point.tpot_s * 1e3, 2),
+        "batch": round(point.batch, 1),
+        "batch_limit": point.batch_limit,
+        "max_batch": point.max_batch,
+        "bound": point.bound,
+        "reasons": point.reasons,
+        "step_ms": {
+            "memory": round(point.step.memory_s * 1e3, 3),
+            "compute": round(point.step.compute_s * 1e3, 3),
+            "communication": round(point.step.comm_s * 1e3, 3),
+            "overhead": round(point.step.overhead_s * 1e3, 3),
+        },
+        "gpu_s_per_input_token": point.gpu_s_per_input_token,
+        "gpu_s_per_output_token": point.gpu_s_per_output_token,
+        "usd_per_gpu_hour": price,
+        "usd_per_mtok_input": costs["input"],
+        "usd_per_mtok_output": costs["output"],
+        "warning": warning,
+    }
+
+
+def _print_predict(r: dict[str, Any], point: serving.OperatingPoint) -> None:
+    rows = [
+        ("output tokens/s (total)", f"{r['output_tok_s']:,.0f}"),
+        ("output tokens/s per GPU", f"{r['output_tok_s_per_gpu']:,.0f}"),
+        ("time to first token", f"{r['ttft_ms']:.1f} ms"),
+        ("time per output token", f"{r['tpot_ms']:.2f} ms"),
+        ("batch / max batch", f"{r['batch']:.0f} / {r['max_batch']} (limit: {r['batch_limit']})"),
+        ("bound", r["bound"]),
+        ("GPU-s per input token", f"{r['gpu_s_per_input_token']:.3g}"),
+        ("GPU-s per output token", f"{r['gpu_s_per_output_token']:.3g}"),
+        (
+            f"$/M input tokens @ {money(r['usd_per_gpu_hour'])}/GPU-h",
+            money(r["usd_per_mtok_input"], 4),
+        ),
+        ("$/M output tokens", money(r["usd_per_mtok_output"], 4)),
+    ]
+    title = (
+        f"{r['model']} on {r['num_gpus']} x {r['gpu']} "
+        f"(weights {r['weights']}, math {r['math']}, KV {r['kv_cache']})"
+    )
+    console.print(table(title, ["", "value"], rows, right=["value"]))
+    for reason in point.reasons:
+        console.print(f"  - {reason}")
+    if r["warning"]:
+        console.print(f"[yellow]warning:[/] {r['warning']}")
+
+
+@perf_app.command("catalog")
+def show_catalog(as_json: JsonOpt = False) -> None:
+    """List the packaged GPUs, models and precisions."""
+    gpus = [
+        {
+            "id": g.key,
+            "name": g.name,
+            "memory_gib": g.memory_bytes / catalog.GIB,
+            "bandwidth_tb_s": g.bandwidth_b_s / 1e12,
+            "link": g.link,
+        }
+        for g in catalog.gpus().values()
+    ]
+    models = list(catalog.architectures())
+    precisions = list(catalog.precisions())
+    if as_json:
+        emit_json({"gpus": gpus, "models": models, "precisions": precisions})
+        return
+    rows = [
+        (g["id"], g["name"], f"{g['memory_gib']:g}", f"{g['bandwidth_tb_s']:g}", g["link"])
+        for g in gpus
+    ]
+    console.print(table("GPUs", ["id", "name", "GiB", "TB/s", "link"], rows))
+    console.print("Models: " + ", ".join(models))
+    console.print("Precisions: " + ", ".join(precisions))
+
+
+def _price_overrides(values: list[str]) -> dict[str, Decimal]:
+    out = {}
+    for item in values:
+        name, _, usd = item.partition("=")
+        if not usd:
+            raise InputError(
+                f"--gpu-price takes GPU=USD_PER_HOUR, e.g. h100-sxm=2.10; got {item!r}"
+            )
+        out[catalog.find_gpu(name).key] = _gpu_price(usd, catalog.find_gpu(name))
+    return out
+
+
+@selfhost_app.command("compare")
+def compare(
+    model: ModelOpt,
+    api_model: Annotated[
+        str, typer.Option("--api-model", help="API model, optionally 'provider:model'.")
+    ],
+    input_len: InputOpt,
+    output_len: OutputOpt,
+    cached_share: Annotated[
+        float, typer.Option("--cached-share", help="Share of input tokens that are cache reads.")
+    ],
+    peak_tps: Annotated[
+        float, typer.Option("--peak-tps", help="Peak input+output tokens per second.")
+    ],
+    peak_to_average: Annotated[
+        float, typer.Option("--peak-to-average", help="Peak / average load (monthly volume).")
+    ] = 3.0,
+    gpu_price: Annotated[
+        list[str] | None, typer.Option("--gpu-price", help="GPU=USD per GPU-hour (repeatable).")
+    ] = None,
+    gpu: Annotated[
+        list[str] | None, typer.Option("--gpu", help="Only these GPUs (repeatable).")
+    ] = None,
+    plan: Annotated[
+        str, typer.Option("--plan", help="Rank by: on_demand, reserved or spot.")
+    ] = "reserved",
+    tpot_ms: Annotated[float, typer.Option("--tpot-ms", help="SLO: time per output token.")] = 50,
+    ttft_ms: Annotated[float, typer.Option("--ttft-ms", help="SLO: time to first token.")] = 2000,
+    top: Annotated[int, typer.Option("--top", help="Options to show.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rank GPU configurations by monthly cost for a peak load, against an API model."""
+    if plan not in ("on_demand", "reserved", "spot"):
+        raise InputError(f"--plan must be on_demand, reserved or spot, got {plan!r}")
+    workload = selfhost.Workload(input_len, output_len, cached_share, peak_tps, peak_to_average)
+    arch = catalog.find_architecture(model)
+    deps = selfhost.candidates(arch, [catalog.find_gpu(g) for g in gpu]) if gpu else None
+    result = selfhost.compare(
+        workload,
+        arch,
+        api_model,
+        on_demand_usd_h=_price_overrides(gpu_price or []),
+        plan=plan,
+        slo=selfhost.Slo(tpot_ms / 1e3, ttft_ms / 1e3),
+        deployments=deps,
+    )
+    if as_json:
+        emit_json(_compare_dict(result, top))
+        return
+    _print_compare(result, top)
+
+
+def _option_dict(o: selfhost.Option) -> dict[str, Any]:
+    return {
+        "gpu": o.gpu,
+        "num_gpus": o.num_gpus,
+        "precision": o.precision,
+        "replicas": o.replicas,
+        "tokens_per_s_per_replica": round(o.tokens_per_s_per_replica, 1),
+        "tpot_ms": round(o.point.tpot_s * 1e3, 2),
+        "ttft_ms": round(o.point.ttft_s * 1e3, 2),
+        "bound": o.point.bound,
+        "monthly_usd": o.monthly_usd,
+        "usd_per_mtok": o.usd_per_mtok,
+        "break_even_mtok_per_month": o.break_even_mtok_per_month,
+        "calibrated_gpu": o.calibrated,
+        "warning": o.warning,
+    }
+
+
+def _compare_dict(c: selfhost.Comparison, top: int) -> dict[str, Any]:
+    return {
+        "api_model": f"{c.api.provider}:{c.api.model}",
+        "api_usd_per_mtok_blended": selfhost.money(c.api.usd_per_mtok_blended, Decimal("0.0001")),
+        "monthly_mtok": round(c.workload.monthly_tokens / 1e6, 3),
+        "api_monthly_usd": c.api_monthly_usd,
+        "plan": c.plan,
+        "options": [_option_dict(o) for o in c.options[:top]],
+        "skipped": c.skipped,
+    }
+
+
+def _print_compare(c: selfhost.Comparison, top: int) -> None:
+    r = _compare_dict(c, top)
+    console.print(
+        f"API {r['api_model']}: {money(r['api_usd_per_mtok_blended'], 4)}/M tokens for this mix; "
+        f"{r['monthly_mtok']:,.0f} M tokens/month -> {money(r['api_monthly_usd'])}/month"
+    )
+    rows = [
+        (
+            f"{o['num_gpus']} x {o['gpu']}" + ("" if o["calibrated_gpu"] else " *"),
+            o["precision"],
+            o["replicas"],
+            f"{o['tokens_per_s_per_replica']:,.0f}",
+            o["bound"],
+            money(o["monthly_usd"]["on_demand"]),
+            money(o["monthly_usd"]["reserved"]),
+            money(o["monthly_usd"]["spot"]),
+            f"{o['break_even_mtok_per_month']:,.0f}",
+        )
+        for o in r["options"]
+    ]
+    cols = [
+        "config",
+        "weights",
+        "replicas",
+        "tok/s/replica",
+        "bound",
+        "on-demand/mo",
+        "reserved/mo",
+        "spot/mo",
+        f"break-even M tok/mo ({c.plan})",
+    ]
+    console.print(table("Self-hosted options, cheapest first", cols, rows, right=cols[2:]))
+    console.print("* GPU without calibration rows: its efficiency factors are extrapolated.")
+    best = c.cheapest
+    if best is not None:
+        verdict = "cheaper" if best.monthly_usd[c.plan] < c.api_monthly_usd else "dearer"
+        console.print(
+            f"Cheapest meeting the SLO: {best.num_gpus} x {best.gpu} {best.precision}, "
+            f"{best.replicas} replica(s), {money(best.monthly_usd[c.plan])}/month ({c.plan}), "
+            f"{verdict} than the API at this volume."
+        )
+    for o in r["options"]:
+        if o["warning"]:
+            console.print(f"[yellow]warning[/] ({o['num_gpus']} x {o['gpu']}): {o['warning']}")
+    if not c.options:
+        console.print("No configuration meets the SLO; see --json for the reasons.")
