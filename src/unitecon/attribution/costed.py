@@ -1,0 +1,112 @@
+"""Variable cost of every event: token prices (pricing stage) + unit prices + GPU time.
+
+Input: a priced-events table (all event columns plus `priced`, `price_status`,
+`input_cost`, `output_cost`, `cost`, `price_rule`, `catalog_version`, as
+`unitecon.pricing.priced_events` returns). Output adds, per event in the window:
+
+    var_cost   DECIMAL(38,18), never null: the cost if priced and a leaf, else 0
+    cost_kind  token | endpoint | unit | structural | unpriced
+    gpu_s      GPU-seconds of a self-hosted call (null elsewhere)
+    task       the task key (task_id, else trace_id, else event_id)
+    day, month UTC truncations of ts
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from unitecon.attribution.frame import (
+    MONEY,
+    ZERO,
+    Window,
+    in_window,
+    is_leaf,
+    money,
+    task_key,
+    window_of,
+)
+from unitecon.attribution.selfhosted import (
+    Period,
+    apply_endpoint_costs,
+    busy_by_day,
+    periods,
+    with_gpu_seconds,
+)
+from unitecon.attribution.units import apply_unit_prices
+
+if TYPE_CHECKING:
+    from unitecon.config import Project
+
+PRICED_COLUMNS = ("priced", "price_status", "input_cost", "output_cost", "cost", "price_rule")
+
+
+@dataclass(frozen=True)
+class Costed:
+    """The events of a window with their variable cost, and the endpoint periods."""
+
+    events: Any  # ibis.Table
+    window: Window
+    periods: tuple[Period, ...]
+
+    @property
+    def idle_total(self) -> Decimal:
+        return sum((p.idle for p in self.periods), ZERO)
+
+    @property
+    def endpoint_total(self) -> Decimal:
+        return sum((p.cost for p in self.periods), ZERO)
+
+
+def check_priced(t: Any) -> None:
+    missing = [c for c in PRICED_COLUMNS if c not in t.columns]
+    if missing:
+        from unitecon.errors import UniteconError
+
+        raise UniteconError(
+            f"Not a priced-events table: missing {', '.join(missing)}. "
+            "Pass the result of unitecon.pricing.priced_events(...)."
+        )
+
+
+def variable_costs(
+    priced: Any,
+    project: Project,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Costed:
+    """Apply unit prices and endpoint GPU-time cost; keep only leaves' cost (leaf-only)."""
+    check_priced(priced)
+    w = window_of(priced, since, until)
+    t = in_window(priced, w)
+    t = t.mutate(
+        cost=money(t.cost), input_cost=money(t.input_cost), output_cost=money(t.output_cost)
+    )
+    t = apply_unit_prices(t, project.unit_prices)
+    t = with_gpu_seconds(t, project.endpoints)
+    ps = periods(project.endpoints, busy_by_day(t), w)
+    t = apply_endpoint_costs(t, ps)
+    return Costed(_finish(t), w, tuple(ps))
+
+
+def _finish(t: Any) -> Any:
+    leaf = is_leaf(t)
+    has_cost = leaf & t.priced.fill_null(False) & t.cost.notnull()
+    kind = ibis.cases(
+        (~leaf, "structural"),
+        (~has_cost, "unpriced"),
+        (t.price_status == "endpoint", "endpoint"),
+        (t.price_status == "unit", "unit"),
+        else_="token",
+    )
+    zero = ibis.literal(ZERO, MONEY)
+    return t.mutate(
+        var_cost=ibis.ifelse(has_cost, t.cost, zero),
+        cost_kind=kind,
+        task=task_key(t),
+        month=t.ts.truncate("M"),
+    )

@@ -1,0 +1,113 @@
+"""Shared vocabulary of the attribution stage: the money type, the analysed window, the
+leaf rule and the task key, as Ibis expressions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dtypes
+
+from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
+
+#: Money inside attribution: exact, 18 places, so products of a rate and a quantity are
+#: exact sums (DuckDB keeps DECIMAL under + and *, never under /).
+MONEY = dtypes.Decimal(38, 18)
+#: Quantities (GPU-seconds, units) cast for exact multiplication by a price.
+QTY = dtypes.Decimal(38, 6)
+#: Python-side arithmetic context: wide enough that no allocation ever rounds.
+CTX = decimal.Context(prec=60, rounding=decimal.ROUND_FLOOR)
+QUANTUM = Decimal("1e-18")
+ZERO = Decimal(0)
+
+#: Report rows that are not a value of the dimension.
+IDLE = "__idle__"
+FILTERED = "__filtered__"
+UNALLOCATED = "__unallocated__"
+NONE = "(none)"
+
+
+def q(x: Decimal) -> Decimal:
+    """Round down to the money quantum (1e-18 USD)."""
+    return x.quantize(QUANTUM, context=CTX)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The analysed interval [since, until), UTC, half-open as FOCUS charge periods."""
+
+    since: dt.datetime
+    until: dt.datetime
+
+    def days(self) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+        """Calendar days (UTC) overlapping the window, clipped to it."""
+        day = self.since.replace(hour=0, minute=0, second=0, microsecond=0)
+        while day < self.until:
+            nxt = day + dt.timedelta(days=1)
+            yield max(day, self.since), min(nxt, self.until)
+            day = nxt
+
+    def months(self) -> Iterator[tuple[dt.datetime, dt.datetime, dt.datetime]]:
+        """(month start, clipped start, clipped end) for each calendar month overlapping."""
+        m = self.since.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        while m < self.until:
+            nxt = next_month(m)
+            yield m, max(m, self.since), min(nxt, self.until)
+            m = nxt
+
+
+def next_month(m: dt.datetime) -> dt.datetime:
+    return m.replace(year=m.year + m.month // 12, month=m.month % 12 + 1)
+
+
+def utc(x: dt.datetime | dt.date) -> dt.datetime:
+    """A date or naive datetime as an aware UTC datetime."""
+    if not isinstance(x, dt.datetime):
+        x = dt.datetime(x.year, x.month, x.day)
+    return x.replace(tzinfo=dt.UTC) if x.tzinfo is None else x.astimezone(dt.UTC)
+
+
+def window_of(t: Any, since: dt.datetime | None, until: dt.datetime | None) -> Window:
+    """The window: given bounds, else whole UTC days around the events' timestamps."""
+    if since is None or until is None:
+        row = t.aggregate(lo=t.ts.min(), hi=t.ts.max()).to_pyarrow().to_pylist()[0]
+        lo, hi = row["lo"], row["hi"]
+        if lo is None:
+            lo = hi = dt.datetime.now(dt.UTC)
+        day0 = utc(lo).replace(hour=0, minute=0, second=0, microsecond=0)
+        day1 = utc(hi).replace(hour=0, minute=0, second=0, microsecond=0)
+        since = since or day0
+        until = until or day1 + dt.timedelta(days=1)
+    return Window(utc(since), utc(until))
+
+
+def in_window(t: Any, w: Window) -> Any:
+    return t.filter((t.ts >= w.since) & (t.ts < w.until))
+
+
+def is_leaf(t: Any) -> Any:
+    """Leaf-only rule: structural spans (invoke_agent, workflow, ...) are never cost."""
+    return ~t.operation.isin(sorted(STRUCTURAL_OPERATIONS))
+
+
+def task_key(t: Any) -> Any:
+    """A task: the explicit `task_id`, else the trace (its root), else the event itself."""
+    return ibis.coalesce(t.task_id, t.trace_id, t.event_id)
+
+
+def money(x: Any) -> Any:
+    return x.cast(MONEY)
+
+
+def memtable(rows: list[dict[str, Any]], schema: dict[str, Any]) -> Any:
+    """An in-memory table with an explicit schema (also when `rows` is empty)."""
+    import pyarrow as pa
+
+    sch = ibis.schema(schema)
+    arrow = pa.Table.from_pylist(rows, schema=sch.to_pyarrow())
+    return ibis.memtable(arrow)

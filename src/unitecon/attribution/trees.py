@@ -1,0 +1,170 @@
+"""Agent trees: tasks, agents and the cost of each node, from span structure.
+
+Leaf-only: only leaves (model calls, tools, units) carry cost; `invoke_agent` and workflow
+spans are structure, so a node's inclusive cost is the sum of the leaves below it and a task's
+cost is the sum of its leaves, whatever usage the structural spans repeat.
+
+- `agent_r` (resolved agent): a call's own `agent`, else that of its nearest ancestor that
+  has one (looked up `LEVELS` parents up, in the engine).
+- supervisor of a task: the agent of its earliest `invoke_agent` span (the outermost agent),
+  else of its root span. Supervisor overhead = cost of the calls the supervisor made itself
+  / the task's cost.
+- depth: nodes on the longest root-to-leaf path (a lone call has depth 1); fan-out: the most
+  children of any one node. Agent own cost: leaves directly under the agent (not inside a
+  sub-agent); inclusive cost: every leaf below it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ibis
+
+from unitecon.attribution.frame import ZERO, is_leaf
+from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
+
+LEVELS = 4
+
+
+def resolve_agents(t: Any, levels: int = LEVELS) -> Any:
+    """Add `agent_r`: own agent, else the nearest ancestor's (up to `levels` parents)."""
+    cols = t.columns
+    nodes = t.select(_n_trace="trace_id", _n_span="span_id", _n_parent="parent_span_id",
+                     _n_agent="agent").distinct(on=["_n_trace", "_n_span"], keep="first")
+    cur = t.mutate(agent_r=t.agent, _up=t.parent_span_id)
+    for _ in range(levels):
+        j = cur.left_join(nodes, (cur.trace_id == nodes._n_trace) & (cur._up == nodes._n_span))
+        j = j.select(*cols, "agent_r", "_up", "_n_agent", "_n_parent").view()
+        found = j.agent_r.notnull()
+        cur = j.select(
+            *cols,
+            agent_r=ibis.coalesce(j.agent_r, j._n_agent),
+            _up=ibis.ifelse(found, ibis.null("string"), j._n_parent),
+        ).view()
+    return cur.drop("_up")
+
+
+def task_rollup(t: Any) -> Any:
+    """Per task (engine): cost, calls, agents, supervisor and its own cost, fan-out.
+
+    `t` is a costed table with `agent_r` (see `resolve_agents`).
+    """
+    sup = t.group_by("task").agg(
+        supervisor=ibis.coalesce(
+            t.agent_r.argmin(t.ts, where=t.operation == "invoke_agent"),
+            t.agent_r.argmin(t.ts, where=t.parent_span_id.isnull()),
+        )
+    )
+    kids = t.filter(t.parent_span_id.notnull()).group_by("task", "parent_span_id").agg(n=ibis._.count())
+    fan = kids.group_by("task").agg(fan_out=kids.n.max())
+    j = t.left_join(sup, t.task == sup.task).select(*t.columns, "supervisor").view()
+    per = j.group_by("task").agg(
+        trace_id=j.trace_id.max(),
+        feature=j.feature.max(),
+        task_type=ibis.coalesce(j.task_type.max(), j.feature.max()),
+        customer_id=j.customer_id.max(),
+        start=j.ts.min(),
+        cost=j.var_cost.sum(),
+        calls=j.count(where=is_leaf(j)),
+        agents=j.agent_r.nunique(where=is_leaf(j)),
+        supervisor=j.supervisor.max(),
+        supervisor_cost=j.var_cost.sum(where=j.agent_r == j.supervisor),
+    )
+    out = per.left_join(fan, per.task == fan.task).select(*per.columns, "fan_out").view()
+    return out.mutate(fan_out=out.fan_out.fill_null(0))
+
+
+@dataclass
+class Node:
+    """One span of a task tree."""
+
+    span_id: str
+    operation: str
+    label: str
+    cost: Decimal  # own (leaf) variable cost
+    row: dict[str, Any]
+    children: list[Node] = field(default_factory=list)
+    inclusive: Decimal = ZERO
+    depth: int = 1
+
+    @property
+    def is_agent(self) -> bool:
+        return self.operation in STRUCTURAL_OPERATIONS
+
+    def walk(self) -> list[Node]:
+        out = [self]
+        for c in self.children:
+            out.extend(c.walk())
+        return out
+
+    @property
+    def agent_own(self) -> Decimal:
+        """Leaves directly under this node, not inside a nested structural node."""
+        return self.cost + sum((c.agent_own for c in self.children if not c.is_agent), ZERO)
+
+
+def _label(r: dict[str, Any]) -> str:
+    op = r["operation"]
+    what = r.get("agent") if op in STRUCTURAL_OPERATIONS else None
+    what = what or r.get("model") or r.get("unit_type") or r.get("endpoint") or ""
+    return f"{op} {what}".strip()
+
+
+def build_forest(rows: list[dict[str, Any]]) -> list[Node]:
+    """Trees from span rows (`span_id`, `parent_span_id`, `operation`, `var_cost`, ...).
+
+    Rows whose parent is not among them are roots; ordered by `ts`.
+    """
+    rows = sorted(rows, key=lambda r: (r.get("ts") is None, r.get("ts"), r["span_id"] or ""))
+    nodes = {
+        r["span_id"] or r["event_id"]: Node(
+            r["span_id"] or r["event_id"], r["operation"], _label(r), Decimal(r["var_cost"]), r
+        )
+        for r in rows
+    }
+    roots: list[Node] = []
+    for n in nodes.values():
+        parent = nodes.get(n.row.get("parent_span_id") or "")
+        if parent is not None and parent is not n:
+            parent.children.append(n)
+        else:
+            roots.append(n)
+    for r in roots:
+        _fill(r, 1)
+    return roots
+
+
+def _fill(n: Node, depth: int) -> Decimal:
+    n.depth = depth
+    n.inclusive = n.cost + sum((_fill(c, depth + 1) for c in n.children), ZERO)
+    return n.inclusive
+
+
+@dataclass(frozen=True)
+class TreeStats:
+    cost: Decimal
+    calls: int
+    depth: int
+    fan_out: int
+    agents: dict[str, tuple[Decimal, Decimal]]  # agent -> (own, inclusive)
+
+
+def tree_stats(roots: list[Node]) -> TreeStats:
+    """Cost, leaf calls, depth, fan-out and per-agent own/inclusive cost of one task."""
+    nodes = [n for r in roots for n in r.walk()]
+    agents: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for n in nodes:
+        if n.is_agent:
+            name = n.row.get("agent") or n.label
+            agents[name][0] += n.agent_own
+            agents[name][1] += n.inclusive
+    return TreeStats(
+        cost=sum((r.inclusive for r in roots), ZERO),
+        calls=sum(1 for n in nodes if not n.is_agent),
+        depth=max((n.depth for n in nodes), default=0),
+        fan_out=max((len(n.children) for n in nodes), default=0),
+        agents={k: (v[0], v[1]) for k, v in agents.items()},
+    )
