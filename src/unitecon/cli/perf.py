@@ -297,6 +297,7 @@ def compare(
 def _option_dict(o: selfhost.Option) -> dict[str, Any]:
     return {
         "gpu": o.gpu,
+        "gpu_id": o.gpu_id,
         "num_gpus": o.num_gpus,
         "precision": o.precision,
         "replicas": o.replicas,
@@ -332,7 +333,7 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
     )
     rows = [
         (
-            f"{o['num_gpus']} x {o['gpu']}" + ("" if o["calibrated_gpu"] else " *"),
+            f"{o['num_gpus']}x {o['gpu_id']}" + ("" if o["calibrated_gpu"] else "*"),
             o["precision"],
             o["replicas"],
             f"{o['tokens_per_s_per_replica']:,.0f}",
@@ -348,15 +349,18 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
         "config",
         "weights",
         "replicas",
-        "tok/s/replica",
+        "tok/s each",
         "bound",
         "on-demand/mo",
         "reserved/mo",
         "spot/mo",
-        f"break-even M tok/mo ({c.plan})",
+        "break-even Mtok/mo",
     ]
     console.print(table("Self-hosted options, cheapest first", cols, rows, right=cols[2:]))
-    console.print("* GPU without calibration rows: its efficiency factors are extrapolated.")
+    console.print(
+        f"break-even: monthly volume above which the {c.plan} fleet beats the API. "
+        "* GPU without calibration rows: its efficiency factors are extrapolated."
+    )
     best = c.cheapest
     if best is not None:
         verdict = "cheaper" if best.monthly_usd[c.plan] < c.api_monthly_usd else "dearer"

@@ -190,6 +190,7 @@ class Option:
     """One GPU configuration sized for the workload's peak under the SLO."""
 
     gpu: str
+    gpu_id: str
     num_gpus: int
     precision: str
     replicas: int
@@ -234,6 +235,7 @@ def _option(
     util = workload.peak_tokens_per_s / workload.peak_to_average / (replicas * per_replica)
     return Option(
         gpu=dep.gpu.name,
+        gpu_id=dep.gpu.key,
         num_gpus=dep.num_gpus,
         precision=dep.weights.name,
         replicas=replicas,

@@ -437,7 +437,8 @@ def find_gpu(name: str) -> Gpu:
         return gpu_from_record(_validate(GpuRecord, _load_file(path), path))
     key = _gpu_names().get(_key(name))
     if key is None:
-        raise LookupFailed("GPU", name, [g.key for g in gpus().values()])
+        choices = [n for r in _rows("gpus.csv") for n in (r["id"], *r["aliases"].split(";"))]
+        raise LookupFailed("GPU", name, choices)
     return gpus()[key]
 
 

@@ -142,12 +142,13 @@ def max_batch(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths
     return fits
 
 
-def _limits(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths) -> dict[str, int]:
-    per_seq_tokens = 1 + lengths.prefill_per_output
+def _limits(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths) -> dict[str, float]:
+    """Caps on the mean decoding batch. Tokens per step: B·(1 + I(1-s)/O) <= max_num_tokens;
+    below 1 it means long prompts keep the engine prefilling most of the time."""
     return {
         "KV-cache capacity": max_batch(dep, eff, engine, lengths),
         "engine max batch": engine.max_batch,
-        "tokens per step": max(1, int(engine.max_num_tokens / per_seq_tokens)),
+        "tokens per step": engine.max_num_tokens / (1 + lengths.prefill_per_output),
     }
 
 
@@ -212,7 +213,7 @@ def at_batch(
     g_in, g_out = _gpu_seconds(dep, eff, use, lengths)
     return OperatingPoint(
         batch=use,
-        max_batch=limits["KV-cache capacity"],
+        max_batch=int(limits["KV-cache capacity"]),
         batch_limit=limit,
         step=step,
         ttft_s=_ttft(dep, eff, use, lengths),
