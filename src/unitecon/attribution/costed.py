@@ -52,6 +52,7 @@ class Costed:
     events: Any  # ibis.Table
     window: Window
     periods: tuple[Period, ...]
+    source: Any  # the priced table before the window filter (for amortization over tasks)
 
     @property
     def idle_total(self) -> Decimal:
@@ -90,7 +91,7 @@ def variable_costs(
     t = with_gpu_seconds(t, project.endpoints)
     ps = periods(project.endpoints, busy_by_day(t), w)
     t = apply_endpoint_costs(t, ps)
-    return Costed(_finish(t), w, tuple(ps))
+    return Costed(_finish(t), w, tuple(ps), priced)
 
 
 def _finish(t: Any) -> Any:

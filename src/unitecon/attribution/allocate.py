@@ -1,0 +1,168 @@
+"""Every dollar of the window on a row of a breakdown, conserved (the OpenCost method).
+
+For a dimension D (feature, customer, agent, task type, ...) and optional filters, each row
+gets its variable cost, its share of fixed costs (see `fixed`) and of idle GPU time:
+
+    idle: line   one `__idle__` row holds all idle cost of self-hosted endpoints
+    idle: share  an endpoint's idle cost in a month is split over the rows that used it
+                 that month, by their GPU cost on it (none used it: `__idle__`)
+
+Shares are computed over all rows, the filtered ones included; what a filter hides (its
+variable cost and its shares) lands in one visible `__filtered__` row instead of inflating
+the rows shown. Fixed cost with no weight to split by lands in `__unallocated__`. So, always
+and exactly: sum of rows = variable + fixed + idle of the window.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from unitecon.attribution import fixed
+from unitecon.attribution.costed import Costed
+from unitecon.attribution.frame import FILTERED, IDLE, NONE, UNALLOCATED, ZERO, utc
+from unitecon.attribution.trees import resolve_agents
+from unitecon.errors import LookupFailed
+
+if TYPE_CHECKING:
+    from unitecon.config import Project
+
+#: Report dimensions and the event column (or expression) behind each.
+DIMENSIONS: dict[str, Any] = {
+    "feature": lambda t: t.feature,
+    "customer": lambda t: t.customer_id,
+    "agent": lambda t: t.agent_r,
+    "task-type": lambda t: ibis.coalesce(t.task_type, t.feature),
+    "task": lambda t: t.task,
+    "conversation": lambda t: t.conversation_id,
+    "model": lambda t: t.model,
+    "endpoint": lambda t: t.endpoint,
+    "team": lambda t: t.team,
+    "user": lambda t: t.user_id,
+    "environment": lambda t: t.environment,
+    "month": lambda t: t.month.strftime("%Y-%m"),
+}
+Key = tuple[str, bool]  # (dimension value, visible under the filters)
+
+
+@dataclass
+class AllocRow:
+    """One row of a breakdown [USD]."""
+
+    key: str
+    variable: Decimal = ZERO
+    fixed: Decimal = ZERO
+    idle: Decimal = ZERO
+
+    @property
+    def loaded(self) -> Decimal:
+        """Fully loaded cost = variable + allocated fixed + shared idle."""
+        return self.variable + self.fixed + self.idle
+
+
+@dataclass
+class Allocation:
+    dim: str
+    rows: dict[str, AllocRow]
+    variable: Decimal
+    fixed: Decimal
+    idle: Decimal
+    charges: list[fixed.Charge] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return self.variable + self.fixed + self.idle
+
+
+def dim_expr(t: Any, dim: str) -> Any:
+    if dim not in DIMENSIONS:
+        raise LookupFailed("dimension", dim, DIMENSIONS)
+    return DIMENSIONS[dim](t)
+
+
+def keyed(t: Any, dim: str, only: Mapping[str, str] | None = None) -> Any:
+    """Add `_key` (the row's value of `dim`, `(none)` when null) and `_vis` (passes filters)."""
+    if dim == "agent" or (only and "agent" in only):
+        t = resolve_agents(t)
+    vis = ibis.literal(True)
+    for d, value in (only or {}).items():
+        vis = vis & (dim_expr(t, d).cast("string") == value).fill_null(False)
+    key = ibis.coalesce(dim_expr(t, dim).cast("string"), ibis.literal(NONE))
+    return t.mutate(_key=key, _vis=vis)
+
+
+def allocate(
+    c: Costed, project: Project, dim: str, only: Mapping[str, str] | None = None
+) -> Allocation:
+    """The breakdown of the window's whole cost by `dim` (see the module docstring)."""
+    t = keyed(c.events, dim, only)
+    if any(fc.agent for fc in project.fixed_costs) and "agent_r" not in t.columns:
+        t = resolve_agents(t)
+    acc: dict[Key | str, AllocRow] = defaultdict(lambda: AllocRow(""))
+    agg = t.group_by("_key", "_vis").agg(v=t.var_cost.sum()).to_pyarrow().to_pylist()
+    for r in agg:
+        acc[(r["_key"], r["_vis"])].variable += r["v"] or ZERO
+    charges = _fixed(c, project, t, acc)
+    _idle(c, t, project.allocation.idle == "share", acc)
+    rows = _merge(acc)
+    return Allocation(
+        dim,
+        rows,
+        variable=sum((r.variable for r in rows.values()), ZERO),
+        fixed=sum((ch.amount for ch in charges), ZERO),
+        idle=c.idle_total,
+        charges=charges,
+    )
+
+
+def _fixed(c: Costed, project: Project, t: Any, acc: dict[Any, AllocRow]) -> list[fixed.Charge]:
+    out: list[fixed.Charge] = []
+    for fc in project.fixed_costs:
+        counts = fixed.task_counts(c.source, fc, c.window) if fc.amortize_tasks else None
+        chs = fixed.charges(fc, c.window, counts)
+        out.extend(chs)
+        if not chs:
+            continue
+        ws = fixed.weights(t, fc, ["_key", "_vis"])
+        for ch in chs:
+            month = {(k, v): w for (m, k, v), w in ws.items() if m == ch.month}
+            shares = fixed.split(ch.amount, month)
+            for key, amt in shares.items():
+                acc[key].fixed += amt
+            if not shares:
+                acc[UNALLOCATED].fixed += ch.amount
+    return out
+
+
+def _idle(c: Costed, t: Any, share: bool, acc: dict[Any, AllocRow]) -> None:
+    idle: dict[tuple[str, Any], Decimal] = defaultdict(lambda: ZERO)
+    for p in c.periods:
+        idle[(p.endpoint, p.day.replace(day=1))] += p.idle
+    ws: dict[tuple[str, Any], dict[Key, Decimal]] = defaultdict(dict)
+    if share and idle:
+        used = t.filter(t.cost_kind == "endpoint")
+        agg = used.group_by("endpoint", "month", "_key", "_vis").agg(w=used.var_cost.sum())
+        for r in agg.to_pyarrow().to_pylist():
+            ws[(r["endpoint"], utc(r["month"]))][(r["_key"], r["_vis"])] = r["w"]
+    for ep_month, amount in idle.items():
+        shares = fixed.split(amount, ws.get(ep_month, {}))
+        for key, amt in shares.items():
+            acc[key].idle += amt
+        if not shares and amount:
+            acc[IDLE].idle += amount
+
+
+def _merge(acc: Mapping[Any, AllocRow]) -> dict[str, AllocRow]:
+    rows: dict[str, AllocRow] = {}
+    for key, r in acc.items():
+        name = key if isinstance(key, str) else (key[0] if key[1] else FILTERED)
+        row = rows.setdefault(name, AllocRow(name))
+        row.variable += r.variable
+        row.fixed += r.fixed
+        row.idle += r.idle
+    return rows

@@ -1,0 +1,175 @@
+"""Fixed costs: what each costs in the window (amortization), and its split by a driver.
+
+Charge of a cost in calendar month m, for the part of m inside the window and inside
+[start, end):
+
+    monthly          M x f                     f = overlapping seconds / seconds of month m
+    gb-month         gb x usd_per_gb_month x f
+    hourly           usd_per_hour x overlapping hours
+    one-time / N months   A_k x f,  A_k = A/N (rounded down to 1e-18) for the first N-1 months
+                     from start's month, the rest in the last, so the N months sum to A
+    one-time / E tasks    A x (min(E, n_m1) - min(E, n_m0)) / E, where n_m0 and n_m1 are the
+                     tasks in scope started since `start` before and after month m's part
+    one-time, neither     A in the month of `start`
+
+Split (largest remainder, exact): each month's charge goes to the keys of that month in
+proportion to the driver's weight over the events in scope: `requests` (leaf calls),
+`tokens` (input + output), `tasks` (distinct tasks), `variable_cost`, `even` (1 per key with
+any event in scope), or `metric` (sum of a column or `tags.KEY`). A month with no weight in
+scope cannot be split and goes to the unallocated line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ibis
+
+from unitecon.attribution.config import FixedCost
+from unitecon.attribution.frame import CTX, QUANTUM, ZERO, Window, is_leaf, next_month, q, utc
+
+K = TypeVar("K", bound=Hashable)
+#: (tasks before the window, {month: tasks in the window's part of that month})
+TaskCounts = tuple[int, dict[dt.datetime, int]]
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The part of a fixed cost that falls in one month of the window [USD]."""
+
+    name: str
+    month: dt.datetime
+    amount: Decimal
+
+
+def _overlap(a0: dt.datetime, a1: dt.datetime, b0: dt.datetime, b1: dt.datetime) -> Decimal:
+    return Decimal(max(0.0, (min(a1, b1) - max(a0, b0)).total_seconds()))
+
+
+def _span(fc: FixedCost) -> tuple[dt.datetime, dt.datetime]:
+    lo = utc(fc.start) if fc.start else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    hi = utc(fc.end) if fc.end else dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+    return lo, hi
+
+
+def _monthly_base(fc: FixedCost) -> Decimal | None:
+    if fc.monthly is not None:
+        return fc.monthly
+    if fc.gb is not None and fc.usd_per_gb_month is not None:
+        return fc.gb * fc.usd_per_gb_month
+    return None
+
+
+def _amortized_month(fc: FixedCost, m: dt.datetime) -> Decimal:
+    """A_k of `one-time / N months` for calendar month m (0 outside the N months)."""
+    assert fc.amount is not None and fc.amortize_months is not None and fc.start
+    n = fc.amortize_months
+    k = (m.year - fc.start.year) * 12 + m.month - fc.start.month
+    if not 0 <= k < n:
+        return ZERO
+    share = q(CTX.divide(fc.amount, Decimal(n)))
+    return share if k < n - 1 else fc.amount - share * (n - 1)
+
+
+def charges(fc: FixedCost, w: Window, tasks: TaskCounts | None = None) -> list[Charge]:
+    """The charges of `fc` per month of `w`. `tasks`: for `amortize_tasks`, the tasks in
+    scope since `start` before the window and per month inside it (`task_counts`)."""
+    lo, hi = _span(fc)
+    out = []
+    cum, per_month = tasks or (0, {})
+    for m, s, e in w.months():
+        f = CTX.divide(_overlap(s, e, lo, hi), Decimal((next_month(m) - m).total_seconds()))
+        base = _monthly_base(fc)
+        if base is not None:
+            amt = q(base * f)
+        elif fc.usd_per_hour is not None:
+            amt = q(CTX.divide(fc.usd_per_hour * _overlap(s, e, lo, hi), Decimal(3600)))
+        elif fc.amortize_months:
+            amt = q(_amortized_month(fc, m) * f)
+        elif fc.amortize_tasks:
+            assert fc.amount is not None
+            n0, cum = cum, cum + per_month.get(m, 0)
+            used = min(fc.amortize_tasks, cum) - min(fc.amortize_tasks, n0)
+            amt = q(CTX.divide(fc.amount * used, Decimal(fc.amortize_tasks)))
+        else:
+            assert fc.amount is not None
+            amt = fc.amount if s <= lo < e else ZERO
+        if amt:
+            out.append(Charge(fc.name, m, amt))
+    return out
+
+
+def split(total: Decimal, weights: Mapping[K, Decimal]) -> dict[K, Decimal]:
+    """Split `total` over keys in proportion to `weights` exactly (largest remainder on the
+    1e-18 quantum). Non-positive weights get nothing; {} when no weight is positive."""
+    pos = {k: w for k, w in weights.items() if w > 0}
+    wsum = sum(pos.values(), ZERO)
+    if not pos or not total:
+        return {}
+    units = int(CTX.divide(total, QUANTUM))
+    exact = {k: CTX.divide(CTX.multiply(Decimal(units), w), wsum) for k, w in pos.items()}
+    base = {k: int(v) for k, v in exact.items()}
+    left = units - sum(base.values())
+    order = sorted(pos, key=lambda k: (exact[k] - base[k], str(k)), reverse=True)
+    for k in order[:left]:
+        base[k] += 1
+    return {k: Decimal(v) * QUANTUM for k, v in base.items()}
+
+
+def in_scope(t: Any, fc: FixedCost) -> Any:
+    """Leaf events that carry `fc`: all, or one feature, or one (resolved) agent."""
+    cond = is_leaf(t)
+    if fc.feature is not None:
+        cond = cond & (t.feature == fc.feature)
+    if fc.agent is not None:
+        cond = cond & (t.agent_r == fc.agent)
+    return t.filter(cond)
+
+
+def _driver(t: Any, fc: FixedCost) -> Any:
+    d = fc.driver
+    if d == "requests":
+        return t.count()
+    if d == "tokens":
+        return (t.input_tokens + t.output_tokens).sum()
+    if d == "tasks":
+        return t.task.nunique()
+    if d == "variable_cost":
+        return t.var_cost.sum()
+    if d == "even":
+        return ibis.literal(1)
+    assert fc.metric is not None
+    if fc.metric.startswith("tags."):
+        return t.tags[fc.metric[5:]].cast("float64").sum()
+    return t[fc.metric].cast("float64").sum()
+
+
+def weights(t: Any, fc: FixedCost, keys: list[str]) -> dict[tuple[Any, ...], Decimal]:
+    """{(month, *keys): driver weight} over the events in scope (one query)."""
+    s = in_scope(t, fc)
+    agg = s.group_by("month", *keys).agg(_w=_driver(s, fc))
+    rows = agg.to_pyarrow().to_pylist()
+    return {(utc(r["month"]), *(r[k] for k in keys)): Decimal(str(r["_w"] or 0)) for r in rows}
+
+
+def task_counts(source: Any, fc: FixedCost, w: Window) -> TaskCounts:
+    """Tasks in scope (by their first event, since `fc.start`): before `w`, and per month
+    inside `w`."""
+    from unitecon.attribution.frame import task_key
+    from unitecon.attribution.trees import resolve_agents
+
+    t = source.mutate(task=task_key(source))
+    if fc.start is not None:
+        t = t.filter(t.ts >= utc(fc.start))
+    t = t.filter(t.ts < w.until)
+    if fc.agent is not None:
+        t = resolve_agents(t)
+    first = in_scope(t, fc).group_by("task").agg(ts=ibis._.ts.min())
+    before = ibis.ifelse(first.ts < w.since, None, first.ts.truncate("M"))
+    rows = first.group_by(m=before).agg(n=ibis._.count()).to_pyarrow().to_pylist()
+    counts = {r["m"]: int(r["n"]) for r in rows}
+    return counts.pop(None, 0), {utc(m): n for m, n in counts.items()}
