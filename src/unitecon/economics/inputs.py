@@ -1,0 +1,187 @@
+"""What margins need from the ledger, as plain records: cost and usage per customer-month-feature.
+
+One engine query per record kind; everything after this module is pure Python over Decimals.
+
+- `UsageLine`: variable cost by model [USD] and usage units of one (customer, month, feature).
+- `coverage`: the share of each calendar month that the data covers (a 60-day window starts
+  and ends in part-months), used to turn a part-month into a monthly run rate.
+
+The variable cost is the attribution stage's `var_cost` (tokens + unit prices + GPU time,
+leaf-only) when that stage is available, else the pricing stage's `cost` of leaf events
+weighted by 1/sample_rate. Usage counts are not re-weighted for sampling.
+
+Usage metrics (TODO(metrics): move these definitions to `unitecon.economics.metrics` when it
+lands; they are here only because revenue needs them per customer-month-feature):
+
+    tasks              distinct tasks (task_id, else trace_id, else event_id)
+    successful_tasks   tasks with at least one event whose `accepted` is true
+    conversations      distinct conversation_id
+    resolutions        distinct conversations (else tasks) holding a successful task
+    ktokens            (input_tokens + output_tokens) / 1000 over leaf events
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
+
+UNATTRIBUTED = "(unattributed)"
+ZERO = Decimal(0)
+USAGE_METRICS = ("tasks", "successful_tasks", "conversations", "resolutions", "ktokens")
+
+
+@dataclass(frozen=True)
+class UsageLine:
+    """Cost and usage of one customer in one month for one feature."""
+
+    customer_id: str
+    month: dt.date
+    feature: str | None
+    cost_by_model: Mapping[str | None, Decimal] = field(default_factory=dict)
+    """Variable cost per model [USD]."""
+    tasks: Decimal = ZERO
+    successful_tasks: Decimal = ZERO
+    conversations: Decimal = ZERO
+    resolutions: Decimal = ZERO
+    ktokens: Decimal = ZERO
+
+    @property
+    def variable_cost(self) -> Decimal:
+        """Sum of the per-model variable costs [USD]."""
+        return sum(self.cost_by_model.values(), ZERO)
+
+    def metric(self, name: str) -> Decimal:
+        """Units of a usage metric (see the module docstring) [units]."""
+        if name not in USAGE_METRICS:
+            raise KeyError(name)
+        value: Decimal = getattr(self, name)
+        return value
+
+    def scaled(self, factor: Decimal) -> UsageLine:
+        """This line with usage and cost multiplied by `factor` (what-if)."""
+        return replace(
+            self,
+            cost_by_model={m: c * factor for m, c in self.cost_by_model.items()},
+            tasks=self.tasks * factor,
+            successful_tasks=self.successful_tasks * factor,
+            conversations=self.conversations * factor,
+            resolutions=self.resolutions * factor,
+            ktokens=self.ktokens * factor,
+        )
+
+
+def _leaf(t: ir.Table) -> ir.BooleanValue:
+    return ~t.operation.isin(sorted(STRUCTURAL_OPERATIONS))
+
+
+def _prepare(events: ir.Table, cost_col: str) -> ir.Table:
+    """Add customer, month, task and leaf cost columns."""
+    if cost_col == "cost":
+        from unitecon.economics.costs import weighted_cost
+
+        cost = weighted_cost(events)
+    else:
+        cost = events[cost_col].fill_null(0)
+    leaf = _leaf(events)
+    return events.mutate(
+        _customer=events.customer_id.fill_null(UNATTRIBUTED),
+        _month=events.ts.truncate("M").date(),
+        _task=ibis.coalesce(events.task_id, events.trace_id, events.event_id),
+        _cost=ibis.ifelse(leaf, cost, 0),
+        _tokens=ibis.ifelse(leaf, events.input_tokens + events.output_tokens, 0),
+    )
+
+
+_KEYS = ["_customer", "_month", "feature"]
+
+
+def _usage_query(t: ir.Table) -> ir.Table:
+    per_task = t.group_by([*_KEYS, "_task"]).aggregate(
+        ok=(t.accepted.fill_null(False)).any(),
+        conv=t.conversation_id.max(),
+        tokens=t._tokens.sum(),
+    )
+    resolved = ibis.ifelse(per_task.ok, ibis.coalesce(per_task.conv, per_task._task), None)
+    return per_task.group_by(_KEYS).aggregate(
+        tasks=per_task.count(),
+        successful_tasks=per_task.ok.cast("int64").sum(),
+        conversations=per_task.conv.nunique(),
+        resolutions=resolved.nunique(),
+        tokens=per_task.tokens.sum(),
+    )
+
+
+def _cost_query(t: ir.Table) -> ir.Table:
+    return t.group_by([*_KEYS, "model"]).aggregate(cost=t._cost.sum())
+
+
+def usage_lines(events: ir.Table, cost_col: str = "cost") -> list[UsageLine]:
+    """Per (customer, month, feature): variable cost by model and usage units.
+
+    `events` is a priced-events table (`cost_col='cost'`) or the attribution stage's costed
+    events (`cost_col='var_cost'`).
+    """
+    t = _prepare(events, cost_col)
+    costs: dict[tuple[Any, ...], dict[str | None, Decimal]] = {}
+    for r in _cost_query(t).to_pyarrow().to_pylist():
+        key = (r["_customer"], r["_month"], r["feature"])
+        costs.setdefault(key, {})[r["model"]] = Decimal(r["cost"] or 0)
+    out = []
+    for r in _usage_query(t).to_pyarrow().to_pylist():
+        key = (r["_customer"], r["_month"], r["feature"])
+        out.append(
+            UsageLine(
+                customer_id=key[0],
+                month=key[1],
+                feature=key[2],
+                cost_by_model=costs.get(key, {}),
+                tasks=Decimal(r["tasks"] or 0),
+                successful_tasks=Decimal(r["successful_tasks"] or 0),
+                conversations=Decimal(r["conversations"] or 0),
+                resolutions=Decimal(r["resolutions"] or 0),
+                ktokens=Decimal(r["tokens"] or 0) / 1000,
+            )
+        )
+    return sorted(out, key=lambda u: (u.customer_id, u.month, u.feature or ""))
+
+
+def month_coverage(first: dt.datetime, last: dt.datetime) -> dict[dt.date, Decimal]:
+    """Share of each calendar month covered by whole UTC days from `first` to `last`.
+
+    coverage = days observed in the month / days in the month [fraction, 0..1].
+    """
+    day, end = first.date(), last.date()
+    out: dict[dt.date, Decimal] = {}
+    while day <= end:
+        m = day.replace(day=1)
+        days_in = calendar.monthrange(m.year, m.month)[1]
+        stop = min(end, m.replace(day=days_in))
+        out[m] = Decimal((stop - day).days + 1) / days_in
+        day = stop + dt.timedelta(days=1)
+    return out
+
+
+def coverage(events: ir.Table) -> dict[dt.date, Decimal]:
+    """`month_coverage` of the events' first and last timestamps."""
+    r = events.aggregate(lo=events.ts.min(), hi=events.ts.max()).to_pyarrow().to_pylist()[0]
+    if r["lo"] is None:
+        return {}
+    return month_coverage(r["lo"], r["hi"])
+
+
+def costed_events(priced: ir.Table, project: Any) -> tuple[ir.Table, str]:
+    """The richest variable-cost table available: attribution's, else the priced events."""
+    try:
+        from unitecon.attribution.costed import variable_costs
+    except ImportError:
+        return priced, "cost"
+    return variable_costs(priced, project).events, "var_cost"
