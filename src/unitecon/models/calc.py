@@ -142,6 +142,10 @@ class Env:
         """Record ``value`` as month ``t`` of column ``name``; return what later uses see."""
         return value
 
+    def scalar(self, sheet: str, name: str, value: Q) -> Q:
+        """Record a named value that is not monthly (a fleet size); return what uses see."""
+        return value
+
 
 class ExactEnv(Env):
     """Decimal inputs; each money line rounded to cents (half away from zero, as Excel)."""
