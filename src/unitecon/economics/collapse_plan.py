@@ -38,7 +38,9 @@ class CustomerUsage:
     units: Decimal
     """Units of the plan's metric over the window [units]."""
     attempts: Decimal
-    """Tasks over the window (attempts, for outcome pricing) [tasks]."""
+    """Tasks of the plan's feature over the window (attempts, for outcome pricing) [tasks]."""
+    scope_cost: Decimal
+    """Variable cost of the plan's feature over the window [USD]."""
     variable_cost: Decimal
     revenue: Decimal
     gross_margin: Decimal
@@ -120,9 +122,11 @@ def _customer_usage(
 ) -> CustomerUsage:
     units: dict[dt.date, Decimal] = defaultdict(Decimal)
     cost: dict[dt.date, Decimal] = defaultdict(Decimal)
-    attempts = ZERO
+    attempts = scope_cost = ZERO
     for r in rs:
-        attempts += r.usage.get("tasks", ZERO) if _in_scope(plan, r) else ZERO
+        if _in_scope(plan, r):
+            attempts += r.usage.get("tasks", ZERO)
+            scope_cost += r.variable_cost
         m = r.key[1]
         assert isinstance(m, dt.date)
         units[m] += plan_units(plan, r)
@@ -133,6 +137,7 @@ def _customer_usage(
         seats=contracts[-1].seats if contracts else 1,
         units=sum(units.values(), ZERO),
         attempts=attempts,
+        scope_cost=scope_cost,
         variable_cost=sum(cost.values(), ZERO),
         revenue=sum((r.revenue for r in rs), ZERO),
         gross_margin=sum((r.gross_margin for r in rs), ZERO),
@@ -313,7 +318,7 @@ def outcome_check(price: Decimal, cus: Sequence[CustomerUsage]) -> dict[str, obj
     profitable when cost per attempt < price x s."""
     attempts = sum((c.attempts for c in cus), ZERO)
     outcomes = sum((c.units for c in cus), ZERO)
-    cost = sum((c.variable_cost for c in cus), ZERO)
+    cost = sum((c.scope_cost for c in cus), ZERO)
     cpa = cost / attempts if attempts else ZERO
     s = outcomes / attempts if attempts else ZERO
     return {

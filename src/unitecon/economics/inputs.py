@@ -14,7 +14,8 @@ Usage metrics (TODO(metrics): move these definitions to `unitecon.economics.metr
 lands; they are here only because revenue needs them per customer-month-feature):
 
     tasks              distinct tasks (task_id, else trace_id, else event_id)
-    successful_tasks   tasks with at least one event whose `accepted` is true
+    successful_tasks   tasks whose last event (by ts) with a known `accepted` has it true
+                       (the rule of `unitecon.attribution.outcomes`; unknown is not success)
     conversations      distinct conversation_id
     resolutions        distinct conversations (else tasks) holding a successful task
     ktokens            (input_tokens + output_tokens) / 1000 over leaf events
@@ -106,10 +107,11 @@ _KEYS = ["_customer", "_month", "feature"]
 
 def _usage_query(t: ir.Table) -> ir.Table:
     per_task = t.group_by([*_KEYS, "_task"]).aggregate(
-        ok=(t.accepted.fill_null(False)).any(),
+        last=t.accepted.argmax(t.ts, where=t.accepted.notnull()),
         conv=t.conversation_id.max(),
         tokens=t._tokens.sum(),
     )
+    per_task = per_task.mutate(ok=per_task["last"].fill_null(False))
     resolved = ibis.ifelse(per_task.ok, ibis.coalesce(per_task.conv, per_task._task), None)
     return per_task.group_by(_KEYS).aggregate(
         tasks=per_task.count(),

@@ -293,7 +293,9 @@ def read_invoices(path: Path, cfg: RevenueConfig) -> list[InvoiceLine]:
 
 
 def read_customers(path: Path, cfg: RevenueConfig) -> dict[str, Customer]:
-    """Customers CSV: customer_id,plan[,seats,start,end,currency]; one row per contract."""
+    """Customers CSV: customer_id,plan[,seats,start,end,currency]; one row per contract.
+
+    `contract_start`/`contract_end` are accepted for start/end; other columns are ignored."""
     rows: dict[str, list[tuple[int, dict[str, str]]]] = {}
     for line, r in _rows(path, ("customer_id", "plan")):
         rows.setdefault(r["customer_id"], []).append((line, r))
@@ -307,7 +309,8 @@ def read_customers(path: Path, cfg: RevenueConfig) -> dict[str, Customer]:
 def _customer(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Customer:
     contracts = []
     for line, r in rows:
-        fields = {k: r[k] for k in ("plan", "seats", "start", "end") if r.get(k)}
+        fields = {k: r.get(k) or r.get(f"contract_{k}") for k in ("plan", "seats", "start", "end")}
+        fields = {k: v for k, v in fields.items() if v}
         try:
             contracts.append(Contract.model_validate(fields))
         except ValidationError as e:
