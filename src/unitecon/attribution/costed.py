@@ -4,7 +4,10 @@ Input: a priced-events table (all event columns plus `priced`, `price_status`,
 `input_cost`, `output_cost`, `cost`, `price_rule`, `catalog_version`, as
 `unitecon.pricing.priced_events` returns). Output adds, per event in the window:
 
-    var_cost   DECIMAL(38,18), never null: the cost if priced and a leaf, else 0
+    var_cost   DECIMAL(38,18), never null: the cost if priced and a leaf, else 0; weighted
+               by round(1/sample_rate, 6) for sampled token and unit rows (as
+               `economics.costs.weighted_cost`); GPU-time rows are not re-weighted, so the
+               endpoint's cost stays conserved
     cost_kind  token | endpoint | unit | structural | unpriced
     gpu_s      GPU-seconds of a self-hosted call (null elsewhere)
     task       the task key (task_id, else trace_id, else event_id)
@@ -105,8 +108,11 @@ def _finish(t: Any) -> Any:
         else_="token",
     )
     zero = ibis.literal(ZERO, MONEY)
+    weight = (1 / t.sample_rate).round(6).cast("decimal(18, 6)")
+    sampled = (t.sample_rate != 1) & (t.price_status != "endpoint")
+    cost = ibis.ifelse(sampled, (t.cost * weight).cast(MONEY), t.cost)
     return t.mutate(
-        var_cost=ibis.ifelse(has_cost, t.cost, zero),
+        var_cost=ibis.ifelse(has_cost, cost, zero),
         cost_kind=kind,
         task=task_key(t),
         month=t.ts.truncate("M"),

@@ -1,0 +1,126 @@
+"""Sums and counts per row of a breakdown, in one engine query: the inputs of the unit
+metrics (`unitecon.economics.metrics` turns them into ratios).
+
+Token counts and token costs are over token-priced leaf calls only (`cost_kind = 'token'`),
+so a structural span repeating its children's usage is never counted (leaf-only), and the
+per-1k-token metrics are not diluted by GPU-time or unit rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import ibis
+
+from unitecon.attribution.frame import FILTERED, MONEY, ZERO, is_leaf, memtable
+from unitecon.attribution.outcomes import is_rework, task_outcomes
+
+#: Operations that are one model inference.
+INFERENCE_OPERATIONS = ("chat", "generate_content", "text_completion", "embeddings")
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """Sums [USD, tokens, GPU-s] and counts of one row."""
+
+    key: str
+    requests: int = 0
+    inferences: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    token_cost: Decimal = ZERO
+    input_cost: Decimal = ZERO
+    output_cost: Decimal = ZERO
+    variable_cost: Decimal = ZERO
+    rework_cost: Decimal = ZERO
+    cache_savings: Decimal = ZERO
+    gpu_s: Decimal = ZERO
+    endpoint_tokens: int = 0
+    tasks: int = 0
+    successful_tasks: int = 0
+    unknown_tasks: int = 0
+    conversations: int = 0
+    customer_months: int = 0
+    unpriced: int = 0
+
+
+@cache
+def savings_per_cached_token(provider: str, model: str) -> Decimal | None:
+    """Full input price minus cache-read price [USD/token], from the genai-prices catalog
+    (current prices: 1M input tokens uncached minus 1M all read from cache, / 10^6)."""
+    from genai_prices import Usage, calc_price
+
+    try:
+        full = calc_price(Usage(input_tokens=10**6), model, provider_id=provider)
+        cached = calc_price(
+            Usage(input_tokens=10**6, cache_read_tokens=10**6), model, provider_id=provider
+        )
+    except LookupError:
+        return None
+    return (full.total_price - cached.total_price) / Decimal(10**6)
+
+
+def savings_table(pairs: Iterable[tuple[str, str]]) -> Any:
+    rows = []
+    for prov, model in pairs:
+        s = savings_per_cached_token(prov, model) if prov and model else None
+        if s is not None:
+            rows.append({"_sp": prov, "_sm": model, "_save": s})
+    return memtable(rows, {"_sp": "string", "_sm": "string", "_save": MONEY})
+
+
+def _with_savings(t: Any) -> Any:
+    cached = t.filter((t.cache_read_tokens > 0) & (t.cost_kind == "token"))
+    pairs = cached.select("provider", "model").distinct().to_pyarrow().to_pylist()
+    s = savings_table((r["provider"], r["model"]) for r in pairs)
+    j = t.left_join(s, (t.provider == s._sp) & (t.model == s._sm))
+    return j.select(*t.columns, "_save").view()
+
+
+def _with_outcome(t: Any) -> Any:
+    o = task_outcomes(t).select(_otask="task", _outcome="outcome")
+    return t.left_join(o, t.task == o._otask).select(*t.columns, "_outcome").view()
+
+
+def aggregates(keyed: Any) -> dict[str, Aggregates]:
+    """Per `_key` (rows failing the filters `_vis` pooled in `__filtered__`)."""
+    t = _with_outcome(_with_savings(keyed))
+    row = ibis.ifelse(t._vis, t._key, ibis.literal(FILTERED))
+    leaf, tok = is_leaf(t), t.cost_kind == "token"
+    cm = t.customer_id.concat("|", t.month.cast("string"))
+    agg = t.group_by(_row=row).agg(
+        requests=t.count(where=leaf),
+        inferences=t.count(where=leaf & t.operation.isin(INFERENCE_OPERATIONS)),
+        input_tokens=t.input_tokens.sum(where=tok),
+        output_tokens=t.output_tokens.sum(where=tok),
+        cache_read_tokens=t.cache_read_tokens.sum(where=tok),
+        token_cost=t.var_cost.sum(where=tok),
+        input_cost=t.input_cost.sum(where=tok),
+        output_cost=t.output_cost.sum(where=tok),
+        variable_cost=t.var_cost.sum(),
+        rework_cost=t.var_cost.sum(where=is_rework(t)),
+        cache_savings=(t.cache_read_tokens.cast("decimal(38,0)") * t._save).sum(where=tok),
+        gpu_s=t.gpu_s.sum(),
+        endpoint_tokens=(t.input_tokens + t.output_tokens).sum(where=t.gpu_s.notnull()),
+        tasks=t.task.nunique(),
+        successful_tasks=t.task.nunique(where=t._outcome == "success"),
+        unknown_tasks=t.task.nunique(where=t._outcome == "unknown"),
+        conversations=t.conversation_id.nunique(),
+        customer_months=cm.nunique(),
+        unpriced=t.count(where=t.cost_kind == "unpriced"),
+    )
+    out = {}
+    for r in agg.to_pyarrow().to_pylist():
+        key = r.pop("_row")
+        out[key] = Aggregates(key, **{k: v if v is not None else _zero(k) for k, v in r.items()})
+    return out
+
+
+def _zero(name: str) -> Any:
+    kind = Aggregates.__dataclass_fields__[name].type
+    return ZERO if kind == "Decimal" else 0
