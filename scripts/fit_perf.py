@@ -127,6 +127,20 @@ def write_doc(eff: Efficiency, cost: float) -> None:
         "`src/unitecon/models/perf/` (equations and units in each docstring); the formulation",
         "follows `shared/design/perf-notes.md` §7.",
         "",
+        "## The model in brief",
+        "",
+        "Per replica of N GPUs (tensor parallel), decode batch B at mean context c = I + O/2,",
+        "with P = B·I(1-s)/O prefill tokens mixed into each step (continuous batching):",
+        "",
+        "```",
+        "T_mem  = (W_touched(B+P) + B·KV_seq(c)) / (N·BW·bandwidth)   W_touched: MoE coverage",
+        "T_comp = (B·F_dec(c) + P·F_pf(I)) / (N·peak·compute)         KV_seq: window caps",
+        "T_comm = [N>1]·2L·(allreduce_latency + 2(N-1)/N·(B+P)·d·2 B / (link_bw·link))",
+        "T_step = max(T_mem, T_comp) + T_comm + step_overhead         TPOT = T_step",
+        "B      = min(KV capacity, max batch, max tokens per step)    tok/s = B / T_step",
+        "TTFT   = request_overhead + T_step/2 + step prefilling the prompt",
+        "```",
+        "",
         "## Fitted factors (one set for every row; no per-row factors)",
         "",
         "| factor | value | bounds | meaning |",
@@ -190,7 +204,8 @@ def main() -> None:
     primary = [c for c in calibrate.compare_all(eff) if c.primary]
     med = median(abs(c.rel_error) for c in primary)
     worst = max(math.exp(abs(c.log_ratio)) for c in primary)
-    print(f"median |error| {med:.1%}, worst x{worst:.2f}; wrote {FITTED} and {DOC}")
+    wrote = f"{DOC}" if args.no_fit else f"{FITTED} and {DOC}"
+    print(f"median |error| {med:.1%}, worst x{worst:.2f}; wrote {wrote}")
 
 
 if __name__ == "__main__":
