@@ -1,14 +1,15 @@
 """A spreadsheet worked by hand (October 2026, 31 days; plans in conftest.YAML).
 
-| cust | plan        | revenue arithmetic                               | revenue | var cost | F     | gross   |
-|------|-------------|--------------------------------------------------|---------|----------|-------|---------|
-| A    | starter     | 49                                               | 49.00   | 62.00    | 4.00  | -17.00  |
-|      |  search     | 49 x 30/40 tasks ; F 4 x 30/40                   | 36.75   | 12.00    | 3.00  |  21.75  |
-|      |  coding     | 49 x 10/40       ; F 4 x 10/40                   | 12.25   | 50.00    | 1.00  | -38.75  |
-| B    | team, 3 st  | 30x3x15/31 = 43.548 -> 43.55 ; (350-300)x0.08=4  | 47.55   | 20.00    | 4.84  |  22.71  |
-|      |             | F = 10 x 15/31 = 4.8387 -> 4.84 (from Oct 17)    |         |          |       |         |
-| C    | support-pro | 99 + 25 resolutions x 0.99 = 99 + 24.75          | 123.75  | 30.00    | 5.00  |  88.75  |
-| D    | starter-eu  | 45 EUR x 1.10                                    | 49.50   | 1.00     | 0.00  |  48.50  |
+| cust/feature | plan        | revenue arithmetic              | rev    | var   | F    | gross  |
+|--------------|-------------|---------------------------------|--------|-------|------|--------|
+| A            | starter     | 49                              | 49.00  | 62.00 | 4.00 | -17.00 |
+|   search     |             | 49 x 30/40 tasks; F 4 x 30/40   | 36.75  | 12.00 | 3.00 |  21.75 |
+|   coding     |             | 49 x 10/40 tasks; F 4 x 10/40   | 12.25  | 50.00 | 1.00 | -38.75 |
+| B (3 seats)  | team        | 30x3x15/31 = 43.548 -> 43.55    | 47.55  | 20.00 | 4.84 |  22.71 |
+|              |             | + (350 - 3x100) x 0.08 = 4.00   |        |       |      |        |
+|              |             | F = 10 x 15/31 -> 4.84 (Oct 17) |        |       |      |        |
+| C            | support-pro | 99 + 25 resolutions x 0.99      | 123.75 | 30.00 | 5.00 |  88.75 |
+| D            | starter-eu  | 45 EUR x 1.10 USD/EUR           | 49.50  | 1.00  | 0.00 |  48.50 |
 
 Collapse (m = 0.6, usage = October, coverage 1):
 - starter: c = 62/40 = 1.55 $/task; u0 = (49-4)/1.55 = 29.0323; u_m = (49x0.4-4)/1.55 = 10.0645.
@@ -24,15 +25,15 @@ Collapse (m = 0.6, usage = October, coverage 1):
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
-
-from conftest import OCT
 
 from unitecon.economics import collapse_plan
 from unitecon.economics.analysis import MarginInputs, collapse, margins
 from unitecon.economics.margins import roll_up
 
 D = Decimal
+OCT = dt.date(2026, 10, 1)
 
 
 def _run(book, usage):  # type: ignore[no-untyped-def]
