@@ -1,0 +1,162 @@
+"""Service commands: `serve` (receiver, read API, dashboard) and `keys create|list|revoke`."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from unitecon.cli.output import console, emit_json, table
+from unitecon.errors import UniteconError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+LedgerOpt = Annotated[
+    Path | None,
+    typer.Option("--ledger", help="Ledger file (default: $UNITECON_HOME/ledger.duckdb)."),
+]
+
+keys_app = typer.Typer(
+    help=(
+        "API keys of `unitecon serve`: ingest (write only), read, admin (both).\n\n"
+        "Examples:\n\n"
+        "  unitecon keys create ingest --name checkout-service\n\n"
+        "  unitecon keys revoke 3f9a1c2e"
+    ),
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(keys_app, name="keys")
+
+
+def _ledger_path(ledger: Path | None) -> Path:
+    from unitecon.ledger.store import DB_NAME, home
+
+    return ledger if ledger is not None else home() / DB_NAME
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise UniteconError(
+                    f"Port {port} on {host} is already in use; pick another with --port."
+                ) from None
+            raise UniteconError(f"Cannot listen on {host}:{port}: {e.strerror}.") from None
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 for all).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (4318 is the OTLP/HTTP default).")] = 4318,
+    ledger: LedgerOpt = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Project file (default: ./unitecon.yaml).")
+    ] = None,
+) -> None:
+    """Run the OTLP receiver, the read API and the dashboard on one port.
+
+    Example: unitecon serve --port 4318, then point OpenTelemetry exporters at
+    http://127.0.0.1:4318 with OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer <ingest key>".
+    """
+    import uvicorn
+
+    from unitecon import config as cfg
+    from unitecon.ledger.store import Ledger
+    from unitecon.server.app import create_app
+    from unitecon.server.auth import KeyStore, Kind
+
+    if not 0 < port < 65536:
+        raise UniteconError(f"--port must be between 1 and 65535, got {port}.")
+    path = _ledger_path(ledger)
+    project = cfg.load(config)
+    with Ledger(path):  # fail here, with a message, if it is locked or too new
+        pass
+    _check_port(host, port)
+    store = KeyStore.beside(path)
+    kinds = {k.kind for k in store.list(include_revoked=False)}
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    console.print(f"[bold]unitecon[/] serving {path}")
+    console.print(f"  dashboard      {url}/   (asks for a read key)")
+    console.print(f"  OTLP traces    {url}/v1/traces   (ingest key)")
+    console.print(f"  API docs       {url}/docs")
+    if Kind.READ not in kinds and Kind.ADMIN not in kinds:
+        console.print("  [yellow]No read key yet:[/] unitecon keys create read --name dashboard")
+    if Kind.INGEST not in kinds and Kind.ADMIN not in kinds:
+        console.print("  [yellow]No ingest key yet:[/] unitecon keys create ingest --name app")
+    app = create_app(path, project, keys=store)
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    kind: Annotated[str, typer.Argument(help="ingest, read or admin.")],
+    name: Annotated[str, typer.Option(help="What the key is for (shown by `keys list`).")] = "",
+    ledger: LedgerOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API key and print it once (only its salted hash is stored)."""
+    from unitecon.server.auth import KeyStore
+
+    store = KeyStore.beside(_ledger_path(ledger))
+    key, info = store.create(kind, name)
+    if as_json:
+        emit_json({"key": key, "key_id": info.key_id, "kind": info.kind.value, "name": name})
+        return
+    console.print(f"Created {info.kind.value} key {info.key_id}" + (f" ({name})" if name else ""))
+    console.print(key, highlight=False, markup=False, soft_wrap=True)
+    console.print("Store it now: it is not shown again. Send it as `Authorization: Bearer <key>`.")
+
+
+@keys_app.command("list")
+def keys_list(
+    ledger: LedgerOpt = None,
+    revoked: Annotated[bool, typer.Option(help="Include revoked keys.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """List API keys: id, kind, name, created, revoked (never the secret)."""
+    from unitecon.server.auth import KeyStore
+
+    keys = KeyStore.beside(_ledger_path(ledger)).list(include_revoked=revoked)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "key_id": k.key_id,
+                    "kind": k.kind.value,
+                    "name": k.name,
+                    "created_at": k.created_at,
+                    "revoked_at": k.revoked_at,
+                }
+                for k in keys
+            ]
+        )
+        return
+    if not keys:
+        console.print("No API keys yet. Create one with `unitecon keys create read`.")
+        return
+    rows = [(k.key_id, k.kind.value, k.name, k.created_at, k.revoked_at or "") for k in keys]
+    console.print(table("API keys", ["id", "kind", "name", "created", "revoked"], rows))
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys list`) or the key.")],
+    ledger: LedgerOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke an API key; the server refuses it within a second."""
+    from unitecon.server.auth import KeyStore
+
+    info = KeyStore.beside(_ledger_path(ledger)).revoke(key_id)
+    if as_json:
+        emit_json({"key_id": info.key_id, "kind": info.kind.value, "revoked": True})
+        return
+    console.print(f"Revoked {info.kind.value} key {info.key_id}.")

@@ -1,0 +1,145 @@
+"""The FastAPI application: receiver, read API and dashboard over one ledger.
+
+The app owns the ledger's one write connection (DuckDB takes one writer per file) and hands
+it to the `Writer` thread; every read runs on its own cursor of the same database, one per
+worker thread, so reads run concurrently with each other and with the writer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from fastapi import FastAPI
+
+from unitecon import __version__
+from unitecon.config import Project
+from unitecon.ledger.store import Ledger
+from unitecon.server import errors
+from unitecon.server.auth import KeyStore
+from unitecon.server.body import MIB
+from unitecon.server.writer import Writer
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits of the service."""
+
+    max_body_bytes: int = 32 * MIB
+    """Largest request body, on the wire and decompressed [bytes] (413 above)."""
+    max_queue_rows: int = 200_000
+    """Events waiting for the writer before ingest answers 503 + Retry-After [rows]."""
+    max_batch_rows: int = 50_000
+    """Most events the writer commits in one transaction [rows]."""
+
+
+class LedgerView(Ledger):
+    """The read methods of `Ledger` on a cursor of the server's ledger (one per thread)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+        self.con = con
+        self.path = path
+        self._ibis: Any = None
+
+    def ibis(self) -> Any:
+        if self._ibis is None:
+            self._ibis = super().ibis()
+        return self._ibis
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class Reads:
+    """Hands each worker thread its own read cursor of the ledger."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._local = threading.local()
+        self._views: list[LedgerView] = []
+        self._lock = threading.Lock()
+
+    def view(self) -> LedgerView:
+        view: LedgerView | None = getattr(self._local, "view", None)
+        if view is None:
+            with self._lock:
+                cur = self._ledger.con.cursor()
+                cur.execute("SET TimeZone = 'UTC'")
+                view = LedgerView(cur, self._ledger.path)
+                self._views.append(view)
+            self._local.view = view
+        return view
+
+    def close(self) -> None:
+        with self._lock:
+            for v in self._views:
+                v.close()
+            self._views.clear()
+
+
+def create_app(
+    ledger_path: Path | str,
+    project: Project | None = None,
+    *,
+    keys: KeyStore | Path | str | None = None,
+    settings: Settings | None = None,
+) -> FastAPI:
+    """The service over the ledger at `ledger_path`.
+
+    `keys` is the API key store (default: `keys.sqlite` beside the ledger). The ledger is
+    opened for writing when the app starts (lifespan) and closed when it stops, after the
+    writer has committed everything it acknowledged.
+    """
+    settings = settings or Settings()
+    if isinstance(keys, KeyStore):
+        store = keys
+    else:
+        store = KeyStore(keys) if keys is not None else KeyStore.beside(ledger_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ledger = Ledger(ledger_path)
+        writer = Writer(
+            ledger,
+            max_queue_rows=settings.max_queue_rows,
+            max_batch_rows=settings.max_batch_rows,
+        )
+        writer.start()
+        app.state.ledger = ledger
+        app.state.writer = writer
+        app.state.reads = Reads(ledger)
+        try:
+            yield
+        finally:
+            writer.stop()
+            app.state.reads.close()
+            ledger.close()
+
+    app = FastAPI(
+        title="unitecon",
+        version=__version__,
+        description=(
+            "What every AI call, agent task, customer and feature costs and earns.\n\n"
+            "Send OpenTelemetry GenAI spans to `POST /v1/traces` with an ingest key; read "
+            "costs, unit metrics, tasks and margins under `/api/v1/` with a read key. Keys "
+            "go in `Authorization: Bearer <key>`; create them with `unitecon keys create`. "
+            "Money is a decimal string in US dollars."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keys = store
+    app.state.project = project or Project()
+    errors.install(app)
+
+    from unitecon.server import api, dashboard, otlp
+
+    app.include_router(otlp.router)
+    app.include_router(api.router)
+    app.include_router(dashboard.router)
+    return app

@@ -1,0 +1,228 @@
+"""Response models of the read API (the OpenAPI schema documents them).
+
+Money is `Decimal` in US dollars and travels in JSON as a decimal string (`"12.345"`), never
+as a float, so totals reconcile to the cent. Counts are integers; shares are floats in [0, 1].
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Health(Model):
+    """Liveness and the writer's counters (no data, no key needed)."""
+
+    status: str
+    """`ok` while the writer runs."""
+    version: str
+    spans_written: int
+    """Events committed by the service since it started."""
+    queue_rows: int
+    """Events waiting for the writer now."""
+    refused: int
+    """Requests answered 503 because the queue was full, since start."""
+
+
+class Filters(Model):
+    """The filters a request applied (echoed back)."""
+
+    since: dt.date | None = None
+    """From this UTC day, inclusive."""
+    until: dt.date | None = None
+    """Up to this UTC day, exclusive."""
+    feature: str | None = None
+    customer: str | None = None
+
+
+class FilterChoices(Model):
+    """What the dashboard's filters can choose from."""
+
+    first_day: dt.date | None
+    """The earliest UTC day in the ledger."""
+    last_day: dt.date | None
+    """The latest UTC day in the ledger."""
+    features: list[str]
+    customers: list[str]
+    events: int
+    """Events in the ledger."""
+
+
+class CostRow(Model):
+    """Cost of one combination of the requested dimensions."""
+
+    dims: dict[str, str | None]
+    """Dimension name -> value (days and months as ISO dates; null = not set)."""
+    cost: Decimal
+    """USD, priced at query time from the catalog."""
+    events: int
+    input_tokens: int
+    output_tokens: int
+    unpriced_events: int
+    """Events with no price (see /api/v1/prices/missing); they count as 0 here."""
+
+
+class Costs(Model):
+    """Cost by dimension and period."""
+
+    by: list[str]
+    filters: Filters
+    total_cost: Decimal
+    """Sum of `rows[].cost` (USD)."""
+    rows: list[CostRow]
+
+
+class QuarantineRecord(Model):
+    """A record that could not become an event, kept with its reason."""
+
+    source: str
+    location: str
+    """Where it came from: `file:line`, `otlp-http#span_id`, ..."""
+    reason: str
+    raw: str | None
+    ingest_id: str
+    quarantined_at: dt.datetime
+
+
+class Quarantine(Model):
+    total: int
+    records: list[QuarantineRecord]
+
+
+class MissingPrice(Model):
+    """A model in the ledger with no price, its volume and the override to add."""
+
+    provider: str | None
+    model: str
+    events: int
+    input_tokens: int
+    output_tokens: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    reason: str
+    """Why it has no price (unknown model, no price on those dates, ...)."""
+    snippet: str
+    """The project-file entry to add, prices left as TODO."""
+
+
+class Table(Model):
+    """Rows computed by an economics function, as it returns them (money as strings)."""
+
+    filters: Filters
+    columns: list[str]
+    """Column names, in order."""
+    rows: list[dict[str, Any]]
+    notes: list[str] = Field(default_factory=list)
+    """Caveats the computation reported (e.g. unpriced events left out)."""
+
+
+class TaskNode(Model):
+    """One span of a task's agent tree; `children` nest."""
+
+    span_id: str
+    operation: str
+    label: str
+    """What it was: `chat gpt-4.1`, `invoke_agent planner`, `execute_tool search`..."""
+    agent: str | None = None
+    model: str | None = None
+    cost: Decimal
+    """Own cost (leaves only; structural spans are 0), USD."""
+    inclusive_cost: Decimal
+    """This node and everything below it, USD."""
+    status: str | None = None
+    duration_ms: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    children: list[TaskNode] = Field(default_factory=list)
+
+
+class TaskTree(Model):
+    """One task: its totals and its tree."""
+
+    task_id: str
+    cost: Decimal
+    calls: int
+    """Leaf calls (model calls, tools, units)."""
+    depth: int
+    fan_out: int
+    agents: dict[str, dict[str, Decimal]]
+    """Agent -> {own, inclusive} cost, USD."""
+    roots: list[TaskNode]
+
+
+class SelfHostRequest(Model):
+    """A workload to price self-hosted against an API model."""
+
+    model: str = Field(examples=["Llama-3.1-70B"])
+    """Open-weights model to self-host (see /api/v1/selfhost/catalog)."""
+    api_model: str = Field(examples=["openai:gpt-4.1"])
+    """API model to compare with, optionally `provider:model`."""
+    input_len: int = Field(gt=0)
+    """Mean input tokens per request (cached included)."""
+    output_len: int = Field(gt=0)
+    """Mean output tokens per request."""
+    cached_share: float = Field(0.0, ge=0, le=1)
+    """Share of input tokens that are cache reads."""
+    peak_tokens_per_s: float = Field(gt=0)
+    """Peak input + output tokens per second."""
+    peak_to_average: float = Field(3.0, ge=1)
+    """Peak / average load."""
+    plan: str = Field("reserved", pattern="^(on_demand|reserved|spot)$")
+    """Rank by this GPU price plan."""
+    tpot_ms: float = Field(50, gt=0)
+    """Latency target: time per output token [ms]."""
+    ttft_ms: float = Field(2000, gt=0)
+    """Latency target: time to first token [ms]."""
+    gpu_prices: dict[str, Decimal] = Field(default_factory=dict)
+    """GPU id -> USD per GPU-hour on demand (default: the catalog's mid price)."""
+    top: int = Field(10, ge=1, le=100)
+
+
+class SelfHostOption(Model):
+    gpu: str
+    gpu_id: str
+    num_gpus: int
+    precision: str
+    replicas: int
+    tokens_per_s_per_replica: float
+    tpot_ms: float
+    ttft_ms: float
+    bound: str
+    monthly_usd: dict[str, Decimal]
+    """Plan -> USD per month for the fleet."""
+    usd_per_mtok: dict[str, Decimal]
+    """input/output -> USD per million tokens at the fleet's utilization."""
+    break_even_mtok_per_month: Decimal
+    calibrated_gpu: bool
+    warning: str | None
+
+
+class SelfHostComparison(Model):
+    api_model: str
+    api_usd_per_mtok_blended: Decimal
+    monthly_mtok: float
+    api_monthly_usd: Decimal
+    plan: str
+    options: list[SelfHostOption]
+    skipped: list[str]
+
+
+class SelfHostCatalog(Model):
+    models: list[str]
+    gpus: dict[str, str]
+    """GPU id -> name."""
+
+
+class KeyListing(Model):
+    key_id: str
+    kind: str
+    name: str
+    created_at: str
+    revoked_at: str | None
