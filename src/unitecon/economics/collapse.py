@@ -74,8 +74,8 @@ def threshold_usage(
     slope is negative, and None (never) when it is not. [units/month]
     """
     u = target_usage(price, fixed, unit_cost, margin)
-    if unit_price == 0 or u is None:
-        return u
+    if unit_price == 0 or u is None or u == 0:
+        return u  # u == 0: the target is missed from the first unit
     a = included or ZERO
     if u < a:
         return u
