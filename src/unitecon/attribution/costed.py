@@ -4,7 +4,7 @@ Input: a priced-events table (all event columns plus `priced`, `price_status`,
 `input_cost`, `output_cost`, `cost`, `price_rule`, `catalog_version`, as
 `unitecon.pricing.priced_events` returns). Output adds, per event in the window:
 
-    var_cost   DECIMAL(38,18), never null: the cost if priced and a leaf, else 0; weighted
+    var_cost   DECIMAL(38,24), never null: the cost if priced and a leaf, else 0; weighted
                by round(1/sample_rate, 6) for sampled token and unit rows (as
                `economics.costs.weighted_cost`); GPU-time rows are not re-weighted, so the
                endpoint's cost stays conserved

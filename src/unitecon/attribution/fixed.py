@@ -6,7 +6,7 @@ Charge of a cost in calendar month m, for the part of m inside the window and in
     monthly          M x f                     f = overlapping seconds / seconds of month m
     gb-month         gb x usd_per_gb_month x f
     hourly           usd_per_hour x overlapping hours
-    one-time / N months   A_k x f,  A_k = A/N (rounded down to 1e-18) for the first N-1 months
+    one-time / N months   A_k x f,  A_k = A/N (rounded down to 1e-24) for the first N-1 months
                      from start's month, the rest in the last, so the N months sum to A
     one-time / E tasks    A x (min(E, n_m1) - min(E, n_m0)) / E, where n_m0 and n_m1 are the
                      tasks in scope started since `start` before and after month m's part
@@ -105,7 +105,7 @@ def charges(fc: FixedCost, w: Window, tasks: TaskCounts | None = None) -> list[C
 
 def split(total: Decimal, weights: Mapping[K, Decimal]) -> dict[K, Decimal]:
     """Split `total` over keys in proportion to `weights` exactly (largest remainder on the
-    1e-18 quantum). Non-positive weights get nothing; {} when no weight is positive."""
+    1e-24 quantum). Non-positive weights get nothing; {} when no weight is positive."""
     pos = {k: w for k, w in weights.items() if w > 0}
     wsum = sum(pos.values(), ZERO)
     if not pos or not total:

@@ -15,14 +15,14 @@ import ibis.expr.datatypes as dtypes
 
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 
-#: Money inside attribution: exact, 18 places, so products of a rate and a quantity are
-#: exact sums (DuckDB keeps DECIMAL under + and *, never under /).
-MONEY = dtypes.Decimal(38, 18)
+#: Money inside attribution: exact, 24 places as in the pricing stage, so products of a
+#: rate and a quantity are exact sums (DuckDB keeps DECIMAL under + and *, never under /).
+MONEY = dtypes.Decimal(38, 24)
 #: Quantities (GPU-seconds, units) cast for exact multiplication by a price.
 QTY = dtypes.Decimal(38, 6)
 #: Python-side arithmetic context: wide enough that no allocation ever rounds.
 CTX = decimal.Context(prec=60, rounding=decimal.ROUND_FLOOR)
-QUANTUM = Decimal("1e-18")
+QUANTUM = Decimal("1e-24")
 ZERO = Decimal(0)
 
 #: Report rows that are not a value of the dimension.
@@ -33,7 +33,7 @@ NONE = "(none)"
 
 
 def q(x: Decimal) -> Decimal:
-    """Round down to the money quantum (1e-18 USD)."""
+    """Round down to the money quantum (1e-24 USD)."""
     return x.quantize(QUANTUM, context=CTX)
 
 

@@ -13,8 +13,8 @@ endpoint's `active_from`/`active_until`):
     d_i [s]          duration_ms / 1000 when given and > 0, else the prefill/decode split
                      input_tokens / prefill_tokens_per_s + output_tokens / decode_tokens_per_s
     B_p [GPU-s]      sum of g_i over the period's calls              (busy)
-    r_p [USD/GPU-s]  C_p / max(B_p, P_p), rounded down to 1e-12
-    cost_i           g_i x r_p                                       (exact: 6 + 12 places)
+    r_p [USD/GPU-s]  C_p / max(B_p, P_p), rounded down to 1e-18
+    cost_i           g_i x r_p                                       (exact: 6 + 18 places)
     idle_p           C_p - r_p x B_p  (>= 0; all of the unused time, plus the rounding)
 
 So sum(cost_i) + idle_p = C_p exactly, and a period busier than its provisioned GPU time
@@ -35,7 +35,7 @@ from unitecon.attribution.config import EndpointConfig
 from unitecon.attribution.frame import CTX, MONEY, QTY, ZERO, Window, is_leaf, memtable, q
 
 HOURS_PER_MONTH = Decimal(730)
-RATE_QUANTUM = Decimal("1e-12")
+RATE_QUANTUM = Decimal("1e-18")
 
 
 def hourly_cost(ep: EndpointConfig) -> Decimal:
@@ -81,7 +81,9 @@ def active_days(ep: EndpointConfig, w: Window) -> list[tuple[dt.datetime, Decima
 
 
 def periods(
-    endpoints: Mapping[str, EndpointConfig], busy: Mapping[tuple[str, dt.datetime], Decimal], w: Window
+    endpoints: Mapping[str, EndpointConfig],
+    busy: Mapping[tuple[str, dt.datetime], Decimal],
+    w: Window,
 ) -> list[Period]:
     """Cost, provisioned and busy GPU time, and rate of every active endpoint-day."""
     out = []
@@ -148,12 +150,16 @@ def apply_endpoint_costs(t: Any, ps: list[Period]) -> Any:
     cols = t.columns
     rates = memtable(
         [{"_ep": p.endpoint, "_day": p.day, "_rate": p.rate} for p in ps],
-        {"_ep": "string", "_day": t.day.type(), "_rate": "decimal(38,12)"},
+        {"_ep": "string", "_day": t.day.type(), "_rate": "decimal(38,18)"},
     )
     j = t.left_join(rates, (t.endpoint == rates._ep) & (t.day == rates._day))
     hit = j.gpu_s.notnull() & j._rate.notnull()
-    return j.mutate(
-        cost=ibis.ifelse(hit, (j.gpu_s * j._rate).cast(MONEY), j.cost.cast(MONEY)),
-        priced=hit | j.priced,
-        price_rule=ibis.ifelse(hit, "endpoint:gpu-time", j.price_rule),
-    ).select(*cols).view()
+    return (
+        j.mutate(
+            cost=ibis.ifelse(hit, (j.gpu_s * j._rate).cast(MONEY), j.cost.cast(MONEY)),
+            priced=hit | j.priced,
+            price_rule=ibis.ifelse(hit, "endpoint:gpu-time", j.price_rule),
+        )
+        .select(*cols)
+        .view()
+    )

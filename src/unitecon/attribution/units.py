@@ -6,8 +6,8 @@ stage marked `price_status = 'unit'` take a unit-type price; a model price also 
 left `missing` (a private embedding model). Rows no price matches stay unpriced.
 
 Price per unit [USD/unit] = numerator / per, where per is 1, 1,000 (usd_per_1000), 3,600
-(usd_per_hour on seconds) or 10^6 (usd_per_mtok); it is rounded to 18 places (exact for
-every per except 3,600, where the error is below 5e-19 USD per second).
+(usd_per_hour on seconds) or 10^6 (usd_per_mtok); it is rounded to 24 places (exact for
+every per except 3,600, where the error is below 5e-25 USD per second).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _MODEL_SCHEMA = {"model": "string", "usd_per_token": MONEY}
 
 
 def per_unit(p: UnitPrice) -> Decimal:
-    """Price of one unit [USD/unit] = numerator / per, rounded half-even to 1e-18."""
+    """Price of one unit [USD/unit] = numerator / per, rounded half-even to 1e-24."""
     num, per = p.price
     return CTX.divide(num, Decimal(per)).quantize(QUANTUM, rounding="ROUND_HALF_EVEN")
 
