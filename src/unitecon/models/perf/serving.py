@@ -184,11 +184,30 @@ def _gpu_seconds(
     return per_input, scale * decode_only / batch
 
 
-def _reasons(dep: Deployment, step: StepTime, batch: float, limit: str) -> list[str]:
+def _memory_reason(dep: Deployment, batch: float, lengths: Lengths, b_star: float) -> str:
+    """Why memory is the larger roof: few sequences per weight read, or the KV cache."""
+    weights = arch.weights_touched_bytes(dep.arch, dep.weights.bytes_per_value, batch)
+    kv = batch * arch.kv_bytes_per_sequence(dep.arch, dep.kv.bytes_per_value, lengths.mean_context)
+    kv_share = kv / (weights + kv)
+    a = dep.arch
+    if a.is_moe:
+        coverage = arch.expert_coverage(a, batch)
+        why = f"MoE: the step reads {coverage:.0%} of the experts, each token uses "
+        why += f"{a.experts_per_token} of {a.experts}"
+    elif batch < b_star:
+        why = f"batch {batch:.0f} is below the critical batch {b_star:.0f}"
+    else:
+        why = f"batch {batch:.0f} is above the critical batch {b_star:.0f}, but long contexts"
+    return f"{why}; KV-cache reads are {kv_share:.0%} of the bytes"
+
+
+def _reasons(
+    dep: Deployment, step: StepTime, batch: float, limit: str, lengths: Lengths
+) -> list[str]:
     b_star = critical_batch(dep)
     roofs = f"memory {step.memory_s * 1e3:.2f} ms vs compute {step.compute_s * 1e3:.2f} ms"
     if step.bound == "memory":
-        out = [f"memory-bound: {roofs}; batch {batch:.0f} is below the critical batch {b_star:.0f}"]
+        out = [f"memory-bound: {roofs}; {_memory_reason(dep, batch, lengths, b_star)}"]
     else:
         out = [f"compute-bound: {roofs} (prefill tokens and large batches add FLOPs)"]
     if limit == "KV-cache capacity" and batch < b_star:
@@ -221,7 +240,7 @@ def at_batch(
         num_gpus=dep.num_gpus,
         gpu_s_per_input_token=g_in,
         gpu_s_per_output_token=g_out,
-        reasons=_reasons(dep, step, use, limit),
+        reasons=_reasons(dep, step, use, limit, lengths),
     )
 
 
