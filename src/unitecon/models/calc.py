@@ -147,11 +147,18 @@ class Env:
         return value
 
 
+NANO = Decimal("1e-9")
+
+
 class ExactEnv(Env):
-    """Decimal inputs; each money line rounded to cents (half away from zero, as Excel)."""
+    """Decimal inputs; each money line rounded to cents (half away from zero, as Excel).
+
+    Rounded to 1e-9 first, so that a true half cent that 28-digit division left at
+    ...4999999 rounds up as it does in a spreadsheet (``ROUND(ROUND(x,9),2)``).
+    """
 
     def money(self, x: Q) -> Q:
-        return Decimal(x).quantize(CENT, rounding=ROUND_HALF_UP)
+        return Decimal(x).quantize(NANO, ROUND_HALF_UP).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class DrawEnv(Env):

@@ -211,7 +211,12 @@ def _reasons(
     else:
         out = [f"compute-bound: {roofs} (prefill tokens and large batches add FLOPs)"]
     if limit == "KV-cache capacity" and batch < b_star:
-        out.append(f"batch capped at {batch:.0f} by KV-cache capacity: weights leave little memory")
+        weights = arch.weight_bytes(dep.arch, dep.weights.bytes_per_value) / dep.num_gpus
+        out.append(
+            f"batch capped at {batch:.0f} by KV-cache capacity: weights take "
+            f"{weights / GIB:.0f} of {dep.gpu.memory_bytes / GIB:.0f} GiB per GPU and each "
+            f"sequence reserves {lengths.input_len + lengths.output_len} tokens of KV"
+        )
     if step.comm_s > 0.2 * step.total_s:
         share = step.comm_s / step.total_s
         out.append(f"tensor-parallel all-reduces take {share:.0%} of each step ({dep.gpu.link})")
