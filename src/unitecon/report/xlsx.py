@@ -121,7 +121,7 @@ def workbook(model: tco.TcoModel) -> Workbook:
     assert summary is not None
     summary.title = "Summary"
     taken = {"summary", "inputs", "sizing", "volume"}
-    inputs_ws, sizing, volume = (wb.create_sheet(t) for t in ("Inputs", "Sizing", "Volume"))
+    inputs_ws, sizing, _volume = (wb.create_sheet(t) for t in ("Inputs", "Sizing", "Volume"))
     sizing.append(["derived value", "formula"])
     titles = {"Sizing": "Sizing", "Volume": tco.VOLUME}
     titles |= {name: sheet_title(name, taken) for name in model.alternatives}
