@@ -248,17 +248,29 @@ def compare(
     api_model: Annotated[
         str, typer.Option("--api-model", help="API model, optionally 'provider:model'.")
     ],
-    input_len: InputOpt,
-    output_len: OutputOpt,
+    input_len: Annotated[
+        int | None, typer.Option("--input-len", help="Input tokens per request.")
+    ] = None,
+    output_len: Annotated[
+        int | None, typer.Option("--output-len", help="Output tokens per request.")
+    ] = None,
     cached_share: Annotated[
-        float, typer.Option("--cached-share", help="Share of input tokens that are cache reads.")
-    ],
+        float | None,
+        typer.Option("--cached-share", help="Share of input tokens that are cache reads."),
+    ] = None,
     peak_tps: Annotated[
-        float, typer.Option("--peak-tps", help="Peak input+output tokens per second.")
-    ],
+        float | None, typer.Option("--peak-tps", help="Peak input+output tokens per second.")
+    ] = None,
     peak_to_average: Annotated[
         float, typer.Option("--peak-to-average", help="Peak / average load (monthly volume).")
     ] = 3.0,
+    from_ledger: Annotated[
+        bool,
+        typer.Option("--from-ledger", help="Take the token mix and peak load from the ledger."),
+    ] = False,
+    feature: Annotated[
+        str | None, typer.Option("--feature", help="With --from-ledger: the feature to size.")
+    ] = None,
     gpu_price: Annotated[
         list[str] | None, typer.Option("--gpu-price", help="GPU=USD per GPU-hour (repeatable).")
     ] = None,
@@ -276,7 +288,9 @@ def compare(
     """Rank GPU configurations by monthly cost for a peak load, against an API model."""
     if plan not in ("on_demand", "reserved", "spot"):
         raise InputError(f"--plan must be on_demand, reserved or spot, got {plan!r}")
-    workload = selfhost.Workload(input_len, output_len, cached_share, peak_tps, peak_to_average)
+    workload = _workload(
+        input_len, output_len, cached_share, peak_tps, peak_to_average, from_ledger, feature
+    )
     arch = catalog.find_architecture(model)
     deps = selfhost.candidates(arch, [catalog.find_gpu(g) for g in gpu]) if gpu else None
     result = selfhost.compare(
@@ -292,6 +306,48 @@ def compare(
         emit_json(_compare_dict(result, top))
         return
     _print_compare(result, top)
+
+
+def _workload(
+    input_len: int | None,
+    output_len: int | None,
+    cached_share: float | None,
+    peak_tps: float | None,
+    peak_to_average: float,
+    from_ledger: bool,
+    feature: str | None,
+) -> selfhost.Workload:
+    """The workload from the options, or measured from the ledger for `--feature`."""
+    if from_ledger:
+        if not feature:
+            raise InputError("--from-ledger needs --feature F (the feature to size).")
+        from unitecon.economics.workload import measured_workload
+        from unitecon.ledger.store import Ledger
+
+        with Ledger(read_only=True) as ledger:
+            measured = measured_workload(ledger, feature)
+        console.print(
+            f"Measured on feature {feature!r}: {measured.input_len:,} input / "
+            f"{measured.output_len:,} output tokens per request, "
+            f"{measured.cached_share:.0%} cached, peak {measured.peak_tokens_per_s:,.0f} "
+            f"tokens/s (peak/average {measured.peak_to_average:.1f})"
+        )
+        return measured
+    missing = [
+        name
+        for name, v in (
+            ("--input-len", input_len),
+            ("--output-len", output_len),
+            ("--cached-share", cached_share),
+            ("--peak-tps", peak_tps),
+        )
+        if v is None
+    ]
+    if missing:
+        raise InputError(f"Give {', '.join(missing)}, or --from-ledger --feature F.")
+    assert input_len is not None and output_len is not None
+    assert cached_share is not None and peak_tps is not None
+    return selfhost.Workload(input_len, output_len, cached_share, peak_tps, peak_to_average)
 
 
 def _option_dict(o: selfhost.Option) -> dict[str, Any]:
