@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from conftest import reference
 
+from conftest import reference
 from unitecon.pricing import priced_events
 
 MODELS = [
