@@ -220,6 +220,8 @@ class Position:
     growth: float | None
     months_to_u0: float | None
     months_to_um: float | None
+    monthly_margin: Decimal
+    """Gross margin of a month at the run rate: R(usage) - F - monthly variable cost [USD]."""
 
     @property
     def past_u0(self) -> bool:
@@ -228,6 +230,11 @@ class Position:
     @property
     def past_um(self) -> bool:
         return self.u_m is not None and self.usage >= self.u_m
+
+
+def monthly_revenue(t: Terms, usage: Decimal) -> Decimal:
+    """R(u) = P + p x max(0, u - A) [USD/month]."""
+    return t.price + t.unit_price * max(ZERO, usage - (t.included or ZERO))
 
 
 def position(cu: CustomerUsage, t: Terms, c: Decimal, m: Decimal) -> Position:
@@ -244,6 +251,7 @@ def position(cu: CustomerUsage, t: Terms, c: Decimal, m: Decimal) -> Position:
         growth=cu.growth,
         months_to_u0=months_to_cross(cu.run_rate, u0, cu.growth),
         months_to_um=months_to_cross(cu.run_rate, um, cu.growth),
+        monthly_margin=monthly_revenue(t, cu.run_rate) - t.fixed - cu.monthly_variable_cost,
     )
 
 
@@ -403,3 +411,26 @@ def explain(plan: Plan, t: Terms, uc: UnitCost, m: Decimal, seats: int) -> list[
                 f"with usage pricing from the first unit: u_m = {_n(line(t, c, m))} {unit}/month"
             )
     return out
+
+
+def as_dict(p: PlanCollapse) -> dict[str, object]:
+    """The analysis as plain data (Decimals stay Decimals; JSON writes them as strings)."""
+    from dataclasses import asdict
+
+    def pos(q: Position) -> dict[str, object]:
+        return {**asdict(q), "past_u0": q.past_u0, "past_um": q.past_um}
+
+    return {
+        "plan": p.plan,
+        "unit": p.unit,
+        "target_margin": p.target_margin,
+        "reference_seats": p.reference_seats,
+        "terms": asdict(p.terms),
+        "unit_cost": asdict(p.unit_cost),
+        "lines": p.lines,
+        "past_u0": {**p.share("u0"), "customers_past": [q.customer_id for q in p.past("u0")]},
+        "past_um": {**p.share("u_m"), "customers_past": [q.customer_id for q in p.past("u_m")]},
+        "design": asdict(p.design),
+        "arithmetic": p.arithmetic,
+        "customers": [pos(q) for q in p.positions],
+    }
