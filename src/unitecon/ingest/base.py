@@ -38,6 +38,8 @@ class Chunk:
     events: pa.Table
     rejected: list[Rejected] = field(default_factory=list)
     rows_read: int = 0
+    #: Records read but deliberately not kept (OTLP spans that are not GenAI); in rows_read.
+    skipped: int = 0
 
     def __post_init__(self) -> None:
         if not self.events.schema.equals(EVENT_SCHEMA):

@@ -1,0 +1,150 @@
+"""Read a text file (plain or gzip) as numbered lines, in blocks, without a loop per line.
+
+Lines are cut with numpy and handed over as a zero-copy Arrow string array (each value keeps
+its trailing newline, which JSON parsers ignore). A gzip stream that ends early keeps every
+complete line decoded before the cut; the record the cut falls in becomes one rejection.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+
+from unitecon.ingest.base import CHUNK_ROWS, Rejected
+
+READ_BYTES = 16 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class LineBlock:
+    """Lines `first`, `first + 1`, ... of a file (1-based numbers)."""
+
+    first: int
+    lines: pa.Array  # large_string, one value per line, newline included
+    errors: dict[int, str] = field(default_factory=dict)  # index -> reason (e.g. bad UTF-8)
+    truncated: Rejected | None = None
+
+    @property
+    def positions(self) -> pa.Array:
+        return pa.array(np.arange(self.first, self.first + len(self.lines), dtype=np.int64))
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def _plain_blocks(f: BinaryIO) -> Iterator[bytes]:
+    while data := f.read(READ_BYTES):
+        yield data
+
+
+def _gunzip_blocks(f: BinaryIO) -> Iterator[bytes]:
+    """Decompressed blocks (all gzip members); raises _Broken after yielding what it could
+    decode when the stream is cut short or corrupt."""
+    d = zlib.decompressobj(wbits=47)
+    fed = False
+    while comp := f.read(READ_BYTES // 4):
+        while comp:
+            try:
+                yield d.decompress(comp)
+            except zlib.error as e:
+                raise _Broken(f"corrupt gzip ({e})") from e
+            fed = True
+            comp = b""
+            if d.eof:
+                comp, d, fed = d.unused_data, zlib.decompressobj(wbits=47), False
+    if fed and not d.eof:
+        raise _Broken("truncated gzip (the compressed stream ends early)")
+
+
+class _Broken(Exception):
+    pass
+
+
+def raw_blocks(path: Path) -> Iterator[bytes]:
+    """The file's bytes in blocks, gunzipped when it starts with the gzip magic number."""
+    with path.open("rb") as f:
+        yield from (_gunzip_blocks(f) if is_gzip(path) else _plain_blocks(f))
+
+
+def _to_lines(data: bytes) -> tuple[pa.Array, dict[int, str]]:
+    """Split `data` (ending with a newline) into an Arrow array of lines."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10) + 1
+    offsets = np.concatenate([np.zeros(1, np.int64), ends.astype(np.int64)])
+    arr = pa.LargeStringArray.from_buffers(
+        len(ends), pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)
+    )
+    try:
+        arr.validate(full=True)
+        return arr, {}
+    except pa.ArrowInvalid:
+        return _decode_each(data, offsets)
+
+
+def _decode_each(data: bytes, offsets: np.ndarray) -> tuple[pa.Array, dict[int, str]]:
+    lines: list[str] = []
+    errors: dict[int, str] = {}
+    for i in range(len(offsets) - 1):
+        raw = data[offsets[i] : offsets[i + 1]]
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            errors[i] = f"not valid UTF-8 at byte {e.start}"
+            lines.append(raw.decode("utf-8", "replace"))
+    return pa.array(lines, pa.large_string()), errors
+
+
+def iter_line_blocks(
+    path: Path, rows: int = CHUNK_ROWS, name: str | None = None
+) -> Iterator[LineBlock]:
+    """Blocks of about `rows` lines; the last line need not end with a newline."""
+    name = name or str(path)
+    line_no = 1
+    pending = b""
+    broken: str | None = None
+    blocks = raw_blocks(path)
+    while True:
+        try:
+            data = next(blocks, b"")
+        except _Broken as e:
+            broken = str(e)
+            break
+        if not data:
+            break
+        pending += data
+        cut = pending.rfind(b"\n") + 1
+        if cut == 0:
+            continue
+        whole, pending = pending[:cut], pending[cut:]
+        arr, errors = _to_lines(whole)
+        for start in range(0, len(arr), rows):
+            part = arr.slice(start, rows)
+            errs = {i - start: r for i, r in errors.items() if start <= i < start + rows}
+            yield LineBlock(line_no, part, errs)
+            line_no += len(part)
+    yield _tail(name, line_no, pending, broken)
+
+
+def _tail(name: str, line_no: int, pending: bytes, broken: str | None) -> LineBlock:
+    """The last line (no newline after it), or the rejection for where the stream broke."""
+    if broken is not None:
+        rej = Rejected(
+            f"{name}:{line_no}",
+            f"{broken}: the file ends inside or before this line; lines from here on are "
+            "lost (re-export the file and ingest it again)",
+            pending[:2000].decode("utf-8", "replace"),
+        )
+        return LineBlock(line_no, pa.array([], pa.large_string()), truncated=rej)
+    if not pending.strip():
+        return LineBlock(line_no, pa.array([], pa.large_string()))
+    arr, errors = _to_lines(pending + b"\n")
+    return LineBlock(line_no, arr, errors)

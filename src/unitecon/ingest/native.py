@@ -1,0 +1,275 @@
+"""Native sources: JSONL, CSV and Parquet whose field names are the event table's.
+
+Unknown keys and columns go into `tags` as strings. JSON lines are parsed in DuckDB over a
+zero-copy Arrow array of the file's lines, so every record keeps its exact line number; a
+block with a malformed line is re-run with a per-line validity check (the slow path only
+there). CSV is read with Python's csv module (exact line numbers, quoted newlines); Parquet in
+record batches. Every source goes through the same validation (`validate.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from unitecon.ingest import validate as v
+from unitecon.ingest.base import CHUNK_ROWS, Chunk, Rejected
+from unitecon.ingest.lines import LineBlock, _Broken, iter_line_blocks, raw_blocks
+
+MALFORMED = "malformed JSON"
+NOT_OBJECT = "expected a JSON object of event fields"
+_KNOWN = v.sql_list(v.INPUT_FIELDS)
+#: Arrow batch size handed to DuckDB: several batches let it scan on all cores.
+SCAN_ROWS = 16_384
+
+
+# -- JSONL ----------------------------------------------------------------------------------
+def _json_struct() -> str:
+    return "{" + ", ".join(f'"{f}": "VARCHAR"' for f in v.INPUT_FIELDS) + "}"
+
+
+def _jsonl_candidates(name: str, guarded: bool) -> str:
+    """Candidate rows from the registered table `_lines(_pos, line, _e)`.
+
+    The struct is unnested in a materialized step: referring to `json_transform(...).field`
+    would make DuckDB parse the line once per field.
+    """
+    ok = "json_valid(line)" if guarded else "true"
+    parsed = f"CASE WHEN {ok} THEN json_transform(line, {v.q(_json_struct())}) END"
+    keys = f"CASE WHEN {ok} THEN json_keys(line) END"
+    extra = (
+        f"CASE WHEN NOT list_has_all({_KNOWN}, _k) THEN "
+        "map_from_entries(list_filter(map_entries(json_transform(line, "
+        "'\"MAP(VARCHAR, VARCHAR)\"')), e -> NOT list_contains("
+        f"{_KNOWN}, e.key))) END"
+    )
+    error = (
+        f"CASE WHEN _e IS NOT NULL THEN _e WHEN _k IS NULL THEN '{MALFORMED}' "
+        f"WHEN len(_k) = 0 THEN '{NOT_OBJECT}' END"
+    )
+    cols = ", ".join(v.INPUT_FIELDS)
+    blank = "trim(line, ' ' || chr(9) || chr(10) || chr(13)) = ''"
+    return f"""(WITH s AS MATERIALIZED (
+            SELECT _pos, line, _e, unnest({parsed}), {keys} AS _k FROM _lines
+            WHERE _e IS NOT NULL OR strlen(line) > 2 OR NOT {blank})
+        SELECT _pos, {v.q(name + ":")} || _pos AS _loc, line AS _raw,
+        strlen(line) AS _size, {error} AS _error, {cols},
+        CASE WHEN _k IS NOT NULL THEN {extra} END AS _extra FROM s)"""
+
+
+_JSONL_TYPES: dict[str, pa.DataType] = {
+    **{f: pa.string() for f in v.INPUT_FIELDS},
+    **{m: pa.string() for m in v.META_COLUMNS},
+}
+
+
+def _explain_malformed(rejected: list[Rejected]) -> list[Rejected]:
+    """Give malformed lines Python's precise JSON error (few rows, so a loop is fine)."""
+    out = []
+    for r in rejected:
+        if r.reason == MALFORMED:
+            try:
+                json.loads(r.raw)
+            except json.JSONDecodeError as e:
+                r = Rejected(r.location, f"{MALFORMED}: {e.msg} at column {e.colno}", r.raw)
+        out.append(r)
+    return out
+
+
+def _run_block(
+    con: duckdb.DuckDBPyConnection, block: LineBlock, name: str, val: v.Validator
+) -> Chunk:
+    errs = [block.errors.get(i) for i in range(len(block.lines))]
+    lines = pa.table(
+        {"_pos": block.positions, "line": block.lines, "_e": pa.array(errs, pa.string())}
+    )
+    lines = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_ROWS), lines.schema)
+    con.register("_lines", lines)
+    try:
+        try:
+            out = con.execute(v.validation_sql(_jsonl_candidates(name, False), _JSONL_TYPES))
+            table = v._as_table(out.arrow())
+        except duckdb.InvalidInputException:
+            out = con.execute(v.validation_sql(_jsonl_candidates(name, True), _JSONL_TYPES))
+            table = v._as_table(out.arrow())
+    finally:
+        con.unregister("_lines")
+    events, rejected = val.split(table)
+    if block.truncated is not None:
+        rejected.append(block.truncated)
+    return Chunk(events, _explain_malformed(rejected), rows_read=events.num_rows + len(rejected))
+
+
+def read_jsonl(path: Path, name: str | None = None) -> Iterator[Chunk]:
+    """Native JSON lines (plain or gzip)."""
+    name = name or str(path)
+    con = v.connect()
+    val = v.Validator(locate=lambda pos: f"{name}:{pos}")
+    for block in iter_line_blocks(path, CHUNK_ROWS, name):
+        if len(block.lines) or block.truncated is not None:
+            yield _run_block(con, block, name, val)
+
+
+# -- columnar sources (CSV, Parquet) --------------------------------------------------------------
+def _columns_candidates(columns: Iterable[str], loc: str) -> str:
+    """Candidate rows from the registered table `_cols`: known columns by name, the others
+    collected into `_extra` (non-null values only)."""
+    cols = list(columns)
+    known = [c for c in cols if c in v.INPUT_FIELDS]
+    unknown = [c for c in cols if c not in v.INPUT_FIELDS and not c.startswith("_")]
+    extra = "NULL"
+    if unknown:
+        entries = ", ".join(
+            f"struct_pack(key := {v.q(c)}, value := CAST({_ident(c)} AS VARCHAR))" for c in unknown
+        )
+        extra = f"map_from_entries(list_filter([{entries}], e -> e.value IS NOT NULL))"
+    sel = ", ".join(_ident(c) for c in known)
+    return f"""(SELECT _pos, {loc} AS _loc, NULL AS _raw, _size, _error,
+        {sel}{", " if sel else ""}{extra} AS _extra FROM _cols)"""
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _run_columns(
+    con: duckdb.DuckDBPyConnection,
+    table: pa.Table,
+    loc: str,
+    val: v.Validator,
+    raw_of: Callable[[int], str],
+) -> Chunk:
+    data_cols = [c for c in table.column_names if not c.startswith("_")]
+    types = {c: table.schema.field(c).type for c in data_cols if c in v.INPUT_FIELDS}
+    types.update({m: pa.string() for m in v.META_COLUMNS})
+    con.register("_cols", table)
+    try:
+        out = v._as_table(con.execute(v.validation_sql(_columns_candidates(data_cols, loc), types)).arrow())
+    finally:
+        con.unregister("_cols")
+    events, rejected = val.split(out)
+    rejected = [r if r.raw else Rejected(r.location, r.reason, raw_of_loc(r, raw_of)) for r in rejected]
+    return Chunk(events, rejected, rows_read=events.num_rows + len(rejected))
+
+
+def raw_of_loc(r: Rejected, raw_of: Callable[[int], str]) -> str:
+    tail = r.location.rsplit(" ", 1)[-1].rsplit(":", 1)[-1]
+    return raw_of(int(tail))[: v.MAX_RAW_CHARS] if tail.isdigit() else ""
+
+
+def read_parquet(path: Path, name: str | None = None) -> Iterator[Chunk]:
+    """Parquet in record batches; locations are `file:row N` (1-based)."""
+    name = name or str(path)
+    con = v.connect()
+    val = v.Validator(locate=lambda pos: f"{name}:row {pos}")
+    first = 1
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
+        n = batch.num_rows
+        table = pa.Table.from_batches([batch])
+        table = _with_meta(table, first, [None] * n)
+        rows = batch
+
+        def raw_of(pos: int, rows: pa.RecordBatch = rows, first: int = first) -> str:
+            return json.dumps(rows.slice(pos - first, 1).to_pylist()[0], default=str)
+
+        yield _run_columns(con, table, f"{v.q(name + ':row ')} || _pos", val, raw_of)
+        first += n
+
+
+def _with_meta(table: pa.Table, first: int, errors: list[str | None]) -> pa.Table:
+    n = table.num_rows
+    table = table.append_column("_pos", pa.array(range(first, first + n), pa.int64()))
+    table = table.append_column("_size", pa.nulls(n, pa.int64()))
+    return table.append_column("_error", pa.array(errors, pa.string()))
+
+
+# -- CSV --------------------------------------------------------------------------------------
+def _text_lines(path: Path) -> Iterator[str]:
+    """Decoded lines (newline kept) of a plain or gzip file; raises _Broken when cut short."""
+    pending = b""
+    for data in raw_blocks(path):
+        pending += data
+        cut = pending.rfind(b"\n") + 1
+        if cut:
+            text = pending[:cut].decode("utf-8", "replace")
+            pending = pending[cut:]
+            yield from text.splitlines(keepends=True)
+    if pending:
+        yield pending.decode("utf-8", "replace")
+
+
+def _csv_rows(path: Path, name: str) -> Iterator[tuple[int, list[str] | Rejected]]:
+    """(line, fields) per CSV record, or a Rejected for a truncated file."""
+    lines = _text_lines(path)
+    reader = csv.reader(lines)
+    last = 0
+    try:
+        for fields in reader:
+            yield last + 1, fields
+            last = reader.line_num
+    except (_Broken, csv.Error) as e:
+        reason = f"{e}: the file ends inside or before this line; lines from here on are lost"
+        yield last + 1, Rejected(f"{name}:{last + 1}", reason, "")
+
+
+def read_csv(path: Path, name: str | None = None) -> Iterator[Chunk]:
+    """CSV with a header row of event field names; locations are `file:line`."""
+    name = name or str(path)
+    con = v.connect()
+    val = v.Validator(locate=lambda pos: f"{name}:{pos}")
+    rows = _csv_rows(path, name)
+    first = next(rows, None)
+    if first is None or isinstance(first[1], Rejected):
+        if first is not None and isinstance(first[1], Rejected):
+            yield Chunk(v.EVENT_SCHEMA.empty_table(), [first[1]], rows_read=1)
+        return
+    header = [h.strip() for h in first[1]]
+    batch: list[tuple[int, list[str]]] = []
+    for item in rows:
+        line, fields = item
+        if isinstance(fields, Rejected):
+            yield from _csv_chunk(con, header, batch, name, val, [fields])
+            return
+        if fields:
+            batch.append((line, fields))
+        if len(batch) >= CHUNK_ROWS:
+            yield from _csv_chunk(con, header, batch, name, val, [])
+            batch = []
+    if batch:
+        yield from _csv_chunk(con, header, batch, name, val, [])
+
+
+def _csv_chunk(
+    con: duckdb.DuckDBPyConnection,
+    header: list[str],
+    batch: list[tuple[int, list[str]]],
+    name: str,
+    val: v.Validator,
+    extra_rejected: list[Rejected],
+) -> Iterator[Chunk]:
+    width = len(header)
+    errors = [
+        None if len(f) == width else f"expected {width} fields (as in the header), got {len(f)}"
+        for _, f in batch
+    ]
+    cols = {
+        h: pa.array([(f[i] if len(f) == width and f[i] != "" else None) for _, f in batch], pa.string())
+        for i, h in enumerate(header)
+    }
+    table = _with_meta(pa.table(cols) if cols else pa.table({}), batch[0][0] if batch else 1, errors)
+    table = table.set_column(table.schema.get_field_index("_pos"), "_pos", pa.array([ln for ln, _ in batch], pa.int64()))
+    by_line = {ln: f for ln, f in batch}
+
+    def raw_of(pos: int) -> str:
+        return ",".join(by_line.get(pos, []))
+
+    chunk = _run_columns(con, table, f"{v.q(name + ':')} || _pos", val, raw_of)
+    chunk.rejected.extend(extra_rejected)
+    chunk.rows_read += len(extra_rejected)
+    yield chunk

@@ -1,0 +1,162 @@
+"""Captured provider responses (JSON lines): OpenAI chat / responses, Anthropic messages, ...
+
+Each line is a raw response body, or an envelope carrying one plus what the body lacks:
+
+    {"ts": "...", "provider": "anthropic", "api_flavor": "chat", "response": {...},
+     "customer_id": "...", "feature": "...", ...any other event field or tag...}
+
+Usage comes from `genai_prices.extract_usage`, which already returns the inclusive convention
+(Anthropic's `input_tokens` excludes cache reads and writes; extract_usage adds them back:
+input 50 + cache_read 1000 + cache_creation 200 -> input_tokens 1250). Reasoning tokens come
+from OpenAI's `completion_tokens_details` / `output_tokens_details`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from genai_prices import data_snapshot, extract_usage
+
+from unitecon.ingest import validate as v
+from unitecon.ingest.base import CHUNK_ROWS, Chunk, Rejected
+from unitecon.ingest.lines import iter_line_blocks
+
+ENVELOPE_KEYS = frozenset({"response", "provider", "api_flavor"})
+#: Provider-reported service tiers -> ours.
+TIER_ALIASES = {"standard": "default", "auto": "default", "standard_only": "default"}
+
+
+def sniff(body: dict[str, Any]) -> tuple[str | None, str]:
+    """(provider id, api_flavor) of a raw response body, from its shape."""
+    obj = body.get("object")
+    if body.get("type") == "message" and "usage" in body:
+        return "anthropic", "default"
+    if obj == "chat.completion":
+        return "openai", "chat"
+    if obj == "response":
+        return "openai", "responses"
+    return None, "default"
+
+
+def _usage(body: dict[str, Any], provider: str, flavor: str) -> dict[str, Any]:
+    """Token counts (inclusive) from genai-prices' extractor."""
+    try:
+        usage = extract_usage(body, provider_id=provider, api_flavor=flavor).usage
+    except LookupError:
+        # An unknown model still has usage: read it with the provider's extractor alone.
+        prov = data_snapshot.get_snapshot().find_provider(None, provider, None)
+        usage = prov.extract_usage(body, api_flavor=flavor)[1]
+    write = usage.cache_write_tokens
+    if write is None:
+        parts = [getattr(usage, n, None) for n in ("cache_write_5m_tokens", "cache_write_1h_tokens")]
+        write = sum(p for p in parts if p) or None
+    return {
+        "input_tokens": usage.input_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": write,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": getattr(usage, "output_reasoning_tokens", None),
+    }
+
+
+def _ts_of(body: dict[str, Any]) -> Any:
+    return body.get("created_at") or body.get("created")
+
+
+def _tier(body: dict[str, Any]) -> tuple[str | None, bool]:
+    tier = body.get("service_tier") or (body.get("usage") or {}).get("service_tier")
+    if not isinstance(tier, str):
+        return None, False
+    tier = TIER_ALIASES.get(tier, tier)
+    return tier, tier == "batch"
+
+
+def _fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """Event fields of one line: envelope fields over those read from the response."""
+    env = obj if isinstance(obj.get("response"), dict) else {}
+    body = env.get("response", obj)
+    guessed, flavor = sniff(body)
+    provider = str(env.get("provider") or guessed or "")
+    if not provider:
+        raise ValueError("cannot tell the provider: add an envelope with \"provider\"")
+    flavor = str(env.get("api_flavor") or (flavor if provider == guessed else "default"))
+    if provider == "openai" and flavor == "default":
+        flavor = "responses" if body.get("object") == "response" else "chat"
+    tier, batch = _tier(body)
+    row: dict[str, Any] = {
+        "event_id": f"{provider}:{body['id']}" if body.get("id") else None,
+        "ts": _ts_of(body),
+        "provider": provider,
+        "model": body.get("model"),
+        "operation": "chat",
+        "service_tier": tier,
+        "batch": batch or None,
+        **_usage(body, provider, flavor),
+    }
+    for key, value in env.items():
+        if key not in ENVELOPE_KEYS and key != "api_flavor":
+            row[key] = value
+    return row
+
+
+def _candidate(line: str, pos: int, loc: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"_pos": pos, "_loc": loc, "_raw": line, "_size": len(line)}
+    try:
+        obj = json.loads(line)
+        if not isinstance(obj, dict):
+            raise ValueError("expected a JSON object (a response or an envelope)")
+        row = _fields(obj)
+    except json.JSONDecodeError as e:
+        return {**meta, "_error": f"malformed JSON: {e.msg} at column {e.colno}"}
+    except (ValueError, LookupError, TypeError, KeyError) as e:
+        return {**meta, "_error": f"cannot read usage: {e}"}
+    known = {f: _text(row.get(f)) for f in v.INPUT_FIELDS if f in row and f != "tags"}
+    extra = [(key, t) for key, val in row.items() if key not in v.INPUT_FIELDS
+             and (t := _text(val)) is not None]
+    tags = row.get("tags")
+    known["tags"] = json.dumps(tags) if isinstance(tags, dict) else _text(tags)
+    return {**meta, **known, "_error": None, "_extra": extra or None}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+_SCHEMA = pa.schema(
+    [(f, pa.string()) for f in v.INPUT_FIELDS]
+    + [
+        ("_pos", pa.int64()),
+        ("_loc", pa.string()),
+        ("_raw", pa.string()),
+        ("_size", pa.int64()),
+        ("_error", pa.string()),
+        ("_extra", pa.map_(pa.string(), pa.string())),
+    ]
+)
+
+
+def read_provider(path: Path, name: str | None = None) -> Iterator[Chunk]:
+    """JSON lines of captured provider responses (or envelopes), plain or gzip."""
+    name = name or str(path)
+    con = v.connect()
+    val = v.Validator(locate=lambda pos: f"{name}:{pos}")
+    for block in iter_line_blocks(path, CHUNK_ROWS, name):
+        rows = [
+            _candidate(line, block.first + i, f"{name}:{block.first + i}")
+            for i, line in enumerate(block.lines.to_pylist())
+            if line.strip()
+        ]
+        events, rejected = v.validate(pa.Table.from_pylist(rows, schema=_SCHEMA), val, con)
+        extra: list[Rejected] = [block.truncated] if block.truncated else []
+        if rows or extra:
+            yield Chunk(events, rejected + extra, rows_read=len(rows) + len(extra))

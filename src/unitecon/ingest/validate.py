@@ -1,0 +1,477 @@
+"""Shared validation: candidate events (raw values, any type) -> typed events + rejections.
+
+Every reader turns its source into a *candidate* relation whose columns carry the event field
+names with raw values (strings, numbers, timestamps: whatever the source had), plus:
+
+    _pos    BIGINT   position of the record (line number, row number, span ordinal)
+    _loc    VARCHAR  its location (`file:line`, `file:row N`, `file#span_id`); becomes `source`
+    _raw    VARCHAR  the raw record, kept (truncated) for rejected rows
+    _size   BIGINT   size of the raw record in bytes (NULL: unknown)
+    _error  VARCHAR  a reason found by the reader itself (malformed JSON, bad UTF-8), or NULL
+    _extra  MAP(VARCHAR, VARCHAR)  unknown keys/columns, merged into `tags`
+
+All checks run as one DuckDB query (vectorized, no Python loop per row). The first failing
+check of a record is its reason; it names the field and the bad value. Rules: docs/ingest.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from unitecon.ingest.base import Rejected
+from unitecon.ingest.seen import SeenIds
+from unitecon.ledger.schema import (
+    EVENT_SCHEMA,
+    KNOWN_OPERATIONS,
+    SERVICE_TIERS,
+    STATUSES,
+    STRUCTURAL_OPERATIONS,
+    TOKEN_FIELDS,
+)
+
+#: More tokens than this in one call is taken as a unit or overflow error.
+MAX_TOKENS = 100_000_000
+#: A record larger than this (bytes of its raw text) is rejected whole.
+MAX_RECORD_BYTES = 1 << 20
+#: Known string fields longer than this (characters) are rejected.
+MAX_FIELD_CHARS = 1024
+#: Tag values longer than this (characters) are cut and marked with TRUNCATED_MARK.
+MAX_TAG_CHARS = 4096
+TRUNCATED_MARK = "…[truncated]"
+#: Rejected.raw keeps at most this many characters of the record.
+MAX_RAW_CHARS = 2000
+#: Operations priced by tokens: they need a model, an endpoint or a unit_type.
+TOKEN_OPERATIONS = ("chat", "generate_content", "text_completion", "embeddings")
+#: OpenTelemetry provider names -> genai-prices provider ids.
+PROVIDER_ALIASES = {
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gen_ai": "google",
+    "aws.bedrock": "aws",
+    "azure.ai.inference": "azure",
+    "azure.ai.openai": "azure",
+    "mistral_ai": "mistral",
+    "moonshot_ai": "moonshotai",
+    "x_ai": "x-ai",
+}
+
+INT_FIELDS = (*TOKEN_FIELDS, "attempt")
+FLOAT_FIELDS = ("duration_ms", "ttft_ms", "units", "sample_rate")
+BOOL_FIELDS = ("batch", "accepted")
+STRING_FIELDS = (
+    "event_id",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "operation",
+    "provider",
+    "model",
+    "endpoint",
+    "unit_type",
+    "service_tier",
+    "status",
+    "agent",
+    "conversation_id",
+    "task_id",
+    "task_type",
+    "customer_id",
+    "user_id",
+    "feature",
+    "team",
+    "environment",
+)
+#: Fields a candidate may carry (everything but lineage, which the reader/ledger sets).
+INPUT_FIELDS = tuple(n for n in EVENT_SCHEMA.names if n not in ("source", "ingest_id"))
+META_COLUMNS = ("_pos", "_loc", "_raw", "_size", "_error", "_extra")
+
+
+def q(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_list(items: object) -> str:
+    return "[" + ", ".join(q(str(i)) for i in sorted(items)) + "]"  # type: ignore[attr-defined]
+
+
+def _shown(col: str) -> str:
+    """SQL for a raw value as shown in a reason: quoted, at most 60 characters."""
+    return f"'''' || left(CAST({col} AS VARCHAR), 60) || ''''"
+
+
+# -- typed values --------------------------------------------------------------------------
+def _ts_expr(col: str, is_timestamp: bool) -> str:
+    """ISO-8601 text, or epoch seconds / ms / us / ns told apart by magnitude."""
+    if is_timestamp:
+        return f"CAST({col} AS TIMESTAMPTZ)"
+    s = f"CAST({col} AS VARCHAR)"
+    n = f"TRY_CAST({s} AS BIGINT)"
+    return (
+        f"CASE WHEN {n} IS NOT NULL AND NOT contains({s}, '.') THEN CAST(make_timestamp("
+        f"CASE WHEN abs({n}) < 100000000000 THEN {n} * 1000000 "
+        f"WHEN abs({n}) < 100000000000000 THEN {n} * 1000 "
+        f"WHEN abs({n}) < 100000000000000000 THEN {n} ELSE {n} // 1000 END) AS TIMESTAMPTZ) "
+        f"WHEN TRY_CAST({s} AS DOUBLE) IS NOT NULL AND abs(TRY_CAST({s} AS DOUBLE)) < 1e11 "
+        f"THEN to_timestamp(TRY_CAST({s} AS DOUBLE)) "
+        f"ELSE TRY_CAST({s} AS TIMESTAMPTZ) END"
+    )
+
+
+def _parsed(types: dict[str, pa.DataType]) -> list[str]:
+    """SELECT items parsing each raw field into `t_<field>` (NULL when absent or bad)."""
+    items = [f"{_ts_expr('ts', pa.types.is_timestamp(types.get('ts', pa.string())))} AS t_ts"]
+    for f in INT_FIELDS + FLOAT_FIELDS:
+        items.append(f"TRY_CAST(CAST({f} AS VARCHAR) AS DOUBLE) AS t_{f}")
+    for f in BOOL_FIELDS:
+        items.append(f"TRY_CAST(CAST({f} AS VARCHAR) AS BOOLEAN) AS t_{f}")
+    items.append("TRY_CAST(CAST(reported_cost AS VARCHAR) AS DECIMAL(38, 12)) AS t_reported_cost")
+    for f in STRING_FIELDS:
+        items.append(f"NULLIF(CAST({f} AS VARCHAR), '') AS t_{f}")
+    items.append(f"{_tags_expr(types.get('tags'))} AS t_tags")
+    return items
+
+
+def _tags_expr(tags_type: pa.DataType | None) -> str:
+    if tags_type is None or pa.types.is_null(tags_type):
+        given = "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
+    elif pa.types.is_map(tags_type):
+        given = "CAST(tags AS MAP(VARCHAR, VARCHAR))"
+    else:
+        s = "CAST(tags AS VARCHAR)"
+        given = (
+            f"CASE WHEN json_valid({s}) AND json_type({s}) = 'OBJECT' "
+            f"THEN json_transform({s}, '\"MAP(VARCHAR, VARCHAR)\"') END"
+        )
+    return f"CASE WHEN _extra IS NULL THEN {given} ELSE map_concat({given}, _extra) END"
+
+
+# -- checks ----------------------------------------------------------------------------------
+def _type_checks() -> list[tuple[str, str]]:
+    checks = []
+    for f in INT_FIELDS:
+        checks.append(
+            (
+                f"{f} IS NOT NULL AND (t_{f} IS NULL OR NOT isfinite(t_{f}) "
+                f"OR t_{f} <> trunc(t_{f}))",
+                f"'{f}: expected a whole number, got ' || {_shown(f)}",
+            )
+        )
+    for f in FLOAT_FIELDS:
+        checks.append(
+            (
+                f"{f} IS NOT NULL AND (t_{f} IS NULL OR NOT isfinite(t_{f}))",
+                f"'{f}: expected a number, got ' || {_shown(f)}",
+            )
+        )
+    for f in BOOL_FIELDS:
+        checks.append(
+            (
+                f"{f} IS NOT NULL AND t_{f} IS NULL",
+                f"'{f}: expected true or false, got ' || {_shown(f)}",
+            )
+        )
+    checks.append(
+        (
+            "reported_cost IS NOT NULL AND t_reported_cost IS NULL",
+            f"'reported_cost: expected a decimal amount, got ' || {_shown('reported_cost')}",
+        )
+    )
+    return checks
+
+
+def _count_checks() -> list[tuple[str, str]]:
+    checks = []
+    for f in TOKEN_FIELDS:
+        checks.append((f"t_{f} < 0", f"'{f}: negative count ' || {_shown(f)}"))
+        checks.append(
+            (
+                f"t_{f} > {MAX_TOKENS}",
+                f"'{f}: ' || {_shown(f)} || ' is over the limit of {MAX_TOKENS:,} tokens "
+                "in one call'",
+            )
+        )
+    inp, cr, cw = (
+        f"CAST(coalesce(t_{f}, 0) AS BIGINT)"
+        for f in ("input_tokens", "cache_read_tokens", "cache_write_tokens")
+    )
+    rs, out = (f"CAST(coalesce(t_{f}, 0) AS BIGINT)" for f in ("reasoning_tokens", "output_tokens"))
+    checks += [
+        (
+            f"{cr} > {inp}",
+            f"'cache_read_tokens (' || {cr} || ') exceeds input_tokens (' || {inp} || "
+            "'); input_tokens must include cache reads and writes'",
+        ),
+        (
+            f"{cr} + {cw} > {inp}",
+            f"'cache_read_tokens + cache_write_tokens (' || ({cr} + {cw}) || ') exceed "
+            f"input_tokens (' || {inp} || '); input_tokens must include cache reads and writes'",
+        ),
+        (
+            f"{rs} > {out}",
+            f"'reasoning_tokens (' || {rs} || ') exceeds output_tokens (' || {out} || '); "
+            "output_tokens must "
+            "include reasoning'",
+        ),
+    ]
+    return checks
+
+
+def _enum_checks() -> list[tuple[str, str]]:
+    ops = sql_list(KNOWN_OPERATIONS)
+    return [
+        (
+            f"t_status IS NOT NULL AND NOT list_contains({sql_list(STATUSES)}, lower(t_status))",
+            f"'status: unknown value ' || {_shown('status')} || ', expected ok or error'",
+        ),
+        (
+            "t_service_tier IS NOT NULL AND NOT list_contains("
+            f"{sql_list(SERVICE_TIERS)}, lower(t_service_tier))",
+            f"'service_tier: unknown value ' || {_shown('service_tier')} || ', expected one "
+            f"of {', '.join(sorted(SERVICE_TIERS))}'",
+        ),
+        (
+            f"t_operation IS NOT NULL AND NOT list_contains({ops}, t_operation) AND NOT "
+            "regexp_full_match(t_operation, '[a-z][a-z0-9_.]{0,63}')",
+            f"'operation: ' || {_shown('operation')} || ' is neither a known operation nor a "
+            "plain identifier (lower-case letters, digits, _ and .)'",
+        ),
+    ]
+
+
+def _range_checks() -> list[tuple[str, str]]:
+    checks = [
+        ("t_attempt < 1", f"'attempt: must be 1 or more, got ' || {_shown('attempt')}"),
+        (
+            "t_sample_rate <= 0 OR t_sample_rate > 1",
+            f"'sample_rate: must be in (0, 1], got ' || {_shown('sample_rate')}",
+        ),
+    ]
+    for f in ("duration_ms", "ttft_ms", "units"):
+        checks.append((f"t_{f} < 0", f"'{f}: negative value ' || {_shown(f)}"))
+    for f in STRING_FIELDS:
+        checks.append(
+            (
+                f"length(t_{f}) > {MAX_FIELD_CHARS}",
+                f"'{f}: value is ' || length(t_{f}) || ' characters, over the limit of "
+                f"{MAX_FIELD_CHARS}'",
+            )
+        )
+    return checks
+
+
+def _checks() -> list[tuple[str, str]]:
+    """(condition, reason) in order; the first true condition rejects the record."""
+    return [
+        ("_error IS NOT NULL", "_error"),
+        (
+            f"_size > {MAX_RECORD_BYTES}",
+            f"'record is ' || _size || ' bytes, over the limit of {MAX_RECORD_BYTES} bytes'",
+        ),
+        ("ts IS NULL", "'ts: missing (required)'"),
+        (
+            "t_ts IS NULL",
+            f"'ts: cannot read ' || {_shown('ts')} || ' as ISO-8601 or epoch seconds/ms/us/ns'",
+        ),
+        (
+            "t_ts < TIMESTAMPTZ '2000-01-01' OR t_ts >= TIMESTAMPTZ '2100-01-01'",
+            f"'ts: ' || {_shown('ts')} || ' is outside 2000..2099'",
+        ),
+        *_type_checks(),
+        *_count_checks(),
+        *_enum_checks(),
+        *_range_checks(),
+        (
+            f"(list_contains({sql_list(TOKEN_OPERATIONS)}, coalesce(t_operation, 'chat')) OR "
+            f"coalesce(t_input_tokens, 0) + coalesce(t_output_tokens, 0) > 0) AND t_model IS "
+            "NULL AND t_endpoint IS NULL AND t_unit_type IS NULL",
+            "'model: missing; a priced operation (' || coalesce(t_operation, 'chat') || ') "
+            "needs model, endpoint or unit_type'",
+        ),
+    ]
+
+
+def _reason_expr() -> str:
+    whens = " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in _checks())
+    return f"CASE {whens} END"
+
+
+# -- the final typed row ----------------------------------------------------------------------
+def _provider_expr() -> str:
+    cases = " ".join(f"WHEN {q(k)} THEN {q(v)}" for k, v in PROVIDER_ALIASES.items())
+    return f"CASE lower(t_provider) {cases} ELSE lower(t_provider) END"
+
+
+def _tags_final() -> str:
+    cut = (
+        f"map_from_entries(list_transform(map_entries(t_tags), e -> struct_pack(key := e.key, "
+        f"value := CASE WHEN length(e.value) > {MAX_TAG_CHARS} THEN left(e.value, "
+        f"{MAX_TAG_CHARS}) || {q(TRUNCATED_MARK)} ELSE e.value END)))"
+    )
+    return (
+        f"CASE WHEN t_tags IS NULL OR cardinality(t_tags) = 0 THEN NULL "
+        f"WHEN coalesce(_size, {MAX_TAG_CHARS + 1}) > {MAX_TAG_CHARS} THEN {cut} ELSE t_tags END"
+    )
+
+
+def _final_values() -> dict[str, str]:
+    """SQL for every EVENT_SCHEMA field except event_id, source and ingest_id."""
+    v: dict[str, str] = {"ts": "t_ts"}
+    for f in TOKEN_FIELDS:
+        v[f] = f"coalesce(CAST(t_{f} AS BIGINT), 0)"
+    v["attempt"] = "coalesce(CAST(t_attempt AS INTEGER), 1)"
+    v.update(duration_ms="t_duration_ms", ttft_ms="t_ttft_ms")
+    v.update(units="coalesce(t_units, 0.0)", sample_rate="coalesce(t_sample_rate, 1.0)")
+    v.update(batch="coalesce(t_batch, lower(t_service_tier) = 'batch', false)")
+    v["accepted"] = "t_accepted"
+    v["reported_cost"] = "t_reported_cost"
+    for f in STRING_FIELDS:
+        v[f] = f"t_{f}"
+    v.update(
+        operation="coalesce(t_operation, 'chat')",
+        provider=_provider_expr(),
+        status="coalesce(lower(t_status), 'ok')",
+        service_tier="lower(t_service_tier)",
+        task_id="coalesce(t_task_id, t_trace_id)",
+        tags=_tags_final(),
+    )
+    del v["event_id"]
+    return {n: v[n] for n in EVENT_SCHEMA.names if n in v}
+
+
+def validation_sql(candidates: str, types: dict[str, pa.DataType]) -> str:
+    """A query over the relation `candidates` returning EVENT_SCHEMA columns plus
+    `_reason`, `_raw` (rejected rows only), `_pos`, `_idh` (id hash) and `_ch` (content hash).
+    """
+    missing = [f"NULL AS {f}" for f in (*INPUT_FIELDS, *META_COLUMNS) if f not in types]
+    fill = ", ".join(["*", *missing])
+    values = _final_values()
+    body = ", ".join(f"{sql} AS {name}" for name, sql in values.items())
+    content = "to_json(struct_pack(" + ", ".join(f"{n} := {n}" for n in values) + "))"
+    return f"""
+    WITH c AS MATERIALIZED (SELECT {fill} FROM {candidates}),
+    p AS MATERIALIZED (SELECT *, {", ".join(_parsed(types))} FROM c),
+    r AS (SELECT *, {_reason_expr()} AS _reason FROM p),
+    f AS (SELECT _pos, _loc, _raw, _reason, t_event_id, {body} FROM r),
+    g AS (SELECT coalesce(t_event_id, 'sha256:' || sha256({content})) AS event_id, * FROM f)
+    SELECT * EXCLUDE (_pos, _loc, _raw, _reason, t_event_id),
+           coalesce(_loc, '') AS source, '' AS ingest_id,
+           _reason, CASE WHEN _reason IS NOT NULL THEN left(rtrim(CAST(_raw AS VARCHAR),
+           chr(10) || chr(13)), {MAX_RAW_CHARS}) END AS _raw, _pos,
+           hash(event_id) AS _idh, hash({", ".join(values)}) AS _ch
+    FROM g
+    """
+
+
+# -- running it ---------------------------------------------------------------------------------
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for parsing (UTC session time zone)."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+@dataclass
+class Validator:
+    """Runs validation for one source and remembers its event ids (duplicates in a file)."""
+
+    locate: Callable[[int], str]
+    seen: SeenIds | None = None
+
+    def __post_init__(self) -> None:
+        if self.seen is None:
+            self.seen = SeenIds()
+
+    def split(self, out: pa.Table) -> tuple[pa.Table, list[Rejected]]:
+        """Split a validation result into good events and rejections."""
+        bad_mask = pc.is_valid(out["_reason"])
+        rejected = _rejections(out.filter(bad_mask))
+        good = out.filter(pc.invert(bad_mask))
+        good, dups = self._drop_conflicts(good)
+        rejected += dups
+        rejected.sort(key=lambda r: _order(r))
+        events = good.select(list(EVENT_SCHEMA.names)).cast(EVENT_SCHEMA)
+        return events, rejected
+
+    def _drop_conflicts(self, good: pa.Table) -> tuple[pa.Table, list[Rejected]]:
+        assert self.seen is not None
+        pos = good["_pos"].to_numpy(zero_copy_only=False).astype(np.int64)
+        idh = good["_idh"].to_numpy(zero_copy_only=False).astype(np.uint64)
+        ch = good["_ch"].to_numpy(zero_copy_only=False).astype(np.uint64)
+        first = self.seen.check_and_add(idh, ch, pos)
+        conflict = first >= 0
+        if not conflict.any():
+            return good, []
+        rows = good.filter(pa.array(conflict))
+        firsts = first[conflict]
+        rejected = [
+            Rejected(
+                loc,
+                f"event_id: duplicate {eid!r} with different content; first seen at "
+                f"{self.locate(int(f))}",
+                _raw_of(row_raw),
+            )
+            for loc, eid, f, row_raw in zip(
+                rows["source"].to_pylist(),
+                rows["event_id"].to_pylist(),
+                firsts,
+                _json_rows(rows),
+                strict=True,
+            )
+        ]
+        return good.filter(pa.array(~conflict)), rejected
+
+
+def _order(r: Rejected) -> tuple[int, str]:
+    tail = r.location.rsplit(":", 1)[-1].rsplit(" ", 1)[-1]
+    return (int(tail), r.location) if tail.isdigit() else (0, r.location)
+
+
+def _json_rows(rows: pa.Table) -> list[str]:
+    names = [n for n in EVENT_SCHEMA.names if n not in ("source", "ingest_id", "tags")]
+    return [str({k: v for k, v in r.items() if v is not None}) for r in rows.select(names).to_pylist()]
+
+
+def _raw_of(text: str | None) -> str:
+    return (text or "")[:MAX_RAW_CHARS]
+
+
+def _rejections(bad: pa.Table) -> list[Rejected]:
+    return [
+        Rejected(loc, reason, _raw_of(raw))
+        for loc, reason, raw in zip(
+            bad["source"].to_pylist(),
+            bad["_reason"].to_pylist(),
+            bad["_raw"].to_pylist(),
+            strict=True,
+        )
+    ]
+
+
+def validate(
+    candidates: pa.Table,
+    validator: Validator | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> tuple[pa.Table, list[Rejected]]:
+    """Validate an Arrow table of candidate events -> (events in EVENT_SCHEMA, rejections)."""
+    con = con or connect()
+    validator = validator or Validator(locate=str)
+    types = {f.name: f.type for f in candidates.schema}
+    con.register("_cand", candidates)
+    try:
+        out = con.execute(validation_sql("_cand", types)).arrow()
+    finally:
+        con.unregister("_cand")
+    return validator.split(_as_table(out))
+
+
+def _as_table(out: object) -> pa.Table:
+    """DuckDB's `.arrow()` returns a Table (older) or a RecordBatchReader (newer)."""
+    if isinstance(out, pa.Table):
+        return out
+    return out.read_all()  # type: ignore[attr-defined,no-any-return]
