@@ -79,9 +79,7 @@ class EndpointConfig(_Strict):
     def _one_cost_basis(self) -> EndpointConfig:
         owned = self.capital_cost is not None
         if owned == bool(self.hourly):
-            raise ValueError(
-                "give either `hourly` (+ `billing`) or `capital_cost` + `life_months`"
-            )
+            raise ValueError("give either `hourly` (+ `billing`) or `capital_cost` + `life_months`")
         if owned and self.life_months is None:
             raise ValueError("`capital_cost` needs `life_months` (depreciation life)")
         if self.hourly and self.rate_kind not in self.hourly:

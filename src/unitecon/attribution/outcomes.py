@@ -54,9 +54,9 @@ def task_outcomes(t: Any) -> Any:
         (per.last_status == "error", "failed"),
         else_="unknown",
     )
-    return per.mutate(
-        outcome=outcome, rework_cost=per.rework_cost.fill_null(0)
-    ).drop("last_accepted", "last_status")
+    return per.mutate(outcome=outcome, rework_cost=per.rework_cost.fill_null(0)).drop(
+        "last_accepted", "last_status"
+    )
 
 
 def outcome_summary(t: Any, by: str = "kind") -> Any:

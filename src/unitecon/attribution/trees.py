@@ -32,8 +32,9 @@ LEVELS = 4
 def resolve_agents(t: Any, levels: int = LEVELS) -> Any:
     """Add `agent_r`: own agent, else the nearest ancestor's (up to `levels` parents)."""
     cols = t.columns
-    nodes = t.select(_n_trace="trace_id", _n_span="span_id", _n_parent="parent_span_id",
-                     _n_agent="agent").distinct(on=["_n_trace", "_n_span"], keep="first")
+    nodes = t.select(
+        _n_trace="trace_id", _n_span="span_id", _n_parent="parent_span_id", _n_agent="agent"
+    ).distinct(on=["_n_trace", "_n_span"], keep="first")
     cur = t.mutate(agent_r=t.agent, _up=t.parent_span_id)
     for _ in range(levels):
         j = cur.left_join(nodes, (cur.trace_id == nodes._n_trace) & (cur._up == nodes._n_span))
@@ -58,7 +59,11 @@ def task_rollup(t: Any) -> Any:
             t.agent_r.argmin(t.ts, where=t.parent_span_id.isnull()),
         )
     )
-    kids = t.filter(t.parent_span_id.notnull()).group_by("task", "parent_span_id").agg(n=ibis._.count())
+    kids = (
+        t.filter(t.parent_span_id.notnull())
+        .group_by("task", "parent_span_id")
+        .agg(n=ibis._.count())
+    )
     fan = kids.group_by("task").agg(fan_out=kids.n.max())
     j = t.left_join(sup, t.task == sup.task).select(*t.columns, "supervisor").view()
     per = j.group_by("task").agg(

@@ -215,7 +215,7 @@ def unit_rows(
 
     `c` is an `attribution.costed.Costed`; rows are ordered by loaded cost, largest first.
     """
-    from unitecon.attribution.allocate import allocate, keyed
+    from unitecon.attribution.allocation import allocate, keyed
     from unitecon.attribution.rollup import Aggregates, aggregates
 
     alloc = allocate(c, project, dim, only)
