@@ -464,10 +464,10 @@ def validate(
     types = {f.name: f.type for f in candidates.schema}
     con.register("_cand", candidates)
     try:
-        out = con.execute(validation_sql("_cand", types)).arrow()
+        out = _as_table(con.execute(validation_sql("_cand", types)).arrow())
     finally:
         con.unregister("_cand")
-    return validator.split(_as_table(out))
+    return validator.split(out)
 
 
 def _as_table(out: object) -> pa.Table:
