@@ -10,9 +10,16 @@ from pathlib import Path
 from unitecon.ingest.validate import MAX_TAG_CHARS, TRUNCATED_MARK
 from unitecon.ledger.store import Ledger
 
-GOOD = {"event_id": "e1", "ts": "2025-03-01T10:00:00Z", "provider": "openai",
-        "model": "gpt-4o", "input_tokens": 1000, "cache_read_tokens": 400,
-        "output_tokens": 200, "customer_id": "acme"}
+GOOD = {
+    "event_id": "e1",
+    "ts": "2025-03-01T10:00:00Z",
+    "provider": "openai",
+    "model": "gpt-4o",
+    "input_tokens": 1000,
+    "cache_read_tokens": 400,
+    "output_tokens": 200,
+    "customer_id": "acme",
+}
 
 
 def base(**kw: object) -> str:
@@ -21,33 +28,41 @@ def base(**kw: object) -> str:
 
 
 CORPUS: list[str | bytes] = [
-    json.dumps(GOOD),                                                   # 1 good
-    '{"event_id": "e2", "ts": ',                                       # 2 malformed
-    base(input_tokens="many"),                                         # 3 wrong type
-    base(output_tokens=-5),                                            # 4 negative
+    json.dumps(GOOD),  # 1 good
+    '{"event_id": "e2", "ts": ',  # 2 malformed
+    base(input_tokens="many"),  # 3 wrong type
+    base(output_tokens=-5),  # 4 negative
     base(input_tokens=100, cache_read_tokens=80, cache_write_tokens=30),  # 5 impossible
-    base(output_tokens=10, reasoning_tokens=20),                       # 6 reasoning > out
-    base(input_tokens=200_000_000),                                    # 7 absurd
-    base(input_tokens=10, cache_read_tokens=50),                       # 8 cache > input
-    json.dumps({"model": "gpt-4o", "input_tokens": 5}),                # 9 no ts
-    json.dumps({"ts": "2025-03-01", "input_tokens": 5}),               # 10 no model
-    base(status="maybe"),                                              # 11 unknown status
-    base(service_tier="gold"),                                         # 12 unknown tier
-    base(operation="Not An Op"),                                       # 13 bad operation
-    base(attempt=0),                                                   # 14 attempt < 1
-    base(sample_rate=0),                                               # 15 sample rate
-    json.dumps({**GOOD, "output_tokens": 999}),                        # 16 dup id, differs
-    json.dumps(GOOD),                                                  # 17 dup id, same: kept
-    "",                                                                # 18 blank: skipped
-    base(event_id="big-tag", notes="x" * 10_000),                      # 19 huge tag: cut
-    base(event_id="big-rec", blob="y" * 1_100_000),                    # 20 huge record
-    json.dumps({"ts": 1740823200, "model": "claude-sonnet-4-5", "provider": "anthropic",
-                "service_tier": "flex", "region": "eu", "input_tokens": 7}),  # 21 good
-    "[1, 2]",                                                          # 22 not an object
-    b'{"ts": "2025-03-01", "model": "m\xff\xfe"}',                     # 23 bad UTF-8
+    base(output_tokens=10, reasoning_tokens=20),  # 6 reasoning > out
+    base(input_tokens=200_000_000),  # 7 absurd
+    base(input_tokens=10, cache_read_tokens=50),  # 8 cache > input
+    json.dumps({"model": "gpt-4o", "input_tokens": 5}),  # 9 no ts
+    json.dumps({"ts": "2025-03-01", "input_tokens": 5}),  # 10 no model
+    base(status="maybe"),  # 11 unknown status
+    base(service_tier="gold"),  # 12 unknown tier
+    base(operation="Not An Op"),  # 13 bad operation
+    base(attempt=0),  # 14 attempt < 1
+    base(sample_rate=0),  # 15 sample rate
+    json.dumps({**GOOD, "output_tokens": 999}),  # 16 dup id, differs
+    json.dumps(GOOD),  # 17 dup id, same: kept
+    "",  # 18 blank: skipped
+    base(event_id="big-tag", notes="x" * 10_000),  # 19 huge tag: cut
+    base(event_id="big-rec", blob="y" * 1_100_000),  # 20 huge record
+    json.dumps(
+        {
+            "ts": 1740823200,
+            "model": "claude-sonnet-4-5",
+            "provider": "anthropic",
+            "service_tier": "flex",
+            "region": "eu",
+            "input_tokens": 7,
+        }
+    ),  # 21 good
+    "[1, 2]",  # 22 not an object
+    b'{"ts": "2025-03-01", "model": "m\xff\xfe"}',  # 23 bad UTF-8
     json.dumps({"ts": 1740823200123, "operation": "invoke_agent", "agent": "boss"}),  # 24
-    base(ts="yesterday"),                                              # 25 bad ts
-    base(input_tokens=1.5),                                            # 26 fractional
+    base(ts="yesterday"),  # 25 bad ts
+    base(input_tokens=1.5),  # 26 fractional
 ]
 
 
@@ -63,12 +78,33 @@ def test_each_bad_line_is_rejected_with_its_line_and_reason(tmp_path: Path, read
     got = res.by_location()
     n = str(f)
     assert sorted(int(loc.rsplit(":", 1)[1]) for loc in got) == [
-        2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 22, 23, 25, 26]
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        10,
+        11,
+        12,
+        13,
+        14,
+        15,
+        16,
+        20,
+        22,
+        23,
+        25,
+        26,
+    ]
     assert got[f"{n}:2"].startswith("malformed JSON")
     assert got[f"{n}:3"] == "input_tokens: expected a whole number, got 'many'"
     assert got[f"{n}:4"] == "output_tokens: negative count '-5'"
-    assert got[f"{n}:5"].startswith("cache_read_tokens + cache_write_tokens (110) exceed "
-                                    "input_tokens (100)")
+    assert got[f"{n}:5"].startswith(
+        "cache_read_tokens + cache_write_tokens (110) exceed input_tokens (100)"
+    )
     assert got[f"{n}:6"].startswith("reasoning_tokens (20) exceeds output_tokens (10)")
     assert "over the limit of 100,000,000 tokens" in got[f"{n}:7"]
     assert got[f"{n}:8"].startswith("cache_read_tokens (50) exceeds input_tokens (10)")
@@ -80,7 +116,8 @@ def test_each_bad_line_is_rejected_with_its_line_and_reason(tmp_path: Path, read
     assert got[f"{n}:14"] == "attempt: must be 1 or more, got '0'"
     assert got[f"{n}:15"] == "sample_rate: must be in (0, 1], got '0'"
     assert got[f"{n}:16"] == (
-        f"event_id: duplicate 'e1' with different content; first seen at {n}:1")
+        f"event_id: duplicate 'e1' with different content; first seen at {n}:1"
+    )
     assert got[f"{n}:20"].startswith("record is 11")
     assert got[f"{n}:22"] == "expected a JSON object of event fields"
     assert got[f"{n}:23"].startswith("not valid UTF-8")
@@ -122,8 +159,9 @@ def test_ledger_quarantines_the_corpus(tmp_path: Path) -> None:
 
 
 def test_truncated_gzip_keeps_what_came_before(tmp_path: Path, read) -> None:
-    lines = [json.dumps({**GOOD, "event_id": f"g{i}", "customer_id": f"c{i % 7}"})
-             for i in range(5000)]
+    lines = [
+        json.dumps({**GOOD, "event_id": f"g{i}", "customer_id": f"c{i % 7}"}) for i in range(5000)
+    ]
     whole = gzip.compress(("\n".join(lines) + "\n").encode())
     f = tmp_path / "cut.jsonl.gz"
     f.write_bytes(whole[: len(whole) // 2])
@@ -143,4 +181,5 @@ def test_whole_gzip_reads_like_plain(tmp_path: Path, read) -> None:
     a, b = read(plain), read(gz)
     assert [r["event_id"] for r in a.rows] == [r["event_id"] for r in b.rows]
     assert [r.reason for r in a.rejected] == [
-        r.reason.replace(str(gz), str(plain)) for r in b.rejected]
+        r.reason.replace(str(gz), str(plain)) for r in b.rejected
+    ]

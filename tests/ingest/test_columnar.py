@@ -37,13 +37,15 @@ def test_csv(tmp_path: Path, read) -> None:
 
 def test_parquet_typed_columns(tmp_path: Path, read) -> None:
     f = tmp_path / "e.parquet"
-    table = pa.table({
-        "ts": pa.array([1740823200, 1740823200, None], pa.int64()),
-        "model": ["gpt-4o", "gpt-4o", "gpt-4o"],
-        "input_tokens": pa.array([5, -1, 5], pa.int64()),
-        "batch": [True, False, False],
-        "plan": ["pro", None, "free"],
-    })
+    table = pa.table(
+        {
+            "ts": pa.array([1740823200, 1740823200, None], pa.int64()),
+            "model": ["gpt-4o", "gpt-4o", "gpt-4o"],
+            "input_tokens": pa.array([5, -1, 5], pa.int64()),
+            "batch": [True, False, False],
+            "plan": ["pro", None, "free"],
+        }
+    )
     pq.write_table(table, f)
     res = read(f)
     assert res.by_location() == {
@@ -51,6 +53,5 @@ def test_parquet_typed_columns(tmp_path: Path, read) -> None:
         f"{f}:row 3": "ts: missing (required)",
     }
     (row,) = res.rows
-    assert (row["batch"], dict(row["tags"]), row["source"]) == (True, {"plan": "pro"},
-                                                                f"{f}:row 1")
+    assert (row["batch"], dict(row["tags"]), row["source"]) == (True, {"plan": "pro"}, f"{f}:row 1")
     assert res.rejected[0].raw.startswith('{"ts": 1740823200')

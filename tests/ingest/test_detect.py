@@ -11,8 +11,7 @@ from unitecon.ingest import detect_format
 
 
 def test_public_api() -> None:
-    assert sorted(ingest.__all__) == ["FORMATS", "decode_request", "detect_format",
-                                      "read_path"]
+    assert sorted(ingest.__all__) == ["FORMATS", "decode_request", "detect_format", "read_path"]
 
 
 @pytest.mark.parametrize(

@@ -19,21 +19,42 @@ START = 1_740_823_200_000_000_000  # 2025-03-01T10:00:00Z in ns
 
 # (span id, parent, name, status code, attributes)
 SPANS: list[tuple[str, str, str, int, dict[str, Any]]] = [
-    (ROOT, "", "invoke_agent support", 0,
-     {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"}),
-    (LLM, ROOT, "chat gpt-4o", 2,
-     {"gen_ai.operation.name": "chat", "gen_ai.system": "openai",
-      "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06",
-      "gen_ai.usage.input_tokens": 1200, "gen_ai.usage.cache_read.input_tokens": 1000,
-      "gen_ai.usage.output_tokens": 300, "gen_ai.usage.reasoning.output_tokens": 100,
-      "gen_ai.response.time_to_first_chunk": 0.25, "gen_ai.agent.name": "support",
-      "unitecon.customer.id": "acme", "gen_ai.input.messages": "[secret prompt]",
-      "gen_ai.response.finish_reasons": ["stop", "length"],
-      "app.flags": {"beta": True}}),
+    (
+        ROOT,
+        "",
+        "invoke_agent support",
+        0,
+        {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"},
+    ),
+    (
+        LLM,
+        ROOT,
+        "chat gpt-4o",
+        2,
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.system": "openai",
+            "gen_ai.request.model": "gpt-4o",
+            "gen_ai.response.model": "gpt-4o-2024-08-06",
+            "gen_ai.usage.input_tokens": 1200,
+            "gen_ai.usage.cache_read.input_tokens": 1000,
+            "gen_ai.usage.output_tokens": 300,
+            "gen_ai.usage.reasoning.output_tokens": 100,
+            "gen_ai.response.time_to_first_chunk": 0.25,
+            "gen_ai.agent.name": "support",
+            "unitecon.customer.id": "acme",
+            "gen_ai.input.messages": "[secret prompt]",
+            "gen_ai.response.finish_reasons": ["stop", "length"],
+            "app.flags": {"beta": True},
+        },
+    ),
     (HTTP, ROOT, "GET /", 0, {"http.method": "GET"}),
 ]
-RESOURCE = {"service.name": "bot", "deployment.environment.name": "prod",
-            "unitecon.customer.id": "resource-loses"}
+RESOURCE = {
+    "service.name": "bot",
+    "deployment.environment.name": "prod",
+    "unitecon.customer.id": "resource-loses",
+}
 
 
 def _pb_value(v: Any) -> cm.AnyValue:
@@ -56,16 +77,27 @@ def _pb_attrs(d: dict[str, Any]) -> list[cm.KeyValue]:
 
 def proto_body() -> bytes:
     spans = [
-        tr.Span(trace_id=bytes.fromhex(TRACE), span_id=bytes.fromhex(sid),
-                parent_span_id=bytes.fromhex(parent), name=name, kind=3,
-                start_time_unix_nano=START + i * 1000,
-                end_time_unix_nano=START + i * 1000 + 1_500_000_000,
-                attributes=_pb_attrs(attrs), status=tr.Status(code=code))
+        tr.Span(
+            trace_id=bytes.fromhex(TRACE),
+            span_id=bytes.fromhex(sid),
+            parent_span_id=bytes.fromhex(parent),
+            name=name,
+            kind=3,
+            start_time_unix_nano=START + i * 1000,
+            end_time_unix_nano=START + i * 1000 + 1_500_000_000,
+            attributes=_pb_attrs(attrs),
+            status=tr.Status(code=code),
+        )
         for i, (sid, parent, name, code, attrs) in enumerate(SPANS)
     ]
-    req = ts.ExportTraceServiceRequest(resource_spans=[tr.ResourceSpans(
-        resource={"attributes": _pb_attrs(RESOURCE)},
-        scope_spans=[tr.ScopeSpans(scope=cm.InstrumentationScope(name="x"), spans=spans)])])
+    req = ts.ExportTraceServiceRequest(
+        resource_spans=[
+            tr.ResourceSpans(
+                resource={"attributes": _pb_attrs(RESOURCE)},
+                scope_spans=[tr.ScopeSpans(scope=cm.InstrumentationScope(name="x"), spans=spans)],
+            )
+        ]
+    )
     return req.SerializeToString()
 
 
@@ -90,15 +122,27 @@ def _js_attrs(d: dict[str, Any]) -> list[dict[str, Any]]:
 
 def json_body() -> bytes:
     spans = [
-        {"traceId": TRACE.upper() if i == 1 else TRACE, "spanId": sid, "parentSpanId": parent,
-         "name": name, "kind": 3,
-         "startTimeUnixNano": str(START + i * 1000),
-         "endTimeUnixNano": START + i * 1000 + 1_500_000_000,  # a number is accepted too
-         "attributes": _js_attrs(attrs), "status": {"code": code} if code else {}}
+        {
+            "traceId": TRACE.upper() if i == 1 else TRACE,
+            "spanId": sid,
+            "parentSpanId": parent,
+            "name": name,
+            "kind": 3,
+            "startTimeUnixNano": str(START + i * 1000),
+            "endTimeUnixNano": START + i * 1000 + 1_500_000_000,  # a number is accepted too
+            "attributes": _js_attrs(attrs),
+            "status": {"code": code} if code else {},
+        }
         for i, (sid, parent, name, code, attrs) in enumerate(SPANS)
     ]
-    doc = {"resourceSpans": [{"resource": {"attributes": _js_attrs(RESOURCE)},
-                              "scopeSpans": [{"scope": {"name": "x"}, "spans": spans}]}]}
+    doc = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": _js_attrs(RESOURCE)},
+                "scopeSpans": [{"scope": {"name": "x"}, "spans": spans}],
+            }
+        ]
+    }
     return json.dumps(doc).encode()
 
 
@@ -116,8 +160,12 @@ def test_span_attributes_map_to_fields() -> None:
     assert root["operation"] == "invoke_agent" and root["task_id"] == TRACE
     assert llm["event_id"] == f"{TRACE}:{LLM}" and llm["source"] == f"rx#{LLM}"
     assert (llm["provider"], llm["model"]) == ("openai", "gpt-4o-2024-08-06")
-    assert (llm["input_tokens"], llm["cache_read_tokens"], llm["output_tokens"],
-            llm["reasoning_tokens"]) == (1200, 1000, 300, 100)
+    assert (
+        llm["input_tokens"],
+        llm["cache_read_tokens"],
+        llm["output_tokens"],
+        llm["reasoning_tokens"],
+    ) == (1200, 1000, 300, 100)
     assert llm["status"] == "error" and llm["ttft_ms"] == 250.0
     assert llm["duration_ms"] == 1500.0
     assert (llm["customer_id"], llm["environment"], llm["agent"]) == ("acme", "prod", "support")

@@ -63,7 +63,8 @@ def _looks_like_response(obj: dict[str, object]) -> bool:
     body = obj.get("response") if isinstance(obj.get("response"), dict) else obj
     assert isinstance(body, dict)
     return "usage" in body and (
-        body.get("object") in ("chat.completion", "response") or body.get("type") == "message"
+        body.get("object") in ("chat.completion", "response")
+        or body.get("type") == "message"
         or "response" in obj
     )
 

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from unitecon.ingest import validate as v
 from unitecon.ingest.base import CHUNK_ROWS, Chunk, Rejected
 from unitecon.ingest.lines import LineBlock, _Broken, iter_line_blocks, raw_blocks
+from unitecon.ledger.schema import EVENT_SCHEMA
 
 MALFORMED = "malformed JSON"
 NOT_OBJECT = "expected a JSON object of event fields"
@@ -150,11 +151,15 @@ def _run_columns(
     types.update({m: pa.string() for m in v.META_COLUMNS})
     con.register("_cols", table)
     try:
-        out = v._as_table(con.execute(v.validation_sql(_columns_candidates(data_cols, loc), types)).arrow())
+        out = v._as_table(
+            con.execute(v.validation_sql(_columns_candidates(data_cols, loc), types)).arrow()
+        )
     finally:
         con.unregister("_cols")
     events, rejected = val.split(out)
-    rejected = [r if r.raw else Rejected(r.location, r.reason, raw_of_loc(r, raw_of)) for r in rejected]
+    rejected = [
+        r if r.raw else Rejected(r.location, r.reason, raw_of_loc(r, raw_of)) for r in rejected
+    ]
     return Chunk(events, rejected, rows_read=events.num_rows + len(rejected))
 
 
@@ -227,7 +232,7 @@ def read_csv(path: Path, name: str | None = None) -> Iterator[Chunk]:
     first = next(rows, None)
     if first is None or isinstance(first[1], Rejected):
         if first is not None and isinstance(first[1], Rejected):
-            yield Chunk(v.EVENT_SCHEMA.empty_table(), [first[1]], rows_read=1)
+            yield Chunk(EVENT_SCHEMA.empty_table(), [first[1]], rows_read=1)
         return
     header = [h.strip() for h in first[1]]
     batch: list[tuple[int, list[str]]] = []
@@ -259,11 +264,17 @@ def _csv_chunk(
         for _, f in batch
     ]
     cols = {
-        h: pa.array([(f[i] if len(f) == width and f[i] != "" else None) for _, f in batch], pa.string())
+        h: pa.array(
+            [(f[i] if len(f) == width and f[i] != "" else None) for _, f in batch], pa.string()
+        )
         for i, h in enumerate(header)
     }
-    table = _with_meta(pa.table(cols) if cols else pa.table({}), batch[0][0] if batch else 1, errors)
-    table = table.set_column(table.schema.get_field_index("_pos"), "_pos", pa.array([ln for ln, _ in batch], pa.int64()))
+    table = _with_meta(
+        pa.table(cols) if cols else pa.table({}), batch[0][0] if batch else 1, errors
+    )
+    table = table.set_column(
+        table.schema.get_field_index("_pos"), "_pos", pa.array([ln for ln, _ in batch], pa.int64())
+    )
     by_line = {ln: f for ln, f in batch}
 
     def raw_of(pos: int) -> str:

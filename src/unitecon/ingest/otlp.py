@@ -28,6 +28,7 @@ from unitecon.ingest import keys as k
 from unitecon.ingest import validate as v
 from unitecon.ingest.base import CHUNK_ROWS, Chunk, Rejected
 from unitecon.ingest.lines import _Broken, raw_blocks
+from unitecon.ledger.schema import KNOWN_OPERATIONS
 
 #: event field -> attribute keys, in order of preference.
 FIELD_KEYS: dict[str, tuple[str, ...]] = {
@@ -58,9 +59,7 @@ FIELD_KEYS: dict[str, tuple[str, ...]] = {
     "units": k.UNITS,
     "sample_rate": k.SAMPLE_RATE,
 }
-MAPPED_KEYS = frozenset(key for keys in FIELD_KEYS.values() for key in keys) | set(
-    k.TTFT_SECONDS
-)
+MAPPED_KEYS = frozenset(key for keys in FIELD_KEYS.values() for key in keys) | set(k.TTFT_SECONDS)
 #: Message content, not usage: never copied into tags.
 CONTENT_KEYS = frozenset(
     {
@@ -218,7 +217,7 @@ def _operation(span: Span, attrs: dict[str, Any]) -> str | None:
     if "gen_ai.tool.name" in span.attrs:
         return "execute_tool"
     word = span.name.split(" ", 1)[0]
-    return word if word in v.KNOWN_OPERATIONS else None
+    return word if word in KNOWN_OPERATIONS else None
 
 
 def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -415,9 +414,7 @@ def read_otlp_json(path: Path, name: str | None = None) -> Iterator[Chunk]:
     yield batch.flush()
 
 
-def _json_lines(
-    body: bytes, name: str, batch: SpanBatcher, cut: bool
-) -> Iterator[tuple[int, Any]]:
+def _json_lines(body: bytes, name: str, batch: SpanBatcher, cut: bool) -> Iterator[tuple[int, Any]]:
     lines = body.split(b"\n")
     for i, line in enumerate(lines, start=1):
         if not line.strip():

@@ -52,7 +52,9 @@ def _usage(body: dict[str, Any], provider: str, flavor: str) -> dict[str, Any]:
         usage = prov.extract_usage(body, api_flavor=flavor)[1]
     write = usage.cache_write_tokens
     if write is None:
-        parts = [getattr(usage, n, None) for n in ("cache_write_5m_tokens", "cache_write_1h_tokens")]
+        parts = [
+            getattr(usage, n, None) for n in ("cache_write_5m_tokens", "cache_write_1h_tokens")
+        ]
         write = sum(p for p in parts if p) or None
     return {
         "input_tokens": usage.input_tokens,
@@ -82,7 +84,7 @@ def _fields(obj: dict[str, Any]) -> dict[str, Any]:
     guessed, flavor = sniff(body)
     provider = str(env.get("provider") or guessed or "")
     if not provider:
-        raise ValueError("cannot tell the provider: add an envelope with \"provider\"")
+        raise ValueError('cannot tell the provider: add an envelope with "provider"')
     flavor = str(env.get("api_flavor") or (flavor if provider == guessed else "default"))
     if provider == "openai" and flavor == "default":
         flavor = "responses" if body.get("object") == "response" else "chat"
@@ -115,8 +117,11 @@ def _candidate(line: str, pos: int, loc: str) -> dict[str, Any]:
     except (ValueError, LookupError, TypeError, KeyError) as e:
         return {**meta, "_error": f"cannot read usage: {e}"}
     known = {f: _text(row.get(f)) for f in v.INPUT_FIELDS if f in row and f != "tags"}
-    extra = [(key, t) for key, val in row.items() if key not in v.INPUT_FIELDS
-             and (t := _text(val)) is not None]
+    extra = [
+        (key, t)
+        for key, val in row.items()
+        if key not in v.INPUT_FIELDS and (t := _text(val)) is not None
+    ]
     tags = row.get("tags")
     known["tags"] = json.dumps(tags) if isinstance(tags, dict) else _text(tags)
     return {**meta, **known, "_error": None, "_extra": extra or None}

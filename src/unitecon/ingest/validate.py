@@ -16,7 +16,7 @@ check of a record is its reason; it names the field and the bad value. Rules: do
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -31,7 +31,6 @@ from unitecon.ledger.schema import (
     KNOWN_OPERATIONS,
     SERVICE_TIERS,
     STATUSES,
-    STRUCTURAL_OPERATIONS,
     TOKEN_FIELDS,
 )
 
@@ -96,8 +95,8 @@ def q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def sql_list(items: object) -> str:
-    return "[" + ", ".join(q(str(i)) for i in sorted(items)) + "]"  # type: ignore[attr-defined]
+def sql_list(items: Iterable[str]) -> str:
+    return "[" + ", ".join(q(i) for i in sorted(items)) + "]"
 
 
 def _shown(col: str) -> str:
@@ -434,7 +433,9 @@ def _order(r: Rejected) -> tuple[int, str]:
 
 def _json_rows(rows: pa.Table) -> list[str]:
     names = [n for n in EVENT_SCHEMA.names if n not in ("source", "ingest_id", "tags")]
-    return [str({k: v for k, v in r.items() if v is not None}) for r in rows.select(names).to_pylist()]
+    return [
+        str({k: v for k, v in r.items() if v is not None}) for r in rows.select(names).to_pylist()
+    ]
 
 
 def _raw_of(text: str | None) -> str:
