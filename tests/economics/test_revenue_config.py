@@ -108,3 +108,10 @@ def test_invoice_csv_errors(tmp_path: Path) -> None:
     cfg = config.parse(PLANS + "  revenue_lines_csv: inv.csv\n").revenue
     with pytest.raises(ConfigError, match=r"inv.csv:2: no rate for currency 'GBP'"):
         load_book(cfg, tmp_path)
+
+
+def test_demo_revenue_section_is_valid() -> None:
+    text = (Path(__file__).parents[2] / "src/unitecon/economics/demo_revenue.yaml").read_text()
+    rev = config.parse(text, "demo_revenue.yaml").revenue
+    assert sorted(rev.plans) == ["starter", "support-pro", "team"]
+    assert rev.customers_csv == "customers.csv"

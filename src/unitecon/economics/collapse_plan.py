@@ -207,7 +207,8 @@ def line(t: Terms, c: Decimal, m: Decimal) -> Decimal | None:
 
 @dataclass(frozen=True)
 class Position:
-    """Where one customer sits against the plan's lines (at the mean unit cost)."""
+    """Where one customer sits against its own lines: its plan terms (seats, allowance) and
+    its own measured unit cost c_i (the plan's mean when it has no usage)."""
 
     customer_id: str
     seats: int
@@ -358,7 +359,9 @@ def analyze(
     seats = reference_seats(cus)
     t = terms(book, plan_name, seats)
     lines = {lvl: {"u0": line(t, c, ZERO), "u_m": line(t, c, m)} for lvl, c in uc.levels().items()}
-    positions = [position(cu, terms(book, plan_name, cu.seats), uc.mean, m) for cu in cus]
+    positions = [
+        position(cu, terms(book, plan_name, cu.seats), cu.unit_cost or uc.mean, m) for cu in cus
+    ]
     positions.sort(key=lambda p: p.usage, reverse=True)
     return PlanCollapse(
         plan=plan_name,
