@@ -1,8 +1,9 @@
 """Feature 3: the coding assistant with reasoning models, as native JSONL events.
 
 Interactive tasks: `code.ask` (one o4-mini or o3 call, 5k to 25k input tokens of code
-context), `code.edit` (an agent loop of 2 to 12 calls whose context grows by the files it read,
-up to 40k tokens; OpenAI caches the shared prefix in 128-token steps) and `code.review` (one
+context), `code.edit` (an agent loop of 2 to 24 calls, longer for power users, whose context
+grows by the files it read, up to 40k tokens; OpenAI caches the shared prefix in 128-token
+steps) and `code.review` (one
 gemini-2.5-pro call over a whole diff with its files, 30k to 380k tokens, so some cross the 200k
 price tier). Reasoning is 500 to 8,000 tokens and counted inside the output. About one edit task
 in six runs as a background agent on the `flex` tier (cheaper, slower, more 429s). Power users
@@ -54,7 +55,8 @@ def _interactive(
     edit = kind == 1
     o3 = rng.random(n) < pop.prefers_o3[cust]
     flex = edit & (rng.random(n) < 0.18)
-    ncalls = np.where(edit, np.minimum(1 + rng.geometric(0.33, n), 12), 1)
+    power = pop.power[cust]
+    ncalls = np.where(edit, np.minimum(1 + rng.geometric(np.where(power, 0.12, 0.25)), 24), 1)
     staging = rng.random(n) < 0.015
     users = [
         "qa-bot" if s else u
@@ -70,7 +72,7 @@ def _interactive(
     m = len(task)
     k, review = kind[task], kind[task] == 2
     use_o3 = o3[task] & ~review
-    base = lognormal_ints(rng, n, 9_000, 0.45, 4_000, 22_000)[task]
+    base = lognormal_ints(rng, n, 9_000, 0.45, 5_000, 22_000)[task]
     grow = lognormal_ints(rng, n, 2_500, 0.5, 500, 8_000)[task]
     inp = np.where(
         k == 0,

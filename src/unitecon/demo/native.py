@@ -34,20 +34,20 @@ def iso(ts_ns: np.ndarray) -> list[str]:
 
 
 def _encode(key: str, values: list[Any]) -> list[str]:
+    """`"key":value` per row ("" where the value is None), dispatching once per column."""
     head = _q(key) + ":"
-    out: list[str] = []
-    for v in values:
-        if v is None:
-            out.append("")
-        elif isinstance(v, bool):
-            out.append(head + ("true" if v else "false"))
-        elif isinstance(v, str):
-            out.append(head + _q(v))
-        elif isinstance(v, dict):
-            out.append(head + json.dumps(v, sort_keys=True, separators=(",", ":")))
-        else:
-            out.append(head + repr(v))
-    return out
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, bool):
+        enc = {True: head + "true", False: head + "false", None: ""}
+        return [enc[v] for v in values]
+    if isinstance(sample, str):
+        return ["" if v is None else head + _q(v) for v in values]
+    if isinstance(sample, dict):
+        return [
+            "" if v is None else head + json.dumps(v, sort_keys=True, separators=(",", ":"))
+            for v in values
+        ]
+    return ["" if v is None else head + repr(v) for v in values]
 
 
 def concat(parts: list[Columns]) -> Columns:

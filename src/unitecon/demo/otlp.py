@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from json.encoder import encode_basestring_ascii as _q  # type: ignore[attr-defined]
 from pathlib import Path
 
@@ -18,18 +19,29 @@ INTERNAL, SERVER, CLIENT = 1, 2, 3
 
 def kv(key: str, value: str | int | float | bool | list[str]) -> str:
     """One encoded `KeyValue`."""
-    if isinstance(value, bool):
-        v = '{"boolValue":true}' if value else '{"boolValue":false}'
-    elif isinstance(value, int):
-        v = f'{{"intValue":"{value}"}}'
-    elif isinstance(value, float):
-        v = f'{{"doubleValue":{value!r}}}'
-    elif isinstance(value, list):
+    t = type(value)
+    if t is int:
+        return f'{_key(key)}{{"intValue":"{value}"}}}}'
+    if t is str:
+        return _kv_str(key, value)  # type: ignore[arg-type]
+    if t is bool:
+        return f'{_key(key)}{{"boolValue":{"true" if value else "false"}}}}}'
+    if t is float:
+        return f'{_key(key)}{{"doubleValue":{value!r}}}}}'
+    if isinstance(value, list):
         items = ",".join(f'{{"stringValue":{_q(s)}}}' for s in value)
-        v = f'{{"arrayValue":{{"values":[{items}]}}}}'
-    else:
-        v = f'{{"stringValue":{_q(value)}}}'
-    return f'{{"key":{_q(key)},"value":{v}}}'
+        return f'{_key(key)}{{"arrayValue":{{"values":[{items}]}}}}}}'
+    raise TypeError(f"unsupported attribute value for {key}: {value!r}")
+
+
+@cache
+def _key(key: str) -> str:
+    return f'{{"key":{_q(key)},"value":'
+
+
+@lru_cache(maxsize=1 << 16)
+def _kv_str(key: str, value: str) -> str:
+    return f'{_key(key)}{{"stringValue":{_q(value)}}}}}'
 
 
 @dataclass(frozen=True)

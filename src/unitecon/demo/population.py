@@ -118,7 +118,7 @@ def make_population(rng: np.random.Generator, customers: int, days: int) -> Popu
     cand = np.flatnonzero(team & (coding > 0))
     if len(cand):
         power[rng.choice(cand, size=min(len(cand), max(1, n // 100)), replace=False)] = True
-    coding = np.where(power, coding * 3 + np.where(starter, 14.0, 0.6 * seats), coding)
+    coding = np.where(power, coding * 3 + np.where(starter, 30.0, 1.2 * seats), coding)
     prefers_o3 = np.where(power, rng.uniform(0.55, 0.8, n), rng.beta(1.2, 8.0, n))
 
     testgen = np.where(team & (coding > 0) & (rng.random(n) < 0.35), 1.0, 0.0)

@@ -12,9 +12,10 @@ Tree per ticket (OpenTelemetry GenAI conventions):
 
 Prompt caching follows Anthropic's 5-minute TTL per tenant and agent: a call whose prefix was
 used in the last five minutes reads it from the cache, otherwise writes it. Drafts rejected three
-times, and some answers customers escalate, go to a human reviewer (native `human_review`
-events, `review_second` units). During the incident one customer's supervisor loops between
-planning and web search until the context overflows or a 30-minute watchdog kills the task.
+times go to one of the vendor's human reviewers, as does a 2% audit sample of resolved tickets
+(native `human_review` events, `review_second` units). During the incident one customer's
+supervisor loops between planning and web search until the context overflows or a 30-minute
+watchdog kills the task.
 """
 
 from __future__ import annotations
@@ -326,8 +327,8 @@ class TicketBuilder:
             )  # fmt: skip
             if not rejected:
                 outcome = d.pick(("resolved", "escalated", "abandoned"), (0.86, 0.08, 0.06))
-                if (outcome == "escalated" and d.chance(0.7)) or d.chance(0.02):
-                    self._review(tk, root, t, d.lognorm(200, 0.5, 30, 1200))
+                if outcome == "resolved" and d.chance(0.02):  # quality audit sample
+                    self._review(tk, root, t, d.lognorm(150, 0.5, 30, 900))
                 return outcome, t
         self._review(tk, root, t, d.lognorm(420, 0.6, 60, 3600))
         return "escalated", t
