@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from json.encoder import encode_basestring_ascii as _q  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii as _q
 from pathlib import Path
 from typing import Any
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from json.encoder import encode_basestring_ascii as _q  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii as _q
 from pathlib import Path
 
 INTERNAL, SERVER, CLIENT = 1, 2, 3
