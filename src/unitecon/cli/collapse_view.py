@@ -74,8 +74,10 @@ def _design(p: PlanCollapse) -> None:
                      money(c["min_overage"], 4), _yn(c["overage_safe"]),  # type: ignore[arg-type]
                      _u(c["recommended_allowance"]), money(c["recommended_overage"], 4)))  # type: ignore[arg-type]  # fmt: skip
     cols = ["c level", "u_m", "A safe", "c/(1-m)", "overage safe", "allowance <=", "overage >="]
-    title = (f"Plan design for a {_pct(p.target_margin)} margin: allowance "
-             f"{_u(p.design.allowance)}, overage {money(p.design.overage, 4)}")  # fmt: skip
+    allowance = "none" if p.design.allowance is None else _u(p.design.allowance)
+    overage = "none" if p.design.overage is None else money(p.design.overage, 4)
+    target = _pct(p.target_margin)
+    title = f"Plan design for a {target} margin: allowance {allowance}, overage {overage}"
     console.print(table(title, cols, rows, right=cols[1:]))
     o = p.design.outcome
     if o:

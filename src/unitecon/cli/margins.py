@@ -111,10 +111,12 @@ def _margins_json(by: str, month: str | None, groups: Any, conc: Any, m: Any) ->
 
 def _print_margins(by: str, groups: Any, limit: int) -> None:
     shown = groups[:limit] if limit else groups
-    cols = [by, "plan", "revenue", "variable", "fixed", "contribution", "gross margin", "GM %"]
+    plan_col = ["plan"] if by != "plan" else []
+    cols = [by, *plan_col, "revenue", "variable", "fixed", "contribution", "gross margin", "GM %"]
     body = [
-        (g.key[0], g.plan, money(g.revenue), money(g.variable_cost), money(g.fixed_cost),
-         money(g.contribution_margin), money(g.gross_margin), _pct(g.gross_margin_pct))
+        (g.key[0], *([g.plan] if plan_col else []), money(g.revenue), money(g.variable_cost),
+         money(g.fixed_cost), money(g.contribution_margin), money(g.gross_margin),
+         _pct(g.gross_margin_pct))
         for g in shown
     ]  # fmt: skip
     rev = sum((g.revenue for g in groups), Decimal(0))
@@ -124,7 +126,7 @@ def _print_margins(by: str, groups: Any, limit: int) -> None:
         title += f" ({_pct(gm / rev)})"
     if len(shown) < len(groups):
         title += f"; {len(shown)} of {len(groups)} rows"
-    console.print(table(title, cols, body, right=cols[2:]))
+    console.print(table(title, cols, body, right=cols[1 + len(plan_col) :]))
 
 
 def _print_concentration(c: Any) -> None:
