@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import difflib
+import itertools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal
@@ -167,7 +168,7 @@ class Customer(_Strict):
     def _no_overlap(cls, contracts: list[Contract]) -> list[Contract]:
         far = dt.date.max
         spans = sorted(enumerate(contracts), key=lambda ic: ic[1].start or dt.date.min)
-        for (i, a), (j, b) in zip(spans, spans[1:], strict=False):
+        for (i, a), (j, b) in itertools.pairwise(spans):
             if (a.end or far) > (b.start or dt.date.min):
                 raise ValueError(
                     f"contracts {i} ({a.start}..{a.end}) and {j} ({b.start}..{b.end}) overlap; "
@@ -215,7 +216,8 @@ class RevenueConfig(_Strict):
     customers: dict[str, Customer] = Field(default_factory=dict)
     """Customers by customer_id (as in the events)."""
     customers_csv: str | None = None
-    """CSV of customer_id,plan,seats,start,end,currency (relative to the project file)."""
+    """CSV of customer_id,plan[,seats,start,end,currency] (contract_start/contract_end also
+    accepted; other columns ignored), one row per contract, relative to the project file."""
     assign: list[AssignRule] = Field(default_factory=list)
     """Rules giving a plan to customers that are neither listed nor in the CSV."""
     revenue_lines_csv: str | None = None
