@@ -141,3 +141,11 @@ def test_property_reingest_any_order_and_chunking_is_noop(ids: list[int], parts:
         after = ledger.con.execute("SELECT * FROM events ORDER BY event_id").fetch_arrow_table()
         assert after.drop(["ingest_id"]).equals(before.drop(["ingest_id"]))
         assert isinstance(after, pa.Table)
+
+
+def test_read_only_open_of_a_current_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "l.duckdb"
+    with Ledger(path) as ledger:
+        ledger.ingest("f", [Chunk(to_table(_rows(2)))])
+    with Ledger(path, read_only=True) as ledger:
+        assert ledger.count() == 2
