@@ -76,7 +76,7 @@ def generate_search(
     vq |= {
         "duration_ms": np.round(vq_dur / MS, 1).tolist(), "operation": ["vector_query"] * n,
         "unit_type": ["vector_query"] * n, "units": np.where(hybrid, 2.0, 1.0).tolist(),
-        "tags": [{"index": "kb-v3", "db.system": "pgvector", "mode": "hybrid" if h else "dense"}
+        "tags": [{"index": "kb-v3", "db.system": "pinecone", "mode": "hybrid" if h else "dense"}
                  for h in hybrid.tolist()],
     }  # fmt: skip
 

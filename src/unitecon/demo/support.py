@@ -235,7 +235,7 @@ class TicketBuilder:
             kv("gen_ai.operation.name", "retrieval"),
             kv("gen_ai.data_source.id", kb),
             kv("gen_ai.agent.name", "retriever"),
-            kv("db.system.name", "pgvector"),
+            kv("db.system.name", "pinecone"),
             kv("unitecon.unit.type", "vector_query"),
             kv("unitecon.units", 1),
             *tk.common,
