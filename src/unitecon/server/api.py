@@ -92,6 +92,18 @@ def health(request: Request) -> Health:
     )
 
 
+@router.get("/whoami", response_model=KeyListing, tags=["service"])
+def whoami(key: ReadKey) -> KeyListing:
+    """The read (or admin) key this request carries: id, kind, name (never the secret)."""
+    return KeyListing(
+        key_id=key.key_id,
+        kind=key.kind.value,
+        name=key.name,
+        created_at=key.created_at,
+        revoked_at=None,
+    )
+
+
 @router.get("/filters", response_model=FilterChoices, tags=["read"])
 def filter_choices(request: Request, key: ReadKey) -> FilterChoices:
     """The period the ledger covers and the features and customers it holds."""

@@ -88,10 +88,12 @@ def create_app(
     *,
     keys: KeyStore | Path | str | None = None,
     settings: Settings | None = None,
+    config_path: Path | None = None,
 ) -> FastAPI:
     """The service over the ledger at `ledger_path`.
 
-    `keys` is the API key store (default: `keys.sqlite` beside the ledger). The ledger is
+    `keys` is the API key store (default: `keys.sqlite` beside the ledger); `config_path`
+    the project file `project` came from (CSV paths in it are relative to it). The ledger is
     opened for writing when the app starts (lifespan) and closed when it stops, after the
     writer has committed everything it acknowledged.
     """
@@ -135,11 +137,13 @@ def create_app(
     app.state.settings = settings
     app.state.keys = store
     app.state.project = project or Project()
+    app.state.config_path = config_path
     errors.install(app)
 
-    from unitecon.server import api, dashboard, otlp
+    from unitecon.server import api, api_units, dashboard, otlp
 
     app.include_router(otlp.router)
     app.include_router(api.router)
+    app.include_router(api_units.router)
     app.include_router(dashboard.router)
     return app

@@ -77,12 +77,17 @@ def otlp_response(rejected: list[Rejected], kind: str) -> Response:
 
 
 def _decode_otlp(body: bytes, content_type: str, source: str) -> Chunk:
+    """Decode a request body; a body that is not an OTLP request at all is 422.
+
+    `decode_request` never raises: an undecodable body comes back as a single rejection
+    located at the source itself (per-span rejections are at `source#span_id`).
+    """
     from unitecon.ingest import decode_request
 
-    try:
-        chunk: Chunk = decode_request(body, content_type, None, source)
-    except UniteconError as e:
-        raise InvalidBody(f"Not a valid OTLP ExportTraceServiceRequest: {e}") from None
+    chunk: Chunk = decode_request(body, content_type, None, source)
+    whole = [r for r in chunk.rejected if r.location == source]
+    if whole and chunk.events.num_rows == 0:
+        raise InvalidBody(f"Not a valid OTLP ExportTraceServiceRequest: {whole[0].reason}")
     return chunk
 
 

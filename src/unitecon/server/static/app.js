@@ -1,0 +1,520 @@
+/* unitecon dashboard: plain JS over the read API; charts with the bundled plotly.js. */
+"use strict";
+
+const KEY_STORE = "unitecon.readKey";
+const PAGE = document.body.dataset.page;
+const content = document.getElementById("content");
+const statusEl = document.getElementById("status");
+
+// ---- formatting -------------------------------------------------------------------------
+const usd0 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+const usd2 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const usd4 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 4 });
+const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const dec1 = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+
+function num(v) { return v === null || v === undefined || v === "" ? null : Number(v); }
+function money(v) {
+  const n = num(v);
+  if (n === null || Number.isNaN(n)) return "—";
+  const a = Math.abs(n);
+  if (a >= 10000) return usd0.format(n);
+  if (a >= 1 || a === 0) return usd2.format(n);
+  return usd4.format(n);
+}
+function count(v) { const n = num(v); return n === null ? "—" : int.format(n); }
+function pct(v) { const n = num(v); return n === null ? "—" : `${dec1.format(n * 100)}%`; }
+function text(v) { return v === null || v === undefined || v === "" ? "(not set)" : String(v); }
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+// ---- key and API ------------------------------------------------------------------------
+function takeKeyFromHash() {
+  const m = location.hash.match(/key=([^&]+)/);
+  if (m) {
+    localStorage.setItem(KEY_STORE, decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+}
+function readKey() { return localStorage.getItem(KEY_STORE); }
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(path, params = {}, init = {}) {
+  const url = new URL(`/api/v1/${path}`, location.origin);
+  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
+  const headers = { Authorization: `Bearer ${readKey()}`, ...(init.headers || {}) };
+  const r = await fetch(url, { ...init, headers });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new ApiError(r.status, (body.error && body.error.message) || r.statusText);
+  return body;
+}
+
+function askForKey(message) {
+  const dlg = document.getElementById("login");
+  const err = document.getElementById("login-error");
+  err.hidden = !message;
+  err.textContent = message || "";
+  dlg.showModal();
+  document.getElementById("login-form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    const key = document.getElementById("login-key").value.trim();
+    localStorage.setItem(KEY_STORE, key);
+    const check = await fetch("/api/v1/whoami", { headers: { Authorization: `Bearer ${key}` } });
+    if (!check.ok) {
+      localStorage.removeItem(KEY_STORE);
+      const body = await check.json().catch(() => ({}));
+      err.textContent = (body.error && body.error.message) || "That key was not accepted.";
+      err.hidden = false;
+      return;
+    }
+    dlg.close();
+    start();
+  };
+}
+
+function showStatus(msg, kind = "error") {
+  statusEl.textContent = msg;
+  statusEl.className = `status ${kind === "info" ? "info" : ""}`;
+  statusEl.hidden = false;
+}
+
+// ---- filters ----------------------------------------------------------------------------
+const FILTERS = ["since", "until", "feature", "customer"];
+function currentFilters() {
+  const q = new URLSearchParams(location.search);
+  const f = {};
+  for (const k of FILTERS) f[k] = q.get(k) || "";
+  return f;
+}
+function filterQuery(f) {
+  const q = new URLSearchParams();
+  for (const k of FILTERS) if (f[k]) q.set(k, f[k]);
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+async function setupFilters() {
+  const f = currentFilters();
+  const form = document.getElementById("filters");
+  if (PAGE === "calculator") { form.hidden = true; }
+  const choices = await api("filters");
+  const fill = (id, values) => {
+    const sel = document.getElementById(id);
+    while (sel.options.length > 1) sel.remove(1);
+    for (const v of values) {
+      const o = document.createElement("option");
+      o.value = v; o.textContent = v; sel.appendChild(o);
+    }
+  };
+  fill("f-feature", choices.features);
+  fill("f-customer", choices.customers);
+  for (const k of FILTERS) document.getElementById(`f-${k}`).value = f[k];
+  document.getElementById("f-range").textContent = choices.first_day
+    ? `Data from ${choices.first_day} to ${choices.last_day} · ${count(choices.events)} events`
+    : "The ledger is empty: send spans to /v1/traces or run `unitecon demo`.";
+  form.onsubmit = (ev) => {
+    ev.preventDefault();
+    const nf = {};
+    for (const k of FILTERS) nf[k] = document.getElementById(`f-${k}`).value;
+    location.search = filterQuery(nf);
+  };
+  document.getElementById("f-reset").onclick = () => { location.search = ""; };
+  for (const a of document.querySelectorAll("nav a")) a.href = a.getAttribute("href").split("?")[0] + filterQuery(f);
+  return { filters: f, choices };
+}
+
+// ---- building blocks --------------------------------------------------------------------
+function el(html) {
+  const t = document.createElement("template");
+  t.innerHTML = html.trim();
+  return t.content.firstElementChild;
+}
+function kpis(items) {
+  const box = el('<div class="kpis"></div>');
+  for (const [label, value, hint, id] of items) {
+    box.appendChild(el(`<div class="kpi" data-kpi="${esc(id || label)}"><div class="label">${esc(label)}</div>` +
+      `<div class="value">${esc(value)}</div>${hint ? `<div class="hint">${esc(hint)}</div>` : ""}</div>`));
+  }
+  content.appendChild(box);
+}
+function grid() { const g = el('<div class="grid"></div>'); content.appendChild(g); return g; }
+function card(parent, title, opts = {}) {
+  const c = el(`<section class="card${opts.wide ? " wide" : ""}"><h2>${esc(title)}</h2></section>`);
+  parent.appendChild(c);
+  return c;
+}
+function note(parent, msg) { parent.appendChild(el(`<p class="note">${esc(msg)}</p>`)); }
+
+const LAYOUT = {
+  margin: { t: 40, r: 20, b: 60, l: 70 }, font: { family: "system-ui, sans-serif", size: 12 },
+  paper_bgcolor: "#fff", plot_bgcolor: "#fff", legend: { orientation: "h", y: -0.2 },
+};
+const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
+
+/** Draw a titled plotly chart in `parent`; data-points records how many points it shows. */
+function chart(parent, id, title, traces, layout = {}) {
+  const div = el(`<div class="chart" id="${esc(id)}" role="img" aria-label="${esc(title)}"></div>`);
+  parent.appendChild(div);
+  const points = traces.reduce((n, t) => n + ((t.x || t.values || t.y || []).length), 0);
+  div.dataset.points = String(points);
+  div.dataset.title = title;
+  if (!points) { div.replaceWith(el(`<p class="note" data-empty-chart="${esc(id)}">${esc(title)}: no data for these filters.</p>`)); return; }
+  Plotly.newPlot(div, traces, { ...LAYOUT, title: { text: title, x: 0, font: { size: 14 } }, ...layout }, CONFIG);
+}
+const moneyAxis = { tickprefix: "$", separatethousands: true, rangemode: "tozero" };
+
+function tableOf(parent, cols, rows, opts = {}) {
+  const t = el("<table><thead><tr></tr></thead><tbody></tbody></table>");
+  const head = t.querySelector("tr");
+  for (const c of cols) head.appendChild(el(`<th class="${c.num ? "num" : ""}">${esc(c.label)}</th>`));
+  const body = t.querySelector("tbody");
+  for (const r of rows) {
+    const tr = document.createElement("tr");
+    for (const c of cols) {
+      const v = c.get(r);
+      const td = document.createElement("td");
+      if (c.num) td.className = "num";
+      if (c.sign && num(c.raw(r)) < 0) td.classList.add("neg");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    if (opts.onClick) { tr.className = "clickable"; tr.tabIndex = 0; tr.onclick = () => opts.onClick(r, tr); }
+    body.appendChild(tr);
+  }
+  parent.appendChild(t);
+  if (!rows.length) note(parent, opts.empty || "Nothing to show for these filters.");
+  return t;
+}
+
+// ---- pages ------------------------------------------------------------------------------
+async function overview(f) {
+  const [byDayModel, byFeature, byCustomer, units] = await Promise.all([
+    api("costs", { ...f, by: "day,model" }),
+    api("costs", { ...f, by: "feature", limit: 10 }),
+    api("costs", { ...f, by: "customer", limit: 10 }),
+    api("metrics/units", { ...f, by: "month" }),
+  ]);
+  const days = new Set(byDayModel.rows.map((r) => r.dims.day));
+  const events = byDayModel.rows.reduce((n, r) => n + r.events, 0);
+  const unpriced = byDayModel.rows.reduce((n, r) => n + r.unpriced_events, 0);
+  kpis([
+    ["Total spend", money(byDayModel.total_cost), "variable cost of AI calls", "total"],
+    ["Model calls and spans", count(events), `${days.size} days`, "events"],
+    ["Calls without a price", count(unpriced), unpriced ? "see Prices missing below" : "all priced", "unpriced"],
+  ]);
+  const g = grid();
+  const models = [...new Set(byDayModel.rows.map((r) => text(r.dims.model)))];
+  const traces = models.map((m) => {
+    const rows = byDayModel.rows.filter((r) => text(r.dims.model) === m).sort((a, b) => (a.dims.day < b.dims.day ? -1 : 1));
+    return { type: "bar", name: m, x: rows.map((r) => r.dims.day), y: rows.map((r) => num(r.cost)),
+      hovertemplate: "%{x}<br>" + esc(m) + ": $%{y:,.2f}<extra></extra>" };
+  });
+  chart(card(g, "Spend by day and model", { wide: true }), "spend-by-day", "Spend by day and model (USD)", traces,
+    { barmode: "stack", yaxis: moneyAxis, xaxis: { type: "date" } });
+  const hbar = (rows, key) => [{ type: "bar", orientation: "h", x: rows.map((r) => num(r.cost)).reverse(),
+    y: rows.map((r) => text(r.dims[key])).reverse(), hovertemplate: "%{y}: $%{x:,.2f}<extra></extra>" }];
+  chart(card(g, "Top features"), "top-features", "Top features by spend (USD)", hbar(byFeature.rows, "feature"),
+    { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 140 } });
+  chart(card(g, "Top customers"), "top-customers", "Top customers by spend (USD)", hbar(byCustomer.rows, "customer"),
+    { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 110 } });
+  const months = units.rows.filter((r) => !String(r.key).startsWith("__")).sort((a, b) => (a.key < b.key ? -1 : 1));
+  const c = card(g, "Unit cost trend");
+  const monthName = (k) => new Date(`${String(k).slice(0, 10)}T00:00:00Z`).toLocaleDateString("en-US", { month: "short", year: "numeric", timeZone: "UTC" });
+  const mx = months.map((r) => monthName(r.key));
+  chart(c, "unit-cost-trend", "Cost per task and per successful task, by month (USD)", [
+    { type: "scatter", mode: "lines+markers", name: "per task", x: mx, y: months.map((r) => num(r.cost_per_task)) },
+    { type: "scatter", mode: "lines+markers", name: "per successful task", x: mx, y: months.map((r) => num(r.cost_per_successful_task)) },
+  ], { yaxis: moneyAxis, xaxis: { type: "category" } });
+  note(c, "A task is one agent run or request flow; successful means its outcome was accepted.");
+  await missingPrices(g, f);
+}
+
+async function missingPrices(g, f) {
+  const rows = await api("prices/missing", f);
+  if (!rows.length) return;
+  const c = card(g, "Prices missing", { wide: true });
+  tableOf(c, [
+    { label: "Provider", get: (r) => text(r.provider) },
+    { label: "Model", get: (r) => r.model },
+    { label: "Calls", num: true, get: (r) => count(r.events) },
+    { label: "Why", get: (r) => r.reason },
+  ], rows);
+  note(c, "These calls count as $0 above until a price is added to the project file (unitecon prices missing).");
+}
+
+const SPECIAL = { __filtered__: "outside the filters", __idle__: "idle GPU time", __unallocated__: "not allocated" };
+
+async function unitEconomics(f) {
+  const [v, l] = await Promise.all([api("metrics/units", { ...f, by: "feature" }), api("metrics/units", { ...f, by: "feature", loaded: true })]);
+  const loaded = Object.fromEntries(l.rows.map((r) => [r.key, r]));
+  const rows = v.rows.filter((r) => !(r.key in SPECIAL));
+  const g = grid();
+  const feats = rows.map((r) => text(r.key));
+  chart(card(g, "Cost per successful task"), "cost-per-success", "Cost per successful task by feature (USD)", [
+    { type: "bar", name: "variable cost", x: feats, y: rows.map((r) => num(r.cost_per_successful_task)) },
+    { type: "bar", name: "loaded cost", x: feats, y: rows.map((r) => num((loaded[r.key] || {}).cost_per_successful_task)) },
+  ], { barmode: "group", yaxis: moneyAxis });
+  chart(card(g, "Variable and loaded cost"), "loaded-vs-variable", "Variable vs fully loaded cost by feature (USD)", [
+    { type: "bar", name: "variable (calls)", x: feats, y: rows.map((r) => num(r.variable_cost)) },
+    { type: "bar", name: "fixed costs allocated", x: feats, y: rows.map((r) => num(r.fixed_cost)) },
+    { type: "bar", name: "idle GPU time", x: feats, y: rows.map((r) => num(r.idle_cost)) },
+  ], { barmode: "stack", yaxis: moneyAxis });
+  chart(card(g, "Rework"), "rework", "Share of spend on rework (retries, rejected outputs)", [
+    { type: "bar", x: feats, y: rows.map((r) => num(r.rework_share)), hovertemplate: "%{x}: %{y:.1%}<extra></extra>" },
+  ], { yaxis: { tickformat: ".0%", rangemode: "tozero" } });
+  const c = card(g, "By feature", { wide: true });
+  tableOf(c, [
+    { label: "Feature", get: (r) => SPECIAL[r.key] || text(r.key) },
+    { label: "Variable cost", num: true, get: (r) => money(r.variable_cost) },
+    { label: "Loaded cost", num: true, get: (r) => money(r.loaded_cost) },
+    { label: "Tasks", num: true, get: (r) => count(r.tasks) },
+    { label: "Successful", num: true, get: (r) => count(r.successful_tasks) },
+    { label: "Cost per task", num: true, get: (r) => money(r.cost_per_task) },
+    { label: "Cost per successful task", num: true, get: (r) => money(r.cost_per_successful_task) },
+    { label: "Rework share", num: true, get: (r) => pct(r.rework_share) },
+    { label: "Cost per 1,000 tokens", num: true, get: (r) => money(r.cost_per_1k_tokens) },
+  ], v.rows);
+  note(c, "Loaded cost adds allocated fixed costs and idle self-hosted GPU time to the calls' variable cost.");
+  const t = await api("tasks", { ...f, limit: 20 });
+  const sup = card(g, "Supervisor overhead", { wide: true });
+  const top = t.rows.filter((r) => r.supervisor);
+  chart(sup, "supervisor", "Most expensive tasks: the supervisor's own calls vs work it delegated (USD)", [
+    { type: "bar", name: "supervisor's own calls", x: top.map((r) => r.task), y: top.map((r) => num(r.supervisor_cost)) },
+    { type: "bar", name: "delegated to sub-agents and tools", x: top.map((r) => r.task), y: top.map((r) => num(r.cost) - num(r.supervisor_cost)) },
+  ], { barmode: "stack", yaxis: moneyAxis, xaxis: { type: "category", showticklabels: false, title: "tasks, most expensive first" } });
+}
+
+async function customers(f) {
+  const [m, col] = await Promise.all([api("margins", { ...f, by: "customer" }), api("collapse", f)]);
+  const g = grid();
+  const c1 = card(g, "Margin vs usage", { wide: true });
+  if (col.rows.length) {
+    const traces = [];
+    const shapes = [];
+    const palette = ["#2f6fed", "#e8590c", "#0ca678", "#ae3ec9", "#f59f00"];
+    col.rows.forEach((plan, i) => {
+      const color = palette[i % palette.length];
+      const pos = plan.positions;
+      traces.push({ type: "scatter", mode: "markers", name: `${plan.plan} customers`, marker: { color, size: 9 },
+        x: pos.map((p) => num(p.usage)), y: pos.map((p) => num(p.gross_margin)), text: pos.map((p) => p.customer_id),
+        hovertemplate: "%{text}<br>usage %{x:,.0f} " + esc(plan.unit) + "<br>margin $%{y:,.2f}<extra></extra>" });
+      const mean = plan.lines && plan.lines.mean ? plan.lines.mean : {};
+      for (const [k, label, dash] of [["u0", "break-even", "solid"], ["u_m", "target margin", "dot"]]) {
+        if (mean[k] !== null && mean[k] !== undefined) {
+          shapes.push({ type: "line", xref: "x", yref: "paper", x0: num(mean[k]), x1: num(mean[k]), y0: 0, y1: 1, line: { color, dash, width: 1.5 } });
+          traces.push({ type: "scatter", mode: "lines", name: `${plan.plan}: ${label} at ${dec1.format(num(mean[k]))} ${plan.unit}`,
+            x: [num(mean[k]), num(mean[k])], y: [null, null], line: { color, dash }, hoverinfo: "skip" });
+        }
+      }
+    });
+    chart(c1, "margin-vs-usage", "Gross margin per customer vs usage, with each plan's collapse lines", traces,
+      { shapes, xaxis: { title: "usage per month", rangemode: "tozero" }, yaxis: { ...moneyAxis, rangemode: "normal", title: "gross margin (USD)" } });
+    note(c1, "Right of a solid line a customer on that plan loses money; right of a dotted line it is below the target margin.");
+  } else {
+    note(c1, "No price plans configured: add a `revenue` section (plans, customers) to the project file.");
+  }
+  const rows = m.rows.filter((r) => r.customer !== null);
+  const worst = rows.slice(0, 15);
+  chart(card(g, "Gross margin by customer"), "margin-by-customer", "Gross margin by customer, worst 15 (USD)", [
+    { type: "bar", orientation: "h", x: worst.map((r) => num(r.gross_margin)).reverse(), y: worst.map((r) => text(r.customer)).reverse(),
+      marker: { color: worst.map((r) => (num(r.gross_margin) < 0 ? "#c4320a" : "#067647")).reverse() },
+      hovertemplate: "%{y}: $%{x:,.2f}<extra></extra>" },
+  ], { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 110 } });
+  const under = rows.filter((r) => num(r.gross_margin) < 0);
+  const c2 = card(g, `Underwater customers (${under.length})`);
+  tableOf(c2, [
+    { label: "Customer", get: (r) => text(r.customer) },
+    { label: "Plan", get: (r) => text(r.plan) },
+    { label: "Revenue", num: true, get: (r) => money(r.revenue) },
+    { label: "Cost", num: true, get: (r) => money(num(r.variable_cost) + num(r.fixed_cost)) },
+    { label: "Gross margin", num: true, sign: true, raw: (r) => r.gross_margin, get: (r) => money(r.gross_margin) },
+  ], under, { empty: "No customer is underwater for these filters." });
+  const c3 = card(g, "All customers", { wide: true });
+  tableOf(c3, [
+    { label: "Customer", get: (r) => text(r.customer) },
+    { label: "Plan", get: (r) => text(r.plan) },
+    { label: "Revenue", num: true, get: (r) => money(r.revenue) },
+    { label: "Variable cost", num: true, get: (r) => money(r.variable_cost) },
+    { label: "Fixed cost", num: true, get: (r) => money(r.fixed_cost) },
+    { label: "Gross margin", num: true, sign: true, raw: (r) => r.gross_margin, get: (r) => money(r.gross_margin) },
+    { label: "Margin %", num: true, get: (r) => pct(r.gross_margin_pct) },
+  ], rows);
+}
+
+function treeHtml(nodes) {
+  return `<ul>${nodes.map((n) => `<li><span class="node"><span class="op">${esc(n.label)}</span>` +
+    `${n.agent ? `<span class="agent">${esc(n.agent)}</span>` : ""}` +
+    `<span class="num">${money(n.inclusive_cost)}</span>` +
+    `${n.children.length ? `<span class="muted">own ${money(n.cost)}</span>` : ""}</span>` +
+    `${n.children.length ? treeHtml(n.children) : ""}</li>`).join("")}</ul>`;
+}
+
+async function openTask(id, panel) {
+  panel.innerHTML = "";
+  panel.appendChild(el(`<h2>Task ${esc(id)}</h2>`));
+  const t = await api(`tasks/${encodeURIComponent(id)}`);
+  panel.dataset.task = id;
+  const box = el('<div class="kpis"></div>');
+  panel.appendChild(box);
+  for (const [label, value] of [["Task cost", money(t.cost)], ["Calls", count(t.calls)], ["Depth", count(t.depth)], ["Widest fan-out", count(t.fan_out)]]) {
+    box.appendChild(el(`<div class="kpi"><div class="label">${esc(label)}</div><div class="value">${esc(value)}</div></div>`));
+  }
+  const ids = [], parents = [], labels = [], values = [];
+  const walk = (n, parent) => {
+    ids.push(n.span_id); parents.push(parent); labels.push(n.label); values.push(num(n.inclusive_cost));
+    n.children.forEach((c) => walk(c, n.span_id));
+  };
+  t.roots.forEach((r) => walk(r, ""));
+  chart(panel, "task-tree-chart", `Where the cost of task ${id} went (USD)`,
+    [{ type: "icicle", ids, parents, labels, values, branchvalues: "total", hovertemplate: "%{label}<br>$%{value:,.4f}<extra></extra>" }],
+    { margin: { t: 40, r: 10, b: 10, l: 10 } });
+  const tree = el('<div class="tree" id="task-tree"></div>');
+  tree.innerHTML = treeHtml(t.roots);
+  panel.appendChild(tree);
+  note(panel, "Only the calls at the leaves cost money; an agent's amount is the sum of everything below it.");
+}
+
+async function tasks(f) {
+  const [t, agents] = await Promise.all([api("tasks", { ...f, limit: 25 }), api("costs", { ...f, by: "agent" })]);
+  const g = grid();
+  const c = card(g, "Most expensive tasks", { wide: true });
+  const panel = el('<section class="card wide" id="task-panel"><p class="muted">Click a task to see its agent tree.</p></section>');
+  tableOf(c, [
+    { label: "Task", get: (r) => r.task },
+    { label: "Feature", get: (r) => text(r.feature) },
+    { label: "Customer", get: (r) => text(r.customer_id) },
+    { label: "Started", get: (r) => (r.start || "").replace("T", " ").slice(0, 16) },
+    { label: "Cost", num: true, get: (r) => money(r.cost) },
+    { label: "Calls", num: true, get: (r) => count(r.calls) },
+    { label: "Agents", num: true, get: (r) => count(r.agents) },
+    { label: "Supervisor", get: (r) => text(r.supervisor) },
+  ], t.rows, {
+    onClick: (r, tr) => {
+      for (const x of c.querySelectorAll("tr.selected")) x.classList.remove("selected");
+      tr.classList.add("selected");
+      openTask(r.task, panel).catch(fail);
+    },
+  });
+  g.appendChild(panel);
+  const rows = agents.rows.filter((r) => r.dims.agent !== null);
+  chart(card(g, "Spend by agent", { wide: true }), "spend-by-agent", "Spend by agent (USD)",
+    [{ type: "bar", x: rows.map((r) => r.dims.agent), y: rows.map((r) => num(r.cost)), hovertemplate: "%{x}: $%{y:,.2f}<extra></extra>" }],
+    { yaxis: moneyAxis });
+}
+
+async function endpoints(f) {
+  const e = await api("endpoints", f);
+  const g = grid();
+  if (!e.rows.length) {
+    note(card(g, "Self-hosted endpoints", { wide: true }),
+      "No self-hosted endpoints configured: add an `endpoints` section (GPU type, count, $/hour) to the project file.");
+    return;
+  }
+  const names = e.rows.map((r) => r.endpoint);
+  chart(card(g, "Utilization"), "utilization", "GPU utilization by endpoint (busy share of paid time)", [
+    { type: "bar", x: names, y: e.rows.map((r) => num(r.utilization)), hovertemplate: "%{x}: %{y:.1%}<extra></extra>" },
+  ], { yaxis: { tickformat: ".0%", range: [0, 1] } });
+  chart(card(g, "Busy and idle cost"), "idle-cost", "Cost of busy vs idle GPU time by endpoint (USD)", [
+    { type: "bar", name: "busy (charged to calls)", x: names, y: e.rows.map((r) => num(r.allocated_cost)) },
+    { type: "bar", name: "idle (shared)", x: names, y: e.rows.map((r) => num(r.idle_cost)) },
+  ], { barmode: "stack", yaxis: moneyAxis });
+  const c = card(g, "Endpoints", { wide: true });
+  tableOf(c, [
+    { label: "Endpoint", get: (r) => r.endpoint },
+    { label: "GPUs", get: (r) => r.gpu },
+    { label: "Per hour", num: true, get: (r) => money(r.hourly_cost) },
+    { label: "Cost", num: true, get: (r) => money(r.cost) },
+    { label: "Idle cost", num: true, get: (r) => money(r.idle_cost) },
+    { label: "Utilization", num: true, get: (r) => pct(r.utilization) },
+    { label: "Calls", num: true, get: (r) => count(r.calls) },
+    { label: "Per 1M input tokens", num: true, get: (r) => money(r.usd_per_mtok_input) },
+    { label: "Per 1M output tokens", num: true, get: (r) => money(r.usd_per_mtok_output) },
+  ], e.rows);
+}
+
+async function calculator() {
+  const cat = await api("selfhost/catalog");
+  const g = grid();
+  const c = card(g, "Your workload", { wide: true });
+  const form = el(`<form class="calc" id="calc-form">
+    <label>Open model to host <select name="model">${cat.models.map((m) => `<option${m === "Llama-3.1-70B" ? " selected" : ""}>${esc(m)}</option>`).join("")}</select></label>
+    <label>API model to compare <input name="api_model" value="openai:gpt-4.1-mini"></label>
+    <label>Input tokens per request <input name="input_len" type="number" min="1" value="2000"></label>
+    <label>Output tokens per request <input name="output_len" type="number" min="1" value="300"></label>
+    <label>Share of input from cache <input name="cached_share" type="number" min="0" max="1" step="0.05" value="0.3"></label>
+    <label>Peak tokens per second <input name="peak_tokens_per_s" type="number" min="1" value="20000"></label>
+    <label>Peak / average load <input name="peak_to_average" type="number" min="1" step="0.5" value="3"></label>
+    <label>GPU price plan <select name="plan"><option value="reserved">reserved</option><option value="on_demand">on demand</option><option value="spot">spot</option></select></label>
+    <label>&nbsp;<button type="submit" id="calc-run">Compare</button></label>
+  </form>`);
+  c.appendChild(form);
+  const out = el('<section class="card wide" id="calc-out"></section>');
+  g.appendChild(out);
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const d = Object.fromEntries(new FormData(form).entries());
+    for (const k of ["input_len", "output_len"]) d[k] = parseInt(d[k], 10);
+    for (const k of ["cached_share", "peak_tokens_per_s", "peak_to_average"]) d[k] = Number(d[k]);
+    out.innerHTML = '<p class="muted">Sizing GPU fleets…</p>';
+    try {
+      const r = await api("selfhost/compare", {}, { method: "POST", body: JSON.stringify({ ...d, top: 8 }), headers: { "Content-Type": "application/json" } });
+      renderComparison(out, r);
+    } catch (e) { out.innerHTML = ""; out.appendChild(el(`<p class="error">${esc(e.message)}</p>`)); }
+  };
+  form.requestSubmit();
+}
+
+function renderComparison(out, r) {
+  out.innerHTML = "";
+  out.appendChild(el(`<h2>Self-hosting vs ${esc(r.api_model)}</h2>`));
+  const best = r.options[0];
+  kpisInto(out, [
+    ["API cost per month", money(r.api_monthly_usd), `${dec1.format(r.monthly_mtok)} M tokens at ${money(r.api_usd_per_mtok_blended)} per 1M`],
+    ["Cheapest self-hosted", best ? money(best.monthly_usd[r.plan]) : "—", best ? `${best.replicas} × ${best.num_gpus} ${best.gpu} (${best.precision})` : "nothing meets the latency target"],
+    ["Break-even volume", best ? `${count(best.break_even_mtok_per_month)} M tokens/month` : "—", "above it the GPUs are cheaper"],
+  ]);
+  const labels = r.options.map((o) => `${o.replicas}×${o.num_gpus} ${o.gpu_id} ${o.precision}`);
+  chart(out, "calc-chart", `Monthly cost: self-hosted options (${r.plan.replace("_", "-")}) vs the API (USD)`, [
+    { type: "bar", name: "self-hosted fleet", x: labels, y: r.options.map((o) => num(o.monthly_usd[r.plan])) },
+    { type: "scatter", mode: "lines", name: "API", x: labels, y: labels.map(() => num(r.api_monthly_usd)), line: { color: "#c4320a", dash: "dash" } },
+  ], { yaxis: moneyAxis });
+  tableOf(out, [
+    { label: "Configuration", get: (o) => `${o.replicas} replica(s) of ${o.num_gpus} × ${o.gpu}` },
+    { label: "Weights", get: (o) => o.precision },
+    { label: "Per month", num: true, get: (o) => money(o.monthly_usd[r.plan]) },
+    { label: "Per 1M output tokens", num: true, get: (o) => money(o.usd_per_mtok.output) },
+    { label: "Break-even (M tokens/month)", num: true, get: (o) => count(o.break_even_mtok_per_month) },
+  ], r.options, { empty: "No configuration meets the latency target." });
+}
+function kpisInto(parent, items) {
+  const box = el('<div class="kpis"></div>');
+  for (const [label, value, hint] of items) box.appendChild(el(`<div class="kpi"><div class="label">${esc(label)}</div><div class="value">${esc(value)}</div><div class="hint">${esc(hint)}</div></div>`));
+  parent.appendChild(box);
+}
+
+// ---- start ------------------------------------------------------------------------------
+const PAGES = { overview, units: unitEconomics, customers, tasks, endpoints, calculator };
+
+function fail(e) {
+  if (e instanceof ApiError && e.status === 401) { askForKey(e.message); return; }
+  showStatus(e.message || String(e));
+}
+
+async function start() {
+  content.innerHTML = "";
+  statusEl.hidden = true;
+  if (!readKey()) { askForKey(); return; }
+  document.body.classList.add("loading");
+  try {
+    const { filters } = await setupFilters();
+    await PAGES[PAGE](filters);
+    document.body.dataset.ready = "true";
+  } catch (e) { fail(e); } finally { document.body.classList.remove("loading"); }
+}
+
+takeKeyFromHash();
+start();

@@ -1,0 +1,259 @@
+"""The dashboard in real headless Chromium (Debian's package, driven by Playwright).
+
+A demo-like ledger (a week of the demo generator's traffic for 10 customers, plus agent trees
+and self-hosted calls) is served by the real app on loopback. Each page must load, draw its
+charts with data, show no console error, and save a screenshot under `test-artifacts/`; a
+filter must change the numbers and the task drill-down must open.
+
+Chromium comes from `scripts/install-browser.sh`. Without it the tests skip, except in CI
+(`CI=true`), where they fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from unitecon import config
+from unitecon.ingest.base import Chunk
+from unitecon.ledger import schema
+from unitecon.ledger.store import Ledger
+from unitecon.server.app import create_app
+from unitecon.server.auth import KeyStore
+
+CHROMIUM = Path(os.environ.get("UNITECON_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGES = {
+    "overview": "/",
+    "units": "/unit-economics",
+    "customers": "/customers",
+    "tasks": "/tasks",
+    "endpoints": "/endpoints",
+    "calculator": "/calculator",
+}
+PROJECT = """
+revenue:
+  plans:
+    starter:
+      monthly_fee: 20
+      usage: [{metric: tasks, price: 0.02, included: 100}]
+      fixed_cost_per_customer: 5
+    team:
+      per_seat: 15
+      fixed_cost_per_customer: 10
+  assign:
+    - {plan: starter, hash_to: 0.5}
+    - {plan: team, seats: 3}
+endpoints:
+  llama-70b:
+    gpu: H100
+    gpu_count: 2
+    hourly: {on_demand: 2.5}
+"""
+WAIT_MS = 240_000
+
+
+def _browser_or_skip() -> Any:
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed (pip install playwright)"
+    if reason is None and not CHROMIUM.exists():
+        reason = f"no chromium at {CHROMIUM}: run scripts/install-browser.sh"
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    return sync_playwright
+
+
+def _span(
+    i: int, t0: dt.datetime, sid: int, parent: int | None, op: str, **kw: Any
+) -> dict[str, Any]:
+    trace = f"{0xA0000 + i:032x}"
+    return {
+        "event_id": f"{trace}:{sid:016x}",
+        "ts": t0 + dt.timedelta(seconds=sid),
+        "duration_ms": 1500.0,
+        "trace_id": trace,
+        "span_id": f"{sid:016x}",
+        "parent_span_id": None if parent is None else f"{parent:016x}",
+        "operation": op,
+        "task_id": f"tkt-tree-{i}",
+        "task_type": "ticket.technical",
+        "customer_id": f"c{1 + i % 10:04d}",
+        "feature": "support-agent",
+        "accepted": i % 4 != 0,
+        "source": f"test#{i}:{sid}",
+        **kw,
+    }
+
+
+def _agent_trees(day: dt.datetime, n: int) -> list[dict[str, Any]]:
+    """Support-agent tasks: supervisor -> (chat, tool, researcher -> 3 chats, one of them on
+    the self-hosted endpoint)."""
+    rows = []
+    for i in range(n):
+        t0 = day + dt.timedelta(hours=3 * i)
+        chat = {"provider": "openai", "model": "gpt-4o", "input_tokens": 200_000 + 100 * i}
+        rows += [
+            _span(i, t0, 1, None, "invoke_agent", agent="supervisor"),
+            _span(i, t0, 2, 1, "chat", agent="supervisor", output_tokens=400, **chat),
+            _span(i, t0, 3, 1, "execute_tool", agent="supervisor", unit_type="tool_call",
+                  units=1.0),
+            _span(i, t0, 4, 1, "invoke_agent", agent="researcher"),
+            _span(i, t0, 5, 4, "chat", agent="researcher", output_tokens=20_000, **chat),
+            _span(i, t0, 6, 4, "chat", agent="researcher", output_tokens=200, attempt=2, **chat),
+            _span(i, t0, 7, 4, "chat", agent="researcher", endpoint="llama-70b",
+                  model="llama-3.1-70b", input_tokens=5000, output_tokens=600),
+        ]  # fmt: skip
+    return rows
+
+
+@pytest.fixture(scope="module")
+def demo_ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from unitecon.demo import generate
+    from unitecon.ingest import read_path
+
+    root = tmp_path_factory.mktemp("dash")
+    files = generate(root / "demo", days=7, customers=10)
+    ledger = root / "ledger.duckdb"
+    with Ledger(ledger) as lg:
+        for path in files.all:
+            lg.ingest(str(path), read_path(path, None))
+        start = dt.datetime.fromisoformat(files.summary.window_start.replace("Z", "+00:00"))
+        lg.ingest("trees", [Chunk(schema.to_table(_agent_trees(start, 12)))])
+    project = root / "unitecon.yaml"
+    project.write_text(PROJECT)
+    return ledger, project
+
+
+@pytest.fixture(scope="module")
+def dashboard(demo_ledger: tuple[Path, Path], serve: Any) -> Iterator[tuple[str, str]]:
+    ledger, project_file = demo_ledger
+    store = KeyStore(ledger.parent / "keys.sqlite")
+    key, _ = store.create("read", "browser test")
+    app = create_app(ledger, config.load(project_file), keys=store, config_path=project_file)
+    with serve(app) as url:
+        yield url, key
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_playwright = _browser_or_skip()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, dashboard: tuple[str, str]) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("requestfailed", lambda r: errors.append(f"{r.url}: {r.failure}"))
+    pg.console_errors = errors
+    yield pg
+    ctx.close()
+
+
+def _open(page: Any, dashboard: tuple[str, str], path: str) -> None:
+    url, key = dashboard
+    page.goto(f"{url}{path}#key={key}")
+    page.wait_for_selector("body[data-ready=true]")
+
+
+def _charts(page: Any) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = page.eval_on_selector_all(
+        ".chart",
+        "els => els.map(e => ({id: e.id, points: Number(e.dataset.points),"
+        " title: (e.querySelector('.gtitle') || {}).textContent || '',"
+        " traces: (e.data || []).length}))",
+    )
+    return result
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_loads_with_charts(page: Any, dashboard: tuple[str, str], name: str) -> None:
+    _open(page, dashboard, PAGES[name])
+    if name == "calculator":
+        page.wait_for_selector("#calc-chart")
+    charts = _charts(page)
+    assert charts, f"{name}: no chart drawn"
+    for c in charts:
+        assert c["points"] > 0 and c["traces"] > 0, c
+        assert c["title"].strip(), f"{name}: chart {c['id']} has no title"
+    assert page.locator("#status").is_hidden(), page.locator("#status").text_content()
+    assert page.console_errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def test_filter_changes_the_numbers(page: Any, dashboard: tuple[str, str]) -> None:
+    _open(page, dashboard, "/")
+    before = page.locator("[data-kpi=total] .value").text_content()
+    page.select_option("#f-feature", "support-agent")
+    page.click("#f-apply")
+    page.wait_for_url("**feature=support-agent**")
+    page.wait_for_selector("body[data-ready=true]")
+    after = page.locator("[data-kpi=total] .value").text_content()
+    assert before and after and before != after
+    assert "feature=support-agent" in page.locator("nav a[data-page=tasks]").get_attribute("href")
+    assert page.console_errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-overview-filtered.png"), full_page=True)
+
+
+def test_task_drill_down_opens(page: Any, dashboard: tuple[str, str]) -> None:
+    _open(page, dashboard, "/tasks")
+    row = page.locator("tr.clickable", has_text="tkt-tree-").first
+    row.click()
+    page.wait_for_selector("#task-tree li li")
+    tree = page.locator("#task-tree").text_content() or ""
+    assert "invoke_agent supervisor" in tree and "invoke_agent researcher" in tree
+    assert page.locator("#task-tree-chart").get_attribute("data-points") != "0"
+    assert page.console_errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-task-drilldown.png"), full_page=True)
+
+
+def test_without_a_key_asks_for_one(page: Any, dashboard: tuple[str, str]) -> None:
+    url, key = dashboard
+    page.goto(f"{url}/")
+    page.wait_for_selector("#login[open]")
+    page.fill("#login-key", "uk_read_00000000_" + "0" * 48)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#login-error:not([hidden])")
+    page.console_errors.clear()  # the refused key's 401 is logged by the browser itself
+    page.fill("#login-key", key)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.console_errors == []
+
+
+def test_assets_are_served_from_the_package(dashboard: tuple[str, str]) -> None:
+    import httpx
+
+    url, _ = dashboard
+    html = httpx.get(f"{url}/").text
+    assert "cdn" not in html.lower() and "https://" not in html
+    js = httpx.get(f"{url}/static/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000
