@@ -61,7 +61,7 @@ def run_demo(
     files = generate(out / "demo", seed=seed, days=days, customers=customers)  # sources
     project = config.load(files.project_file if hasattr(files, "project_file") else None)
     with Ledger(out / "ledger.duckdb") as ledger:
-        results = ingest_paths(ledger, files.all_paths(), quiet=quiet)  # ingest -> ledger
+        results = ingest_paths(ledger, files.all, quiet=quiet)  # ingest -> ledger
         priced = priced_events(ledger, project)  # price
         report = write_report(ledger, priced, project, out / "report.html")  # report
     summary = {

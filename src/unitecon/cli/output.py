@@ -13,7 +13,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+
+def _console() -> Console:
+    """Wide enough for money tables when piped (rich defaults to 80 columns off a TTY)."""
+    c = Console()
+    return c if c.is_terminal else Console(width=160)
+
+
+console = _console()
 CENT = Decimal("0.01")
 
 

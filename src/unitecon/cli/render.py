@@ -19,8 +19,17 @@ def _cell(v: Any) -> str:
     return "—" if v is None else str(v)
 
 
+def _plain(obj: Any) -> Any:
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    if isinstance(obj, list | tuple):
+        return [_plain(x) for x in obj]
+    return obj
+
+
 def render(obj: Any, title: str = "") -> None:
     """Scalars as a key/value table; lists of records as tables, recursively."""
+    obj = _plain(obj)
     if isinstance(obj, Mapping):
         scalars = [(k, _cell(v)) for k, v in obj.items() if not _is_records(v)]
         if scalars:
@@ -49,5 +58,9 @@ def render_prices(info: Any) -> None:
 
 
 def render_missing(rows: Any) -> None:
-    render(rows, "Models without a price")
-    console.print("Add the overrides above to unitecon.yaml under `pricing:`, then re-run.")
+    shown = [{k: v for k, v in r.as_dict().items() if k not in ("snippet", "reason")} for r in rows]
+    render(shown, "Models without a price (never counted as $0)")
+    for r in rows:
+        console.print(f"\n[bold]{r.model}[/]: {r.reason}", highlight=False)
+        console.print("Add to unitecon.yaml:", highlight=False)
+        console.print(r.snippet(), highlight=False, markup=False)
