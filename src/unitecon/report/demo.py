@@ -43,6 +43,10 @@ class Report:
         console.print(table("Demo summary", ["", "value"], rows, right=["value"]))
 
 
+def _label(v: Any) -> str:
+    return "(untagged)" if v is None or v == "" else str(v)
+
+
 def _money(v: Decimal) -> str:
     return f"${v:,.2f}"
 
@@ -55,7 +59,7 @@ def _stacked_by_day(rows: list[dict[str, Any]], key: str, title: str) -> go.Figu
     fig = go.Figure()
     series: dict[str, dict[Any, float]] = {}
     for r in rows:
-        series.setdefault(str(r[key]), {})[r["day"]] = float(r["cost"])
+        series.setdefault(_label(r[key]), {})[r["day"]] = float(r["cost"])
     days = sorted({r["day"] for r in rows})
     for name in sorted(series, key=lambda s: -sum(series[s].values())):
         fig.add_bar(name=name, x=days, y=[series[name].get(d, 0.0) for d in days])
@@ -74,12 +78,17 @@ def _bar(rows: list[dict[str, Any]], key: str, title: str, top: int = 15) -> go.
     fig = go.Figure(
         go.Bar(
             x=[float(r["cost"]) for r in rows][::-1],
-            y=[str(r[key]) for r in rows][::-1],
+            y=[_label(r[key]) for r in rows][::-1],
             orientation="h",
             text=[_money(r["cost"]) for r in rows][::-1],
         )
     )
-    fig.update_layout(title=title, xaxis_title="USD", height=120 + 28 * len(rows))
+    fig.update_layout(
+        title=title,
+        xaxis_title="USD",
+        height=max(260, 120 + 28 * len(rows)),
+        yaxis={"automargin": True},
+    )
     return fig
 
 
