@@ -7,6 +7,7 @@ The pages need no key to load; they ask for a read key once and call the read AP
 
 from __future__ import annotations
 
+import html
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -48,7 +49,7 @@ def _nav(current: str) -> str:
     links = []
     for path, (page, title) in PAGES.items():
         cls = ' class="active" aria-current="page"' if page == current else ""
-        links.append(f'<a href="{path}" data-page="{page}"{cls}>{title}</a>')
+        links.append(f'<a href="{path}" data-page="{page}"{cls}>{html.escape(title)}</a>')
     return "\n".join(links)
 
 
@@ -56,7 +57,9 @@ def page_html(path: str) -> str:
     page, title = PAGES[path]
     shell = _static("page.html").decode()
     return (
-        shell.replace("{{page}}", page).replace("{{title}}", title).replace("{{nav}}", _nav(page))
+        shell.replace("{{page}}", page)
+        .replace("{{title}}", html.escape(title))
+        .replace("{{nav}}", _nav(page))
     )
 
 
