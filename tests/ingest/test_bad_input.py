@@ -183,3 +183,14 @@ def test_whole_gzip_reads_like_plain(tmp_path: Path, read) -> None:
     assert [r.reason for r in a.rejected] == [
         r.reason.replace(str(gz), str(plain)) for r in b.rejected
     ]
+
+
+def test_unknown_keys_found_whatever_the_spacing(tmp_path: Path, read) -> None:
+    f = tmp_path / "spaced.jsonl"
+    f.write_text(
+        '{"ts" : "2025-03-01", "model":"m", "zone" :\t"x", "tags": {"a": 1}}\n'
+        '{"ts": "2025-03-01", "model": null, "endpoint": "llama-pool", "n": "a\\":b"}\n'
+        '{"ts": "2025-03-01", "model": "m"}\n'
+    )
+    tags = [dict(r["tags"] or {}) for r in read(f).rows]
+    assert tags == [{"a": "1", "zone": "x"}, {"n": 'a":b'}, {}]

@@ -30,6 +30,7 @@ class LineBlock:
     lines: pa.Array  # large_string, one value per line, newline included
     errors: dict[int, str] = field(default_factory=dict)  # index -> reason (e.g. bad UTF-8)
     truncated: Rejected | None = None
+    colons: pa.Array | None = None  # key_colons() per line
 
     @property
     def positions(self) -> pa.Array:
@@ -75,19 +76,41 @@ def raw_blocks(path: Path) -> Iterator[bytes]:
         yield from (_gunzip_blocks(f) if is_gzip(path) else _plain_blocks(f))
 
 
-def _to_lines(data: bytes) -> tuple[pa.Array, dict[int, str]]:
-    """Split `data` (ending with a newline) into an Arrow array of lines."""
+def _to_lines(data: bytes) -> tuple[pa.Array, dict[int, str], pa.Array]:
+    """Split `data` (ending with a newline) into an Arrow array of lines, the reasons for
+    lines that are not UTF-8, and the key-colon count of each line (see `key_colons`)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10) + 1
     offsets = np.concatenate([np.zeros(1, np.int64), ends.astype(np.int64)])
+    colons = key_colons(buf, ends)
     arr = pa.LargeStringArray.from_buffers(
         len(ends), pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)
     )
     try:
         arr.validate(full=True)
-        return arr, {}
+        return arr, {}, colons
     except pa.ArrowInvalid:
-        return _decode_each(data, offsets)
+        return (*_decode_each(data, offsets), colons)
+
+
+def key_colons(buf: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """Per line, how many `:` follow a `"` (whitespace between allowed).
+
+    Every object key in valid JSON is such a pair, so a line whose count equals the number of
+    known fields it sets has no other key; only the other lines need the exact key list.
+    """
+    colon = np.flatnonzero(buf == 58)
+    prev = colon - 1
+    todo = np.flatnonzero(prev >= 0)
+    while len(todo):
+        b = buf[prev[todo]]
+        ws = (b == 32) | (b == 9) | (b == 13)
+        todo = todo[ws]
+        prev[todo] -= 1
+        todo = todo[prev[todo] >= 0]
+    hit = colon[(prev >= 0) & (buf[np.maximum(prev, 0)] == 34)]
+    line_of = np.searchsorted(ends, hit, side="right")
+    return pa.array(np.bincount(line_of, minlength=len(ends))[: len(ends)].astype(np.int32))
 
 
 def _decode_each(data: bytes, offsets: np.ndarray) -> tuple[pa.Array, dict[int, str]]:
@@ -125,11 +148,11 @@ def iter_line_blocks(
         if cut == 0:
             continue
         whole, pending = pending[:cut], pending[cut:]
-        arr, errors = _to_lines(whole)
+        arr, errors, colons = _to_lines(whole)
         for start in range(0, len(arr), rows):
             part = arr.slice(start, rows)
             errs = {i - start: r for i, r in errors.items() if start <= i < start + rows}
-            yield LineBlock(line_no, part, errs)
+            yield LineBlock(line_no, part, errs, colons=colons.slice(start, rows))
             line_no += len(part)
     yield _tail(name, line_no, pending, broken)
 
@@ -146,5 +169,5 @@ def _tail(name: str, line_no: int, pending: bytes, broken: str | None) -> LineBl
         return LineBlock(line_no, pa.array([], pa.large_string()), truncated=rej)
     if not pending.strip():
         return LineBlock(line_no, pa.array([], pa.large_string()))
-    arr, errors = _to_lines(pending + b"\n")
-    return LineBlock(line_no, arr, errors)
+    arr, errors, colons = _to_lines(pending + b"\n")
+    return LineBlock(line_no, arr, errors, colons=colons)

@@ -36,32 +36,34 @@ def _json_struct() -> str:
 
 
 def _jsonl_candidates(name: str, guarded: bool) -> str:
-    """Candidate rows from the registered table `_lines(_pos, line, _e)`.
+    """Candidate rows from the registered table `_lines(_pos, line, _e, _c)`.
 
     The struct is unnested in a materialized step: referring to `json_transform(...).field`
-    would make DuckDB parse the line once per field.
+    would make DuckDB parse the line once per field. The exact key list (`json_keys`) is only
+    computed for lines with more key-colons (`_c`) than known fields set (`_p`).
     """
-    ok = "json_valid(line)" if guarded else "true"
-    parsed = f"CASE WHEN {ok} THEN json_transform(line, {v.q(_json_struct())}) END"
-    keys = f"CASE WHEN {ok} THEN json_keys(line) END"
+    valid = "json_valid(line)" if guarded else "true"
+    parsed = f"CASE WHEN _v THEN json_transform(line, {v.q(_json_struct())}) END"
+    present = " + ".join(f"({f} IS NOT NULL)::INTEGER" for f in v.INPUT_FIELDS)
     extra = (
-        f"CASE WHEN NOT list_has_all({_KNOWN}, _k) THEN "
+        f"CASE WHEN NOT list_has_all({_KNOWN}, json_keys(line)) THEN "
         "map_from_entries(list_filter(map_entries(json_transform(line, "
         "'\"MAP(VARCHAR, VARCHAR)\"')), e -> NOT list_contains("
         f"{_KNOWN}, e.key))) END"
     )
     error = (
-        f"CASE WHEN _e IS NOT NULL THEN _e WHEN _k IS NULL THEN '{MALFORMED}' "
-        f"WHEN len(_k) = 0 THEN '{NOT_OBJECT}' END"
+        f"CASE WHEN _e IS NOT NULL THEN _e WHEN NOT _v THEN '{MALFORMED}' "
+        f"WHEN _p = 0 AND json_type(line) <> 'OBJECT' THEN '{NOT_OBJECT}' END"
     )
     cols = ", ".join(v.INPUT_FIELDS)
     blank = "trim(line, ' ' || chr(9) || chr(10) || chr(13)) = ''"
-    return f"""(WITH s AS MATERIALIZED (
-            SELECT _pos, line, _e, unnest({parsed}), {keys} AS _k FROM _lines
-            WHERE _e IS NOT NULL OR strlen(line) > 2 OR NOT {blank})
+    return f"""(WITH l AS (SELECT *, {valid} AS _v FROM _lines
+            WHERE _e IS NOT NULL OR strlen(line) > 2 OR NOT {blank}),
+        s AS MATERIALIZED (SELECT _pos, line, _e, _c, _v, unnest({parsed}) FROM l),
+        t AS (SELECT *, {present} AS _p FROM s)
         SELECT _pos, {v.q(name + ":")} || _pos AS _loc, line AS _raw,
         strlen(line) AS _size, {error} AS _error, {cols},
-        CASE WHEN _k IS NOT NULL THEN {extra} END AS _extra FROM s)"""
+        CASE WHEN _v AND _c > _p THEN {extra} END AS _extra FROM t)"""
 
 
 _JSONL_TYPES: dict[str, pa.DataType] = {
@@ -87,8 +89,14 @@ def _run_block(
     con: duckdb.DuckDBPyConnection, block: LineBlock, name: str, val: v.Validator
 ) -> Chunk:
     errs = [block.errors.get(i) for i in range(len(block.lines))]
+    colons = block.colons if block.colons is not None else pa.nulls(len(errs), pa.int32())
     lines = pa.table(
-        {"_pos": block.positions, "line": block.lines, "_e": pa.array(errs, pa.string())}
+        {
+            "_pos": block.positions,
+            "line": block.lines,
+            "_e": pa.array(errs, pa.string()),
+            "_c": colons,
+        }
     )
     lines = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_ROWS), lines.schema)
     con.register("_lines", lines)

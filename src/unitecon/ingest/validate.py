@@ -353,7 +353,7 @@ def validation_sql(candidates: str, types: dict[str, pa.DataType]) -> str:
     body = ", ".join(f"{sql} AS {name}" for name, sql in values.items())
     content = "to_json(struct_pack(" + ", ".join(f"{n} := {n}" for n in values) + "))"
     return f"""
-    WITH c AS MATERIALIZED (SELECT {fill} FROM {candidates}),
+    WITH c AS (SELECT {fill} FROM {candidates}),
     p AS MATERIALIZED (SELECT *, {", ".join(_parsed(types))} FROM c),
     r AS (SELECT *, {_reason_expr()} AS _reason FROM p),
     f AS (SELECT _pos, _loc, _raw, _reason, t_event_id, {body} FROM r),
