@@ -1,12 +1,13 @@
 """The engine's cost equals `genai_prices.calc_price` exactly, event by event.
 
-12,000 generated events cover: tier cliffs (gemini-2.5-pro and claude-sonnet-4-5 at 200k
-input, with events at 199,999 / 200,000 / 200,001), historic prices (o3 before and after
-2025-06-10, deepseek-v4-flash's dated prices), dated variants (batch, flex, priority, fast
-from 2026-10-12/14), cache reads and writes (anthropic), separately priced reasoning and
-per-request prices (perplexity), time-of-day prices (deepseek, including the boundary
-seconds), a fallback provider whose variants genai-prices ignores (azure -> anthropic), a
-guessed provider, and an 18-decimal catalog price (openrouter).
+10,000 generated events, priced twice (DECIMAL and BIGINT arithmetic), cover:
+- tier cliffs (gemini-2.5-pro, claude-sonnet-4-5 at 200k input; 199,999 / 200,000 / 200,001);
+- historic prices (o3 before and after 2025-06-10, deepseek-v4-flash's dated prices);
+- dated variants (batch, flex, priority, fast from 2026-10-12/14);
+- cache reads and writes (anthropic); reasoning and per-request prices (perplexity);
+- time-of-day prices (deepseek, including the boundary seconds);
+- a fallback provider whose variants genai-prices ignores (azure -> anthropic);
+- a guessed provider, and an 18-decimal catalog price (openrouter).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import pytest
 
 from conftest import reference
-from unitecon.pricing import priced_events
+from unitecon.pricing import PricingConfig, priced_events
+from unitecon.pricing.engine import build_prices, ledger_events
 
 MODELS = [
     ("google", "gemini-2.5-pro"),
@@ -57,9 +60,9 @@ EDGES = [
 ]
 
 
-def events(n: int, seed: int = 7) -> list[dict[str, Any]]:
+def events(n: int, models: list[Any] = MODELS, seed: int = 7) -> list[dict[str, Any]]:
     rng = np.random.default_rng(seed)
-    m = rng.integers(0, len(MODELS), n)
+    m = rng.integers(0, len(models), n)
     seconds = rng.integers(0, 2 * 365 * 86_400, n)
     micros = rng.integers(0, 1_000_000, n)
     # input: small, around the 200k cliff, and large
@@ -78,7 +81,7 @@ def events(n: int, seed: int = 7) -> list[dict[str, Any]]:
         ts = START + timedelta(seconds=int(seconds[i]), microseconds=int(micros[i]))
         if i % 10 == 0:  # on a price edge, or the microsecond before it
             ts = EDGES[(i // 10) % len(EDGES)] - timedelta(microseconds=int(i % 20 == 0))
-        provider, model = MODELS[m[i]]
+        provider, model = models[m[i]]
         rows.append(
             {
                 "ts": ts,
@@ -96,9 +99,21 @@ def events(n: int, seed: int = 7) -> list[dict[str, Any]]:
     return rows
 
 
-def test_engine_equals_calc_price_row_by_row(ledger: Any) -> None:
-    rows = events(12_000)
+@pytest.mark.parametrize(
+    ("arithmetic", "models"),
+    [
+        # openrouter's 18-decimal price per Mtok forces DECIMAL(38, 24) products
+        ("decimal", MODELS),
+        ("bigint", [m for m in MODELS if m[0] != "openrouter"]),
+    ],
+)
+def test_engine_equals_calc_price_row_by_row(
+    ledger: Any, arithmetic: str, models: list[Any]
+) -> None:
+    rows = events(10_000, models)
     led = ledger(rows)
+    table = build_prices(ledger_events(led), PricingConfig())
+    assert (table.int_scale() is None) == (arithmetic == "decimal")
     got = priced_events(led).order_by("event_id").to_pyarrow().to_pylist()
     by_id = {r["event_id"]: r for r in got}
     assert len(by_id) == len(rows)

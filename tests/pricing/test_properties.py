@@ -50,7 +50,7 @@ def event(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(event(), min_size=1, max_size=40))
 def test_cost_non_negative_and_additive(rows: list[dict[str, Any]]) -> None:
     for i, r in enumerate(rows):

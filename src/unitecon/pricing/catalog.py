@@ -350,16 +350,32 @@ class PriceTable:
         used = {k for row in self.rows for k in row["rates"]}
         return [c for c in rates.RATE_COLUMNS if c in used]
 
-    def to_arrow(self) -> pa.Table:
+    def int_scale(self) -> int | None:
+        """Decimal places S such that every rate is an integer number of 1e-S USD small
+        enough for exact BIGINT arithmetic (|rate| * 2**30 tokens * 8 terms < 2**63), or
+        None when some rate needs more (then the engine multiplies in DECIMAL(38, 24))."""
+        values = [v for row in self.rows for v in row["rates"].values()]
+        if not values:
+            return 0
+        scale = max(max(0, -int(v.normalize().as_tuple().exponent)) for v in values)
+        biggest = max(abs(v) for v in values).scaleb(scale)
+        return scale if biggest < 2**30 else None
+
+    def to_arrow(self, int_scale: int | None = None) -> pa.Table:
+        """The rows as Arrow; rates as BIGINT units of 1e-`int_scale` USD, or DECIMAL."""
         cols = self.rate_columns
         names = ["provider", "model", "batch", "service_tier", "valid_from", "valid_to"]
         names += ["tod_from", "tod_to", "in_lo", "in_hi", "rule"]
-        data: dict[str, list[Any]] = {n: [row[n] for row in self.rows] for n in names}
+        data: dict[str, list[Any]] = {"rid": list(range(len(self.rows)))}
+        data |= {n: [row[n] for row in self.rows] for n in names}
         for c in cols:
             data[c] = [row["rates"].get(c, Decimal(0)) for row in self.rows]
+            if int_scale is not None:
+                data[c] = [int(v.scaleb(int_scale)) for v in data[c]]
+        rate_type = RATE_TYPE if int_scale is None else pa.int64()
         ts = pa.timestamp("us", tz="UTC")
-        types = [pa.string(), pa.string(), pa.bool_(), pa.string(), ts, ts, pa.int32()]
-        types += [pa.int32(), pa.int64(), pa.int64(), pa.string()] + [RATE_TYPE] * len(cols)
+        types = [pa.int64(), pa.string(), pa.string(), pa.bool_(), pa.string(), ts, ts, pa.int32()]
+        types += [pa.int32(), pa.int64(), pa.int64(), pa.string()] + [rate_type] * len(cols)
         schema = pa.schema(list(zip(data, types, strict=True)))
         return pa.table(data, schema=schema)
 
