@@ -410,12 +410,43 @@ def replay(
     *,
     by: Sequence[str] = ("feature", "customer_id"),
     hit_rate: Callable[[sc.SemanticCache], Decimal] = given_rate,
+    materialize: bool = True,
 ) -> tuple[list[Side], list[str]]:
-    """Baseline then the cost after each transformation (cumulative), and the notes."""
+    """Baseline then the cost after each transformation (cumulative), and the notes.
+
+    `materialize` keeps each step's transformed events in client memory (an Arrow memtable,
+    never the ledger) so that step k+1 does not recompute steps 1..k.
+    """
     since, until = _utc(scenario.since), _utc(scenario.until)
     s = State(ledger_events(ledger, since, until), project)
     sides = [side(costed(s, since, until), by)]
     for i, tr in enumerate(scenario.transformations):
         s = apply(s, tr, i, hit_rate)
+        if materialize:  # each step's table once, instead of re-running the whole chain
+            s = replace(s, events=ibis.memtable(s.events.to_pyarrow()))
         sides.append(side(costed(s, since, until), by))
     return sides, list(s.notes)
+
+
+def measured_rate(
+    source: Any, scenario: sc.Scenario, limit: int = 5000
+) -> Callable[[sc.SemanticCache], Decimal]:
+    """A hit-rate function that measures on the matched calls' request texts (time order)."""
+    from unitecon.models import semantic
+
+    def rate(tr: sc.SemanticCache) -> Decimal:
+        if tr.measure is None:
+            return given_rate(tr)
+        t = ledger_events(source, _utc(scenario.since), _utc(scenario.until))
+        text = t.tags[tr.measure.text_tag]
+        m = t.filter(matches(t, tr.match, "measure") & text.notnull())
+        rows = m.select(text=text, ts=m.ts).order_by("ts").limit(limit).to_pyarrow()
+        texts = rows.column("text").to_pylist()
+        if not texts:
+            raise UniteconError(
+                f"semantic_cache: no matched call carries tag {tr.measure.text_tag!r} with its "
+                "request text; give `hit_rate` instead"
+            )
+        return semantic.measure(texts, float(tr.measure.threshold))
+
+    return rate

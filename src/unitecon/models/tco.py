@@ -699,3 +699,39 @@ def break_even(m: TcoModel, points: int = 1201) -> dict[str, Decimal | None]:
         x = grid[i] + (grid[i + 1] - grid[i]) * d[i] / (d[i] - d[i + 1])
         res[name] = Decimal(repr(float(x))).quantize(Decimal(1), ROUND_HALF_UP)
     return res
+
+
+# -- capacity from the performance model ---------------------------------------------------
+
+
+def replica_tasks_per_hour(p: PerfSizing, v: Volume, gpus_per_replica: int) -> Decimal:
+    """Tasks one replica serves per hour at the latency target [tasks/h]:
+    ``(input + output tok/s of a replica) · 3600 / (input + output tokens per task)``."""
+    from unitecon.models.perf import calibrate
+    from unitecon.models.perf.predict import deployment
+    from unitecon.models.perf.serving import Engine, Lengths, at_latency_target
+    from unitecon.models.selfhost import replica_tokens_per_s
+
+    lengths = Lengths(v.input_tokens_per_task, v.output_tokens_per_task, v.cached_share)
+    dep = deployment(p.model, p.gpu, gpus_per_replica, p.precision)
+    point = at_latency_target(dep, calibrate.fitted(), Engine(), lengths, p.tpot_s, p.ttft_s)
+    tok_s = replica_tokens_per_s(point, lengths)
+    per_task = v.input_tokens_per_task + v.output_tokens_per_task
+    return Decimal(repr(tok_s * 3600 / per_task)).quantize(Decimal(1), ROUND_HALF_UP)
+
+
+def resolve_perf(m: TcoModel) -> TcoModel:
+    """Fill each fleet's missing `tasks_per_replica_hour` from the performance model."""
+    alts = {}
+    for name, a in m.alternatives.items():
+        routes = []
+        for r in a.routes:
+            g = r.gpus
+            if g is not None and g.tasks_per_replica_hour is None and g.perf is not None:
+                cap = replica_tasks_per_hour(g.perf, m.volume, g.gpus_per_replica)
+                r = r.model_copy(
+                    update={"gpus": g.model_copy(update={"tasks_per_replica_hour": cap})}
+                )
+            routes.append(r)
+        alts[name] = a.model_copy(update={"routes": routes})
+    return m.model_copy(update={"alternatives": alts})

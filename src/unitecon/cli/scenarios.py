@@ -1,0 +1,305 @@
+"""Scenario commands: `whatif` (replay real traffic) and `tco` (36-month cost and value).
+
+Examples:
+    unitecon whatif src/unitecon/demo/scenarios/whatif.yaml
+    unitecon tco src/unitecon/demo/scenarios/tco.yaml --xlsx tco.xlsx --draws 10000
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from unitecon.cli.output import console, emit_json, money, table
+from unitecon.errors import LedgerError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Project file (default: ./unitecon.yaml).")
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--charts", help="Folder for the chart files (default: $UNITECON_HOME/charts)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("whatif")(whatif)
+    app.command("tco")(tco)
+
+
+def _charts_dir(out: Path | None) -> Path:
+    from unitecon.ledger.store import home
+
+    return out if out is not None else home() / "charts"
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "scenario"
+
+
+def whatif(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    config: ConfigOpt = None,
+    charts: OutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay the ledger's traffic under a scenario; compare cost with the baseline.
+
+    Example: unitecon whatif whatif.yaml --json
+    """
+    import ibis
+
+    from unitecon import config as cfg
+    from unitecon.economics import replay
+    from unitecon.ledger.store import DB_NAME, home
+    from unitecon.models import scenario as sc
+    from unitecon.models import whatif as wi
+    from unitecon.report import scenario_charts
+
+    s = sc.load(sc.Scenario, scenario)
+    project = cfg.load(config)
+    path = home() / DB_NAME
+    if not path.exists():
+        raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
+    con = ibis.duckdb.connect(str(path), read_only=True)  # replay never writes
+    try:
+        sides, notes = replay.replay(con, s, project, hit_rate=replay.measured_rate(con, s))
+    finally:
+        con.disconnect()
+    labels = [sc.label(t, i) for i, t in enumerate(s.transformations)]
+    result = wi.WhatIf(s.name, labels, sides, notes)
+    out = result.as_dict()
+    chart = scenario_charts.savings(
+        result.contributions(), _charts_dir(charts) / f"whatif-{_slug(s.name)}.html"
+    )
+    out["charts"] = {"savings": chart}
+    if as_json:
+        emit_json(out)
+        return
+    _print_whatif(out)
+
+
+def _print_whatif(out: dict[str, Any]) -> None:
+    b, s = out["baseline"], out["scenario_result"]
+    console.print(f"[bold]{out['scenario']}[/]")
+    rows = [
+        ("cost", money(b["cost"]), money(s["cost"])),
+        ("  of which idle GPU", money(b["idle_gpu_cost"]), money(s["idle_gpu_cost"])),
+        ("requests", f"{b['requests']:,}", f"{s['requests']:,}"),
+        ("tasks", f"{b['tasks']:,}", f"{s['tasks']:,}"),
+        ("cost per task", money(b["cost_per_task"], 4), money(s["cost_per_task"], 4)),
+    ]
+    console.print(
+        table(
+            "Baseline vs scenario",
+            ["", "baseline", "scenario"],
+            rows,
+            right=["baseline", "scenario"],
+        )
+    )
+    share = out["savings_share"]
+    pct = f" ({share * 100:.1f} %)" if share is not None else ""
+    console.print(f"Savings: [bold]{money(out['savings'])}[/]{pct}")
+    console.print(
+        table(
+            "What each transformation saved (in order, given the ones before)",
+            ["transformation", "saved", "cost after"],
+            [
+                (c["transformation"], money(c["savings"]), money(c["cost_after"]))
+                for c in out["contributions"]
+            ],
+            right=["saved", "cost after"],
+        )
+    )
+    for dim, groups in out["by"].items():
+        console.print(
+            table(
+                f"By {dim}",
+                [dim, "baseline", "scenario", "saved", "per task before", "per task after"],
+                [
+                    (
+                        g["key"] or "(none)",
+                        money(g["baseline"]["cost"]),
+                        money(g["scenario"]["cost"]),
+                        money(g["savings"]),
+                        money(g["baseline"]["cost_per_task"], 4),
+                        money(g["scenario"]["cost_per_task"], 4),
+                    )
+                    for g in groups[:15]
+                ],
+                right=["baseline", "scenario", "saved", "per task before", "per task after"],
+            )
+        )
+    for n in out["notes"]:
+        console.print(f"note: {n}")
+    for name, p in out["charts"].items():
+        console.print(f"chart ({name}): {p}")
+
+
+def tco(
+    model: Annotated[Path, typer.Argument(help="TCO model file (YAML).")],
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Also write the spreadsheet with live formulas.")
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option("--draws", help="Monte Carlo draws (0: none; default: the file's)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Monte Carlo seed.")] = None,
+    charts: OutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Total cost of ownership, value, NPV, IRR and payback per alternative, with uncertainty.
+
+    Example: unitecon tco tco.yaml --xlsx tco.xlsx
+    """
+    from unitecon.errors import UniteconError
+    from unitecon.models import scenario as sc
+    from unitecon.models import tco as t
+    from unitecon.models import uncertainty as u
+    from unitecon.report import scenario_charts
+
+    if draws is not None and draws < 0:
+        raise UniteconError("--draws must be 0 or more")
+    m = t.resolve_perf(sc.load(t.TcoModel, model))
+    result = t.run(m)
+    out: dict[str, Any] = result.as_dict()
+    n = m.draws if draws is None else draws
+    ins = t.inputs(m)
+    has_dist = any(u.is_dist(x) for x in ins.values())
+    folder = _charts_dir(charts)
+    paths: dict[str, Path] = {
+        "cumulative_cost": scenario_charts.cumulative_cost(
+            result, folder / "tco-cumulative-cost.html"
+        )
+    }
+    if n and has_dist:
+
+        def fn(v: Any) -> Any:
+            return t.draw_outputs(m, v)
+
+        sims = u.simulate(ins, fn, draws=n, seed=m.seed if seed is None else seed)
+        out["monte_carlo"] = {
+            "draws": n,
+            "seed": m.seed if seed is None else seed,
+            "outputs": {k: _q(k, v) for k, v in sims.items()},
+        }
+        metric = _tornado_metric(result)
+        bars = u.tornado(ins, fn, metric)
+        out["tornado"] = {"output": metric, "bars": [b.as_dict() for b in bars]}
+        paths["tornado"] = scenario_charts.tornado(bars, metric, folder / "tco-tornado.html")
+    if xlsx is not None:
+        from unitecon.report import xlsx as x
+
+        paths["xlsx"] = x.write(m, xlsx)
+    out["files"] = paths
+    if as_json:
+        emit_json(out)
+        return
+    _print_tco(out)
+
+
+def _tornado_metric(result: Any) -> str:
+    """The best alternative's NPV against the baseline (its own NPV if it is alone)."""
+    others = [(a.incremental.npv, k) for k, a in result.alternatives.items() if a.incremental]
+    if not others:
+        return f"npv.{result.model.baseline}"
+    return f"incremental_npv.{max(others)[1]}"
+
+
+def _q(key: str, values: Any) -> Any:
+    from decimal import Decimal
+
+    from unitecon.models import uncertainty as u
+
+    places = Decimal("1e-6") if key.startswith("unit_cost") else Decimal("0.01")
+    q = u.quantiles(values, places)
+    return q.as_dict() if q is not None else None
+
+
+def _pct(x: Any) -> str:
+    return "—" if x is None else f"{x * 100:.1f} %"
+
+
+def _print_tco(out: dict[str, Any]) -> None:
+    alts = out["alternatives"]
+    console.print(
+        f"[bold]TCO over {out['horizon_months']} months[/], discount rate "
+        f"{_pct(out['discount_rate_annual'])} a year, baseline [bold]{out['baseline']}[/]"
+    )
+    cols = ["alternative", "total cost", "NPV", "PV of cost", "unit cost", "ROI", "ROE"]
+    rows = [
+        (
+            k,
+            money(a["total_cost"]),
+            money(a["npv"]),
+            money(a["pv_cost"]),
+            money(a["unit_cost"], 4),
+            f"{a['roi']:.2f}" if a["roi"] is not None else "—",
+            f"{a['roe']:.2f}" if a["roe"] is not None else "—",
+        )
+        for k, a in alts.items()
+    ]
+    console.print(table("Per alternative", cols, rows, right=cols[1:]))
+    inc_cols = [
+        "alternative",
+        "NPV vs baseline",
+        "IRR (annual)",
+        "payback month",
+        "break-even tasks/month",
+    ]
+    inc_rows = []
+    for k, a in alts.items():
+        i = a["incremental_vs_baseline"]
+        if i is None:
+            continue
+        be = i.break_even_tasks_per_month
+        inc_rows.append(
+            (
+                k,
+                money(i.npv),
+                _pct(i.irr_annual),
+                "never" if i.payback_month is None else str(i.payback_month),
+                "—" if be is None else f"{be:,}",
+            )
+        )
+    console.print(table(f"Against {out['baseline']}", inc_cols, inc_rows, right=inc_cols[1:]))
+    mc = out.get("monte_carlo")
+    if mc:
+        rows = [
+            (
+                k,
+                *(_fmt(k, q[p]) for p in ("p10", "p50", "p90")),
+                f"{q['defined_share'] * 100:.0f} %",
+            )
+            for k, q in mc["outputs"].items()
+            if q is not None and not k.startswith("pv_cost")
+        ]
+        cols = ["output", "p10", "p50", "p90", "defined"]
+        console.print(
+            table(
+                f"Monte Carlo ({mc['draws']:,} draws, seed {mc['seed']})",
+                cols,
+                rows,
+                right=cols[1:],
+            )
+        )
+    tor = out.get("tornado")
+    if tor:
+        bars = [
+            (b["input"], money(b["output_at_low"]), money(b["output_at_high"]), money(b["swing"]))
+            for b in tor["bars"][:10]
+        ]
+        cols = ["input (p10 → p90)", "at p10", "at p90", "swing"]
+        console.print(table(f"Tornado: {tor['output']}", cols, bars, right=cols[1:]))
+    for name, p in out["files"].items():
+        console.print(f"{name}: {p}")
+
+
+def _fmt(key: str, v: Any) -> str:
+    if key.startswith("payback"):
+        return f"{v} mo"
+    return money(v, 4 if key.startswith("unit_cost") else 2)

@@ -1,0 +1,71 @@
+"""`unitecon tco` and `unitecon whatif` through the CLI layer; scenario-file errors."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from unitecon.cli import scenarios
+from unitecon.errors import ConfigError
+from unitecon.models import scenario as sc
+from unitecon.models import semantic, tco
+
+DEMO = resources.files("unitecon.demo").joinpath("scenarios")
+
+
+def app() -> typer.Typer:
+    a = typer.Typer()
+    scenarios.register(a)
+    return a
+
+
+def test_tco_json_matches_the_model(tmp_path: Path) -> None:
+    path = Path(str(DEMO.joinpath("tco.yaml")))
+    out = CliRunner().invoke(
+        app(),
+        ["tco", str(path), "--json", "--draws", "500", "--charts", str(tmp_path)],
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    model = tco.resolve_perf(sc.load(tco.TcoModel, path))
+    exact = tco.run(model)
+    assert data["alternatives"]["hybrid"]["npv"] == str(exact.alternatives["hybrid"].npv)
+    assert data["monte_carlo"]["draws"] == 500
+    assert data["tornado"]["output"] == "incremental_npv.hybrid"
+    for p in data["files"].values():
+        assert Path(p).exists()
+
+
+def test_demo_scenario_file_is_valid() -> None:
+    s = sc.load(sc.Scenario, Path(str(DEMO.joinpath("whatif.yaml"))))
+    assert [t.kind for t in s.transformations] == [
+        "route",
+        "prompt_cache",
+        "semantic_cache",
+        "batch",
+        "self_host",
+        "price_change",
+        "growth",
+    ]
+
+
+def test_errors_name_the_file_line_and_field() -> None:
+    text = "name: x\ntransformations:\n  - kind: route\n    to_modle: gpt-4o-mini\n"
+    with pytest.raises(ConfigError) as e:
+        sc.parse(sc.Scenario, text, "s.yaml")
+    msg = str(e.value)
+    assert "s.yaml:4: transformations.0.route.to_modle: Extra inputs are not permitted" in msg
+    assert "s.yaml:3: transformations.0.route.to_model: Field required" in msg
+
+
+def test_semantic_hits_count_near_duplicates_of_earlier_requests() -> None:
+    e = [[1.0, 0.0], [0.0, 1.0], [0.999, 0.0447], [0.6, 0.8]]
+    assert semantic.hits(e, 0.99) == 1  # only the third is a near-repeat of the first
+    assert semantic.hit_rate_of(e, 0.99) == Decimal("0.25")
+    assert semantic.hit_rate_of(e, 0.7) == Decimal("0.5")  # and the fourth, close to the second
