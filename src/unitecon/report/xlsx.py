@@ -27,7 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from unitecon.models import tco
 from unitecon.models.calc import CENT, Env, Q, Sym
-from unitecon.models.uncertainty import central, is_dist
+from unitecon.models.uncertainty import central
 
 HEADER_ROW = 1
 BOLD = Font(bold=True)
@@ -103,7 +103,7 @@ def _inputs_sheet(ws: Worksheet, model: tco.TcoModel) -> tuple[dict[str, str], s
         c.font = BOLD
     refs: dict[str, str] = {}
     for path, x in tco.inputs(model).items():
-        dist = x.model_dump_json() if is_dist(x) else ""
+        dist = "" if isinstance(x, Decimal) else x.model_dump_json()
         ws.append([path, float(central(x)), dist])
         refs[path] = ref(ws.title, 2, ws.max_row)
     ws.append(["monthly discount rate = (1 + annual)^(1/12) - 1"])
@@ -160,8 +160,8 @@ def _summary(ws: Worksheet, model: tco.TcoModel, flows: dict[str, tco.Flows], ra
     ws.append([])
     ws.append(["Every figure is a live formula over the Inputs sheet; edit an input to re-run."])
     ws.column_dimensions["A"].width = 24
-    for col in "BCDE":
-        ws.column_dimensions[col].width = 20
+    for letter in "BCDE":
+        ws.column_dimensions[letter].width = 20
 
 
 def _local(reference: str) -> str:
