@@ -144,6 +144,12 @@ def bench_calc_price(sample: pa.Table) -> float:
     return len(rows) / (time.perf_counter() - t0)
 
 
+BARE_EPOCH_SQL = """
+SELECT customer_id, epoch_us(ts) // 86400000000 AS day, count(*) AS events,
+       sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+       sum(output_tokens), sum(reasoning_tokens)
+FROM events GROUP BY ALL
+"""
 BARE_SQL = """
 SELECT customer_id, CAST(ts AS DATE) AS day, count(*) AS events,
        sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens),

@@ -177,3 +177,18 @@ pricing:
     # no cache price from 2025-06-01: cache reads are charged as input
     assert got["p2"]["cost"] == Decimal("0.40") + Decimal("0.80")
     assert got["p2"]["price_rule"].startswith("pricing.models[1]")
+
+
+def test_costs_by_day_uses_utc_calendar_days(ledger: Any) -> None:
+    from unitecon.pricing import costs
+
+    by_day = costs(ledger(_rows()), by=["day"]).to_pyarrow().to_pylist()
+    got = {r["day"]: (r["events"], r["cost"]) for r in by_day}
+    assert got == {
+        date(2025, 3, 1): (1, GPT),
+        date(2025, 4, 30): (1, GPT),  # 23:59:59.999999 is still April 30
+        date(2025, 5, 1): (1, GPT),
+        date(2025, 5, 20): (1, OPUS),
+        date(2025, 6, 1): (1, OPUS),
+        date(2025, 6, 15): (1, GPT_CACHED),
+    }

@@ -223,12 +223,24 @@ def priced_events(
     return apply_prices(events, build_prices(events, _pricing(project)))
 
 
-def _dimension(t: ir.Table, name: str) -> ir.Value:
+_DAY_US = 86_400_000_000
+
+
+def _dimension(t: ir.Table, name: str, backend: str) -> ir.Value:
+    if name == "day" and backend == "duckdb":  # day number; made a DATE after the group-by
+        us = _epoch_us(t.ts)
+        return (us - (us % _DAY_US + _DAY_US) % _DAY_US) // _DAY_US
     if name == "day":
         return t.ts.date()
     if name == "month":
         return t.ts.truncate("M").date()
     return t[name]
+
+
+def _as_date(name: str, value: ir.Value, backend: str) -> ir.Value:
+    if name == "day" and backend == "duckdb":
+        return (ibis.date(1970, 1, 1) + value.as_interval("D")).name(name)  # type: ignore[attr-defined]
+    return value.name(name)
 
 
 def costs(
@@ -250,7 +262,8 @@ def costs(
     j = _join(events, table, arith)
     raw = _raw_costs(j, table)
     unpriced = ~j.operation.isin(sorted(STRUCTURAL_OPERATIONS)) & j._p_rid.isnull()
-    keys = {k: _dimension(j, k) for k in by}
+    backend = events.get_backend().name
+    keys = {k: _dimension(j, k, backend) for k in by}
     g = j.group_by(**keys).aggregate(
         events=j.count(),
         unpriced=unpriced.sum(),
@@ -260,7 +273,7 @@ def costs(
         _other=raw["other"].sum(),
     )
     return g.select(
-        *keys,
+        *(_as_date(k, g[k], backend) for k in keys),
         "events",
         "unpriced",
         *TOKEN_FIELDS,
