@@ -108,9 +108,14 @@ def key_colons(buf: np.ndarray, ends: np.ndarray) -> pa.Array:
         todo = todo[ws]
         prev[todo] -= 1
         todo = todo[prev[todo] >= 0]
-    hit = colon[(prev >= 0) & (buf[np.maximum(prev, 0)] == 34)]
-    line_of = np.searchsorted(ends, hit, side="right")
-    return pa.array(np.bincount(line_of, minlength=len(ends))[: len(ends)].astype(np.int32))
+    marks = np.zeros(len(buf), dtype=np.uint8)
+    marks[colon[(prev >= 0) & (buf[np.maximum(prev, 0)] == 34)]] = 1
+    if not len(ends):
+        return pa.array([], pa.int32())
+    starts = np.concatenate([np.zeros(1, np.int64), ends[:-1]])
+    counts = np.add.reduceat(marks, starts, dtype=np.int32)
+    counts[starts == ends] = 0  # reduceat gives the element itself for an empty range
+    return pa.array(counts)
 
 
 def _decode_each(data: bytes, offsets: np.ndarray) -> tuple[pa.Array, dict[int, str]]:

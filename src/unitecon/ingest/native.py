@@ -88,16 +88,14 @@ def _explain_malformed(rejected: list[Rejected]) -> list[Rejected]:
 def _run_block(
     con: duckdb.DuckDBPyConnection, block: LineBlock, name: str, val: v.Validator
 ) -> Chunk:
-    errs = [block.errors.get(i) for i in range(len(block.lines))]
-    colons = block.colons if block.colons is not None else pa.nulls(len(errs), pa.int32())
-    lines = pa.table(
-        {
-            "_pos": block.positions,
-            "line": block.lines,
-            "_e": pa.array(errs, pa.string()),
-            "_c": colons,
-        }
+    n = len(block.lines)
+    errs = (
+        pa.array([block.errors.get(i) for i in range(n)], pa.string())
+        if block.errors
+        else pa.nulls(n, pa.string())
     )
+    colons = block.colons if block.colons is not None else pa.nulls(n, pa.int32())
+    lines = pa.table({"_pos": block.positions, "line": block.lines, "_e": errs, "_c": colons})
     lines = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_ROWS), lines.schema)
     con.register("_lines", lines)
     try:
