@@ -1,0 +1,67 @@
+"""`unitecon keys create|list|revoke` and `unitecon serve` argument checks."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from unitecon.cli import serve
+from unitecon.server.auth import KeyStore
+
+
+@pytest.fixture
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    serve.register(app)
+    return app
+
+
+def run(cli: typer.Typer, *args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(cli, list(args))
+    if r.exception and not isinstance(r.exception, SystemExit):
+        return 2, str(r.exception)
+    return r.exit_code, r.output
+
+
+def test_keys_lifecycle(cli: typer.Typer, _fresh_home: Path) -> None:
+    code, out = run(cli, "keys", "create", "read", "--name", "dashboard", "--json")
+    assert code == 0, out
+    made = json.loads(out)
+    assert made["key"].startswith("uk_read_") and made["kind"] == "read"
+    store = KeyStore(_fresh_home / "keys.sqlite")  # beside $UNITECON_HOME/ledger.duckdb
+    assert store.verify(made["key"]) is not None
+    code, out = run(cli, "keys", "list", "--json")
+    listed = json.loads(out)
+    assert [k["key_id"] for k in listed] == [made["key_id"]]
+    assert made["key"].rsplit("_", 1)[1] not in out  # never the secret
+    code, out = run(cli, "keys", "revoke", made["key_id"])
+    assert code == 0 and "Revoked read key" in out
+    assert KeyStore(store.path).verify(made["key"]) is None  # a fresh cache (1 s otherwise)
+    code, out = run(cli, "keys", "list")
+    assert "dashboard" in out
+
+
+def test_keys_errors(cli: typer.Typer) -> None:
+    code, out = run(cli, "keys", "create", "writer")
+    assert code != 0 and "choose from: ingest, read, admin" in out
+    code, out = run(cli, "keys", "revoke", "deadbeef")
+    assert code != 0 and "No API key with id 'deadbeef'" in out
+
+
+def test_serve_refuses_a_busy_port(cli: typer.Typer) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        code, out = run(cli, "serve", "--port", str(port))
+    assert code != 0 and f"Port {port} on 127.0.0.1 is already in use" in out
+
+
+def test_serve_rejects_a_bad_port(cli: typer.Typer) -> None:
+    code, out = run(cli, "serve", "--port", "70000")
+    assert code != 0 and "between 1 and 65535" in out
