@@ -65,3 +65,42 @@ def test_serve_refuses_a_busy_port(cli: typer.Typer) -> None:
 def test_serve_rejects_a_bad_port(cli: typer.Typer) -> None:
     code, out = run(cli, "serve", "--port", "70000")
     assert code != 0 and "between 1 and 65535" in out
+
+
+def test_serve_runs_the_service(_fresh_home: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = (
+        "import typer; from unitecon.cli import serve; app = typer.Typer(); "
+        "serve.register(app); app()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--port", str(port)],
+        env={**os.environ, "UNITECON_HOME": str(_fresh_home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(300):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.2)
+        assert r.status_code == 200 and r.json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/costs").status_code == 401
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=60)[0].decode()
+    assert "No read key yet" in out and f"127.0.0.1:{port}/v1/traces" in out
+    assert (_fresh_home / "ledger.duckdb").exists()

@@ -76,7 +76,8 @@ def serve(
     if not 0 < port < 65536:
         raise UniteconError(f"--port must be between 1 and 65535, got {port}.")
     path = _ledger_path(ledger)
-    project = cfg.load(config)
+    config_path = cfg.find(config)
+    project = cfg.load(config_path)
     with Ledger(path):  # fail here, with a message, if it is locked or too new
         pass
     _check_port(host, port)
@@ -91,7 +92,7 @@ def serve(
         console.print("  [yellow]No read key yet:[/] unitecon keys create read --name dashboard")
     if Kind.INGEST not in kinds and Kind.ADMIN not in kinds:
         console.print("  [yellow]No ingest key yet:[/] unitecon keys create ingest --name app")
-    app = create_app(path, project, keys=store)
+    app = create_app(path, project, keys=store, config_path=config_path)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
 
 
