@@ -210,11 +210,13 @@ def main(argv: list[str] | None = None) -> int:
             f"(b) unitecon price + aggregate    {b:>14,.0f} rows/s  ({tb:.2f} s, "
             f"{out_b.num_rows:,} customer-days)"
         )
-        tc, out_c = best_of(args.runs, lambda: led.con.execute(BARE_SQL).to_arrow_table())
+        tc1, out_c = best_of(args.runs, lambda: led.con.execute(BARE_SQL).to_arrow_table())
+        tc2, _ = best_of(args.runs, lambda: led.con.execute(BARE_EPOCH_SQL).to_arrow_table())
+        tc = min(tc1, tc2)  # compare with the faster way to write the bare query
         c = args.rows / tc
         print(
-            f"(c) bare DuckDB token aggregate   {c:>14,.0f} rows/s  ({tc:.2f} s, "
-            f"{out_c.num_rows:,} customer-days)"
+            f"(c) bare DuckDB token aggregate   {c:>14,.0f} rows/s  (CAST(ts AS DATE) "
+            f"{tc1:.2f} s, epoch_us day {tc2:.2f} s; {out_c.num_rows:,} customer-days)"
         )
         unpriced = sum(out_b.column("unpriced").to_pylist())
         total = sum(x for x in out_b.column("cost").to_pylist() if x is not None)
