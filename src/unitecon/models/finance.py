@@ -102,40 +102,44 @@ def payback_period(cashflows: Sequence[Decimal], rate: Decimal | None = None) ->
     return (Decimal(t - 1) + frac).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _npv_float(rate: float, flows: Sequence[float]) -> float:
-    return math.fsum(cf / (1.0 + rate) ** t for t, cf in enumerate(flows))
+def _npv_x(x: float, flows: Sequence[float]) -> float:
+    """NPV as a function of ``x = ln(1 + i)``: ``Σ cf_t · e^(-t·x)``."""
+    return math.fsum(cf * math.exp(-t * x) for t, cf in enumerate(flows))
 
 
 def irr(cashflows: Sequence[Decimal]) -> Decimal | None:
     """Internal rate of return: the ``i`` with ``Σ cf_t / (1 + i)^t = 0`` [1/period].
 
     Needs at least one sign change; among several roots, returns the one nearest zero (as
-    numpy-financial). Solved by bracketing on a log grid of ``1 + i`` and bisection to
-    machine precision; ``None`` when no root exists in (-99.99 %, 1e6 %).
+    numpy-financial). Solved in ``x = ln(1 + i)``: bracketed on a grid from the lowest rate
+    whose discount factors stay finite (``t·|x| <= 700``) to 1e6 % and refined by bisection
+    to machine precision; ``None`` when no root exists there.
     """
     flows = [float(c) for c in cashflows]
     if not (any(f > 0 for f in flows) and any(f < 0 for f in flows)):
         return None
-    grid = [-0.9999] + [math.expm1(x / 40) for x in range(-368, 553)]
+    x_lo = -min(700.0 / max(len(flows) - 1, 1), 40.0)
+    steps = 4000
+    grid = [x_lo + (13.9 - x_lo) * k / steps for k in range(steps + 1)]
     roots: list[float] = []
-    prev_r, prev_v = grid[0], _npv_float(grid[0], flows)
-    for r in grid[1:]:
-        v = _npv_float(r, flows)
+    prev_x, prev_v = grid[0], _npv_x(grid[0], flows)
+    for x in grid[1:]:
+        v = _npv_x(x, flows)
         if v == 0:
-            roots.append(r)
+            roots.append(x)
         elif (prev_v < 0) != (v < 0):
-            roots.append(_bisect(flows, prev_r, r, prev_v))
-        prev_r, prev_v = r, v
+            roots.append(_bisect(flows, prev_x, x, prev_v))
+        prev_x, prev_v = x, v
     if not roots:
         return None
-    best = min(roots, key=abs)
+    best = min((math.expm1(x) for x in roots), key=abs)
     return Decimal(repr(best)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _bisect(flows: Sequence[float], lo: float, hi: float, f_lo: float) -> float:
     for _ in range(200):
         mid = (lo + hi) / 2
-        f_mid = _npv_float(mid, flows)
+        f_mid = _npv_x(mid, flows)
         if f_mid == 0 or hi - lo < 1e-16:
             return mid
         if (f_mid < 0) == (f_lo < 0):
