@@ -126,14 +126,22 @@ def _parsed(types: dict[str, pa.DataType]) -> list[str]:
     """SELECT items parsing each raw field into `t_<field>` (NULL when absent or bad)."""
     items = [f"{_ts_expr('ts', pa.types.is_timestamp(types.get('ts', pa.string())))} AS t_ts"]
     for f in INT_FIELDS + FLOAT_FIELDS:
-        items.append(f"TRY_CAST(CAST({f} AS VARCHAR) AS DOUBLE) AS t_{f}")
+        items.append(f"TRY_CAST({_as_text(f, types)} AS DOUBLE) AS t_{f}")
     for f in BOOL_FIELDS:
-        items.append(f"TRY_CAST(CAST({f} AS VARCHAR) AS BOOLEAN) AS t_{f}")
+        items.append(f"TRY_CAST({_as_text(f, types)} AS BOOLEAN) AS t_{f}")
     items.append("TRY_CAST(CAST(reported_cost AS VARCHAR) AS DECIMAL(38, 12)) AS t_reported_cost")
     for f in STRING_FIELDS:
         items.append(f"NULLIF(CAST({f} AS VARCHAR), '') AS t_{f}")
     items.append(f"{_tags_expr(types.get('tags'))} AS t_tags")
     return items
+
+
+def _as_text(col: str, types: dict[str, pa.DataType]) -> str:
+    """The column as text, unless it is already a number or boolean (cast directly then)."""
+    t = types.get(col, pa.string())
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        return col
+    return f"CAST({col} AS VARCHAR)"
 
 
 def _tags_expr(tags_type: pa.DataType | None) -> str:
