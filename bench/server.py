@@ -122,13 +122,13 @@ def rejected(body: bytes) -> int:
     return int(ts.ExportTraceServiceResponse.FromString(body).partial_success.rejected_spans)
 
 
-def child(ledger: str, keys: str, port: int) -> None:
+def child(ledger: str, keys: str, port: int, decoders: int) -> None:
     """The server process."""
     import uvicorn
 
-    from unitecon.server.app import create_app
+    from unitecon.server.app import Settings, create_app
 
-    app = create_app(ledger, keys=keys)
+    app = create_app(ledger, keys=keys, settings=Settings(decode_processes=decoders))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -166,6 +166,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=600, help="at most this many requests")
     ap.add_argument("--seconds", type=float, default=20, help="at most this long")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--decode-processes", type=int, default=0, help="server decoder processes")
     a = ap.parse_args()
 
     from unitecon.ledger.store import Ledger
@@ -184,7 +185,15 @@ def main() -> None:
         key, _ = KeyStore(keys).create("ingest", "bench")
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--child", str(ledger), str(keys), str(port)],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(ledger),
+                str(keys),
+                str(port),
+                str(a.decode_processes),
+            ],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         url = f"http://127.0.0.1:{port}"
@@ -220,7 +229,8 @@ async def run_load(url: str, key: str, bodies: list[bytes], a: argparse.Namespac
 def report(res: Result, stored: int, quarantined: int, a: argparse.Namespace) -> None:
     wall = res.wall_s
     lat = sorted(res.latencies) or [0.0]
-    print(f"exporters={a.exporters} spans/request={a.spans_per_request} wall={wall:.1f} s")
+    print(f"exporters={a.exporters} spans/request={a.spans_per_request} "
+          f"decode processes={a.decode_processes} wall={wall:.1f} s")  # fmt: skip
     print(f"acknowledged: {res.acked_spans:,} spans in {len(res.latencies):,} requests, "
           f"{res.rejected_spans:,} of them rejected (partial success); "
           f"{res.retries} requests retried after 503, {res.failures} failed")  # fmt: skip
@@ -236,7 +246,7 @@ def report(res: Result, stored: int, quarantined: int, a: argparse.Namespace) ->
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
         main()

@@ -7,8 +7,10 @@ worker thread, so reads run concurrently with each other and with the writer.
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,9 @@ class Settings:
     """Events waiting for the writer before ingest answers 503 + Retry-After [rows]."""
     max_batch_rows: int = 50_000
     """Most events the writer commits in one transaction [rows]."""
+    decode_processes: int = 0
+    """Worker processes that decode OTLP bodies (0: threads of the server process). Decoding
+    is CPU-bound Python; processes let it use the cores the writer and the HTTP loop leave."""
 
 
 class LedgerView(Ledger):
@@ -82,6 +87,13 @@ class Reads:
             self._views.clear()
 
 
+def _decoders(n: int) -> ProcessPoolExecutor | None:
+    """A pool of decoder processes (spawned: the server process has threads)."""
+    if n <= 0:
+        return None
+    return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+
+
 def create_app(
     ledger_path: Path | str,
     project: Project | None = None,
@@ -112,12 +124,15 @@ def create_app(
             max_batch_rows=settings.max_batch_rows,
         )
         writer.start()
+        app.state.decoders = _decoders(settings.decode_processes)
         app.state.ledger = ledger
         app.state.writer = writer
         app.state.reads = Reads(ledger)
         try:
             yield
         finally:
+            if app.state.decoders is not None:
+                app.state.decoders.shutdown(cancel_futures=True)
             writer.stop()
             app.state.reads.close()
             ledger.close()

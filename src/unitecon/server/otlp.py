@@ -15,6 +15,7 @@ Both need an ingest (or admin) key, answer only after the events are committed, 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -114,7 +115,12 @@ async def receive_traces(request: Request, key: IngestKey) -> Response:
     body = await read_body(request, request.app.state.settings.max_body_bytes)
     ct = PROTOBUF if kind == "protobuf" else JSON
     writer: Writer = request.app.state.writer
-    chunk = await run_in_threadpool(_decode_otlp, body, ct, writer.source)
+    pool = request.app.state.decoders
+    if pool is None:
+        chunk = await run_in_threadpool(_decode_otlp, body, ct, writer.source)
+    else:
+        loop = asyncio.get_running_loop()
+        chunk = await loop.run_in_executor(pool, _decode_otlp, body, ct, writer.source)
     await writer.submit(chunk)
     return otlp_response(chunk.rejected, kind)
 
