@@ -26,7 +26,6 @@ import ibis
 from unitecon.attribution import fixed
 from unitecon.attribution.costed import Costed
 from unitecon.attribution.frame import FILTERED, IDLE, NONE, UNALLOCATED, ZERO, utc
-from unitecon.attribution.trees import resolve_agents
 from unitecon.errors import LookupFailed
 
 if TYPE_CHECKING:
@@ -85,10 +84,11 @@ def dim_expr(t: Any, dim: str) -> Any:
     return DIMENSIONS[dim](t)
 
 
-def keyed(t: Any, dim: str, only: Mapping[str, str] | None = None) -> Any:
-    """Add `_key` (the row's value of `dim`, `(none)` when null) and `_vis` (passes filters)."""
-    if dim == "agent" or (only and "agent" in only):
-        t = resolve_agents(t)
+def keyed(c: Costed, dim: str, only: Mapping[str, str] | None = None, agents: bool = False) -> Any:
+    """The events with `_key` (the row's value of `dim`, `(none)` when null) and `_vis`
+    (passes the filters); with resolved agents (`agent_r`) when needed or asked."""
+    agents = agents or dim == "agent" or bool(only and "agent" in only)
+    t = c.resolved() if agents else c.events
     vis = ibis.literal(True)
     for d, value in (only or {}).items():
         vis = vis & (dim_expr(t, d).cast("string") == value).fill_null(False)
@@ -100,9 +100,7 @@ def allocate(
     c: Costed, project: Project, dim: str, only: Mapping[str, str] | None = None
 ) -> Allocation:
     """The breakdown of the window's whole cost by `dim` (see the module docstring)."""
-    t = keyed(c.events, dim, only)
-    if any(fc.agent for fc in project.fixed_costs) and "agent_r" not in t.columns:
-        t = resolve_agents(t)
+    t = keyed(c, dim, only, agents=any(fc.agent for fc in project.fixed_costs))
     acc: dict[Key | str, AllocRow] = defaultdict(lambda: AllocRow(""))
     agg = t.group_by("_key", "_vis").agg(v=t.var_cost.sum()).to_pyarrow().to_pylist()
     for r in agg:

@@ -17,7 +17,7 @@ Input: a priced-events table (all event columns plus `priced`, `price_status`,
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,9 @@ from unitecon.attribution.frame import (
     MONEY,
     ZERO,
     Window,
+    drop,
     in_window,
+    materialize,
     is_leaf,
     money,
     task_key,
@@ -56,6 +58,22 @@ class Costed:
     window: Window
     periods: tuple[Period, ...]
     source: Any  # the priced table before the window filter (for amortization over tasks)
+    table_name: str  # the temporary table holding `events`
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def resolved(self) -> Any:
+        """`events` with `agent_r` (see `trees.resolve_agents`), materialized once."""
+        if "resolved" not in self._cache:
+            from unitecon.attribution.trees import resolve_agents
+
+            self._cache["resolved"] = materialize(resolve_agents(self.events))
+        return self._cache["resolved"][0]
+
+    def release(self) -> None:
+        """Drop the temporary tables (call before closing the backend)."""
+        for t, name in [(self.events, self.table_name), *self._cache.values()]:
+            drop(t, name)
+        self._cache.clear()
 
     @property
     def idle_total(self) -> Decimal:
@@ -83,7 +101,11 @@ def variable_costs(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> Costed:
-    """Apply unit prices and endpoint GPU-time cost; keep only leaves' cost (leaf-only)."""
+    """Apply unit prices and endpoint GPU-time cost; keep only leaves' cost (leaf-only).
+
+    The result is materialized once (a temporary table) since every report
+    queries it several times; `Costed.release()` drops it.
+    """
     check_priced(priced)
     w = window_of(priced, since, until)
     t = in_window(priced, w)
@@ -94,7 +116,8 @@ def variable_costs(
     t = with_gpu_seconds(t, project.endpoints)
     ps = periods(project.endpoints, busy_by_day(t), w)
     t = apply_endpoint_costs(t, ps)
-    return Costed(_finish(t), w, tuple(ps), priced)
+    events, name = materialize(_finish(t))
+    return Costed(events, w, tuple(ps), priced, name)
 
 
 def _finish(t: Any) -> Any:

@@ -117,7 +117,7 @@ def split(total: Decimal, weights: Mapping[K, Decimal]) -> dict[K, Decimal]:
     order = sorted(pos, key=lambda k: (exact[k] - base[k], str(k)), reverse=True)
     for k in order[:left]:
         base[k] += 1
-    return {k: Decimal(v) * QUANTUM for k, v in base.items()}
+    return {k: CTX.multiply(Decimal(v), QUANTUM) for k, v in base.items()}
 
 
 def in_scope(t: Any, fc: FixedCost) -> Any:

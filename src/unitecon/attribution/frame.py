@@ -111,3 +111,19 @@ def memtable(rows: list[dict[str, Any]], schema: dict[str, Any]) -> Any:
     sch = ibis.schema(schema)
     arrow = pa.Table.from_pylist(rows, schema=sch.to_pyarrow())
     return ibis.memtable(arrow)
+
+
+def materialize(t: Any) -> tuple[Any, str]:
+    """`t` computed once into a temporary table of its backend: (table, name).
+
+    Not `Table.cache()`: its release renders a DROP without the table name under the
+    installed sqlglot, so `drop(t, name)` drops it with plain SQL instead.
+    """
+    import uuid
+
+    name = f"_unitecon_{uuid.uuid4().hex}"
+    return t._find_backend().create_table(name, t, temp=True), name
+
+
+def drop(t: Any, name: str) -> None:
+    t._find_backend().raw_sql(f'DROP TABLE IF EXISTS "{name}"')

@@ -17,7 +17,6 @@ from unitecon.attribution.trees import (
     Node,
     TreeStats,
     build_forest,
-    resolve_agents,
     task_rollup,
     tree_stats,
 )
@@ -32,7 +31,7 @@ _SPAN_COLUMNS = (
 
 def top_tasks(c: Costed, n: int, feature: str | None = None) -> list[dict[str, Any]]:
     """The `n` most expensive tasks (variable cost) with structure, outcome and rework."""
-    t = resolve_agents(c.events)
+    t = c.resolved()
     if feature is not None:
         t = t.filter(t.feature == feature)
     roll = task_rollup(t).order_by([t_desc("cost"), "task"]).limit(n)
@@ -100,7 +99,7 @@ def _node_dict(n: Node) -> dict[str, Any]:
 
 def task_details(c: Costed, task: str) -> TaskDetail | None:
     """The tree of one task (by task key or trace id); None when there is none."""
-    t = resolve_agents(c.events)
+    t = c.resolved()
     t = t.filter((t.task == task) | (t.trace_id == task))
     rows = t.select(*_SPAN_COLUMNS, "task").to_pyarrow().to_pylist()
     if not rows:
@@ -131,7 +130,7 @@ def outcome_rows(c: Costed, by: str = "kind") -> list[dict[str, Any]]:
 
 def supervisor_overhead(c: Costed, by: str = "feature") -> list[dict[str, Any]]:
     """Per feature: supervisor's own cost / cost, over tasks with more than one agent."""
-    roll = task_rollup(resolve_agents(c.events))
+    roll = task_rollup(c.resolved())
     multi = roll.filter(roll.agents > 1)
     agg = multi.group_by(by).agg(
         tasks=multi.count(), cost=multi.cost.sum(), supervisor_cost=multi.supervisor_cost.sum()

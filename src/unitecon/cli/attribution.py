@@ -62,10 +62,11 @@ def _costed(config: Path | None, since: str | None, until: str | None) -> Iterat
     lo, hi = _date(since, "since"), _date(until, "until")
     with Ledger(read_only=True) as ledger:
         priced = priced_events(ledger, project)
-        yield (
-            variable_costs(priced, project, lo and utc(lo), hi and utc(hi)),
-            project,
-        )
+        costed = variable_costs(priced, project, lo and utc(lo), hi and utc(hi))
+        try:
+            yield costed, project
+        finally:
+            costed.release()
 
 
 def _pct(x: Decimal | None) -> str:

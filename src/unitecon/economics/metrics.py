@@ -219,7 +219,7 @@ def unit_rows(
     from unitecon.attribution.rollup import Aggregates, aggregates
 
     alloc = allocate(c, project, dim, only)
-    aggs = aggregates(keyed(c.events, dim, only))
+    aggs = aggregates(keyed(c, dim, only))
     rows = []
     for k in alloc.rows.keys() | aggs.keys():
         a = alloc.rows.get(k)
