@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint types bench clean venv
+.PHONY: demo test check lint types bench clean venv browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,7 +17,12 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/unitecon demo
 
-test: $(STAMP)
+# Debian's chromium for the dashboard's browser tests (idempotent; skipped without root
+# outside CI, where those tests then skip with a reason).
+browser:
+	@sh scripts/install-browser.sh || { [ -z "$$CI" ] && echo "no chromium: browser tests will be skipped"; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
