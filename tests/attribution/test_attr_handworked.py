@@ -39,7 +39,6 @@ from decimal import Decimal as D
 from typing import Any
 
 from conftest import T0, MakePriced
-
 from unitecon.attribution import allocate, task_details, variable_costs
 from unitecon.attribution.endpoints import endpoint_usage
 from unitecon.attribution.frame import IDLE
@@ -60,9 +59,15 @@ fixed_costs:
 
 def _rows() -> list[dict[str, Any]]:
     def ev(i: int, trace: str, **k: Any) -> dict[str, Any]:
-        base = {"event_id": f"e{i}", "ts": T0 + dt.timedelta(seconds=i), "trace_id": trace,
-                "span_id": f"s{i}", "feature": "support", "customer_id": "acme",
-                "task_type": "ticket"}  # fmt: skip
+        base = {
+            "event_id": f"e{i}",
+            "ts": T0 + dt.timedelta(seconds=i),
+            "trace_id": trace,
+            "span_id": f"s{i}",
+            "feature": "support",
+            "customer_id": "acme",
+            "task_type": "ticket",
+        }
         return {**base, **k}
 
     sup = {"parent_span_id": "s1"}
@@ -77,7 +82,7 @@ def _rows() -> list[dict[str, Any]]:
             output_cost="0.006",
             input_tokens=1000,
             output_tokens=200,
-        ),  # fmt: skip
+        ),
         ev(3, "t1", **sup, operation="invoke_agent", agent="researcher"),
         ev(4, "t1", parent_span_id="s3", cost="0.020", status="error", input_tokens=2000),
         ev(5, "t1", parent_span_id="s3", cost="0.030", attempt=2, input_tokens=2000),
@@ -89,7 +94,7 @@ def _rows() -> list[dict[str, Any]]:
             unit_type="vector_query",
             units=4,
             price_status="unit",
-        ),  # fmt: skip
+        ),
         ev(7, "t1", **sup, operation="invoke_agent", agent="writer"),
         ev(
             8,
@@ -100,7 +105,7 @@ def _rows() -> list[dict[str, Any]]:
             input_tokens=1000,
             output_tokens=300,
             price_status="endpoint",
-        ),  # fmt: skip
+        ),
         ev(9, "t1", parent_span_id="s7", cost="0.040", accepted=False),
         ev(10, "t1", parent_span_id="s7", cost="0.040", attempt=2),
         ev(
@@ -112,7 +117,7 @@ def _rows() -> list[dict[str, Any]]:
             units=120,
             price_status="unit",
             accepted=True,
-        ),  # fmt: skip
+        ),
         ev(12, "t2", feature="search", customer_id="beta", task_type="search", cost="0.100"),
         ev(
             13,
@@ -122,7 +127,7 @@ def _rows() -> list[dict[str, Any]]:
             task_type="search",
             cost="0.050",
             status="error",
-        ),  # fmt: skip
+        ),
     ]
 
 

@@ -7,10 +7,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from conftest import T0, priced_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import T0, priced_table
 from unitecon.attribution import allocate, split, variable_costs
 from unitecon.attribution.fixed import charges
 from unitecon.attribution.frame import FILTERED, Window
@@ -26,21 +26,32 @@ money = st.decimals(min_value=0, max_value=5, places=6, allow_nan=False, allow_i
 def leaf(draw: Any, i: int, trace: str, parent: str | None, agent: str | None) -> dict[str, Any]:
     kind = draw(st.sampled_from(["token", "token", "endpoint", "unit", "missing"]))
     row: dict[str, Any] = {
-        "event_id": f"{trace}-{i}", "span_id": f"{trace}-{i}", "parent_span_id": parent,
-        "trace_id": trace, "agent": agent,
+        "event_id": f"{trace}-{i}",
+        "span_id": f"{trace}-{i}",
+        "parent_span_id": parent,
+        "trace_id": trace,
+        "agent": agent,
         "ts": T0 + dt.timedelta(hours=draw(st.integers(0, 24 * 40)), seconds=i),
-        "input_tokens": draw(st.integers(0, 5000)), "output_tokens": draw(st.integers(0, 900)),
-        "attempt": draw(st.integers(1, 3)), "status": draw(st.sampled_from(["ok", "error"])),
+        "input_tokens": draw(st.integers(0, 5000)),
+        "output_tokens": draw(st.integers(0, 900)),
+        "attempt": draw(st.integers(1, 3)),
+        "status": draw(st.sampled_from(["ok", "error"])),
         "accepted": draw(st.sampled_from([None, True, False])),
-    }  # fmt: skip
+    }
     if kind == "token":
         row["cost"] = draw(money)
     elif kind == "endpoint":
-        row.update(price_status="endpoint", endpoint="llama",
-                   duration_ms=draw(st.one_of(st.none(), st.floats(0, 60_000))))  # fmt: skip
+        row.update(
+            price_status="endpoint",
+            endpoint="llama",
+            duration_ms=draw(st.one_of(st.none(), st.floats(0, 60_000))),
+        )
     elif kind == "unit":
-        row.update(price_status="unit", unit_type=draw(st.sampled_from(["web_search", "x"])),
-                   units=draw(st.floats(0, 100)))  # fmt: skip
+        row.update(
+            price_status="unit",
+            unit_type=draw(st.sampled_from(["web_search", "x"])),
+            units=draw(st.floats(0, 100)),
+        )
     else:
         row["price_status"] = "missing"
     return row
@@ -51,11 +62,19 @@ def ledger_rows(draw: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for t in range(draw(st.integers(1, 6))):
         trace = f"t{t}"
-        dims = {"feature": draw(st.sampled_from(FEATURES)),
-                "customer_id": draw(st.sampled_from(CUSTOMERS))}  # fmt: skip
-        root = {"event_id": f"{trace}-r", "span_id": f"{trace}-r", "trace_id": trace,
-                "operation": "invoke_agent", "agent": draw(st.sampled_from(AGENTS)),
-                "ts": T0, "input_tokens": 777}  # fmt: skip
+        dims = {
+            "feature": draw(st.sampled_from(FEATURES)),
+            "customer_id": draw(st.sampled_from(CUSTOMERS)),
+        }
+        root = {
+            "event_id": f"{trace}-r",
+            "span_id": f"{trace}-r",
+            "trace_id": trace,
+            "operation": "invoke_agent",
+            "agent": draw(st.sampled_from(AGENTS)),
+            "ts": T0,
+            "input_tokens": 777,
+        }
         rows.append({**root, **dims})
         for i in range(draw(st.integers(1, 5))):
             agent = draw(st.sampled_from([None, *AGENTS]))
@@ -69,10 +88,18 @@ def projects(draw: Any) -> Project:
     for n in range(draw(st.integers(0, 3))):
         driver = draw(st.sampled_from(["even", "requests", "tokens", "tasks", "variable_cost"]))
         scope = draw(st.sampled_from(["", "feature: rag, ", "agent: critic, "]))
-        amount = draw(st.sampled_from([
-            "monthly: 1000", "amount: 5000, start: 2026-02-01, amortize_months: 7",
-            "amount: 900, start: 2026-03-01, amortize_tasks: 4", "usd_per_hour: 1.25",
-            "gb: 30, usd_per_gb_month: 0.33", "amount: 77, start: 2026-03-15"]))  # fmt: skip
+        amount = draw(
+            st.sampled_from(
+                [
+                    "monthly: 1000",
+                    "amount: 5000, start: 2026-02-01, amortize_months: 7",
+                    "amount: 900, start: 2026-03-01, amortize_tasks: 4",
+                    "usd_per_hour: 1.25",
+                    "gb: 30, usd_per_gb_month: 0.33",
+                    "amount: 77, start: 2026-03-15",
+                ]
+            )
+        )
         costs.append(f"  - {{name: f{n}, {amount}, {scope}driver: {driver}}}")
     idle = draw(st.sampled_from(["line", "share"]))
     return parse(
@@ -84,9 +111,10 @@ def projects(draw: Any) -> Project:
 
 DIMS = st.sampled_from(["feature", "customer", "agent", "task", "task-type", "model"])
 FILTERS = st.one_of(
-    st.none(), st.builds(lambda f: {"feature": f}, st.sampled_from(FEATURES)),
+    st.none(),
+    st.builds(lambda f: {"feature": f}, st.sampled_from(FEATURES)),
     st.builds(lambda c: {"customer": c}, st.sampled_from(CUSTOMERS)),
-)  # fmt: skip
+)
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -129,14 +157,23 @@ def test_structural_spans_change_nothing(rows: list[dict[str, Any]], project: Pr
     con = ibis.duckdb.connect()
     con.raw_sql("SET TimeZone = 'UTC'")
     extra = [
-        {**r, "event_id": r["event_id"] + "-wrap", "span_id": r["span_id"] + "-wrap",
-         "operation": "invoke_workflow", "price_status": None, "cost": "9",
-         "duration_ms": 99_999.0, "unit_type": None}
-        for r in rows if r.get("operation") != "invoke_agent"
-    ]  # fmt: skip
+        {
+            **r,
+            "event_id": r["event_id"] + "-wrap",
+            "span_id": r["span_id"] + "-wrap",
+            "operation": "invoke_workflow",
+            "price_status": None,
+            "cost": "9",
+            "duration_ms": 99_999.0,
+            "unit_type": None,
+        }
+        for r in rows
+        if r.get("operation") != "invoke_agent"
+    ]
     base = variable_costs(_load(con, rows, "a"), project)
-    more = variable_costs(_load(con, rows + extra, "b"), project, base.window.since,
-                          base.window.until)  # fmt: skip
+    more = variable_costs(
+        _load(con, rows + extra, "b"), project, base.window.since, base.window.until
+    )
     for dim in ("feature", "customer"):
         x, y = allocate(base, project, dim), allocate(more, project, dim)
         assert {k: (r.variable, r.idle) for k, r in x.rows.items()} == {

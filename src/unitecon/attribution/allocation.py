@@ -25,6 +25,7 @@ import ibis
 
 from unitecon.attribution import fixed
 from unitecon.attribution.costed import Costed
+from unitecon.attribution.fixed import Charge
 from unitecon.attribution.frame import FILTERED, IDLE, NONE, UNALLOCATED, ZERO, utc
 from unitecon.errors import LookupFailed
 
@@ -71,7 +72,7 @@ class Allocation:
     variable: Decimal
     fixed: Decimal
     idle: Decimal
-    charges: list[fixed.Charge] = field(default_factory=list)
+    charges: list[Charge] = field(default_factory=list)
 
     @property
     def total(self) -> Decimal:
@@ -118,8 +119,8 @@ def allocate(
     )
 
 
-def _fixed(c: Costed, project: Project, t: Any, acc: dict[Any, AllocRow]) -> list[fixed.Charge]:
-    out: list[fixed.Charge] = []
+def _fixed(c: Costed, project: Project, t: Any, acc: dict[Any, AllocRow]) -> list[Charge]:
+    out: list[Charge] = []
     for fc in project.fixed_costs:
         counts = fixed.task_counts(c.source, fc, c.window) if fc.amortize_tasks else None
         chs = fixed.charges(fc, c.window, counts)

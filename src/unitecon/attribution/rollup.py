@@ -62,7 +62,7 @@ def savings_per_cached_token(provider: str, model: str) -> Decimal | None:
         )
     except LookupError:
         return None
-    return (full.total_price - cached.total_price) / Decimal(10**6)
+    return Decimal(full.total_price - cached.total_price) / Decimal(10**6)
 
 
 def savings_table(pairs: Iterable[tuple[str, str]]) -> Any:

@@ -39,9 +39,9 @@ def top_tasks(c: Costed, n: int, feature: str | None = None) -> list[dict[str, A
     j = roll.left_join(outc, roll.task == outc.task).select(
         *roll.columns, "kind", "outcome", "rework_cost"
     )
-    rows = j.order_by([t_desc("cost"), "task"]).to_pyarrow().to_pylist()
+    rows: list[dict[str, Any]] = j.order_by([t_desc("cost"), "task"]).to_pyarrow().to_pylist()
     for r in rows:
-        r["supervisor_overhead"] = metrics.share(r["supervisor_cost"] or 0, r["cost"])
+        r["supervisor_overhead"] = metrics.share(Decimal(r["supervisor_cost"] or 0), r["cost"])
     return rows
 
 
@@ -114,13 +114,13 @@ def task_details(c: Costed, task: str) -> TaskDetail | None:
         stats=tree_stats(roots),
         outcome=outc["outcome"],
         supervisor=roll["supervisor"],
-        supervisor_overhead=metrics.share(roll["supervisor_cost"] or 0, roll["cost"]),
+        supervisor_overhead=metrics.share(Decimal(roll["supervisor_cost"] or 0), roll["cost"]),
     )
 
 
 def outcome_rows(c: Costed, by: str = "kind") -> list[dict[str, Any]]:
     """Per task kind (or feature): outcomes, spend, cost per (successful) task, rework."""
-    rows = outcome_summary(c.events, by).to_pyarrow().to_pylist()
+    rows: list[dict[str, Any]] = outcome_summary(c.events, by).to_pyarrow().to_pylist()
     for r in rows:
         r["cost_per_task"] = metrics.cost_per_task(r["spend"], r["tasks"])
         r["cost_per_successful_task"] = metrics.cost_per_successful_task(r["spend"], r["succeeded"])
@@ -135,7 +135,7 @@ def supervisor_overhead(c: Costed, by: str = "feature") -> list[dict[str, Any]]:
     agg = multi.group_by(by).agg(
         tasks=multi.count(), cost=multi.cost.sum(), supervisor_cost=multi.supervisor_cost.sum()
     )
-    rows = agg.to_pyarrow().to_pylist()
+    rows: list[dict[str, Any]] = agg.to_pyarrow().to_pylist()
     for r in rows:
-        r["supervisor_overhead"] = metrics.share(r["supervisor_cost"] or 0, r["cost"])
+        r["supervisor_overhead"] = metrics.share(Decimal(r["supervisor_cost"] or 0), r["cost"])
     return rows

@@ -62,7 +62,7 @@ def _costed(config: Path | None, since: str | None, until: str | None) -> Iterat
     lo, hi = _date(since, "since"), _date(until, "until")
     with Ledger(read_only=True) as ledger:
         priced = priced_events(ledger, project)
-        costed = variable_costs(priced, project, lo and utc(lo), hi and utc(hi))
+        costed = variable_costs(priced, project, utc(lo) if lo else None, utc(hi) if hi else None)
         try:
             yield costed, project
         finally:
@@ -192,7 +192,8 @@ def tasks(
 
     with _costed(config, since, until) as (c, _):
         rows = top_tasks(c, top, feature)
-        details = [task_details(c, r["task"]) for r in rows[: max(trees, 0)]]
+        found = (task_details(c, r["task"]) for r in rows[: max(trees, 0)])
+        details = [d for d in found if d is not None]
     if as_json:
         emit_json({"tasks": rows, "trees": [d.as_dict() for d in details]})
         return
