@@ -23,6 +23,14 @@ QTY = dtypes.Decimal(38, 6)
 #: Python-side arithmetic context: wide enough that no allocation ever rounds.
 CTX = decimal.Context(prec=60, rounding=decimal.ROUND_FLOOR)
 QUANTUM = Decimal("1e-24")
+#: Python's default context keeps 28 significant digits: at 24 decimal places that is under
+#: $10,000 before a sum silently rounds. Money sums here need 38 (DECIMAL(38, 24)), so the
+#: default context of this thread and of new threads is widened once, at import.
+MONEY_PRECISION = 60
+if decimal.getcontext().prec < MONEY_PRECISION:
+    decimal.getcontext().prec = MONEY_PRECISION
+if decimal.DefaultContext.prec < MONEY_PRECISION:
+    decimal.DefaultContext.prec = MONEY_PRECISION
 ZERO = Decimal(0)
 
 #: Report rows that are not a value of the dimension.
