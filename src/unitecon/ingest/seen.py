@@ -1,6 +1,7 @@
 """Event ids already seen in one source, to catch a reused id with different content.
 
-Memory is bounded by 24 bytes per record (64-bit id hash, 64-bit content hash, position),
+Memory is bounded by 24 bytes per record (64-bit id hash — the low half of MD5, since
+DuckDB's `hash()` collides on structured ids — 64-bit content hash, position),
 kept in sorted runs merged like a binary counter, so a check costs O(log n) per id and the
 whole file O(n log n). Two different ids share a 64-bit hash with probability about
 n^2 / 2^65 (3e-6 for 10M records); such a collision would reject the later record.

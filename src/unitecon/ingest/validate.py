@@ -370,7 +370,7 @@ def validation_sql(candidates: str, types: dict[str, pa.DataType]) -> str:
            coalesce(_loc, '') AS source, '' AS ingest_id,
            _reason, CASE WHEN _reason IS NOT NULL THEN left(rtrim(CAST(_raw AS VARCHAR),
            chr(10) || chr(13)), {MAX_RAW_CHARS}) END AS _raw, _pos,
-           hash(event_id) AS _idh, hash({", ".join(values)}) AS _ch
+           md5_number_lower(event_id) AS _idh, hash({", ".join(values)}) AS _ch
     FROM g
     """
 
