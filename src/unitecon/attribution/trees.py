@@ -8,7 +8,8 @@ cost is the sum of its leaves, whatever usage the structural spans repeat.
   has one (looked up `LEVELS` parents up, in the engine).
 - supervisor of a task: the agent of its earliest `invoke_agent` span (the outermost agent),
   else of its root span. Supervisor overhead = cost of the calls the supervisor made itself
-  / the task's cost.
+  (model and tool calls; human work under it, `HUMAN_OPERATIONS`, is not the agent's) / the
+  task's cost.
 - depth: nodes on the longest root-to-leaf path (a lone call has depth 1); fan-out: the most
   children of any one node. Agent own cost: leaves directly under the agent (not inside a
   sub-agent); inclusive cost: every leaf below it.
@@ -27,6 +28,8 @@ from unitecon.attribution.frame import ZERO, is_leaf
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 
 LEVELS = 4
+#: Work done by people, never counted as an agent's own overhead.
+HUMAN_OPERATIONS = ("human_review", "labeling")
 
 
 def resolve_agents(t: Any, levels: int = LEVELS) -> Any:
@@ -76,7 +79,9 @@ def task_rollup(t: Any) -> Any:
         calls=j.count(where=is_leaf(j)),
         agents=j.agent_r.nunique(where=is_leaf(j)),
         supervisor=j.supervisor.max(),
-        supervisor_cost=j.var_cost.sum(where=j.agent_r == j.supervisor),
+        supervisor_cost=j.var_cost.sum(
+            where=(j.agent_r == j.supervisor) & ~j.operation.isin(HUMAN_OPERATIONS)
+        ),
     )
     out = per.left_join(fan, per.task == fan.task).select(*per.columns, "fan_out").view()
     return out.mutate(fan_out=out.fan_out.fill_null(0))

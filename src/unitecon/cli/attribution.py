@@ -293,15 +293,17 @@ def outcomes(
 
     Example: unitecon outcomes --by feature
     """
-    from unitecon.attribution.tasks import outcome_rows
+    from unitecon.attribution.tasks import outcome_rows, supervisor_overhead
 
     if by not in ("kind", "feature"):
         raise UniteconError(f"--by: choose kind or feature, not {by!r}")
     with _costed(config, since, until) as (c, _):
         rows = outcome_rows(c, by)
+        sup = supervisor_overhead(c)
     if as_json:
-        emit_json(rows)
+        emit_json({"outcomes": rows, "supervisor_overhead": sup})
         return
+    _sup_print(sup)
     cols = [
         by,
         "tasks",
@@ -336,6 +338,18 @@ def outcomes(
         for r in rows
     ]
     console.print(table("Outcomes and rework (cost of pass)", cols, body, right=cols[1:]))
+
+
+def _sup_print(rows: list[dict[str, Any]]) -> None:
+    cols = ["feature", "multi-agent tasks", "cost", "supervisor's own", "overhead"]
+    body = [
+        (
+            r["feature"], r["tasks"], money(r["cost"]), money(r["supervisor_cost"]),
+            _pct(r["supervisor_overhead"]),
+        )
+        for r in rows
+    ]  # fmt: skip
+    console.print(table("Supervisor overhead", cols, body, right=cols[1:]))
 
 
 def endpoints(
