@@ -163,30 +163,14 @@ class Ledger:
         batch = chunk.events.set_column(
             EVENT_SCHEMA.get_field_index("ingest_id"),
             "ingest_id",
-            pa.array([res.ingest_id] * chunk.events.num_rows, pa.string()),
+            pa.repeat(pa.scalar(res.ingest_id, pa.string()), chunk.events.num_rows),
         )
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
             if clear_quarantine:
                 con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
-            con.register("_batch", batch)
-            inserted = 0
-            if batch.num_rows:
-                row = con.execute(
-                    """
-                    INSERT INTO events
-                    SELECT * EXCLUDE (_rn) FROM (
-                        SELECT *, row_number() OVER (PARTITION BY event_id) AS _rn
-                        FROM _batch
-                    ) b
-                    WHERE _rn = 1 AND NOT EXISTS (
-                        SELECT 1 FROM events e WHERE e.event_id = b.event_id
-                    )
-                    """
-                ).fetchone()
-                inserted = int(row[0]) if row else 0
-            con.unregister("_batch")
+            inserted = self._insert_new(batch) if batch.num_rows else 0
             if chunk.rejected:
                 now = datetime.now(UTC)
                 con.executemany(
@@ -207,6 +191,38 @@ class Ledger:
         room = self.MAX_ERRORS_KEPT - len(res.errors)
         if room > 0:
             res.errors.extend(chunk.rejected[:room])
+
+    def _insert_new(self, batch: pa.Table) -> int:
+        """Insert the rows of `batch` whose event_id is not stored yet (first one wins).
+
+        The stored ids that the batch repeats are found with a semi-join whose hash table is
+        built on the batch (not on the whole ledger), so a chunk costs O(batch + one scan of
+        the id column) however large the ledger grows. Rows repeated inside the batch are
+        collapsed with a window only when there are any.
+        """
+        con = self.con
+        con.register("_batch", batch)
+        try:
+            row = con.execute("SELECT count(*), count(DISTINCT event_id) FROM _batch").fetchone()
+            repeated = bool(row and row[0] != row[1])
+            source = (
+                "(SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER "
+                "(PARTITION BY event_id ORDER BY source) AS _rn FROM _batch) WHERE _rn = 1)"
+                if repeated
+                else "_batch"
+            )
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _stored AS "
+                "SELECT b.event_id FROM _batch b SEMI JOIN events e ON b.event_id = e.event_id"
+            )
+            stored = con.execute("SELECT count(*) FROM _stored").fetchone()
+            if stored and stored[0]:
+                source = f"(SELECT * FROM {source} b ANTI JOIN _stored s USING (event_id))"
+            row = con.execute(f"INSERT INTO events SELECT * FROM {source}").fetchone()
+            con.execute("DROP TABLE _stored")
+            return int(row[0]) if row else 0
+        finally:
+            con.unregister("_batch")
 
     # -- reads -----------------------------------------------------------------------
     def count(self) -> int:
