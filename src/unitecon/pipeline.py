@@ -46,6 +46,23 @@ def ingest_paths(
     return results
 
 
+DEMO_MARKER = "# The demo's project file."
+
+
+def write_demo_project(home_dir: Path) -> Path:
+    """Copy the demo project file to `home_dir/unitecon.yaml` (never over a user's own)."""
+    from importlib.resources import files
+
+    target = home_dir / "unitecon.yaml"
+    if target.exists() and not target.read_text(encoding="utf-8").startswith(DEMO_MARKER):
+        return target  # the user's own project file stays
+    text = files("unitecon.demo").joinpath("unitecon.yaml").read_text(encoding="utf-8")
+    text = text.replace("customers_csv: customers.csv", "customers_csv: demo/customers.csv")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
 def run_demo(
     *, seed: int = 7, days: int = 60, customers: int = 200, quiet: bool = False
 ) -> dict[str, Any]:
@@ -59,7 +76,7 @@ def run_demo(
     started = time.perf_counter()
     out = home()
     files = generate(out / "demo", seed=seed, days=days, customers=customers)  # sources
-    project = config.load(files.project_file if hasattr(files, "project_file") else None)
+    project = config.load(write_demo_project(out))
     with Ledger(out / "ledger.duckdb") as ledger:
         results = ingest_paths(ledger, files.all, quiet=quiet)  # ingest -> ledger
         priced = priced_events(ledger, project)  # price
