@@ -75,6 +75,11 @@ def _amortized_month(fc: FixedCost, m: dt.datetime) -> Decimal:
     return share if k < n - 1 else fc.amount - share * (n - 1)
 
 
+def _prorate(x: Decimal, secs: Decimal, month_secs: Decimal) -> Decimal:
+    """x x f as one division (exact whenever the result is a whole number of quanta)."""
+    return q(CTX.divide(x * secs, month_secs))
+
+
 def charges(fc: FixedCost, w: Window, tasks: TaskCounts | None = None) -> list[Charge]:
     """The charges of `fc` per month of `w`. `tasks`: for `amortize_tasks`, the tasks in
     scope since `start` before the window and per month inside it (`task_counts`)."""
@@ -82,14 +87,15 @@ def charges(fc: FixedCost, w: Window, tasks: TaskCounts | None = None) -> list[C
     out = []
     cum, per_month = tasks or (0, {})
     for m, s, e in w.months():
-        f = CTX.divide(_overlap(s, e, lo, hi), Decimal((next_month(m) - m).total_seconds()))
+        secs, month_secs = _overlap(s, e, lo, hi), Decimal((next_month(m) - m).total_seconds())
+
         base = _monthly_base(fc)
         if base is not None:
-            amt = q(base * f)
+            amt = _prorate(base, secs, month_secs)
         elif fc.usd_per_hour is not None:
-            amt = q(CTX.divide(fc.usd_per_hour * _overlap(s, e, lo, hi), Decimal(3600)))
+            amt = q(CTX.divide(fc.usd_per_hour * secs, Decimal(3600)))
         elif fc.amortize_months:
-            amt = q(_amortized_month(fc, m) * f)
+            amt = _prorate(_amortized_month(fc, m), secs, month_secs)
         elif fc.amortize_tasks:
             assert fc.amount is not None
             n0, cum = cum, cum + per_month.get(m, 0)
