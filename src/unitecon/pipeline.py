@@ -96,8 +96,6 @@ def run_demo(
         console.print(
             f"\n[bold green]Demo ready[/] in {summary['seconds']} s: "
             f"{summary['events']:,} events in {summary['ledger']}\n"
-            f"Report: [bold]{summary['report']}[/]\n"
-            "Try: unitecon costs --by feature,model · unitecon prices missing · "
-            "unitecon quarantine"
+            f"Report: [bold]{summary['report']}[/]"
         )
     return summary

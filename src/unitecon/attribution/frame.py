@@ -130,8 +130,19 @@ def materialize(t: Any) -> tuple[Any, str]:
     import uuid
 
     name = f"_unitecon_{uuid.uuid4().hex}"
-    return t._find_backend().create_table(name, t, temp=True), name
+    return _backend(t).create_table(name, t, temp=True), name
+
+
+def _backend(t: Any) -> Any:
+    """The backend of `t`; Ibis' default (in-memory DuckDB) for a table of memtables only."""
+    import ibis
+    from ibis.common.exceptions import IbisError
+
+    try:
+        return t._find_backend()
+    except IbisError:
+        return ibis.get_backend()
 
 
 def drop(t: Any, name: str) -> None:
-    t._find_backend().raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+    _backend(t).raw_sql(f'DROP TABLE IF EXISTS "{name}"')

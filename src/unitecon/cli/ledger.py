@@ -215,6 +215,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed (deterministic output).")] = 7,
     days: Annotated[int, typer.Option(help="Days of traffic.")] = 60,
     customers: Annotated[int, typer.Option(help="Number of customers.")] = 200,
+    tour: Annotated[
+        bool, typer.Option("--tour/--no-tour", help="Then show it through the main commands.")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Generate realistic demo traffic, ingest it through the real readers, and report.
@@ -227,6 +230,54 @@ def demo(
     summary = run_demo(seed=seed, days=days, customers=customers, quiet=as_json)
     if as_json:
         emit_json(summary)
+        return
+    if tour:
+        _tour()
+    _next_steps(summary)
+
+
+def _tour() -> None:
+    """Show the demo through the real commands, each titled for the reader it serves."""
+    from importlib.resources import files
+
+    from rich.rule import Rule
+
+    from unitecon.cli.main import run
+    from unitecon.ledger.store import home
+
+    scenarios = files("unitecon.demo").joinpath("scenarios")
+    out = home()
+    steps = [
+        ("Engineering — cost per successful task, rework, supervisor overhead",
+         ["outcomes", "--by", "feature"]),
+        ("Engineering — the self-hosted endpoint: utilization and idle cost", ["endpoints"]),
+        ("Finance — fully loaded unit cost per feature (variable + fixed + idle)",
+         ["unit", "--by", "feature", "--loaded"]),
+        ("Finance — who is past the margin-collapse line, and the plan design for 60%",
+         ["collapse", "--top", "6", "--chart", str(out / "collapse.html")]),
+        ("Executive — 3-year TCO with NPV, payback and Monte Carlo ranges",
+         ["tco", str(scenarios / "tco.yaml"), "--xlsx", str(out / "tco.xlsx"),
+          "--charts", str(out / "charts")]),
+        ("Executive — what-if replay of the real traffic",
+         ["whatif", str(scenarios / "whatif.yaml"), "--charts", str(out / "charts")]),
+    ]  # fmt: skip
+    for title, argv in steps:
+        console.print(Rule(f"[bold]{title}[/]  ·  unitecon {' '.join(argv[:3])}"))
+        code = run(argv)
+        if code:
+            console.print(f"[yellow]`unitecon {argv[0]}` exited with {code}[/]")
+
+
+def _next_steps(summary: dict[str, Any]) -> None:
+    console.print(
+        "\n[bold]Next[/]\n"
+        f"  Report (open in a browser): [bold]{summary['report']}[/]\n"
+        "  Dashboard: unitecon keys create read --name dashboard   # prints a login link\n"
+        "             unitecon serve                               # http://127.0.0.1:4318/\n"
+        "  Explore:   unitecon costs --by feature,model · unitecon tasks --top 5 · "
+        "unitecon prices missing · unitecon quarantine",
+        highlight=False,
+    )
 
 
 def progress(quiet: bool) -> Progress:
