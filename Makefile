@@ -35,7 +35,8 @@ types: $(STAMP)
 check: lint types test
 
 bench: $(STAMP)
-	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/ledger.py --rows 10000000 --runs 2
+	$(BIN)/python bench/montecarlo.py
 
 clean:
 	rm -rf $(VENV) .unitecon .pytest_cache .mypy_cache .ruff_cache
