@@ -36,3 +36,16 @@ def test_missing_input_file(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["frobnicate"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_prices_show_gives_the_o3_price_cut(capsys: pytest.CaptureFixture[str]) -> None:
+    """OpenAI cut o3 from $10/$40 to $2/$8 per Mtok on 2025-06-10 (public announcement)."""
+    import json
+
+    assert run(["prices", "show", "o3", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    plain = [r for r in rows if not r["context"]]
+    assert [(r["valid_to"], r["prices"]["output_mtok"]) for r in plain] == [
+        ("2025-06-10", "40"),
+        (None, "8"),
+    ]

@@ -183,7 +183,7 @@ def prices_show(
     from unitecon import config as cfg
     from unitecon.pricing import show_prices
 
-    info = show_prices(model, provider=provider, project=cfg.load(config))
+    info = show_prices(model, provider=provider, config=cfg.load(config).pricing)
     if as_json:
         emit_json(info)
         return
