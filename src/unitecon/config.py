@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,31 +52,33 @@ class Project(Strict):
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """Line (1-based) of the YAML node at pydantic error location `loc`."""
+    """Line (1-based) of the YAML node at pydantic error location `loc` (as deep as it goes)."""
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
+        nxt: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             nxt = next((v for k, v in node.value if k.value == key), None)
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
             nxt = node.value[key] if key < len(node.value) else None
-        else:
-            nxt = None
-        if nxt is None:
-            break
+        if nxt is None:  # a union's tag or a missing field: stay on this node
+            continue
         node = nxt
         line = node.start_mark.line + 1
     return line
 
 
-def parse(text: str, source: str = "<config>") -> Project:
-    """Validate a project file's text; raise ConfigError naming file:line and field."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(cls: type[M], text: str, source: str, what: str) -> M:
+    """Validate YAML `text` as `cls`; raise ConfigError with `file:line: field: message`."""
     try:
         data: Any = yaml.safe_load(text) or {}
         node = yaml.compose(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: not valid YAML: {e}") from e
     try:
-        return Project.model_validate(data)
+        return cls.model_validate(data)
     except ValidationError as e:
         msgs = []
         for err in e.errors():
@@ -85,7 +87,12 @@ def parse(text: str, source: str = "<config>") -> Project:
             where = f"{source}:{line}" if line else source
             field = ".".join(str(p) for p in loc) or "(top level)"
             msgs.append(f"{where}: {field}: {err['msg']}")
-        raise ConfigError("invalid project file\n" + "\n".join(msgs)) from None
+        raise ConfigError(f"invalid {what}\n" + "\n".join(msgs)) from None
+
+
+def parse(text: str, source: str = "<config>") -> Project:
+    """Validate a project file's text; raise ConfigError naming file:line and field."""
+    return parse_model(Project, text, source, "project file")
 
 
 def find(explicit: Path | None = None) -> Path | None:

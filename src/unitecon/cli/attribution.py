@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.tree import Tree
 
-from unitecon.cli.output import console, emit_json, money, table
+from unitecon.cli.output import console, emit_json, money, parse_date, table
 from unitecon.errors import LookupFailed, UniteconError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -40,15 +39,6 @@ def register(app: typer.Typer) -> None:
     app.command("endpoints")(endpoints)
 
 
-def _date(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UniteconError(f"--{name}: expected a date like 2026-01-31, got {value!r}") from None
-
-
 @contextmanager
 def _costed(config: Path | None, since: str | None, until: str | None) -> Iterator[Any]:
     """(Costed, Project) over the ledger, open for the duration of the command."""
@@ -59,7 +49,7 @@ def _costed(config: Path | None, since: str | None, until: str | None) -> Iterat
     from unitecon.pricing import priced_events
 
     project = cfg.load(config)
-    lo, hi = _date(since, "since"), _date(until, "until")
+    lo, hi = parse_date(since, "since"), parse_date(until, "until")
     with Ledger(read_only=True) as ledger:
         priced = priced_events(ledger, project)
         costed = variable_costs(priced, project, utc(lo) if lo else None, utc(hi) if hi else None)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from unitecon.cli.output import console, emit_json, money, table
+from unitecon.cli.output import console, emit_json, money, parse_date, table
 from unitecon.errors import UniteconError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -114,15 +113,6 @@ def quarantine(
     )
 
 
-def _date(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UniteconError(f"--{name}: expected a date like 2026-01-31, got {value!r}") from None
-
-
 def costs(
     by: Annotated[
         str, typer.Option("--by", help="day,month,provider,model,customer,...")
@@ -141,7 +131,7 @@ def costs(
     from unitecon.economics.costs import costs_by, parse_dims
 
     dims = parse_dims(by)
-    period = {"since": _date(since, "since"), "until": _date(until, "until")}
+    period = {"since": parse_date(since, "since"), "until": parse_date(until, "until")}
     project = cfg.load(config)
     with _ledger(read_only=True) as ledger:
         from unitecon.pricing import priced_events

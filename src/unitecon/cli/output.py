@@ -72,5 +72,17 @@ def table(
     return t
 
 
+def parse_date(value: str | None, name: str) -> date | None:
+    """A `--since`/`--until` option: an ISO date (UTC day), or a clear error."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        from unitecon.errors import UniteconError
+
+        raise UniteconError(f"--{name}: expected a date like 2026-01-31, got {value!r}") from None
+
+
 def records(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]

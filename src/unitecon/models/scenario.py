@@ -47,10 +47,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from unitecon.errors import ConfigError
 
@@ -248,39 +247,11 @@ def label(tr: BaseModel, i: int) -> str:
 # -- loading with file:line errors -------------------------------------------------------
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        nxt: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == key), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            nxt = node.value[key] if key < len(node.value) else None
-        if nxt is None:  # a union's tag (`route`) or a missing field: stay on this node
-            continue
-        node = nxt
-        line = node.start_mark.line + 1
-    return line
-
-
 def parse(cls: type[M], text: str, source: str) -> M:
     """Validate YAML `text` as `cls`; raise ConfigError with ``file:line: field: message``."""
-    try:
-        data: Any = yaml.safe_load(text) or {}
-        node = yaml.compose(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{source}: not valid YAML: {e}") from e
-    try:
-        return cls.model_validate(data)
-    except ValidationError as e:
-        msgs = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            line = _line_of(node, loc)
-            where = f"{source}:{line}" if line else source
-            field = ".".join(str(p) for p in loc) or "(top level)"
-            msgs.append(f"{where}: {field}: {err['msg']}")
-        raise ConfigError(f"invalid {cls.__name__} file\n" + "\n".join(msgs)) from None
+    from unitecon.config import parse_model
+
+    return parse_model(cls, text, source, f"{cls.__name__} file")
 
 
 def load(cls: type[M], path: Path) -> M:
