@@ -259,13 +259,18 @@ def _tour() -> None:
 
 
 def _next_steps(summary: dict[str, Any]) -> None:
+    import os
+    import shutil
+    import sys
+
+    u = "unitecon" if shutil.which("unitecon") else os.path.relpath(sys.argv[0])
     console.print(
         "\n[bold]Next[/]\n"
         f"  Report (open in a browser): [bold]{summary['report']}[/]\n"
-        "  Dashboard: unitecon keys create read --name dashboard   # prints a login link\n"
-        "             unitecon serve                               # http://127.0.0.1:4318/\n"
-        "  Explore:   unitecon costs --by feature,model · unitecon tasks --top 5 · "
-        "unitecon prices missing · unitecon quarantine",
+        f"  Dashboard: {u} keys create read --name dashboard   # prints a login link\n"
+        f"             {u} serve                               # http://127.0.0.1:4318/\n"
+        f"  Explore:   {u} costs --by feature,model · {u} tasks --top 5 · "
+        f"{u} prices missing · {u} quarantine",
         highlight=False,
     )
 
