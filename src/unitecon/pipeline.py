@@ -68,6 +68,7 @@ def run_demo(
 ) -> dict[str, Any]:
     """Generate demo traffic, ingest it through the real readers, price it, and report."""
     from unitecon import config
+    from unitecon.attribution.costed import variable_costs
     from unitecon.cli.output import console
     from unitecon.demo import generate
     from unitecon.pricing import priced_events
@@ -80,7 +81,11 @@ def run_demo(
     with Ledger(out / "ledger.duckdb") as ledger:
         results = ingest_paths(ledger, files.all, quiet=quiet)  # ingest -> ledger
         priced = priced_events(ledger, project)  # price
-        report = write_report(ledger, priced, project, out / "report.html")  # report
+        costed = variable_costs(priced, project)  # attribute
+        try:
+            report = write_report(ledger, costed.events, project, out / "report.html")  # report
+        finally:
+            costed.release()
     summary = {
         "ledger": str(out / "ledger.duckdb"),
         "report": str(report.path),

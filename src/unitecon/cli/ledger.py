@@ -134,9 +134,14 @@ def costs(
     period = {"since": parse_date(since, "since"), "until": parse_date(until, "until")}
     project = cfg.load(config)
     with _ledger(read_only=True) as ledger:
+        from unitecon.attribution.costed import variable_costs
         from unitecon.pricing import priced_events
 
-        rows = costs_by(priced_events(ledger, project), dims, **period)
+        costed = variable_costs(priced_events(ledger, project), project)
+        try:
+            rows = costs_by(costed.events, dims, **period)
+        finally:
+            costed.release()
     if as_json:
         emit_json(rows)
         return
@@ -154,10 +159,14 @@ def costs(
         )
         for r in shown
     ]
-    title = f"Cost by {', '.join(dims)} — total {money(total)}"
+    title = f"Variable cost by {', '.join(dims)} — total {money(total)}"
     if len(rows) > len(shown):
         title += f" (top {len(shown)} of {len(rows)} rows)"
     console.print(table(title, cols, body, right=cols[len(dims) :]))
+    console.print(
+        "Tokens, unit prices and self-hosted busy GPU time. Fixed costs and idle GPU time: "
+        "`unitecon unit --by feature --loaded`."
+    )
     if any(r["unpriced_events"] for r in rows):
         console.print("[yellow]Some events have no price: see `unitecon prices missing`.[/]")
 

@@ -1,8 +1,10 @@
 """Cost by dimension and period: the ledger's plain spend report.
 
-Works on the priced-events table of the pricing stage (one row per event with `cost`,
-DECIMAL USD). Structural spans carry no cost (leaf-only), so any grouping sums to the total.
-Events from a sampled source are weighted by 1/sample_rate (see `weighted_cost`).
+Works on the attribution stage's costed events (`Costed.events`, column `var_cost`: token
+prices + unit prices + self-hosted busy GPU time, already weighted by 1/sample_rate) or on
+the pricing stage's priced events (column `cost`, token prices only; weighted here by
+`weighted_cost`). Structural spans carry no cost (leaf-only), so any grouping sums to the
+total. Fixed costs and idle GPU time are allocated by `unitecon.attribution.allocate`.
 """
 
 from __future__ import annotations
@@ -79,11 +81,16 @@ def costs_by(
     since: date | None = None,
     until: date | None = None,
 ) -> list[dict[str, Any]]:
-    """Total cost, events and tokens per combination of `dims`, largest cost first."""
+    """Total cost, events and tokens per combination of `dims`, largest cost first.
+
+    `priced` is a costed table (`var_cost`, preferred: all variable cost) or a priced one
+    (`cost`: token prices only).
+    """
     t = with_periods(filter_period(priced, since, until))
     cols = [DIMENSIONS[d] for d in dims]
+    cost = t.var_cost if "var_cost" in t.columns else weighted_cost(t)
     agg = t.group_by(cols).aggregate(
-        cost=weighted_cost(t).sum(),
+        cost=cost.sum(),
         events=t.count(),
         input_tokens=t.input_tokens.sum(),
         output_tokens=t.output_tokens.sum(),

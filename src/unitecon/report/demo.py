@@ -102,7 +102,7 @@ def write_report(ledger: Any, priced: Any, project: Any, path: Path) -> Report:
     events = sum(r["events"] for r in by_model)
     unpriced = sum(r["unpriced_events"] for r in by_model)
     headline: dict[str, Any] = {
-        "total spend": total,
+        "variable spend (tokens, units, GPU time)": total,
         "events": events,
         "customers": sum(1 for r in by_customer if r["customer"] is not None),
         "events without a price": unpriced,
