@@ -1,0 +1,36 @@
+"""`unitecon costs` totals all variable cost: token prices and unit prices alike."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from unitecon.cli.main import run
+from unitecon.ingest.base import Chunk
+from unitecon.ledger.schema import to_table
+from unitecon.ledger.store import Ledger
+
+
+def test_costs_adds_token_and_unit_prices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """gpt-4o at $2.50 in / $10 out per Mtok (OpenAI list price): 1,000 in + 100 out =
+    $0.0025 + $0.0010 = $0.0035. Ten web searches at $5 per 1,000: $0.05. Total $0.0535."""
+    ts = datetime(2026, 10, 1, 12, tzinfo=UTC)
+    rows = [
+        {"event_id": "a", "ts": ts, "provider": "openai", "model": "gpt-4o",
+         "input_tokens": 1000, "output_tokens": 100, "feature": "search", "source": "t:1"},
+        {"event_id": "b", "ts": ts, "operation": "execute_tool", "unit_type": "web_search",
+         "units": 10.0, "feature": "search", "source": "t:2"},
+    ]  # fmt: skip
+    with Ledger() as ledger:
+        ledger.ingest("t", [Chunk(to_table(rows))])
+    cfg = tmp_path / "unitecon.yaml"
+    cfg.write_text('unit_prices:\n  - {unit_type: web_search, usd_per_1000: "5"}\n')
+    assert run(["costs", "--by", "feature", "--config", str(cfg), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(r["feature"], Decimal(r["cost"])) for r in out] == [("search", Decimal("0.0535"))]
