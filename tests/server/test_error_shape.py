@@ -7,6 +7,7 @@ the HTTP status; a protobuf OTLP request gets a protobuf `google.rpc.Status` ins
 from __future__ import annotations
 
 import gzip
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -105,11 +106,13 @@ def test_422_body_and_params(client: TestClient, hdr: dict[str, dict[str, str]])
 def test_503_overloaded_has_retry_after(
     client: TestClient, hdr: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def full(chunk: Any) -> Any:
+    async def full(*a: Any) -> Any:
         raise Overloaded("The ingest queue is full (9 spans waiting to be written).")
 
-    monkeypatch.setattr(client.app.state.writer, "submit", full)  # type: ignore[attr-defined]
-    monkeypatch.setattr("unitecon.server.otlp._decode_otlp", lambda *a: None)
+    writer = client.app.state.writer  # type: ignore[attr-defined]
+    monkeypatch.setattr(writer, "_submit", full)
+    one_span = SimpleNamespace(candidates=SimpleNamespace(num_rows=1))
+    monkeypatch.setattr("unitecon.server.otlp.decode_otlp", lambda *a: one_span)
     r = client.post("/v1/traces", content=b"{}", headers={**hdr["ingest"], **JSON})
     assert_shape(r, 503, "overloaded")
     assert r.headers["retry-after"] == "1"

@@ -2,7 +2,9 @@
 
 `POST /v1/traces` takes an `ExportTraceServiceRequest` as the OpenTelemetry exporters send it
 (`application/x-protobuf` or `application/json`, gzip or plain) and answers an
-`ExportTraceServiceResponse` in the request's encoding. Spans that cannot become events go to
+`ExportTraceServiceResponse` in the request's encoding. The body is decoded into candidate
+rows off the event loop (`decode.py`); the writer validates the candidates of every queued
+request in one query and commits them in one transaction. Spans that cannot become events go to
 the quarantine with their reason; the answer then carries `partial_success` with the count
 of rejected spans and a message (OTLP specification, "Partial Success").
 
@@ -28,6 +30,7 @@ from unitecon.errors import UniteconError
 from unitecon.ingest.base import Chunk, Rejected
 from unitecon.server.auth import KeyInfo, Kind, require
 from unitecon.server.body import media_type, read_body
+from unitecon.server.decode import decode_otlp
 from unitecon.server.errors import COMMON_RESPONSES, ErrorBody, InvalidBody
 from unitecon.server.writer import Writer
 
@@ -77,21 +80,6 @@ def otlp_response(rejected: list[Rejected], kind: str) -> Response:
     return Response(text, media_type=JSON)
 
 
-def _decode_otlp(body: bytes, content_type: str, source: str) -> Chunk:
-    """Decode a request body; a body that is not an OTLP request at all is 422.
-
-    `decode_request` never raises: an undecodable body comes back as a single rejection
-    located at the source itself (per-span rejections are at `source#span_id`).
-    """
-    from unitecon.ingest import decode_request
-
-    chunk: Chunk = decode_request(body, content_type, None, source)
-    whole = [r for r in chunk.rejected if r.location == source]
-    if whole and chunk.events.num_rows == 0:
-        raise InvalidBody(f"Not a valid OTLP ExportTraceServiceRequest: {whole[0].reason}")
-    return chunk
-
-
 @router.post(
     "/v1/traces",
     tags=["ingest"],
@@ -117,12 +105,14 @@ async def receive_traces(request: Request, key: IngestKey) -> Response:
     writer: Writer = request.app.state.writer
     pool = request.app.state.decoders
     if pool is None:
-        chunk = await run_in_threadpool(_decode_otlp, body, ct, writer.source)
+        decoded = await run_in_threadpool(decode_otlp, body, ct, writer.source)
     else:
         loop = asyncio.get_running_loop()
-        chunk = await loop.run_in_executor(pool, _decode_otlp, body, ct, writer.source)
-    await writer.submit(chunk)
-    return otlp_response(chunk.rejected, kind)
+        decoded = await loop.run_in_executor(pool, decode_otlp, body, ct, writer.source)
+    if decoded.candidates.num_rows == 0:  # no GenAI span: nothing to write
+        return otlp_response([], kind)
+    done = await writer.submit_candidates(decoded.candidates)
+    return otlp_response(done.rejections, kind)
 
 
 class EventsAccepted(BaseModel):

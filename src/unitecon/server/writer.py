@@ -1,9 +1,12 @@
 """The single writer: every write of the service goes through one thread.
 
 DuckDB takes one writer per file, and the ledger writes a chunk in one transaction. Request
-handlers decode their body into a `Chunk` and `submit` it; the writer thread takes what is
-queued (up to `max_batch_rows`), writes it as one ledger ingest (one transaction: group
-commit), and only then resolves each request's future. So a request is acknowledged only
+handlers decode their body into a validated `Chunk` (`submit`) or, for OTLP, into candidate
+rows not yet validated (`submit_candidates`); the writer thread takes what is queued (up to
+`max_batch_rows`), validates all the candidates in one query (`decode.BatchValidator`: the
+query's cost is mostly fixed, so one per batch instead of one per request), writes the batch
+as one ledger ingest (one transaction: group commit), and only then resolves each request's
+future. So a request is acknowledged only
 after its spans are committed, and a failed write fails every request in it (nothing is
 acknowledged and lost).
 
@@ -25,6 +28,7 @@ import pyarrow as pa
 
 from unitecon.ingest.base import Chunk, Rejected
 from unitecon.ledger.store import Ledger
+from unitecon.server.decode import BatchValidator
 from unitecon.server.errors import Overloaded, Unavailable
 
 log = logging.getLogger("unitecon.server")
@@ -37,11 +41,14 @@ class Written:
     rows: int
     rejected: int
     ingest_id: str
+    rejections: list[Rejected] = field(default_factory=list)
+    """The request's rejected records (quarantined), for the OTLP partial-success message."""
 
 
 @dataclass
 class _Job:
-    chunk: Chunk
+    chunk: Chunk | None
+    candidates: pa.Table | None
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Written]
     rows: int
@@ -59,6 +66,7 @@ class WriterStats:
     last_error: str | None = None
     queue_rows: int = 0
     busy_s: float = 0.0
+    validate_s: float = 0.0
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -82,6 +90,7 @@ class Writer:
         self._lock = threading.Lock()
         self._queued_rows = 0
         self._closing = False
+        self._validator = BatchValidator(source)
         self._thread = threading.Thread(target=self._run, name="unitecon-writer", daemon=True)
 
     def start(self) -> None:
@@ -96,7 +105,14 @@ class Writer:
 
     async def submit(self, chunk: Chunk) -> Written:
         """Queue `chunk` and wait until it is committed. Raises Overloaded when full."""
-        rows = chunk.events.num_rows + len(chunk.rejected)
+        return await self._submit(chunk, None, chunk.events.num_rows + len(chunk.rejected))
+
+    async def submit_candidates(self, candidates: pa.Table) -> Written:
+        """Queue candidate rows (`decode.decode_otlp`): validated with the batch, then
+        committed. Raises Overloaded when full."""
+        return await self._submit(None, candidates, candidates.num_rows)
+
+    async def _submit(self, chunk: Chunk | None, cand: pa.Table | None, rows: int) -> Written:
         with self._lock:
             if self._closing:
                 raise Unavailable("The server is shutting down; retry against the new one.")
@@ -110,7 +126,7 @@ class Writer:
             self._queued_rows += rows
             self.stats.queue_rows = self._queued_rows
         loop = asyncio.get_running_loop()
-        job = _Job(chunk, loop, loop.create_future(), rows)
+        job = _Job(chunk, cand, loop, loop.create_future(), rows)
         self._queue.put(job)
         return await job.future
 
@@ -130,6 +146,12 @@ class Writer:
         return jobs, stop
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._validator.close()
+
+    def _loop(self) -> None:
         stop = False
         while not stop:
             first = self._queue.get()
@@ -145,12 +167,27 @@ class Writer:
             if job is not None:
                 self._write([job])
 
+    def _batch(self, jobs: list[_Job]) -> tuple[Chunk, dict[int, list[Rejected]]]:
+        """One chunk of the jobs' events; candidates validated together in one query."""
+        chunks = [j.chunk for j in jobs if j.chunk is not None]
+        cand = [(j, j.candidates) for j in jobs if j.candidates is not None]
+        own: dict[int, list[Rejected]] = {}
+        if cand:
+            started = time.perf_counter()
+            done = self._validator.validate([t for _, t in cand])
+            self.stats.validate_s += time.perf_counter() - started
+            chunks.append(done.chunk)
+            own = {id(j): r for (j, _), r in zip(cand, done.rejected, strict=True)}
+        if len(chunks) == 1:
+            return chunks[0], own
+        events = pa.concat_tables([c.events for c in chunks])
+        rejected: list[Rejected] = [r for c in chunks for r in c.rejected]
+        return Chunk(events, rejected, rows_read=events.num_rows + len(rejected)), own
+
     def _write(self, jobs: list[_Job]) -> None:
         started = time.perf_counter()
-        events = pa.concat_tables([j.chunk.events for j in jobs])
-        rejected: list[Rejected] = [r for j in jobs for r in j.chunk.rejected]
-        batch = Chunk(events, rejected, rows_read=events.num_rows + len(rejected))
         try:
+            batch, own = self._batch(jobs)
             res = self.ledger.ingest(
                 f"{self.source}/{uuid.uuid4().hex[:16]}", [batch], fmt=self.source
             )
@@ -162,12 +199,18 @@ class Writer:
             self._settle(jobs, None, err)
             return
         self.stats.batches += 1
-        self.stats.rows_written += events.num_rows
+        self.stats.rows_written += batch.events.num_rows
         self.stats.requests_written += len(jobs)
         self.stats.busy_s += time.perf_counter() - started
-        self._settle(jobs, res.ingest_id, None)
+        self._settle(jobs, res.ingest_id, None, own)
 
-    def _settle(self, jobs: list[_Job], ingest_id: str | None, err: Exception | None) -> None:
+    def _settle(
+        self,
+        jobs: list[_Job],
+        ingest_id: str | None,
+        err: Exception | None,
+        own: dict[int, list[Rejected]] | None = None,
+    ) -> None:
         with self._lock:
             self._queued_rows -= sum(j.rows for j in jobs)
             self.stats.queue_rows = self._queued_rows
@@ -175,8 +218,15 @@ class Writer:
             if err is not None:
                 j.loop.call_soon_threadsafe(_fail, j.future, err)
             else:
-                done = Written(j.chunk.events.num_rows, len(j.chunk.rejected), ingest_id or "")
-                j.loop.call_soon_threadsafe(_succeed, j.future, done)
+                j.loop.call_soon_threadsafe(_succeed, j.future, _written(j, ingest_id, own))
+
+
+def _written(job: _Job, ingest_id: str | None, own: dict[int, list[Rejected]] | None) -> Written:
+    if job.chunk is not None:
+        c = job.chunk
+        return Written(c.events.num_rows, len(c.rejected), ingest_id or "", c.rejected)
+    rejected = (own or {}).get(id(job), [])
+    return Written(job.rows - len(rejected), len(rejected), ingest_id or "", rejected)
 
 
 def _succeed(fut: asyncio.Future[Written], value: Written) -> None:
