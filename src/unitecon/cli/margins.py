@@ -59,7 +59,7 @@ def _month(text: str | None) -> dt.date | None:
 
 
 def _pct(x: Decimal | None) -> str:
-    return "—" if x is None else f"{x * 100:.1f}%"
+    return "—" if x is None else f"{abs(x * 100) if x == 0 else x * 100:.1f}%"
 
 
 def margins_cmd(
@@ -81,22 +81,35 @@ def margins_cmd(
     m = _margins(config)
     rows = mg.in_month(m.rows, m_filter) if m_filter else m.rows
     groups = mg.roll_up(rows, by)  # type: ignore[arg-type]
+    planned = mg.in_month(m.planned, m_filter) if m_filter else m.planned
+    plan_f = {g.key[0]: g.fixed_cost for g in mg.roll_up(planned, by)}  # type: ignore[arg-type]
     conc = mg.concentration(mg.roll_up(rows, "customer"))
     if as_json:
-        emit_json(_margins_json(by, month, groups, conc, m))
+        emit_json(_margins_json(by, month, groups, plan_f, conc, m))
         return
-    _print_margins(by, groups, limit)
+    _print_margins(by, groups, limit, plan_f if m.inputs.fixed_basis == "allocated" else None)
+    _print_fixed_basis(m, groups, plan_f, m_filter is not None)
     _print_concentration(conc)
 
 
-def _margins_json(by: str, month: str | None, groups: Any, conc: Any, m: Any) -> dict[str, Any]:
+def _margins_json(
+    by: str, month: str | None, groups: Any, plan_f: dict[Any, Decimal], conc: Any, m: Any
+) -> dict[str, Any]:
     total = {k: sum((getattr(g, k) for g in groups), Decimal(0))
              for k in ("revenue", "variable_cost", "fixed_cost", "gross_margin")}  # fmt: skip
+    total["plan_fixed_cost"] = sum(plan_f.values(), Decimal(0))
+    fx = m.inputs.fixed
     return {
         "by": by,
         "month": month,
         "cost_source": m.inputs.cost_source,
-        "rows": [g.as_dict([by]) for g in groups],
+        "fixed_basis": m.inputs.fixed_basis,
+        "fixed_window": None
+        if fx is None
+        else {"fixed_costs": fx.fixed_total, "idle": fx.idle_total, "idle_mode": fx.idle},
+        "rows": [
+            {**g.as_dict([by]), "plan_fixed_cost": plan_f.get(g.key[0], Decimal(0))} for g in groups
+        ],
         "total": total,
         "concentration": {
             "customers": conc.customers,
@@ -109,14 +122,17 @@ def _margins_json(by: str, month: str | None, groups: Any, conc: Any, m: Any) ->
     }
 
 
-def _print_margins(by: str, groups: Any, limit: int) -> None:
+def _print_margins(by: str, groups: Any, limit: int, plan_f: dict[Any, Decimal] | None) -> None:
+    """The table; with `plan_f` (fixed cost allocated) a `plan F` column beside `fixed`."""
     shown = groups[:limit] if limit else groups
     plan_col = ["plan"] if by != "plan" else []
-    cols = [by, *plan_col, "revenue", "variable", "fixed", "contribution", "gross margin", "GM %"]
+    f_col = ["plan F"] if plan_f is not None else []
+    cols = [by, *plan_col, "revenue", "variable", "fixed", *f_col, "contribution",
+            "gross margin", "GM %"]  # fmt: skip
     body = [
         (g.key[0], *([g.plan] if plan_col else []), money(g.revenue), money(g.variable_cost),
-         money(g.fixed_cost), money(g.contribution_margin), money(g.gross_margin),
-         _pct(g.gross_margin_pct))
+         money(g.fixed_cost), *([money(plan_f.get(g.key[0]))] if plan_f is not None else []),
+         money(g.contribution_margin), money(g.gross_margin), _pct(g.gross_margin_pct))
         for g in shown
     ]  # fmt: skip
     rev = sum((g.revenue for g in groups), Decimal(0))
@@ -127,6 +143,30 @@ def _print_margins(by: str, groups: Any, limit: int) -> None:
     if len(shown) < len(groups):
         title += f"; {len(shown)} of {len(groups)} rows"
     console.print(table(title, cols, body, right=cols[1 + len(plan_col) :]))
+
+
+def _print_fixed_basis(m: Any, groups: Any, plan_f: dict[Any, Decimal], filtered: bool) -> None:
+    """Which fixed cost the `fixed` column holds, and the other one."""
+    shown = money(sum((g.fixed_cost for g in groups), Decimal(0)))
+    f_total = money(sum(plan_f.values(), Decimal(0)))
+    fx = m.inputs.fixed
+    plan_line = (
+        f"plan F: fixed_cost_per_customer x contract-days = {f_total}; the per-customer "
+        "planning figure `unitecon collapse` uses in u0 = (P - F) / c"
+    )
+    if fx is None:
+        console.print(f"fixed cost: {plan_line} (no `fixed_costs` in the project file)")
+        return
+    idle = "its own line __idle__" if fx.idle == "line" else "shared by GPU cost"
+    window = "" if filtered else (
+        f" = fixed costs {money(fx.fixed_total)} ({fx.charges} monthly charges) + idle GPU "
+        f"time {money(fx.idle_total)} ({idle})"
+    )  # fmt: skip
+    console.print(
+        f"fixed cost: allocated from the project's fixed costs, each by its driver: {shown}"
+        f"{window}; what no customer carries is on __unallocated__ / __idle__\n"
+        f"{plan_line} (shown as `plan F`, not in the margins above)"
+    )
 
 
 def _print_concentration(c: Any) -> None:

@@ -2,7 +2,15 @@
 
 `load_inputs` is the only step that queries the engine; `margins` and `collapse` are pure
 functions of its records and the project's revenue section, so a what-if re-runs them
-without touching the ledger (`whatif_prices.py`).
+without touching the ledger (`whatif_prices.py`; a what-if keeps the allocated fixed cost).
+
+Two fixed costs, two uses:
+
+- margins (`Margins.rows`): the project's real fixed costs allocated by driver when the
+  project has `fixed_costs` or self-hosted endpoints (`inputs.fixed_lines`), else the plans'
+  F (`fixed_cost_per_customer`);
+- the collapse analysis: always the plans' F, the per-customer planning figure of
+  u0 = (P - F)/c and u_m = (P(1 - m) - F)/c (`Margins.planned` holds those rows).
 """
 
 from __future__ import annotations
@@ -16,8 +24,8 @@ from typing import Any
 
 from unitecon.economics import inputs as inp
 from unitecon.economics.collapse_plan import PlanCollapse, analyze
-from unitecon.economics.inputs import UsageLine
-from unitecon.economics.margins import FixedKey, MarginRow, margin_rows
+from unitecon.economics.inputs import FixedKey, FixedLines, UsageLine
+from unitecon.economics.margins import MarginRow, margin_rows
 from unitecon.economics.revenue import Book, RevenueItem, load_book, revenue
 from unitecon.errors import LookupFailed
 
@@ -33,6 +41,13 @@ class MarginInputs:
     """Fixed cost per (customer, month, feature) from attribution; None: the plans' F."""
     cost_source: str = "pricing"
     """`attribution` (tokens + units + GPU time) or `pricing` (token prices only)."""
+    fixed: FixedLines | None = None
+    """The allocation behind `allocated_fixed` (window totals, idle mode)."""
+
+    @property
+    def fixed_basis(self) -> str:
+        """`allocated` (the project's fixed costs) or `plan` (the plans' F)."""
+        return "plan" if self.allocated_fixed is None else "allocated"
 
 
 @dataclass(frozen=True)
@@ -43,32 +58,44 @@ class Margins:
     items: list[RevenueItem]
     book: Book
     inputs: MarginInputs
+    planned: list[MarginRow]
+    """The same rows with the plans' F as fixed cost (the collapse analysis' basis)."""
 
 
 def load_inputs(priced: Any, project: Any) -> MarginInputs:
-    """Query the engine once per record kind: cost and usage lines, month coverage."""
-    events, col = inp.costed_events(priced, project)
-    source = "attribution" if col == "var_cost" else "pricing"
-    return MarginInputs(inp.usage_lines(events, col), inp.coverage(priced), None, source)
+    """Query the engine once per record kind: cost and usage lines, month coverage, and the
+    project's fixed costs (and idle) per line when it has any."""
+    cov = inp.coverage(priced)
+    c = inp.costed(priced, project)
+    if c is None:
+        return MarginInputs(inp.usage_lines(priced, "cost"), cov, None, "pricing")
+    usage = inp.usage_lines(c.events, "var_cost")
+    fx = None
+    if getattr(project, "fixed_costs", None) or c.idle_total:
+        fx = inp.fixed_lines(c, project)
+    return MarginInputs(usage, cov, fx.amounts if fx else None, "attribution", fx)
 
 
 def margins(inputs: MarginInputs, book: Book) -> Margins:
     """Revenue for every customer-month of the data, then the margin rows."""
     items = revenue(book, inputs.usage, inputs.coverage)
+    planned = margin_rows(book, inputs.usage, items)
+    if inputs.allocated_fixed is None:
+        return Margins(planned, items, book, inputs, planned)
     rows = margin_rows(book, inputs.usage, items, inputs.allocated_fixed)
-    return Margins(rows, items, book, inputs)
+    return Margins(rows, items, book, inputs, planned)
 
 
 def collapse(
     m: Margins, plan: str | None = None, target_margin: Decimal | None = None
 ) -> list[PlanCollapse]:
-    """The collapse analysis of one plan, or of every plan."""
+    """The collapse analysis of one plan, or of every plan (on the plans' F)."""
     plans = m.book.config.plans
     if plan is not None and plan not in plans:
         raise LookupFailed("plan", plan, plans)
     target = m.book.config.target_margin if target_margin is None else target_margin
     names = [plan] if plan else sorted(plans)
-    return [analyze(n, m.rows, m.book, m.inputs.coverage, target) for n in names]
+    return [analyze(n, m.planned, m.book, m.inputs.coverage, target) for n in names]
 
 
 def book_for(project: Any, config_path: Path | None) -> Book:

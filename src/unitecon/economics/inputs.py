@@ -10,15 +10,33 @@ The variable cost is the attribution stage's `var_cost` (tokens + unit prices + 
 leaf-only) when that stage is available, else the pricing stage's `cost` of leaf events
 weighted by 1/sample_rate. Usage counts are not re-weighted for sampling.
 
-Usage metrics (TODO(metrics): move these definitions to `unitecon.economics.metrics` when it
-lands; they are here only because revenue needs them per customer-month-feature):
+- `FixedLines`: the project's fixed costs (and idle GPU cost) of the window per (customer,
+  month, feature), allocated by the attribution stage's drivers, with the special lines.
+
+Usage metrics (per customer, month and feature; revenue needs them at that grain):
 
     tasks              distinct tasks (task_id, else trace_id, else event_id)
     successful_tasks   tasks whose last event (by ts) with a known `accepted` has it true
-                       (the rule of `unitecon.attribution.outcomes`; unknown is not success)
+                       (unknown is not success)
     conversations      distinct conversation_id
     resolutions        distinct conversations (else tasks) holding a successful task
     ktokens            (input_tokens + output_tokens) / 1000 over leaf events
+
+"Successful task" is the rule of `unitecon.attribution.outcomes.task_outcomes` (outcome
+`success`: the last known `accepted` is true). It is written again here, not imported:
+`task_outcomes` returns one row per whole task and inlines the expression, while revenue
+counts a task in each (customer, month, feature) slice it touches, so its verdict is the last
+known one inside the slice. The two agree whenever a task stays in one slice (a test checks
+it); sharing one expression needs it pulled out of `outcomes.py` first.
+
+Fixed cost per (customer, month, feature), `fixed_lines`: each fixed cost's monthly charge
+is split by its own driver and scope (`attribution.keyed_alloc`, the functions of
+`attribution.fixed`); with `allocation: {idle: share}` the endpoints' idle cost is split over
+the rows that used them by GPU cost. What no row can carry stays visible on its own line:
+`__unallocated__` (a month's charge with no driver weight in scope) and `__idle__` (idle
+with `idle: line`, or an endpoint-month nobody used). So, exactly:
+
+    sum over lines = fixed cost of the window + idle cost of the window
 """
 
 from __future__ import annotations
@@ -36,6 +54,12 @@ import ibis.expr.types as ir
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 
 UNATTRIBUTED = "(unattributed)"
+#: Lines of `fixed_lines` that are no customer (the names of `unitecon.attribution.frame`).
+IDLE = "__idle__"
+UNALLOCATED = "__unallocated__"
+SPECIAL = (IDLE, UNALLOCATED)
+#: (customer_id, month, feature) of a margin row.
+FixedKey = tuple[str, dt.date, str | None]
 ZERO = Decimal(0)
 USAGE_METRICS = ("tasks", "successful_tasks", "conversations", "resolutions", "ktokens")
 
@@ -180,10 +204,62 @@ def coverage(events: ir.Table) -> dict[dt.date, Decimal]:
     return month_coverage(r["lo"], r["hi"])
 
 
-def costed_events(priced: ir.Table, project: Any) -> tuple[ir.Table, str]:
-    """The richest variable-cost table available: attribution's, else the priced events."""
+def costed(priced: ir.Table, project: Any) -> Any | None:
+    """The attribution stage's `Costed` window of `priced`, None without that stage."""
     try:
         from unitecon.attribution.costed import variable_costs
     except ImportError:
-        return priced, "cost"
-    return variable_costs(priced, project).events, "var_cost"
+        return None
+    return variable_costs(priced, project)
+
+
+def costed_events(priced: ir.Table, project: Any) -> tuple[ir.Table, str]:
+    """The richest variable-cost table available: attribution's, else the priced events."""
+    c = costed(priced, project)
+    return (priced, "cost") if c is None else (c.events, "var_cost")
+
+
+@dataclass(frozen=True)
+class FixedLines:
+    """Fixed (and idle) cost of the window per (customer, month, feature) [USD]."""
+
+    amounts: dict[FixedKey, Decimal]
+    """Allocated fixed + shared idle per key, `__unallocated__` and `__idle__` included."""
+    fixed_total: Decimal
+    """Charges of the project's fixed costs in the window [USD]."""
+    idle_total: Decimal
+    """Idle GPU cost of the self-hosted endpoints in the window [USD]."""
+    idle: str
+    """`line` or `share` (the project's `allocation.idle`)."""
+    charges: int = 0
+    """Number of monthly charges behind `fixed_total`."""
+
+    @property
+    def total(self) -> Decimal:
+        return self.fixed_total + self.idle_total
+
+
+def fixed_lines(c: Any, project: Any) -> FixedLines:
+    """Allocate the project's fixed costs (and idle) of the `Costed` window `c` per
+    (customer, month, feature); see the module docstring."""
+    from unitecon.attribution.keyed_alloc import allocate_keyed
+
+    keys = {
+        "_customer": lambda t: t.customer_id.fill_null(UNATTRIBUTED),
+        "_feature": lambda t: t.feature,
+    }
+    a = allocate_keyed(c, project, keys)
+    out: dict[FixedKey, Decimal] = {}
+
+    def add(key: FixedKey, amount: Decimal) -> None:
+        out[key] = out.get(key, ZERO) + amount
+
+    for (month, cid, feature), amt in [*a.fixed.items(), *a.idle.items()]:
+        add((cid, month.date(), feature), amt)
+    for month, amt in a.unallocated.items():
+        add((UNALLOCATED, month.date(), None), amt)
+    for month, amt in a.idle_line.items():
+        add((IDLE, month.date(), None), amt)
+    return FixedLines(
+        out, a.fixed_total, a.idle_total, project.allocation.idle, charges=len(a.charges)
+    )

@@ -7,12 +7,18 @@ Definitions (all [USD] per row; a row is one customer, month and feature):
                             charges are split over the customer-month's features by their
                             share of tasks (by variable cost when there are no tasks)
     variable_cost           usage cost of the row (tokens, units, GPU time)
-    fixed_cost              allocated fixed cost: the attribution stage's allocation when given,
-                            else the plan's F (fixed_cost_per_customer) x contract-days share,
-                            split over features like the fees
+    fixed_cost              allocated fixed cost: with the project's `fixed_costs` (or idle
+                            GPU time), each cost's monthly charge split by its driver and scope
+                            (`inputs.fixed_lines`, shared idle included); else the plan's F
+                            (fixed_cost_per_customer) x contract-days share, split over
+                            features like the fees
     contribution_margin     revenue - variable_cost
     gross_margin            revenue - variable_cost - fixed_cost
     gross_margin_pct        gross_margin / revenue  (undefined when revenue is 0)
+
+Allocated fixed cost that lands on no customer keeps its own rows, so totals stay whole:
+customer and plan `__unallocated__` (no driver weight in scope) and `__idle__` (idle GPU
+time shown as a line). They have no revenue and are left out of the concentration figures.
 """
 
 from __future__ import annotations
@@ -25,12 +31,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from unitecon.economics.inputs import UNATTRIBUTED, USAGE_METRICS, ZERO, UsageLine
+from unitecon.economics.inputs import (
+    SPECIAL,
+    UNATTRIBUTED,
+    USAGE_METRICS,
+    ZERO,
+    FixedKey,
+    UsageLine,
+)
 from unitecon.economics.revenue import Book, RevenueItem, cents, main_contract, month_fraction
 from unitecon.economics.split import split_cents
 
 By = Literal["customer", "feature", "plan", "month"]
-FixedKey = tuple[str, dt.date, str | None]
 
 
 def contribution_margin(revenue: Decimal, variable_cost: Decimal) -> Decimal:
@@ -150,8 +162,9 @@ def margin_rows(
     items: Sequence[RevenueItem],
     allocated_fixed: Mapping[FixedKey, Decimal] | None = None,
 ) -> list[MarginRow]:
-    """Margin rows per (customer, month, feature). With `allocated_fixed` (the attribution
-    stage's fixed cost per key), it replaces the plans' F."""
+    """Margin rows per (customer, month, feature). With `allocated_fixed` (the project's
+    fixed cost per key, `inputs.fixed_lines`), it replaces the plans' F; its special lines
+    (`__idle__`, `__unallocated__`) become rows whose plan is their own name."""
     lines: dict[tuple[str, dt.date], list[UsageLine]] = defaultdict(list)
     for ln in usage:
         lines[ln.customer_id, ln.month].append(ln)
@@ -163,13 +176,13 @@ def margin_rows(
         fixed_by[c, m][f] = amt
     rows = []
     for cid, m in sorted({*lines, *rev, *fixed_by}, key=lambda k: (k[0], k[1])):
-        main = main_contract(book.contracts(cid), m)
+        main = None if cid in SPECIAL else main_contract(book.contracts(cid), m)
         fixed: Decimal | Mapping[str | None, Decimal] = (
             fixed_by.get((cid, m), {})
             if allocated_fixed is not None
             else plan_fixed_cost(book, cid, m)
         )
-        plan = main.plan if main else None
+        plan = main.plan if main else (cid if cid in SPECIAL else None)
         rows += customer_month_rows(cid, m, lines[cid, m], rev[cid, m], fixed, plan)
     return rows
 
@@ -268,8 +281,9 @@ class Concentration:
 
 
 def concentration(by_customer: Sequence[MarginRow]) -> Concentration:
-    """Cost concentration over customer roll-ups (the unattributed bucket is left out)."""
-    rows = [r for r in by_customer if r.key[0] != UNATTRIBUTED]
+    """Cost concentration over customer roll-ups (the unattributed bucket and the
+    `__idle__` / `__unallocated__` lines are left out)."""
+    rows = [r for r in by_customer if r.key[0] not in (UNATTRIBUTED, *SPECIAL)]
     rows = sorted(rows, key=lambda r: r.variable_cost, reverse=True)
     costs = [r.variable_cost for r in rows]
     neg = [min(ZERO, r.gross_margin) for r in rows]
