@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,71 @@ def usage() -> list[UsageLine]:
         line("C", "support", "30.00", 40, successful_tasks=25, conversations=40, resolutions=25),
         line("D", "search", "1.00", 5),
     ]
+
+
+# -- priced events built by hand (costs set directly, no pricing stage) ------------------
+
+PRICED_TYPES = {
+    "priced": "bool",
+    "price_status": "string",
+    "input_cost": "decimal(38, 12)",
+    "output_cost": "decimal(38, 12)",
+    "cost": "decimal(38, 12)",
+    "price_rule": "string",
+    "catalog_version": "string",
+}
+
+
+def priced_table(rows: list[dict[str, Any]]) -> Any:
+    """Event rows plus the pricing stage's columns, as a pyarrow table. A row's `cost`
+    (default 0) is its token cost; `price_status` defaults to priced (structural for
+    agent/workflow spans); endpoint and unit rows get their cost from attribution."""
+    import pyarrow as pa
+
+    from unitecon.ledger import schema
+
+    events = schema.to_table(
+        [
+            {"source": "test", **{k: v for k, v in r.items() if k in schema.FIELD_NAMES}}
+            for r in rows
+        ]
+    )
+    cols: dict[str, list[Any]] = {k: [] for k in PRICED_TYPES}
+    for r in rows:
+        structural = r.get("operation", "chat") in schema.STRUCTURAL_OPERATIONS
+        status = r.get("price_status") or ("structural" if structural else "priced")
+        cost = Decimal(r.get("cost", 0)) if status == "priced" else None
+        cols["priced"].append(status == "priced")
+        cols["price_status"].append(status)
+        cols["input_cost"].append(cost)
+        cols["output_cost"].append(Decimal(0) if cost is not None else None)
+        cols["cost"].append(cost)
+        cols["price_rule"].append("test" if cost is not None else None)
+        cols["catalog_version"].append("test")
+    types = {"bool": pa.bool_(), "string": pa.string(), "decimal(38, 12)": pa.decimal128(38, 12)}
+    for name, typ in PRICED_TYPES.items():
+        events = events.append_column(pa.field(name, types[typ]), pa.array(cols[name], types[typ]))
+    return events
+
+
+class PricedTables:
+    """Priced-events tables on one DuckDB connection (UTC), one per call."""
+
+    def __init__(self) -> None:
+        import ibis
+
+        self.con = ibis.duckdb.connect()
+        self.con.raw_sql("SET TimeZone = 'UTC'")
+        self.n = 0
+
+    def __call__(self, rows: list[dict[str, Any]]) -> Any:
+        self.n += 1
+        self.con.con.register("_rows", priced_table(rows))
+        self.con.raw_sql(f"CREATE TABLE priced_{self.n} AS SELECT * FROM _rows")
+        self.con.con.unregister("_rows")
+        return self.con.table(f"priced_{self.n}")
+
+
+@pytest.fixture
+def make_priced() -> PricedTables:
+    return PricedTables()
