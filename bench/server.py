@@ -1,6 +1,7 @@
-"""Load benchmark of the OTLP receiver (not a test): N concurrent exporters on loopback.
+"""Load benchmark of the service (not a test): OTLP exporters, or API reads on a big ledger.
 
-    .venv/bin/python bench/server.py --exporters 8 --spans-per-request 200 --seconds 20
+    .venv/bin/python bench/server.py --exporters 16 --spans-per-request 64 --seconds 20
+    .venv/bin/python bench/server.py --reads --events 10000000 --ledger /tmp/big.duckdb
 
 Starts the service in a child process (uvicorn on a free loopback port, a fresh ledger in a
 temporary directory), then N asyncio workers POST pre-encoded OTLP protobuf requests (GenAI
@@ -8,6 +9,19 @@ chat spans with unique ids) as fast as the server acknowledges them, for a bound
 bounded number of requests. A 503/429 is retried after its Retry-After, as the OpenTelemetry
 exporters do. It prints sustained spans/s, p50/p99 request latency, and, after a graceful
 shutdown, checks that the ledger holds exactly the spans that were acknowledged.
+
+Exporter settings: a real deployment that wants low latency runs many application processes,
+each with one BatchSpanProcessor (one export in flight at a time) whose
+`max_export_batch_size` is cut from the default 512 to 64 and `schedule_delay_millis` from
+5000 to 200 (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE=64`, `OTEL_BSP_SCHEDULE_DELAY=200`): spans are
+exported sooner and each request carries fewer of them, so fewer spans wait per request.
+The defaults (`--exporters 16 --spans-per-request 64`) model 16 such processes.
+
+`--reads` measures the read API instead: it builds a ledger of `--events` generated events
+with `bench/ledger.py`'s `build_ledger` (or reuses the file at `--ledger`), starts the
+service on it and times the main read endpoints (costs by dimension, unit metrics, margins):
+`--read-requests` sequential requests each, then the same number from `--readers`
+concurrent clients, and prints p50/p95 per endpoint.
 """
 
 from __future__ import annotations
@@ -122,6 +136,76 @@ def rejected(body: bytes) -> int:
     return int(ts.ExportTraceServiceResponse.FromString(body).partial_success.rejected_spans)
 
 
+#: The main read endpoints, as the dashboard calls them.
+READS = {
+    "costs by model": "/api/v1/costs?by=model",
+    "costs by day,feature": "/api/v1/costs?by=day,feature",
+    "unit metrics by feature": "/api/v1/metrics/units?by=feature",
+    "margins by customer": "/api/v1/margins?by=customer",
+}
+
+
+def reads(a: argparse.Namespace) -> None:
+    """Time the read endpoints on a ledger of `a.events` events (built once, reusable)."""
+    from unitecon.ledger.store import Ledger
+    from unitecon.server.auth import KeyStore
+
+    with tempfile.TemporaryDirectory(prefix="unitecon-bench-") as tmp:
+        path = a.ledger or Path(tmp) / "ledger.duckdb"
+        if not path.exists():
+            sys.path.insert(0, str(Path(__file__).parent))
+            from ledger import build_ledger  # bench/ledger.py
+
+            t0 = time.perf_counter()
+            build_ledger(path, a.events).close()
+            print(f"built {a.events:,} events in {path} in {time.perf_counter() - t0:.0f} s")
+        with Ledger(path, read_only=True) as lg:
+            print(f"ledger {path}: {lg.count():,} events")
+        keys = Path(tmp) / "keys.sqlite"
+        key, _ = KeyStore(keys).create("read", "bench")
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", str(path), str(keys), str(port), "0"],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_up(url, proc)
+            asyncio.run(time_reads(url, key, a.read_requests, a.readers))
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(120)
+
+
+async def time_reads(url: str, key: str, n: int, readers: int) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as client:
+
+        async def get(path: str) -> float:
+            t0 = time.perf_counter()
+            r = await client.get(path)
+            if r.status_code != 200:
+                raise SystemExit(f"GET {path}: {r.status_code} {r.text[:300]}")
+            return time.perf_counter() - t0
+
+        for name, path in READS.items():
+            first = await get(path)
+            seq = [await get(path) for _ in range(n)]
+            sem = asyncio.Semaphore(readers)
+
+            async def one(p: str, s: asyncio.Semaphore) -> float:
+                async with s:
+                    return await get(p)
+
+            conc = list(await asyncio.gather(*(one(path, sem) for _ in range(n))))
+            print(f"{name:24} first {first * 1e3:7.0f} ms | {n} sequential: "
+                  f"p50 {pct(seq, 0.5) * 1e3:6.0f} p95 {pct(seq, 0.95) * 1e3:6.0f} ms | "
+                  f"{n} by {readers} concurrent: p50 {pct(conc, 0.5) * 1e3:6.0f} "
+                  f"p95 {pct(conc, 0.95) * 1e3:6.0f} ms")  # fmt: skip
+
+
 def child(ledger: str, keys: str, port: int, decoders: int) -> None:
     """The server process."""
     import uvicorn
@@ -130,6 +214,10 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
 
     app = create_app(ledger, keys=keys, settings=Settings(decode_processes=decoders))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    st = app.state.writer.stats
+    each = st.rows_written / max(st.batches, 1)
+    print(f"server writer: {st.batches} transactions, {each:,.0f} spans each; "
+          f"busy {st.busy_s:.1f} s, validating {st.validate_s:.1f} s of it")  # fmt: skip
 
 
 def free_port() -> int:
@@ -161,13 +249,21 @@ def pct(xs: list[float], q: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--exporters", type=int, default=8, help="concurrent clients")
-    ap.add_argument("--spans-per-request", type=int, default=200)
+    ap.add_argument("--exporters", type=int, default=16, help="concurrent clients")
+    ap.add_argument("--spans-per-request", type=int, default=64)
     ap.add_argument("--requests", type=int, default=600, help="at most this many requests")
     ap.add_argument("--seconds", type=float, default=20, help="at most this long")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--decode-processes", type=int, default=0, help="server decoder processes")
+    ap.add_argument("--reads", action="store_true", help="measure API reads, not ingest")
+    ap.add_argument("--events", type=int, default=10_000_000, help="--reads: ledger size")
+    ap.add_argument("--ledger", type=Path, help="--reads: ledger file to reuse (or build)")
+    ap.add_argument("--read-requests", type=int, default=20, help="--reads: per endpoint")
+    ap.add_argument("--readers", type=int, default=4, help="--reads: concurrent clients")
     a = ap.parse_args()
+    if a.reads:
+        reads(a)
+        return
 
     from unitecon.ledger.store import Ledger
     from unitecon.server.auth import KeyStore
