@@ -79,9 +79,9 @@ transformations:
 
 def run(led: Any, text: str) -> whatif.WhatIf:
     s = sc.parse(sc.Scenario, text, "scenario.yaml")
-    sides, notes = replay.replay(led, s, Project())
+    r = replay.replay(led, s, Project())
     return whatif.WhatIf(
-        s.name, [sc.label(t, i) for i, t in enumerate(s.transformations)], sides, notes
+        s.name, [sc.label(t, i) for i, t in enumerate(s.transformations)], r.sides, r.notes
     )
 
 

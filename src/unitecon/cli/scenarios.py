@@ -53,7 +53,7 @@ def whatif(
     import ibis
 
     from unitecon import config as cfg
-    from unitecon.economics import replay
+    from unitecon.economics import analysis, replay
     from unitecon.ledger.store import DB_NAME, home
     from unitecon.models import scenario as sc
     from unitecon.models import whatif as wi
@@ -66,11 +66,16 @@ def whatif(
         raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
     con = ibis.duckdb.connect(str(path), read_only=True)  # replay never writes
     try:
-        sides, notes = replay.replay(con, s, project, hit_rate=replay.measured_rate(con, s))
+        rep = replay.replay(con, s, project, hit_rate=replay.measured_rate(con, s))
     finally:
         con.disconnect()
+    book = analysis.book_for(project, cfg.find(config))
+    margins = (
+        analysis.margins(rep.baseline_inputs, book),
+        analysis.margins(rep.scenario_inputs, book),
+    )
     labels = [sc.label(t, i) for i, t in enumerate(s.transformations)]
-    result = wi.WhatIf(s.name, labels, sides, notes)
+    result = wi.WhatIf(s.name, labels, rep.sides, rep.notes, margins)
     out = result.as_dict()
     chart = scenario_charts.savings(
         result.contributions(), _charts_dir(charts) / f"whatif-{_slug(s.name)}.html"
@@ -92,6 +97,19 @@ def _print_whatif(out: dict[str, Any]) -> None:
         ("tasks", f"{b['tasks']:,}", f"{s['tasks']:,}"),
         ("cost per task", money(b["cost_per_task"], 4), money(s["cost_per_task"], 4)),
     ]
+    m = out["margins"]
+    if m is not None:
+        t = m["total"]
+        mb, ms = t["baseline"], t["scenario"]
+        rows += [
+            ("revenue", money(mb["revenue"]), money(ms["revenue"])),
+            (
+                f"gross margin (fixed: {m['fixed_cost']})",
+                money(mb["gross_margin"]),
+                money(ms["gross_margin"]),
+            ),
+            ("gross margin %", _pct(mb["gross_margin_pct"]), _pct(ms["gross_margin_pct"])),
+        ]
     console.print(
         table(
             "Baseline vs scenario",
@@ -115,28 +133,43 @@ def _print_whatif(out: dict[str, Any]) -> None:
         )
     )
     for dim, groups in out["by"].items():
+        cols = [dim, "cost before", "cost after", "saved", "per task before", "per task after"]
+        cols += ["margin before", "margin after", "margin % change"]
         console.print(
             table(
-                f"By {dim}",
-                [dim, "baseline", "scenario", "saved", "per task before", "per task after"],
-                [
-                    (
-                        g["key"] or "(none)",
-                        money(g["baseline"]["cost"]),
-                        money(g["scenario"]["cost"]),
-                        money(g["savings"]),
-                        money(g["baseline"]["cost_per_task"], 4),
-                        money(g["scenario"]["cost_per_task"], 4),
-                    )
-                    for g in groups[:15]
-                ],
-                right=["baseline", "scenario", "saved", "per task before", "per task after"],
+                f"By {dim} (margin % change in points)",
+                cols,
+                [_group_row(g) for g in groups[:15]],
+                right=cols[1:],
             )
         )
+        if len(groups) > 15:
+            console.print(f"  ... {len(groups) - 15} more (--json for all)")
     for n in out["notes"]:
         console.print(f"note: {n}")
     for name, p in out["charts"].items():
         console.print(f"chart ({name}): {p}")
+
+
+def _group_row(g: dict[str, Any]) -> tuple[str, ...]:
+    m = g.get("margin")
+    margin: tuple[str, ...] = ("—", "—", "—")
+    if m is not None:
+        d = m["gross_margin_pct_change"]
+        margin = (
+            money(m["baseline"]["gross_margin"]),
+            money(m["scenario"]["gross_margin"]),
+            "—" if d is None else f"{d * 100:+.1f}",
+        )
+    return (
+        g["key"] or "(none)",
+        money(g["baseline"]["cost"]),
+        money(g["scenario"]["cost"]),
+        money(g["savings"]),
+        money(g["baseline"]["cost_per_task"], 4),
+        money(g["scenario"]["cost_per_task"], 4),
+        *margin,
+    )
 
 
 def tco(

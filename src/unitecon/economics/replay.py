@@ -9,6 +9,11 @@ sized by the performance model, a semantic-cache lookup price) or a price factor
 right after token pricing. A scenario with no transformations is priced by exactly the code
 that prices the baseline, so it reproduces it to the cent. See `unitecon.models.scenario`
 for the file and `unitecon.models.whatif` for the comparison.
+
+The baseline's and the scenario's costed events also become the margins stage's records
+(`MarginInputs`: usage lines and month coverage, as `economics.analysis.load_inputs` reads
+them from the ledger), so revenue and margin are re-run by `economics.analysis.margins` on
+the scenario's usage: a usage-priced plan bills the grown traffic, a flat plan does not.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import ibis.expr.types as ir
 
 from unitecon.attribution.config import EndpointConfig, UnitPrice
 from unitecon.attribution.costed import Costed, variable_costs
+from unitecon.economics import inputs as inp
+from unitecon.economics.analysis import MarginInputs
 from unitecon.errors import UniteconError
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 from unitecon.models import scenario as sc
@@ -403,6 +410,39 @@ def given_rate(tr: sc.SemanticCache) -> Decimal:
     return tr.hit_rate
 
 
+def margin_inputs(c: Costed, project: Any, allocated: bool) -> MarginInputs:
+    """The margins stage's records of a costed replay, as `analysis.load_inputs` reads them
+    from the ledger: usage lines by (customer, month, feature) with their variable cost,
+    month coverage, and with `allocated` the project's fixed costs and idle GPU cost
+    allocated per line (`inputs.fixed_lines`), else the plans' F."""
+    usage, cov = inp.usage_lines(c.events, "var_cost"), inp.coverage(c.events)
+    if not allocated:
+        return MarginInputs(usage, cov, None, "attribution")
+    fx = inp.fixed_lines(c, project)
+    return MarginInputs(usage, cov, fx.amounts, "attribution", fx)
+
+
+def both_inputs(
+    base: tuple[Costed, Any], scen: tuple[Costed, Any]
+) -> tuple[MarginInputs, MarginInputs]:
+    """Both sides on one fixed-cost basis: allocated when the project has fixed costs or
+    either side has idle GPU time (a self-hosted fleet the scenario adds), else the plans' F
+    (the rule of `analysis.load_inputs`, applied to the two sides together)."""
+    allocated = any(bool(p.fixed_costs) or c.idle_total != 0 for c, p in (base, scen))
+    return margin_inputs(*base, allocated), margin_inputs(*scen, allocated)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The costs of a scenario, step by step, and the margin records of both ends."""
+
+    sides: list[Side]
+    """Baseline, then after each transformation (cumulative)."""
+    notes: list[str]
+    baseline_inputs: MarginInputs
+    scenario_inputs: MarginInputs
+
+
 def replay(
     ledger: Any,
     scenario: sc.Scenario,
@@ -411,21 +451,25 @@ def replay(
     by: Sequence[str] = ("feature", "customer_id"),
     hit_rate: Callable[[sc.SemanticCache], Decimal] = given_rate,
     materialize: bool = True,
-) -> tuple[list[Side], list[str]]:
-    """Baseline then the cost after each transformation (cumulative), and the notes.
+) -> Replay:
+    """Baseline then the cost after each transformation (cumulative), the notes, and the
+    margin records of the baseline and of the whole scenario.
 
     `materialize` keeps each step's transformed events in client memory (an Arrow memtable,
     never the ledger) so that step k+1 does not recompute steps 1..k.
     """
     since, until = _utc(scenario.since), _utc(scenario.until)
     s = State(ledger_events(ledger, since, until), project)
-    sides = [side(costed(s, since, until), by)]
+    c0 = c = costed(s, since, until)
+    sides = [side(c, by)]
     for i, tr in enumerate(scenario.transformations):
         s = apply(s, tr, i, hit_rate)
         if materialize:  # each step's table once, instead of re-running the whole chain
             s = replace(s, events=ibis.memtable(s.events.to_pyarrow()))
-        sides.append(side(costed(s, since, until), by))
-    return sides, list(s.notes)
+        c = costed(s, since, until)
+        sides.append(side(c, by))
+    base, last = both_inputs((c0, project), (c, s.project))
+    return Replay(sides, list(s.notes), base, last)
 
 
 def measured_rate(
