@@ -8,8 +8,9 @@ its own read cursor of the ledger; none computes a metric itself. Filters (`sinc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -57,6 +58,27 @@ def view(request: Request) -> LedgerView:
     """This worker thread's read cursor of the ledger."""
     v: LedgerView = request.app.state.reads.view()
     return v
+
+
+T = TypeVar("T")
+
+
+def cached(request: Request, compute: Callable[[], T]) -> T:
+    """`compute()`, or the same answer given less than a minute ago on the same ledger state.
+
+    Keyed by the writer's generation and last ingest id (both change with every commit), the
+    project, the path and the whole query string (`cache.py`).
+    """
+    writer = request.app.state.writer
+    key = (
+        writer.generation,
+        writer.last_ingest_id,
+        id(request.app.state.project),
+        request.url.path,
+        tuple(sorted(request.query_params.multi_items())),
+    )
+    answer: T = request.app.state.read_cache.get(key, compute)
+    return answer
 
 
 def priced(request: Request, f: Filters) -> Any:
@@ -133,31 +155,35 @@ def costs(
     limit: Annotated[int, Query(ge=0, le=100_000, description="Rows (0 = all).")] = 0,
 ) -> Costs:
     """Cost by any combination of dimensions and periods, priced at query time."""
-    from unitecon.economics.costs import costs_by, parse_dims
 
-    try:
-        dims = parse_dims(by)
-    except UniteconError as e:
-        raise InvalidBody(str(e)) from None
-    rows = costs_by(priced(request, f), dims, since=f.since, until=f.until)
-    total = sum((r["cost"] for r in rows), start=Decimal(0))
-    shown = rows[:limit] if limit else rows
-    return Costs(
-        by=dims,
-        filters=f,
-        total_cost=total,
-        rows=[
-            CostRow(
-                dims={d: _text(r[d]) for d in dims},
-                cost=r["cost"],
-                events=r["events"],
-                input_tokens=r["input_tokens"],
-                output_tokens=r["output_tokens"],
-                unpriced_events=r["unpriced_events"],
-            )
-            for r in shown
-        ],
-    )
+    def answer() -> Costs:
+        from unitecon.economics.costs import costs_by, parse_dims
+
+        try:
+            dims = parse_dims(by)
+        except UniteconError as e:
+            raise InvalidBody(str(e)) from None
+        rows = costs_by(priced(request, f), dims, since=f.since, until=f.until)
+        total = sum((r["cost"] for r in rows), start=Decimal(0))
+        shown = rows[:limit] if limit else rows
+        return Costs(
+            by=dims,
+            filters=f,
+            total_cost=total,
+            rows=[
+                CostRow(
+                    dims={d: _text(r[d]) for d in dims},
+                    cost=r["cost"],
+                    events=r["events"],
+                    input_tokens=r["input_tokens"],
+                    output_tokens=r["output_tokens"],
+                    unpriced_events=r["unpriced_events"],
+                )
+                for r in shown
+            ],
+        )
+
+    return cached(request, answer)
 
 
 @router.get("/quarantine", response_model=Quarantine, tags=["read"])

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from unitecon.server.api import FilterParams, ReadKey, priced
+from unitecon.server.api import FilterParams, ReadKey, cached, priced
 from unitecon.server.errors import COMMON_RESPONSES, NotFound
 from unitecon.server.models import Filters, Table, TaskNode, TaskTree
 
@@ -71,10 +71,14 @@ def unit_metrics(
 
     Special rows: `__filtered__` (events outside the filters), `__idle__`, `__unallocated__`.
     """
-    from unitecon.economics.metrics import unit_rows
 
-    rows, _ = unit_rows(costed(request, f), request.app.state.project, by)
-    return table(f, [r.metrics(loaded) for r in rows])
+    def answer() -> Table:
+        from unitecon.economics.metrics import unit_rows
+
+        rows, _ = unit_rows(costed(request, f), request.app.state.project, by)
+        return table(f, [r.metrics(loaded) for r in rows])
+
+    return cached(request, answer)
 
 
 @router.get("/tasks", response_model=Table)
@@ -85,11 +89,15 @@ def tasks(
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
 ) -> Table:
     """The most expensive tasks: cost, calls, agents, supervisor and its own cost, fan-out."""
-    from unitecon.attribution.trees import resolve_agents, task_rollup
 
-    t = task_rollup(resolve_agents(costed(request, f).events))
-    rows = t.order_by([t.cost.desc(), t.task]).limit(limit).to_pyarrow().to_pylist()
-    return table(f, rows)
+    def answer() -> Table:
+        from unitecon.attribution.trees import resolve_agents, task_rollup
+
+        t = task_rollup(resolve_agents(costed(request, f).events))
+        rows = t.order_by([t.cost.desc(), t.task]).limit(limit).to_pyarrow().to_pylist()
+        return table(f, rows)
+
+    return cached(request, answer)
 
 
 def _node(n: Any) -> TaskNode:
@@ -135,11 +143,15 @@ def task_tree(request: Request, key: ReadKey, task_id: str) -> TaskTree:
 @router.get("/endpoints", response_model=Table)
 def endpoints(request: Request, key: ReadKey, f: FilterParams) -> Table:
     """Self-hosted endpoints: cost, idle cost, utilization, effective $/M tokens."""
-    from unitecon.attribution.endpoints import endpoint_usage
-    from unitecon.economics.metrics import endpoint_metrics
 
-    usage = endpoint_usage(costed(request, f), request.app.state.project)
-    return table(f, [endpoint_metrics(u) for u in usage])
+    def answer() -> Table:
+        from unitecon.attribution.endpoints import endpoint_usage
+        from unitecon.economics.metrics import endpoint_metrics
+
+        usage = endpoint_usage(costed(request, f), request.app.state.project)
+        return table(f, [endpoint_metrics(u) for u in usage])
+
+    return cached(request, answer)
 
 
 def _margins(request: Request, f: Filters) -> Any:
@@ -160,11 +172,15 @@ def margins(
     ] = "customer",
 ) -> Table:
     """Revenue, variable and fixed cost, contribution and gross margin; worst first."""
-    from unitecon.economics.margins import roll_up
 
-    m = _margins(request, f)
-    rows = [r.as_dict([by]) for r in roll_up(m.rows, by)]
-    return table(f, rows, [f"cost source: {m.inputs.cost_source}"])
+    def answer() -> Table:
+        from unitecon.economics.margins import roll_up
+
+        m = _margins(request, f)
+        rows = [r.as_dict([by]) for r in roll_up(m.rows, by)]
+        return table(f, rows, [f"cost source: {m.inputs.cost_source}"])
+
+    return cached(request, answer)
 
 
 @router.get("/collapse", response_model=Table)
@@ -176,15 +192,19 @@ def collapse(
 ) -> Table:
     """Per plan: the usage at which a customer's margin reaches 0 (u0) and the target (u_m),
     and where each customer sits against those lines."""
-    from unitecon.economics import analysis
 
-    out = []
-    for pc in analysis.collapse(_margins(request, f), plan):
-        row = plain(pc)
-        row["positions"] = [
-            {**plain(p), "past_u0": p.past_u0, "past_um": p.past_um} for p in pc.positions
-        ]
-        row["share_past_u0"] = plain(pc.share("u0"))
-        row["share_past_um"] = plain(pc.share("u_m"))
-        out.append(row)
-    return table(f, out)
+    def answer() -> Table:
+        from unitecon.economics import analysis
+
+        out = []
+        for pc in analysis.collapse(_margins(request, f), plan):
+            row = plain(pc)
+            row["positions"] = [
+                {**plain(p), "past_u0": p.past_u0, "past_um": p.past_um} for p in pc.positions
+            ]
+            row["share_past_u0"] = plain(pc.share("u0"))
+            row["share_past_um"] = plain(pc.share("u_m"))
+            out.append(row)
+        return table(f, out)
+
+    return cached(request, answer)

@@ -25,6 +25,7 @@ from unitecon.ledger.store import Ledger
 from unitecon.server import errors
 from unitecon.server.auth import KeyStore
 from unitecon.server.body import MIB
+from unitecon.server.cache import ReadCache
 from unitecon.server.writer import Writer
 
 
@@ -38,6 +39,8 @@ class Settings:
     """Events waiting for the writer before ingest answers 503 + Retry-After [rows]."""
     max_batch_rows: int = 50_000
     """Most events the writer commits in one transaction [rows]."""
+    read_cache_s: float = 60.0
+    """How long a read answer is reused while the ledger is unchanged [s] (0: never)."""
     decode_processes: int = 0
     """Worker processes that decode OTLP bodies (0: threads of the server process). Decoding
     is CPU-bound Python; processes let it use the cores the writer and the HTTP loop leave."""
@@ -150,6 +153,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.read_cache = ReadCache(settings.read_cache_s)
     app.state.keys = store
     app.state.project = project or Project()
     app.state.config_path = config_path

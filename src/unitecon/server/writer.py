@@ -86,6 +86,9 @@ class Writer:
         self.max_queue_rows = max_queue_rows
         self.max_batch_rows = max_batch_rows
         self.stats = WriterStats()
+        self.generation = 0
+        """Commits so far: changes whenever the ledger does (read caches key on it)."""
+        self.last_ingest_id: str | None = None
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._queued_rows = 0
@@ -202,6 +205,8 @@ class Writer:
         self.stats.rows_written += batch.events.num_rows
         self.stats.requests_written += len(jobs)
         self.stats.busy_s += time.perf_counter() - started
+        self.last_ingest_id = res.ingest_id
+        self.generation += 1
         self._settle(jobs, res.ingest_id, None, own)
 
     def _settle(
