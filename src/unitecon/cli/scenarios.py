@@ -183,9 +183,13 @@ def tco(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Monte Carlo seed.")] = None,
     charts: OutOpt = None,
+    config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Total cost of ownership, value, NPV, IRR and payback per alternative, with uncertainty.
+
+    Numbers under `from_ledger` are measured in the ledger ($UNITECON_HOME), priced with the
+    project file.
 
     Example: unitecon tco tco.yaml --xlsx tco.xlsx
     """
@@ -197,9 +201,14 @@ def tco(
 
     if draws is not None and draws < 0:
         raise UniteconError("--draws must be 0 or more")
-    m = t.resolve_perf(sc.load(t.TcoModel, model))
+    m = sc.load(t.TcoModel, model)
+    measured: dict[str, Any] = {}
+    if t.ledger_fields(m):
+        m, measured = _from_ledger(m, model, config)
+    m = t.resolve_perf(m)
     result = t.run(m)
     out: dict[str, Any] = result.as_dict()
+    out["measured_from_ledger"] = measured
     n = m.draws if draws is None else draws
     ins = t.inputs(m)
     has_dist = any(u.is_dist(x) for x in ins.values())
@@ -233,6 +242,30 @@ def tco(
         emit_json(out)
         return
     _print_tco(out)
+
+
+def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[str, Any]]:
+    """The model with its `from_ledger` numbers measured in the ledger (opened read-only)."""
+    import ibis
+
+    from unitecon import config as cfg
+    from unitecon.economics import replay
+    from unitecon.ledger.store import DB_NAME, home
+    from unitecon.models import tco as t
+
+    path = home() / DB_NAME
+    if not path.exists():
+        field = t.ledger_fields(m)[0][0]
+        raise LedgerError(
+            f"{model}: {field}: measured from the ledger, but there is no ledger at {path}. "
+            "Run `unitecon demo` or `unitecon ingest` first, or give the number instead."
+        )
+    project = cfg.load(config)
+    con = ibis.duckdb.connect(str(path), read_only=True)
+    try:
+        return t.resolve_ledger(m, lambda f: replay.measure_feature(con, project, f), str(model))
+    finally:
+        con.disconnect()
 
 
 def _tornado_metric(result: Any) -> str:
@@ -277,6 +310,11 @@ def _print_tco(out: dict[str, Any]) -> None:
         for k, a in alts.items()
     ]
     console.print(table("Per alternative", cols, rows, right=cols[1:]))
+    for path, x in out.get("measured_from_ledger", {}).items():
+        console.print(
+            f"from the ledger: {path} = {x['value']} ({x['feature']}: {money(x['cost'])} over "
+            f"{x['tasks']:,} tasks, {x['successful_tasks']:,} successful, {x['days']:.2f} days)"
+        )
     inc_cols = [
         "alternative",
         "NPV vs baseline",

@@ -34,6 +34,7 @@ from unitecon.economics.analysis import MarginInputs
 from unitecon.errors import UniteconError
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 from unitecon.models import scenario as sc
+from unitecon.models import tco
 from unitecon.models.whatif import Group, Side
 from unitecon.pricing.engine import apply_prices, build_prices, ledger_events
 
@@ -494,3 +495,34 @@ def measured_rate(
         return semantic.measure(texts, float(tr.measure.threshold))
 
     return rate
+
+
+# -- measurements for the models ---------------------------------------------------------
+
+
+def measure_feature(ledger: Any, project: Any, f: tco.FromLedger) -> tco.Measured:
+    """A feature's variable cost, tasks and successful tasks in a window of the ledger,
+    priced and attributed as real traffic (`attribution.outcomes` decides success)."""
+    from unitecon.attribution.outcomes import task_outcomes
+
+    since, until = _utc(f.since), _utc(f.until)
+    c = costed(State(ledger_events(ledger, since, until), project), since, until)
+    e = c.events
+    o = task_outcomes(e.filter(e.feature == f.feature))
+    r = (
+        o.aggregate(tasks=o.count(), ok=o.count(where=o.outcome == "success"), cost=o.spend.sum())
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    if not r["tasks"]:
+        names = e.select("feature").distinct().to_pyarrow().column("feature").to_pylist()
+        known = sorted(str(n) for n in names if n is not None)
+        w = f"{c.window.since:%Y-%m-%d} to {c.window.until:%Y-%m-%d}"
+        raise UniteconError(
+            f"no events of feature {f.feature!r} in the ledger from {w}; features there: "
+            f"{', '.join(known) or '(none)'}"
+        )
+    seconds = int((c.window.until - c.window.since).total_seconds())
+    return tco.Measured(
+        Decimal(r["cost"] or 0), int(r["tasks"]), int(r["ok"]), Decimal(seconds) / 86400
+    )

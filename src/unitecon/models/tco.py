@@ -22,6 +22,15 @@ with C a replica's capacity at the latency target [tasks/replica-hour] (given, o
 performance model: `resolve_perf`), k the peak/average ratio and G GPUs per replica.
 Volume: tasks_t = V · (1 + g)^(t-1); AI tasks and value as in `unitecon.models.value`.
 
+A route's c_s and the volume's V may be measured from the ledger instead (`from_ledger`,
+filled in by `resolve_ledger` with a `measure` function the caller queries the ledger with):
+
+    c_s = cost / tasks          (`per: task`; `economics.metrics.cost_per_task`)
+        = cost / successful     (`per: successful_task`; `metrics.cost_per_successful_task`)
+    V   = tasks · (730 / 24) / days                                      [tasks/month]
+
+over the feature's events in the window, cost the attribution stage's variable cost.
+
 Net cash flow_t = efficiency value + revenue - cost. NPV, IRR and payback come from
 `unitecon.models.finance` at the monthly rate equivalent to the annual discount rate, for each
 alternative and for its difference from the baseline. The same code runs exactly (Decimal),
@@ -30,14 +39,17 @@ on Monte Carlo draws, and as spreadsheet formulas (`unitecon.models.calc`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from unitecon.errors import UniteconError
 from unitecon.models import finance, value
 from unitecon.models.calc import DrawEnv, Env, ExactEnv, Q, ceil, maximum
 from unitecon.models.uncertainty import Num, centrals, is_dist
@@ -49,13 +61,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class FromLedger(_Strict):
+    """A feature's measured traffic in the ledger (`unitecon tco` resolves it)."""
+
+    feature: str
+    """The feature whose events are measured (the ledger's `feature`)."""
+    since: dt.date | None = None
+    """First day measured (default: the ledger's first day)."""
+    until: dt.date | None = None
+    """Day after the last day measured (default: after the ledger's last day)."""
+
+
+class UnitCostFromLedger(FromLedger):
+    """A route's cost per task measured in the ledger."""
+
+    per: Literal["task", "successful_task"] = "task"
+    """Divide the feature's variable cost by its tasks, or by its successful tasks."""
+
+
 class Volume(_Strict):
     """How much work there is."""
 
-    tasks_per_month: Num
+    tasks_per_month: Num | None = None
     """Tasks in month 1 that the capability could do [tasks/month]."""
+    from_ledger: FromLedger | None = None
+    """Measure `tasks_per_month` as the feature's tasks per month in the ledger instead."""
     growth_monthly: Num = Decimal(0)
     """Compound volume growth per month [1/month]."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Volume:
+        if (self.tasks_per_month is None) == (self.from_ledger is None):
+            raise ValueError("give `tasks_per_month` or `from_ledger` (one of them)")
+        return self
+
     input_tokens_per_task: int = 2000
     """Mean input tokens per task (for sizing self-hosted GPUs with the performance model)."""
     output_tokens_per_task: int = 400
@@ -156,8 +195,16 @@ class Route(_Strict):
     """Share of the AI tasks routed here [0-1]; a hybrid's routes sum to 1."""
     usd_per_task: Num = Decimal(0)
     """Variable cost per task [USD/task] (list price, or measured from the ledger)."""
+    from_ledger: UnitCostFromLedger | None = None
+    """Measure `usd_per_task` in the ledger instead (`unitecon tco` with a ledger)."""
     gpus: GpuFleet | None = None
     """Self-hosted fleet serving this share."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Route:
+        if self.from_ledger is not None and "usd_per_task" in self.model_fields_set:
+            raise ValueError("give `usd_per_task` or `from_ledger`, not both")
+        return self
 
 
 class Capex(_Strict):
@@ -318,6 +365,7 @@ class _Builder:
     """Evaluates the model in one env; `lines(alt)` yields the named cost lines."""
 
     def __init__(self, m: TcoModel, env: Env) -> None:
+        check_resolved(m)
         self.m, self.env, self.n = m, env, m.horizon_months
         self.zero = env.money(env.const(0))
         self.ai_tasks = [self._ai_tasks(t) for t in range(self.n + 1)]
@@ -699,6 +747,113 @@ def break_even(m: TcoModel, points: int = 1201) -> dict[str, Decimal | None]:
         x = grid[i] + (grid[i + 1] - grid[i]) * d[i] / (d[i] - d[i + 1])
         res[name] = Decimal(repr(float(x))).quantize(Decimal(1), ROUND_HALF_UP)
     return res
+
+
+# -- measured from the ledger -------------------------------------------------------------
+
+DAYS_PER_MONTH = Decimal(HOURS_PER_MONTH) / 24  # 30.416... days, as HOURS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A feature's traffic in a window of the ledger."""
+
+    cost: Decimal
+    """Variable cost of the feature's events (attribution `var_cost`) [USD]."""
+    tasks: int
+    """Distinct tasks."""
+    successful_tasks: int
+    """Tasks whose last known `accepted` is true (`attribution.outcomes`)."""
+    days: Decimal
+    """Length of the window [days]."""
+
+    def usd_per_task(self, per: str) -> Decimal | None:
+        """Cost per task or per successful task (`economics.metrics`) [USD/task]."""
+        from unitecon.economics import metrics
+
+        if per == "successful_task":
+            return metrics.cost_per_successful_task(self.cost, self.successful_tasks)
+        return metrics.cost_per_task(self.cost, self.tasks)
+
+    def tasks_per_month(self) -> Decimal | None:
+        """tasks · DAYS_PER_MONTH / days, to whole tasks [tasks/month]."""
+        if not self.days:
+            return None
+        return (self.tasks * DAYS_PER_MONTH / self.days).quantize(Decimal(1), ROUND_HALF_UP)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cost": self.cost,
+            "tasks": self.tasks,
+            "successful_tasks": self.successful_tasks,
+            "days": self.days,
+        }
+
+
+Measure = Callable[[FromLedger], Measured]
+
+
+def ledger_fields(m: TcoModel) -> list[tuple[str, FromLedger]]:
+    """Every `from_ledger` of the model with its path."""
+    out: list[tuple[str, FromLedger]] = []
+    if m.volume.from_ledger is not None:
+        out.append(("volume.from_ledger", m.volume.from_ledger))
+    for name, a in m.alternatives.items():
+        for i, r in enumerate(a.routes):
+            if r.from_ledger is not None:
+                out.append((f"alternatives.{name}.routes[{i}].from_ledger", r.from_ledger))
+    return out
+
+
+def resolve_ledger(
+    m: TcoModel, measure: Measure, source: str = "TCO file"
+) -> tuple[TcoModel, dict[str, dict[str, Any]]]:
+    """Fill `usd_per_task` and `tasks_per_month` from the ledger (`measure`), clearing
+    `from_ledger`; also return what was measured, by field path. Errors name `source` and
+    the field."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def get(path: str, f: FromLedger, what: str, value: Callable[[Measured], Any]) -> Any:
+        try:
+            got = measure(f)
+        except UniteconError as e:
+            raise UniteconError(f"{source}: {path}: {e}") from e
+        x = value(got)
+        if x is None:
+            raise UniteconError(
+                f"{source}: {path}: feature {f.feature!r} has no {what} in the window "
+                "measured; widen `since`/`until` or give the number instead"
+            )
+        found[path] = {"feature": f.feature, "value": x, **got.as_dict()}
+        return x
+
+    volume = m.volume
+    if volume.from_ledger is not None:
+        v = get("volume.from_ledger", volume.from_ledger, "tasks", Measured.tasks_per_month)
+        volume = volume.model_copy(update={"tasks_per_month": v, "from_ledger": None})
+    alts = {}
+    for name, a in m.alternatives.items():
+        routes = []
+        for i, r in enumerate(a.routes):
+            f = r.from_ledger
+            if f is not None:
+                what = "successful tasks" if f.per == "successful_task" else "tasks"
+                path = f"alternatives.{name}.routes[{i}].from_ledger"
+                c = get(path, f, what, partial(Measured.usd_per_task, per=f.per))
+                r = r.model_copy(update={"usd_per_task": c, "from_ledger": None})
+            routes.append(r)
+        alts[name] = a.model_copy(update={"routes": routes})
+    return m.model_copy(update={"volume": volume, "alternatives": alts}), found
+
+
+def check_resolved(m: TcoModel) -> None:
+    """Refuse a model whose `from_ledger` numbers were not measured yet."""
+    left = ledger_fields(m)
+    if left:
+        raise UniteconError(
+            f"{left[0][0]}: measured from the ledger, not resolved yet; run `unitecon tco` "
+            "with a ledger (or call tco.resolve_ledger first)"
+        )
 
 
 # -- capacity from the performance model ---------------------------------------------------
