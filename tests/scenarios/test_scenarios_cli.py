@@ -38,6 +38,12 @@ def test_tco_json_matches_the_model(tmp_path: Path) -> None:
     assert data["alternatives"]["hybrid"]["npv"] == str(exact.alternatives["hybrid"].npv)
     assert data["monte_carlo"]["draws"] == 500
     assert data["tornado"]["output"] == "incremental_npv.hybrid"
+    # only inputs that move the hybrid's NPV against the baseline; the others are named
+    bars = data["tornado"]["bars"]
+    assert bars and all(Decimal(b["swing"]) != 0 for b in bars)
+    dropped = data["tornado"]["zero_swing_inputs"]
+    assert "alternatives.self_hosted.routes[0].gpus.server_capex" in dropped
+    assert not {b["input"] for b in bars} & set(dropped)
     for p in data["files"].values():
         assert Path(p).exists()
 

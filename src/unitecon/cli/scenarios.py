@@ -230,8 +230,12 @@ def tco(
             "outputs": {k: _q(k, v) for k, v in sims.items()},
         }
         metric = _tornado_metric(result)
-        bars = u.tornado(ins, fn, metric)
-        out["tornado"] = {"output": metric, "bars": [b.as_dict() for b in bars]}
+        bars, dropped = scenario_charts.with_swing(u.tornado(ins, fn, metric))
+        out["tornado"] = {
+            "output": metric,
+            "bars": [b.as_dict() for b in bars],
+            "zero_swing_inputs": dropped,
+        }
         paths["tornado"] = scenario_charts.tornado(bars, metric, folder / "tco-tornado.html")
     if xlsx is not None:
         from unitecon.report import xlsx as x
@@ -366,6 +370,11 @@ def _print_tco(out: dict[str, Any]) -> None:
         ]
         cols = ["input (p10 → p90)", "at p10", "at p90", "swing"]
         console.print(table(f"Tornado: {tor['output']}", cols, bars, right=cols[1:]))
+        if tor["zero_swing_inputs"]:
+            n = len(tor["zero_swing_inputs"])
+            console.print(
+                f"  {n} uncertain inputs with no effect on it left out (--json lists them)"
+            )
     for name, p in out["files"].items():
         console.print(f"{name}: {p}")
 

@@ -41,11 +41,20 @@ def cumulative_cost(result: TcoResult, path: Path) -> Path:
     return _write(fig, path)
 
 
+def with_swing(bars: Sequence[TornadoBar]) -> tuple[list[TornadoBar], list[str]]:
+    """The bars that move the output, and the inputs left out for a zero swing (inputs of
+    other alternatives than the one the output measures)."""
+    kept = [b for b in bars if b.swing != 0]
+    return kept, [b.input for b in bars if b.swing == 0]
+
+
 def tornado(bars: Sequence[TornadoBar], output: str, path: Path, top: int = 12) -> Path:
-    """Horizontal bars: `output` with each input at its p10 and its p90, largest swing on top."""
+    """Horizontal bars: `output` with each input at its p10 and its p90, largest swing on top;
+    inputs with a zero swing are left out (the title says how many)."""
     import plotly.graph_objects as go
 
-    shown = list(bars)[:top][::-1]
+    kept, dropped = with_swing(bars)
+    shown = kept[:top][::-1]
     names = [b.input for b in shown]
     base = float(shown[0].output_at_low + shown[0].output_at_high) / 2 if shown else 0.0
     fig = go.Figure()
@@ -59,9 +68,10 @@ def tornado(bars: Sequence[TornadoBar], output: str, path: Path, top: int = 12) 
                 orientation="h",
             )
         )
-    fig.update_layout(
-        title=f"Tornado: {output}", barmode="overlay", xaxis_tickformat="$,.0f", height=600
-    )
+    title = f"Tornado: {output}"
+    if dropped:
+        title += f" ({len(dropped)} inputs with no effect left out)"
+    fig.update_layout(title=title, barmode="overlay", xaxis_tickformat="$,.0f", height=600)
     return _write(fig, path)
 
 
