@@ -109,7 +109,8 @@ def test_bad_arguments(app: typer.Typer) -> None:
 
 def test_margins_with_the_projects_fixed_costs(app: typer.Typer, tmp_path: Path) -> None:
     """Events run Oct 1 09:00 .. Oct 3 20:00: a 3-day window, so $3,100/month charges
-    3,100 x 3 / 31 = $300, split 60 : 5 by requests; plan F (2 x 3/31 each) shown beside."""
+    3,100 x 3 / 31 = $300, split 60 : 5 by requests; plan F ($2 per customer-month,
+    by contract days, not data days) shown beside."""
     fixed = "fixed_costs:\n  - {name: platform, monthly: 3100, driver: requests}\n"
     (tmp_path / "unitecon.yaml").write_text(YAML + fixed)
     res = CliRunner().invoke(app, ["margins", "--by", "customer", "--json"])
@@ -119,7 +120,7 @@ def test_margins_with_the_projects_fixed_costs(app: typer.Typer, tmp_path: Path)
     assert Decimal(out["total"]["fixed_cost"]) == 300
     rows = {r["customer"]: r for r in out["rows"]}
     assert Decimal(rows["light"]["fixed_cost"]).quantize(Decimal("0.01")) == Decimal("23.08")
-    assert Decimal(out["total"]["plan_fixed_cost"]) == Decimal("0.38")  # 2 x 0.19
+    assert Decimal(out["total"]["plan_fixed_cost"]) == 4  # F $2 x 2 customer-months
     res = CliRunner().invoke(app, ["margins", "--by", "plan"])
     assert res.exit_code == 0, res.output
     assert "plan F" in res.output and "allocated from the project's fixed costs" in res.output
