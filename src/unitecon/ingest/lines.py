@@ -19,6 +19,8 @@ import pyarrow as pa
 from unitecon.ingest.base import CHUNK_ROWS, Rejected
 
 READ_BYTES = 16 << 20
+#: A block of lines holds at most about this many bytes (fewer lines than asked when long).
+MAX_BLOCK_BYTES = 256 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -78,7 +80,7 @@ def raw_blocks(path: Path) -> Iterator[bytes]:
 
 def _to_lines(data: bytes) -> tuple[pa.Array, dict[int, str], pa.Array]:
     """Split `data` (ending with a newline) into an Arrow array of lines, the reasons for
-    lines that are not UTF-8, and the key-colon count of each line (see `key_colons`)."""
+    lines that are not UTF-8, and the key count of each line (see `key_colons`)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10) + 1
     offsets = np.concatenate([np.zeros(1, np.int64), ends.astype(np.int64)])
@@ -93,29 +95,35 @@ def _to_lines(data: bytes) -> tuple[pa.Array, dict[int, str], pa.Array]:
         return (*_decode_each(data, offsets), colons)
 
 
-def key_colons(buf: np.ndarray, ends: np.ndarray) -> pa.Array:
-    """Per line, how many `:` follow a `"` (whitespace between allowed).
+def _skip_blanks(buf: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
+    """From each index in `at` (modified), move by `step` past spaces, tabs and CRs; an index
+    that runs off the buffer stays there (-1 or len(buf))."""
+    b = buf[np.clip(at, 0, len(buf) - 1)]
+    todo = np.flatnonzero(((b == 32) | (b == 9) | (b == 13)) & (at >= 0) & (at < len(buf)))
+    while len(todo):
+        at[todo] += step
+        todo = todo[(at[todo] >= 0) & (at[todo] < len(buf))]
+        b = buf[at[todo]]
+        todo = todo[(b == 32) | (b == 9) | (b == 13)]
+    return at
 
-    Every object key in valid JSON is such a pair, so a line whose count equals the number of
-    known fields it sets has no other key; only the other lines need the exact key list.
+
+def key_colons(buf: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """Per line, how many `:` follow a `"` (whitespace between allowed) and are not followed
+    by `n` (a null value, in valid JSON).
+
+    Every object key in valid JSON is such a pair, so in a valid line the count is at least
+    the number of keys whose value is not null. A line whose count equals the number of known
+    fields it sets to a non-null value has no other key with a value; only the other lines
+    need the exact key list.
     """
     colon = np.flatnonzero(buf == 58)
-    prev = colon - 1
-    todo = np.flatnonzero(prev >= 0)
-    while len(todo):
-        b = buf[prev[todo]]
-        ws = (b == 32) | (b == 9) | (b == 13)
-        todo = todo[ws]
-        prev[todo] -= 1
-        todo = todo[prev[todo] >= 0]
-    marks = np.zeros(len(buf), dtype=np.uint8)
-    marks[colon[(prev >= 0) & (buf[np.maximum(prev, 0)] == 34)]] = 1
-    if not len(ends):
-        return pa.array([], pa.int32())
-    starts = np.concatenate([np.zeros(1, np.int64), ends[:-1]])
-    counts = np.add.reduceat(marks, starts, dtype=np.int32)
-    counts[starts == ends] = 0  # reduceat gives the element itself for an empty range
-    return pa.array(counts)
+    prev = _skip_blanks(buf, colon - 1, -1)
+    key = colon[(prev >= 0) & (buf[np.maximum(prev, 0)] == 34)]
+    nxt = _skip_blanks(buf, key + 1, 1)
+    key = key[buf[np.minimum(nxt, len(buf) - 1)] != 110]
+    bounds = np.searchsorted(key, np.concatenate([np.zeros(1, np.int64), ends]))
+    return pa.array(np.diff(bounds).astype(np.int32))
 
 
 def _decode_each(data: bytes, offsets: np.ndarray) -> tuple[pa.Array, dict[int, str]]:
@@ -134,10 +142,12 @@ def _decode_each(data: bytes, offsets: np.ndarray) -> tuple[pa.Array, dict[int, 
 def iter_line_blocks(
     path: Path, rows: int = CHUNK_ROWS, name: str | None = None
 ) -> Iterator[LineBlock]:
-    """Blocks of about `rows` lines; the last line need not end with a newline."""
+    """Blocks of `rows` lines (fewer at the end, or when `MAX_BLOCK_BYTES` is reached first);
+    the last line need not end with a newline."""
     name = name or str(path)
     line_no = 1
-    pending = b""
+    parts: list[bytes] = []
+    lines = size = 0  # newlines and bytes in parts
     broken: str | None = None
     blocks = raw_blocks(path)
     while True:
@@ -148,18 +158,43 @@ def iter_line_blocks(
             break
         if not data:
             break
-        pending += data
-        cut = pending.rfind(b"\n") + 1
-        if cut == 0:
-            continue
-        whole, pending = pending[:cut], pending[cut:]
-        arr, errors, colons = _to_lines(whole)
-        for start in range(0, len(arr), rows):
-            part = arr.slice(start, rows)
-            errs = {i - start: r for i, r in errors.items() if start <= i < start + rows}
-            yield LineBlock(line_no, part, errs, colons=colons.slice(start, rows))
-            line_no += len(part)
-    yield _tail(name, line_no, pending, broken)
+        parts.append(data)
+        lines += data.count(b"\n")
+        size += len(data)
+        if lines >= rows or (lines and size >= MAX_BLOCK_BYTES):
+            whole = b"".join(parts)
+            cut = _cut(whole, rows, all_lines=lines < rows)
+            for block in _blocks(whole[:cut], line_no, rows):
+                line_no += len(block.lines)
+                yield block
+            parts = [whole[cut:]]
+            lines, size = parts[0].count(b"\n"), len(parts[0])
+    pending = b"".join(parts)
+    cut = pending.rfind(b"\n") + 1
+    for block in _blocks(pending[:cut], line_no, rows):
+        line_no += len(block.lines)
+        yield block
+    yield _tail(name, line_no, pending[cut:], broken)
+
+
+def _cut(data: bytes, rows: int, *, all_lines: bool) -> int:
+    """Where to cut `data`: after its last whole multiple of `rows` lines, or after its last
+    line when `all_lines`."""
+    if all_lines:
+        return data.rfind(b"\n") + 1
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    return int(ends[(len(ends) // rows) * rows - 1]) + 1
+
+
+def _blocks(data: bytes, first: int, rows: int) -> Iterator[LineBlock]:
+    """`data` (whole lines) as blocks of at most `rows` lines, numbered from `first`."""
+    if not data:
+        return
+    arr, errors, colons = _to_lines(data)
+    for start in range(0, len(arr), rows):
+        part = arr.slice(start, rows)
+        errs = {i - start: r for i, r in errors.items() if start <= i < start + rows}
+        yield LineBlock(first + start, part, errs, colons=colons.slice(start, rows))
 
 
 def _tail(name: str, line_no: int, pending: bytes, broken: str | None) -> LineBlock:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from unitecon.ingest import validate as v
@@ -25,6 +26,8 @@ from unitecon.ledger.schema import EVENT_SCHEMA
 
 MALFORMED = "malformed JSON"
 NOT_OBJECT = "expected a JSON object of event fields"
+#: Reason the fast path gives a line it leaves to the exact path.
+SLOW = "(re-run on the exact path)"
 _KNOWN = v.sql_list(v.INPUT_FIELDS)
 #: Arrow batch size handed to DuckDB: several batches let it scan on all cores.
 SCAN_ROWS = 16_384
@@ -35,12 +38,15 @@ def _json_struct() -> str:
     return "{" + ", ".join(f'"{f}": "VARCHAR"' for f in v.INPUT_FIELDS) + "}"
 
 
-def _jsonl_candidates(name: str, guarded: bool) -> str:
+def _jsonl_candidates(name: str, guarded: bool, fast: bool = False) -> str:
     """Candidate rows from the registered table `_lines(_pos, line, _e, _c)`.
 
     The struct is unnested in a materialized step: referring to `json_transform(...).field`
     would make DuckDB parse the line once per field. The exact key list (`json_keys`) is only
-    computed for lines with more key-colons (`_c`) than known fields set (`_p`).
+    computed for lines with more key-colons with a value (`_c`) than known fields set (`_p`).
+
+    `fast` leaves out the raw line and that key list: a line that would need them (a reader
+    error, not an object, keys to put in `tags`) gets the reason `SLOW`, to be re-run exactly.
     """
     valid = "json_valid(line)" if guarded else "true"
     parsed = f"CASE WHEN _v THEN json_transform(line, {v.q(_json_struct())}) END"
@@ -48,22 +54,30 @@ def _jsonl_candidates(name: str, guarded: bool) -> str:
     extra = (
         f"CASE WHEN NOT list_has_all({_KNOWN}, json_keys(line)) THEN "
         "map_from_entries(list_filter(map_entries(json_transform(line, "
-        "'\"MAP(VARCHAR, VARCHAR)\"')), e -> NOT list_contains("
+        "'\"MAP(VARCHAR, VARCHAR)\"')), e -> e.value IS NOT NULL AND NOT list_contains("
         f"{_KNOWN}, e.key))) END"
     )
     error = (
         f"CASE WHEN _e IS NOT NULL THEN _e WHEN NOT _v THEN '{MALFORMED}' "
         f"WHEN _p = 0 AND json_type(line) <> 'OBJECT' THEN '{NOT_OBJECT}' END"
     )
+    raw, extra = (
+        ("NULL::VARCHAR", "NULL::MAP(VARCHAR, VARCHAR)")
+        if fast
+        else ("line", f"CASE WHEN _v AND _c > _p THEN {extra} END")
+    )
+    if fast:
+        error = f"CASE WHEN _e IS NOT NULL OR NOT _v OR _p = 0 OR _c > _p THEN '{SLOW}' END"
+    keep = "" if fast else "line, "
     cols = ", ".join(v.INPUT_FIELDS)
     blank = "trim(line, ' ' || chr(9) || chr(10) || chr(13)) = ''"
     return f"""(WITH l AS (SELECT *, {valid} AS _v FROM _lines
             WHERE _e IS NOT NULL OR strlen(line) > 2 OR NOT {blank}),
-        s AS MATERIALIZED (SELECT _pos, line, _e, _c, _v, unnest({parsed}) FROM l),
+        s AS MATERIALIZED (SELECT _pos, {keep}strlen(line) AS _size, _e, _c, _v,
+            unnest({parsed}) FROM l),
         t AS (SELECT *, {present} AS _p FROM s)
-        SELECT _pos, {v.q(name + ":")} || _pos AS _loc, line AS _raw,
-        strlen(line) AS _size, {error} AS _error, {cols},
-        CASE WHEN _v AND _c > _p THEN {extra} END AS _extra FROM t)"""
+        SELECT _pos, {v.q(name + ":")} || _pos AS _loc, {raw} AS _raw,
+        _size, {error} AS _error, {cols}, {extra} AS _extra FROM t)"""
 
 
 _JSONL_TYPES: dict[str, pa.DataType] = {
@@ -88,6 +102,8 @@ def _explain_malformed(rejected: list[Rejected]) -> list[Rejected]:
 def _run_block(
     con: duckdb.DuckDBPyConnection, block: LineBlock, name: str, val: v.Validator
 ) -> Chunk:
+    """Validate a block: all lines on the fast path (typed values only), then the lines it
+    rejected (or could not handle) again on the exact path, with raw lines and tags."""
     n = len(block.lines)
     errs = (
         pa.array([block.errors.get(i) for i in range(n)], pa.string())
@@ -96,21 +112,34 @@ def _run_block(
     )
     colons = block.colons if block.colons is not None else pa.nulls(n, pa.int32())
     lines = pa.table({"_pos": block.positions, "line": block.lines, "_e": errs, "_c": colons})
-    lines = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_ROWS), lines.schema)
-    con.register("_lines", lines)
-    try:
-        try:
-            out = con.execute(v.validation_sql(_jsonl_candidates(name, False), _JSONL_TYPES))
-            table = v._as_table(out.arrow())
-        except duckdb.InvalidInputException:
-            out = con.execute(v.validation_sql(_jsonl_candidates(name, True), _JSONL_TYPES))
-            table = v._as_table(out.arrow())
-    finally:
-        con.unregister("_lines")
+    table = _validate_lines(con, lines, name, fast=True)
+    redo = pc.is_valid(table["_reason"])
+    if pc.any(redo).as_py():
+        again = lines.filter(pc.is_in(lines["_pos"], value_set=table.filter(redo)["_pos"]))
+        exact = _validate_lines(con, again, name, fast=False)
+        table = pa.concat_tables([table.filter(pc.invert(redo)), exact.cast(table.schema)])
+        table = table.take(pc.sort_indices(table["_pos"]))
     events, rejected = val.split(table)
     if block.truncated is not None:
         rejected.append(block.truncated)
     return Chunk(events, _explain_malformed(rejected), rows_read=events.num_rows + len(rejected))
+
+
+def _validate_lines(
+    con: duckdb.DuckDBPyConnection, lines: pa.Table, name: str, *, fast: bool
+) -> pa.Table:
+    """Run validation over `lines`; a block with malformed JSON is re-run guarded."""
+    lines = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_ROWS), lines.schema)
+    con.register("_lines", lines)
+    try:
+        try:
+            sql = v.validation_sql(_jsonl_candidates(name, False, fast), _JSONL_TYPES)
+            return v._as_table(con.execute(sql).arrow())
+        except duckdb.InvalidInputException:
+            sql = v.validation_sql(_jsonl_candidates(name, True, fast), _JSONL_TYPES)
+            return v._as_table(con.execute(sql).arrow())
+    finally:
+        con.unregister("_lines")
 
 
 def read_jsonl(path: Path, name: str | None = None) -> Iterator[Chunk]:
