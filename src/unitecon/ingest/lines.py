@@ -78,11 +78,15 @@ def raw_blocks(path: Path) -> Iterator[bytes]:
         yield from (_gunzip_blocks(f) if is_gzip(path) else _plain_blocks(f))
 
 
-def _to_lines(data: bytes) -> tuple[pa.Array, dict[int, str], pa.Array]:
-    """Split `data` (ending with a newline) into an Arrow array of lines, the reasons for
-    lines that are not UTF-8, and the key count of each line (see `key_colons`)."""
+def _to_lines(
+    data: bytes | memoryview, ends: np.ndarray | None = None
+) -> tuple[pa.Array, dict[int, str], pa.Array]:
+    """Split `data` (ending with a newline; `ends`: the index after each newline, when
+    known) into an Arrow array of lines, the reasons for lines that are not UTF-8, and the
+    key count of each line (see `key_colons`)."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10) + 1
+    if ends is None:
+        ends = np.flatnonzero(buf == 10) + 1
     offsets = np.concatenate([np.zeros(1, np.int64), ends.astype(np.int64)])
     colons = key_colons(buf, ends)
     arr = pa.LargeStringArray.from_buffers(
@@ -92,14 +96,15 @@ def _to_lines(data: bytes) -> tuple[pa.Array, dict[int, str], pa.Array]:
         arr.validate(full=True)
         return arr, {}, colons
     except pa.ArrowInvalid:
-        return (*_decode_each(data, offsets), colons)
+        return (*_decode_each(bytes(data), offsets), colons)
 
 
 def _skip_blanks(buf: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
     """From each index in `at` (modified), move by `step` past spaces, tabs and CRs; an index
     that runs off the buffer stays there (-1 or len(buf))."""
-    b = buf[np.clip(at, 0, len(buf) - 1)]
-    todo = np.flatnonzero(((b == 32) | (b == 9) | (b == 13)) & (at >= 0) & (at < len(buf)))
+    b = buf.take(at, mode="clip")
+    todo = np.flatnonzero((b == 32) | (b == 9) | (b == 13))
+    todo = todo[(at[todo] >= 0) & (at[todo] < len(buf))]
     while len(todo):
         at[todo] += step
         todo = todo[(at[todo] >= 0) & (at[todo] < len(buf))]
@@ -119,9 +124,9 @@ def key_colons(buf: np.ndarray, ends: np.ndarray) -> pa.Array:
     """
     colon = np.flatnonzero(buf == 58)
     prev = _skip_blanks(buf, colon - 1, -1)
-    key = colon[(prev >= 0) & (buf[np.maximum(prev, 0)] == 34)]
+    key = colon[(buf.take(prev, mode="clip") == 34) & (prev >= 0)]
     nxt = _skip_blanks(buf, key + 1, 1)
-    key = key[buf[np.minimum(nxt, len(buf) - 1)] != 110]
+    key = key[buf.take(nxt, mode="clip") != 110]
     bounds = np.searchsorted(key, np.concatenate([np.zeros(1, np.int64), ends]))
     return pa.array(np.diff(bounds).astype(np.int32))
 
@@ -163,12 +168,14 @@ def iter_line_blocks(
         size += len(data)
         if lines >= rows or (lines and size >= MAX_BLOCK_BYTES):
             whole = b"".join(parts)
-            cut = _cut(whole, rows, all_lines=lines < rows)
-            for block in _blocks(whole[:cut], line_no, rows):
+            ends = np.flatnonzero(np.frombuffer(whole, dtype=np.uint8) == 10) + 1
+            take = len(ends) if lines < rows else (len(ends) // rows) * rows
+            cut = int(ends[take - 1])
+            for block in _blocks(memoryview(whole)[:cut], line_no, rows, ends[:take]):
                 line_no += len(block.lines)
                 yield block
             parts = [whole[cut:]]
-            lines, size = parts[0].count(b"\n"), len(parts[0])
+            lines, size = len(ends) - take, len(parts[0])
     pending = b"".join(parts)
     cut = pending.rfind(b"\n") + 1
     for block in _blocks(pending[:cut], line_no, rows):
@@ -177,20 +184,13 @@ def iter_line_blocks(
     yield _tail(name, line_no, pending[cut:], broken)
 
 
-def _cut(data: bytes, rows: int, *, all_lines: bool) -> int:
-    """Where to cut `data`: after its last whole multiple of `rows` lines, or after its last
-    line when `all_lines`."""
-    if all_lines:
-        return data.rfind(b"\n") + 1
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    return int(ends[(len(ends) // rows) * rows - 1]) + 1
-
-
-def _blocks(data: bytes, first: int, rows: int) -> Iterator[LineBlock]:
+def _blocks(
+    data: bytes | memoryview, first: int, rows: int, ends: np.ndarray | None = None
+) -> Iterator[LineBlock]:
     """`data` (whole lines) as blocks of at most `rows` lines, numbered from `first`."""
-    if not data:
+    if not len(data):
         return
-    arr, errors, colons = _to_lines(data)
+    arr, errors, colons = _to_lines(data, ends)
     for start in range(0, len(arr), rows):
         part = arr.slice(start, rows)
         errs = {i - start: r for i, r in errors.items() if start <= i < start + rows}

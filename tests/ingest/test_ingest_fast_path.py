@@ -1,0 +1,104 @@
+"""The JSONL fast path and the exact path it hands lines to give one result.
+
+Plain lines are validated without their raw text or key list; a line that needs either (a
+bad value, malformed JSON, unknown keys for `tags`, not an object) is re-run on the exact
+path. The mix must come out as if every line had taken the exact path: the same events in
+line order, and each rejection at its own `file:line` with its own reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from unitecon.ingest import lines, native, otlp
+from unitecon.ingest.lines import iter_line_blocks
+
+
+def _event(i: int, **extra: object) -> str:
+    rec: dict[str, object] = {
+        "event_id": f"ev-{i}",
+        "ts": "2026-10-01T00:00:00Z",
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "input_tokens": 100 + i,
+        "output_tokens": 10,
+        "duration_ms": None,
+        "batch": False,
+    }
+    rec.update(extra)
+    return json.dumps(rec)
+
+
+def test_mixed_block_keeps_lines_reasons_and_tags(tmp_path: Path, read) -> None:
+    f = tmp_path / "mixed.jsonl"
+    text = [_event(i) for i in range(1, 11)]
+    text[2] = _event(3, region="eu")  # unknown key -> tags (exact path)
+    text[4] = _event(5, input_tokens=-1)  # rejected
+    text[5] = '{"event_id": "ev-6", '  # malformed
+    text[6] = "[1, 2]"  # not an object
+    text[7] = ""  # blank: skipped
+    text[8] = _event(9, zone=None)  # unknown key with a null value: no tag
+    f.write_text("\n".join(text) + "\n", encoding="utf-8")
+    got = read(f)
+    assert [r["event_id"] for r in got.rows] == ["ev-1", "ev-2", "ev-3", "ev-4", "ev-9", "ev-10"]
+    tags = {r["event_id"]: dict(r["tags"] or {}) for r in got.rows}
+    assert tags["ev-3"] == {"region": "eu"} and tags["ev-9"] == {} and tags["ev-1"] == {}
+    assert [r["source"] for r in got.rows][-1] == f"{f}:10"
+    reasons = got.by_location()
+    assert list(reasons) == [f"{f}:5", f"{f}:6", f"{f}:7"]
+    assert reasons[f"{f}:5"].startswith("input_tokens: negative count")
+    assert reasons[f"{f}:6"].startswith("malformed JSON")
+    assert reasons[f"{f}:7"] == native.NOT_OBJECT
+    assert got.rejected[0].raw == text[4]
+
+
+def test_bad_value_never_taken_silently_on_the_fast_path(tmp_path: Path, read) -> None:
+    f = tmp_path / "types.jsonl"
+    rows = [
+        _event(1, input_tokens=True),
+        _event(2, input_tokens="12x"),
+        _event(3, input_tokens={"n": 1}),
+        _event(4, batch="maybe"),
+        _event(5, input_tokens="12"),
+    ]
+    f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    got = read(f)
+    assert sorted(got.by_location()) == [f"{f}:{i}" for i in (1, 2, 3, 4)]
+    assert [(r["event_id"], r["input_tokens"]) for r in got.rows] == [("ev-5", 12)]
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_blocks_span_reads_and_keep_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zipped: bool
+) -> None:
+    monkeypatch.setattr(lines, "READ_BYTES", 256)
+    data = "".join(_event(i) + "\n" for i in range(1, 101)) + _event(101)
+    f = tmp_path / ("many.jsonl.gz" if zipped else "many.jsonl")
+    f.write_bytes(gzip.compress(data.encode()) if zipped else data.encode())
+    blocks = [b for b in iter_line_blocks(f, 30) if len(b.lines)]
+    assert [(b.first, len(b.lines)) for b in blocks] == [
+        (1, 30),
+        (31, 30),
+        (61, 30),
+        (91, 10),
+        (101, 1),
+    ]
+    assert json.loads(blocks[1].lines[0].as_py())["event_id"] == "ev-31"
+
+
+def test_decode_request_reuses_one_connection_per_thread() -> None:
+    body = json.dumps({"resourceSpans": []}).encode()
+    otlp.decode_request(body, "application/json", None, "http")
+    mine = otlp._thread_con()
+    otlp.decode_request(body, "application/json", None, "http")
+    assert otlp._thread_con() is mine
+    other: list[object] = []
+    t = threading.Thread(target=lambda: other.append(otlp._thread_con()))
+    t.start()
+    t.join()
+    assert other and other[0] is not mine
