@@ -1,10 +1,13 @@
 """Native sources: JSONL, CSV and Parquet whose field names are the event table's.
 
-Unknown keys and columns go into `tags` as strings. JSON lines are parsed in DuckDB over a
-zero-copy Arrow array of the file's lines, so every record keeps its exact line number; a
-block with a malformed line is re-run with a per-line validity check (the slow path only
-there). CSV is read with Python's csv module (exact line numbers, quoted newlines); Parquet in
-record batches. Every source goes through the same validation (`validate.py`).
+Unknown keys and columns go into `tags` as strings (keys with a null value are dropped). JSON
+lines are parsed in DuckDB over a zero-copy Arrow array of the file's lines, so every record
+keeps its exact line number. A block of lines runs first on a fast path that carries neither
+the raw lines nor their key lists; only the lines it rejects or cannot settle (malformed JSON,
+a bad value, unknown keys, not an object) are re-run on the exact path, so every reason and
+raw record is the exact path's. CSV is read with Python's csv module (exact line numbers,
+quoted newlines); Parquet in record batches. Every source goes through the same validation
+(`validate.py`).
 """
 
 from __future__ import annotations
