@@ -396,9 +396,12 @@ class Validator:
 
     def split(self, out: pa.Table) -> tuple[pa.Table, list[Rejected]]:
         """Split a validation result into good events and rejections."""
-        bad_mask = pc.is_valid(out["_reason"])
-        rejected = _rejections(out.filter(bad_mask))
-        good = out.filter(pc.invert(bad_mask))
+        if out["_reason"].null_count == out.num_rows:  # all good: no copies
+            rejected, good = [], out
+        else:
+            bad_mask = pc.is_valid(out["_reason"])
+            rejected = _rejections(out.filter(bad_mask))
+            good = out.filter(pc.invert(bad_mask))
         good, dups = self._drop_conflicts(good)
         rejected += dups
         rejected.sort(key=lambda r: _order(r))
