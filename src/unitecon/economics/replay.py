@@ -249,29 +249,9 @@ class Sizing:
 
 def measure_workload(t: ir.Table, sel: ir.BooleanValue) -> dict[str, float]:
     """Mean lengths, cached share and the peak minute's tokens/s of the selected calls."""
-    m = t.filter(sel)
-    w = 1 / m.sample_rate
-    r = (
-        m.aggregate(
-            n=m.count(),
-            i=(m.input_tokens * w).sum() / w.sum(),
-            o=(m.output_tokens * w).sum() / w.sum(),
-            c=m.cache_read_tokens.sum() / m.input_tokens.sum().nullif(0),
-        )
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    per_min = m.group_by(minute=m.ts.truncate("m")).aggregate(
-        tok=((m.input_tokens + m.output_tokens) * w).sum()
-    )
-    peak = per_min.aggregate(p=per_min.tok.max()).to_pyarrow().to_pylist()[0]["p"]
-    return {
-        "n": float(r["n"] or 0),
-        "input": float(r["i"] or 0),
-        "output": float(r["o"] or 0),
-        "cached": float(r["c"] or 0),
-        "peak_tokens_per_s": float(peak or 0) / 60,
-    }
+    from unitecon.economics.workload import token_mix
+
+    return token_mix(t.filter(sel))
 
 
 def size_fleet(tr: sc.SelfHost, w: dict[str, float]) -> tuple[EndpointConfig, Sizing]:
