@@ -90,7 +90,12 @@ class Book:
     invoices: Sequence[InvoiceLine] = ()
 
     def contracts(self, customer_id: str) -> list[Contract]:
-        """The customer's contracts: listed, from the CSV, else from the first matching rule."""
+        """The customer's contracts: listed, from the CSV, else from the first matching rule.
+        Spend with no customer earns nothing: no rule ever assigns it a plan."""
+        from unitecon.economics.inputs import UNATTRIBUTED
+
+        if customer_id == UNATTRIBUTED:
+            return []
         if customer_id in self.customers:
             return self.customers[customer_id].all_contracts()
         rule = assigned_rule(self.config.assign, customer_id)
