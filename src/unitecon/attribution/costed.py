@@ -25,6 +25,7 @@ import ibis
 
 from unitecon.attribution.frame import (
     MONEY,
+    QTY,
     ZERO,
     Window,
     drop,
@@ -112,12 +113,26 @@ def variable_costs(
     t = t.mutate(
         cost=money(t.cost), input_cost=money(t.input_cost), output_cost=money(t.output_cost)
     )
-    t = apply_unit_prices(t, project.unit_prices)
-    t = with_gpu_seconds(t, project.endpoints)
-    ps = periods(project.endpoints, busy_by_day(t), w)
-    t = apply_endpoint_costs(t, ps)
+    if project.unit_prices:  # no prices: the join would change nothing
+        t = apply_unit_prices(t, project.unit_prices)
+    if project.endpoints:
+        t = with_gpu_seconds(t, project.endpoints)
+        ps = periods(project.endpoints, busy_by_day(t), w)
+        t = apply_endpoint_costs(t, ps)
+    else:  # no endpoints: no GPU time, no periods, no scan for busy time
+        t, ps = _no_gpu_time(t), []
     events, name = materialize(_finish(t))
     return Costed(events, w, tuple(ps), priced, name)
+
+
+def _no_gpu_time(t: Any) -> Any:
+    """The columns `with_gpu_seconds` adds, as it computes them when no endpoint matches."""
+    return t.mutate(
+        gpu_s=ibis.null(QTY),
+        prefill_s=ibis.null("float64"),
+        decode_s=ibis.null("float64"),
+        day=t.ts.truncate("D"),
+    )
 
 
 def _finish(t: Any) -> Any:
