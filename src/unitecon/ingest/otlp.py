@@ -203,6 +203,8 @@ def is_genai(span: Span) -> bool:
 
 
 def _text(value: Any) -> str | None:
+    """An attribute or field value as the text the validation query parses (also used by the
+    provider reader): booleans as true/false, lists and maps as sorted JSON."""
     if value is None:
         return None
     if isinstance(value, bool):

@@ -24,6 +24,7 @@ from genai_prices import data_snapshot, extract_usage
 from unitecon.ingest import validate as v
 from unitecon.ingest.base import CHUNK_ROWS, Chunk, Rejected
 from unitecon.ingest.lines import iter_line_blocks
+from unitecon.ingest.otlp import _text
 
 ENVELOPE_KEYS = frozenset({"response", "provider", "api_flavor"})
 #: Provider-reported service tiers -> ours.
@@ -125,16 +126,6 @@ def _candidate(line: str, pos: int, loc: str) -> dict[str, Any]:
     tags = row.get("tags")
     known["tags"] = json.dumps(tags) if isinstance(tags, dict) else _text(tags)
     return {**meta, **known, "_error": None, "_extra": extra or None}
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | dict):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
 
 
 _SCHEMA = pa.schema(
