@@ -345,10 +345,12 @@ def side(c: Costed, by: Sequence[str]) -> Side:
             requests=leaf.sum(),
             tasks=t.task.nunique(),
         )
-        groups[dim] = [
+        rows = [
             Group(r["key"], Decimal(r["cost"] or 0), int(r["requests"] or 0), int(r["tasks"]))
             for r in agg.to_pyarrow().to_pylist()
         ]
+        # the engine returns groups in any order: sort so that two replays compare equal
+        groups[dim] = sorted(rows, key=lambda g: (g.key is None, str(g.key)))
     tot = t.aggregate(cost=t.var_cost.sum(), requests=leaf.sum(), tasks=t.task.nunique())
     r = tot.to_pyarrow().to_pylist()[0]
     return Side(
