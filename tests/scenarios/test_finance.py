@@ -47,8 +47,11 @@ def test_irr_equals_numpy_financial(invest: Decimal, returns: list[Decimal]) -> 
         return
     assert got is not None
     assert abs(float(got) - expected) < 1e-9
-    # and it is a root: the NPV at the IRR is zero to the cent
-    assert abs(finance.npv(got, flows)) <= Decimal("0.01")
+    # and it is a root: the NPV at the IRR is zero to the cent, where that is a fair test.
+    # Near an IRR of -100 % the discount factors 1/(1+r)^t explode, so the last digit of r
+    # moves the NPV by dollars (found: invest 44,763.58, returns 0.01 and 0: IRR -99.99998 %).
+    if got > Decimal("-0.9"):
+        assert abs(finance.npv(got, flows)) <= Decimal("0.01")
 
 
 def _payback_numpy(flows: list[float]) -> float | None:
