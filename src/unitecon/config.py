@@ -25,6 +25,7 @@ from unitecon.attribution.config import (
 )
 from unitecon.economics.revenue_config import RevenueConfig
 from unitecon.errors import ConfigError
+from unitecon.governance.config import GovernanceConfig
 from unitecon.pricing.config import PricingConfig
 
 
@@ -49,6 +50,8 @@ class Project(Strict):
     """How shared costs (idle GPU time) are shown."""
     revenue: RevenueConfig = Field(default_factory=RevenueConfig)
     """Plans, customers, invoice lines and currency rates (margins, collapse threshold)."""
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+    """Monthly budgets, anomaly and runaway-task thresholds."""
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:

@@ -38,7 +38,7 @@ def _register() -> None:
     """Attach command modules. Each module defines its commands on `app` or a sub-app."""
     import importlib
 
-    for mod in ("ledger", "perf", "attribution", "margins", "scenarios", "serve"):
+    for mod in ("ledger", "perf", "attribution", "margins", "governance", "scenarios", "serve"):
         try:
             m = importlib.import_module(f"unitecon.cli.{mod}")
         except ModuleNotFoundError as e:  # a stage not built yet
@@ -54,7 +54,7 @@ _register()
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with `argv`; return the exit code. User errors print one message."""
     try:
-        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except UniteconError as e:
         err_console.print(f"[bold red]error:[/] {e}", highlight=False)
         return 2
@@ -74,7 +74,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
         err_console.print("Please report this with the command you ran.")
         return 3
-    return 0
+    return code if isinstance(code, int) else 0  # `typer.Exit(n)` comes back as n
 
 
 def main() -> None:

@@ -1,0 +1,249 @@
+"""Governance: budgets, anomalies, runaway tasks and tagging coverage on small hand-built
+costed-event tables whose expected numbers are worked out in each test's docstring."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from unitecon.governance import (
+    AnomalyConfig,
+    Budget,
+    RunawayConfig,
+    budget_status,
+    coverage,
+    detect,
+    runaway_tasks,
+)
+from unitecon.governance.anomalies import baseline, explained
+
+D = Decimal
+UTC = dt.UTC
+SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("operation", pa.string()),
+        ("var_cost", pa.decimal128(38, 24)),
+        *[
+            (c, pa.string())
+            for c in (
+                "feature", "customer_id", "team", "user_id", "environment", "agent", "model",
+                "task_id", "trace_id", "source",
+            )
+        ],
+    ]
+)  # fmt: skip
+
+
+def events(rows: list[dict[str, Any]]) -> Any:
+    full = [{k: r.get(k) for k in SCHEMA.names} for r in rows]
+    for i, r in enumerate(full):
+        r["event_id"] = r["event_id"] or f"e{i}"
+        r["operation"] = r["operation"] or "chat"
+    return ibis.memtable(pa.Table.from_pylist(full, schema=SCHEMA))
+
+
+def noon(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), UTC)
+
+
+def daily_rows(
+    first: dt.date, costs: list[Decimal], feature: str = "chat-app"
+) -> list[dict[str, Any]]:
+    return [
+        {"ts": noon(first + dt.timedelta(days=i)), "var_cost": c, "feature": feature}
+        for i, c in enumerate(costs)
+        if c
+    ]
+
+
+MON = dt.date(2026, 1, 5)  # a Monday
+
+
+def test_baseline_weekday_profile() -> None:
+    """4 weeks of $10 on weekdays and $4 at weekends: m = median of twenty 10s and eight
+    4s = 10; f(Mon..Fri) = 10/10 = 1, f(Sat, Sun) = 4/10 = 0.4; expected Monday $10,
+    Saturday $4; every residual is 0, so the scale is 0."""
+    days = [MON + dt.timedelta(days=i) for i in range(28)]
+    hist = [D(4) if d.weekday() >= 5 else D(10) for d in days]
+    monday, saturday = MON + dt.timedelta(days=28), MON + dt.timedelta(days=33)
+    assert baseline(hist, days, monday) == baseline(hist, days, monday)
+    assert baseline(hist, days, monday).expected == D("10.00")
+    assert baseline(hist, days, saturday).expected == D("4.00")
+    assert baseline(hist, days, monday).scale == D("0.00")
+
+
+def test_anomaly_thresholds_by_hand() -> None:
+    """History alternating $9, $11 (28 days): m = (9 + 11) / 2 = 10; each weekday holds
+    9, 11, 9, 11 (7 is odd) so every f = 1 and expected = $10.00; |residuals| all 1, MAD = 1,
+    scale = 1.4826 -> $1.48. With k = 3 the bar is 10 + 3 x 1.48 = $14.44: day 29 at $14.45
+    is an anomaly (impact $4.45), at $14.40 it is not."""
+    hist = [D(9) if i % 2 == 0 else D(11) for i in range(28)]
+    cfg = AnomalyConfig(k=3, min_impact_usd=D(0), min_ratio=1.0, monitors=("total",))
+    end = MON + dt.timedelta(days=29)
+    found = detect(events(daily_rows(MON, [*hist, D("14.45")])), MON, end, cfg)
+    assert [(a.day, a.cost, a.expected, a.scale) for a in found] == [
+        (MON + dt.timedelta(days=28), D("14.45"), D("10.00"), D("1.48"))
+    ]
+    assert found[0].impact == D("4.45")
+    assert detect(events(daily_rows(MON, [*hist, D("14.40")])), MON, end, cfg) == []
+
+
+def test_anomaly_needs_impact_and_ratio() -> None:
+    """Constant $10 history (scale 0): a $19 day is 1.9x but only $9 above expected (< $10
+    floor); a $20.50 day is $10.50 above and 2.05x: flagged. With min_ratio 2.1 neither is."""
+    costs = [D(10)] * 28 + [D(19)] + [D(10)] * 6 + [D("20.50")]
+    t = events(daily_rows(MON, costs))
+    end = MON + dt.timedelta(days=len(costs))
+    cfg = AnomalyConfig(monitors=("total",))
+    assert [a.cost for a in detect(t, MON, end, cfg)] == [D("20.50")]
+    strict = AnomalyConfig(min_ratio=2.1, monitors=("total",))
+    assert detect(t, MON, end, strict) == []
+
+
+def test_anomaly_per_feature_and_contributors() -> None:
+    """Two features, $5 a day each (customer y) for 28 days; on day 29 feature b costs $40
+    (customer x $38, y $2) and a stays at $5. The total ($45 vs $10) and feature b ($40 vs $5)
+    are anomalies, both $35 above expected (equal impact: ordered by dimension name); a is
+    not. Contributors of the total: b +$35 (40 - 5 usual); a's delta is 0, so it is not
+    listed. Contributors of b by customer: x spent $38 that day against a usual 0 -> +$38;
+    y spent $2 against a usual $5 -> not listed."""
+    rows = []
+    for i in range(28):
+        day = MON + dt.timedelta(days=i)
+        rows.append({"ts": noon(day), "var_cost": D(5), "feature": "a", "customer_id": "y"})
+        rows.append({"ts": noon(day), "var_cost": D(5), "feature": "b", "customer_id": "y"})
+    spike = MON + dt.timedelta(days=28)
+    rows += [
+        {"ts": noon(spike), "var_cost": D(5), "feature": "a", "customer_id": "y"},
+        {"ts": noon(spike), "var_cost": D(38), "feature": "b", "customer_id": "x"},
+        {"ts": noon(spike), "var_cost": D(2), "feature": "b", "customer_id": "y"},
+    ]
+    t = events(rows)
+    cfg = AnomalyConfig(monitors=("total", "feature"))
+    found = explained(t, detect(t, MON, spike + dt.timedelta(days=1), cfg), 28)
+    assert [(a.dim, a.value, a.impact) for a in found] == [
+        ("feature", "b", D(35)),
+        ("total", "total", D(35)),
+    ]
+    b, total = found
+    assert [(c.value, c.delta) for c in total.contributors] == [("b", D(35))]
+    assert [(c.value, c.delta) for c in b.contributors] == [("x", D(38))]
+
+
+def test_budget_forecast_runout_and_alerts() -> None:
+    """$10 every day from 2026-01-04 (feature f) plus $7 a day of another feature that the
+    budget's scope excludes. Budget $250/month on feature f, February 2026, as of Feb 15:
+    actual = 14 x $10 = $140 (56%); history constant -> forecast 14 more days x $10 = $280,
+    range 280 to 280; cumulative spend reaches $250 on day 25: Feb 25. Alerts: actual passed
+    50% (not 80%); forecast passed 100%. Status: forecast over."""
+    first = dt.date(2026, 1, 4)
+    n = (dt.date(2026, 2, 15) - first).days
+    rows = daily_rows(first, [D(10)] * n, "f") + daily_rows(first, [D(7)] * n, "other")
+    t = events(rows)
+    b = Budget(name="f", monthly=D(250), where={"feature": "f"})
+    s = budget_status(t, b, dt.date(2026, 2, 1), dt.date(2026, 2, 15))
+    assert (s.actual, s.forecast, s.low, s.high) == (D(140), D(280), D(280), D(280))
+    assert s.runs_out == dt.date(2026, 2, 25)
+    assert s.status == "forecast over"
+    assert [(a.kind, a.fraction) for a in s.alerts] == [("actual", D("0.5")), ("forecast", D(1))]
+
+
+def test_budget_interval() -> None:
+    """History alternating $9/$11 for the 28 days before Feb 15 (scale $1.48, see the anomaly
+    test), expected $10 a day: forecast = actual + 14 x $10; spread = 1.2816 x 1.48 x
+    sqrt(14) = 7.0971 -> $7.10 either side."""
+    first = dt.date(2026, 1, 18)  # 28 days before Feb 15
+    costs = [D(9) if i % 2 == 0 else D(11) for i in range(28)]
+    t = events(daily_rows(first, costs))
+    s = budget_status(
+        t, Budget(name="all", monthly=D(1000)), dt.date(2026, 2, 1), dt.date(2026, 2, 15)
+    )
+    actual = sum(costs[-14:], D(0))  # Feb 1..14
+    assert s.actual == actual
+    assert s.forecast == actual + D(140)
+    assert (s.forecast - s.low, s.high - s.forecast) == (D("7.10"), D("7.10"))
+    assert s.alerts == () and s.status == "ok"
+
+
+def test_budget_of_a_closed_month_is_its_actual() -> None:
+    """January, as of Feb 15: the whole month is actual (31 x $10), nothing forecast."""
+    t = events(daily_rows(dt.date(2026, 1, 1), [D(10)] * 45))
+    s = budget_status(
+        t, Budget(name="all", monthly=D(400)), dt.date(2026, 1, 1), dt.date(2026, 2, 15)
+    )
+    assert (s.actual, s.forecast, s.low, s.high) == (D(310), D(310), D(310), D(310))
+    assert s.runs_out is None
+    assert [(a.kind, a.fraction) for a in s.alerts] == [("actual", D("0.5"))]
+
+
+def _task(task: str, calls: dict[str, int], feature: str = "support") -> list[dict[str, Any]]:
+    t0 = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
+    rows = [{"ts": t0, "operation": "invoke_agent", "task_id": task, "feature": feature}]
+    i = 0
+    for agent, n in calls.items():
+        for _ in range(n):
+            i += 1
+            rows.append(
+                {
+                    "ts": t0 + dt.timedelta(seconds=i),
+                    "var_cost": D("0.01"),
+                    "task_id": task,
+                    "feature": feature,
+                    "agent": agent,
+                    "customer_id": "c1",
+                }
+            )
+    return rows
+
+
+def test_runaway_tasks() -> None:
+    """200 tasks of 2 calls, one of 50 and one of 60 (40 by planner, 20 by worker), all in
+    one feature: p99 of the 202 tasks' calls (linear interpolation at 0.99 x 201 = 198.99
+    between sorted values 2 and 2) = 2; limit = max(50, floor(3 x 2)) = 50: only the 60-call
+    task is flagged (50 is not above 50), its top agent planner with 40 calls, cost 60 x
+    $0.01 = $0.60. The structural invoke_agent spans are not calls."""
+    rows = []
+    for i in range(200):
+        rows += _task(f"t{i:03d}", {"worker": 2})
+    rows += _task("edge", {"worker": 50})
+    rows += _task("loop", {"planner": 40, "worker": 20})
+    found = runaway_tasks(events(rows), RunawayConfig(factor=3, min_calls=50))
+    assert [(r.task, r.calls, r.calls_limit, r.agent, r.agent_calls, r.cost) for r in found] == [
+        ("loop", 60, 50, "planner", 40, D("0.60"))
+    ]
+    assert found[0].minutes == 1.0  # 60 seconds from the first call to the last
+
+
+def test_coverage() -> None:
+    """Leaf costs $1 (customer c, a.jsonl:1), $2 (no customer, b.jsonl:7), $3 (customer d,
+    a.jsonl:2), $4 (customer '' = untagged, b.jsonl:9), and a structural span without a
+    customer (not a call). Customer coverage: cost (1 + 3) / 10 = 40%, calls 2 / 4 = 50%;
+    untagged $6, all from b.jsonl. Feature is set on no row: 0%."""
+    t = events(
+        [
+            {"var_cost": D(1), "customer_id": "c", "source": "a.jsonl:1"},
+            {"var_cost": D(2), "source": "b.jsonl:7"},
+            {"var_cost": D(3), "customer_id": "d", "source": "a.jsonl:2"},
+            {"var_cost": D(4), "customer_id": "", "source": "b.jsonl:9"},
+            {"var_cost": D(0), "operation": "invoke_agent", "source": "b.jsonl:8"},
+        ]
+    )
+    cust, feat = coverage(t, ("customer_id", "feature"))
+    assert (cust.cost_share, cust.call_share, cust.untagged_cost) == (D("0.4"), D("0.5"), D(6))
+    assert cust.worst == (("b.jsonl", D(6)),)
+    assert (feat.cost_share, feat.tagged_calls) == (D(0), 0)
+
+
+@pytest.mark.parametrize("bad", [{"monthly": 0}, {"monthly": 10, "alert_at": []}])
+def test_budget_config_errors(bad: dict[str, Any]) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Budget(name="x", **bad)
