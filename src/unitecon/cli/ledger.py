@@ -252,6 +252,8 @@ def _tour() -> None:
         ("Engineering — the self-hosted endpoint: utilization and idle cost", ["endpoints"]),
         ("Finance — fully loaded unit cost per feature (variable + fixed + idle)",
          ["unit", "--by", "feature", "--loaded"]),
+        ("Finance and engineering — what needs attention: budgets, spend anomalies, runaways",
+         ["alerts", "--days", "30"]),
         ("Finance — who is past the margin-collapse line, and the plan design for 60%",
          ["collapse", "--top", "6", "--chart", str(out / "collapse.html")]),
         ("Executive — 3-year TCO with NPV, payback and Monte Carlo ranges",

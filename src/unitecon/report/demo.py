@@ -92,6 +92,27 @@ def _bar(rows: list[dict[str, Any]], key: str, title: str, top: int = 15) -> go.
     return fig
 
 
+def _governance_figures(events: Any, project: Any) -> list[go.Figure]:
+    """The daily spend with its anomalies, and each budget's burn-up for the latest month."""
+    import datetime as dt
+
+    from unitecon.governance import budget_status, data_end, detect
+    from unitecon.governance.series import daily
+    from unitecon.report.governance import anomaly_figure, budget_figure
+
+    end = data_end(events) if project is not None else None
+    if end is None:
+        return []
+    gov = project.governance
+    first = events.aggregate(lo=events.ts.min()).to_pyarrow().to_pylist()[0]["lo"].date()
+    [total] = daily(events, first, end)
+    found = detect(events, first, end, gov.anomalies.model_copy(update={"monitors": ("total",)}))
+    month = (end - dt.timedelta(days=1)).replace(day=1)
+    figs = [anomaly_figure(list(total.days), list(total.costs), found)]
+    figs += [budget_figure(budget_status(events, b, month, end)) for b in gov.budgets]
+    return figs
+
+
 def write_report(ledger: Any, priced: Any, project: Any, path: Path) -> Report:
     """Write the HTML spend report to `path`; return its headline numbers."""
     by_model = costs_by(priced, ["model"])
@@ -113,6 +134,7 @@ def write_report(ledger: Any, priced: Any, project: Any, path: Path) -> Report:
         _bar(by_model, "model", "Spend by model"),
         _bar([r for r in by_customer if r["customer"]], "customer", "Top 15 customers by spend"),
     ]
+    figs += _governance_figures(priced, project)
     parts = [
         f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
         for i, f in enumerate(figs)

@@ -43,7 +43,11 @@ def budget_figure(s: BudgetStatus) -> go.Figure:
             go.Scatter(x=fc_x, y=lo, fill="tonexty", line={"width": 0}, name="forecast range (80%)")
         )
         fig.add_trace(go.Scatter(x=fc_x, y=fc, name="forecast", line={"dash": "dash"}))
-    fig.add_trace(go.Scatter(x=days[:n_actual], y=cum, name="spent", mode="lines+markers"))
+    fig.add_trace(
+        go.Scatter(
+            x=days[:n_actual], y=cum, name="spent", mode="lines+markers", line={"color": "#636efa"}
+        )
+    )
     fig.add_hline(
         y=float(s.budget.monthly),
         line={"color": "firebrick"},
