@@ -247,3 +247,23 @@ def test_budget_config_errors(bad: dict[str, Any]) -> None:
 
     with pytest.raises(ValidationError):
         Budget(name="x", **bad)
+
+
+def test_budget_chart_traces(tmp_path: Any) -> None:
+    """The burn-up of the $250 budget above: spent climbs $10 a day to $140 on Feb 14; the
+    forecast starts there and ends at $280 on Feb 28; the budget line is at $250."""
+    from unitecon.report.governance import budget_figure, write_budget_chart
+
+    first = dt.date(2026, 1, 4)
+    t = events(daily_rows(first, [D(10)] * (dt.date(2026, 2, 15) - first).days, "f"))
+    s = budget_status(
+        t, Budget(name="f", monthly=D(250)), dt.date(2026, 2, 1), dt.date(2026, 2, 15)
+    )
+    fig = budget_figure(s)
+    by_name = {tr.name: tr for tr in fig.data}
+    assert list(by_name["spent"].y) == [10.0 * i for i in range(1, 15)]
+    assert (by_name["forecast"].x[0], by_name["forecast"].y[0]) == ("2026-02-14", 140.0)
+    assert (by_name["forecast"].x[-1], by_name["forecast"].y[-1]) == ("2026-02-28", 280.0)
+    assert fig.layout.shapes[0].y0 == 250.0
+    out = write_budget_chart([s], tmp_path / "b.html")
+    assert "Budget: f, February 2026 (forecast over)" in out.read_text()
