@@ -1,27 +1,41 @@
 """Load benchmark of the service (not a test): OTLP exporters, or API reads on a big ledger.
 
     .venv/bin/python bench/server.py --exporters 16 --spans-per-request 64 --seconds 20
+    .venv/bin/python bench/server.py --exporters 16 --spans-per-request 512 --rate 5000
     .venv/bin/python bench/server.py --reads --events 10000000 --ledger /tmp/big.duckdb
 
 Starts the service in a child process (uvicorn on a free loopback port, a fresh ledger in a
-temporary directory), then N asyncio workers POST pre-encoded OTLP protobuf requests (GenAI
-chat spans with unique ids) as fast as the server acknowledges them, for a bounded time and a
-bounded number of requests. A 503/429 is retried after its Retry-After, as the OpenTelemetry
-exporters do. It prints sustained spans/s, p50/p99 request latency, and, after a graceful
-shutdown, checks that the ledger holds exactly the spans that were acknowledged.
+temporary directory), then N asyncio exporters POST pre-encoded OTLP protobuf requests (GenAI
+chat spans with unique ids), for a bounded time and a bounded number of requests. A 503/429
+is retried after its Retry-After, as the OpenTelemetry exporters do. It prints sustained
+spans/s, p50/p99 request latency, and, after a graceful shutdown, checks that the ledger
+holds exactly the spans that were acknowledged.
 
-Exporter settings: a real deployment that wants low latency runs many application processes,
-each with one BatchSpanProcessor (one export in flight at a time) whose
-`max_export_batch_size` is cut from the default 512 to 64 and `schedule_delay_millis` from
-5000 to 200 (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE=64`, `OTEL_BSP_SCHEDULE_DELAY=200`): spans are
-exported sooner and each request carries fewer of them, so fewer spans wait per request.
-The defaults (`--exporters 16 --spans-per-request 64`) model 16 such processes.
+Two ways to load the server:
+
+* closed loop (default, `--rate 0`): each exporter sends its next request as soon as the
+  previous one is acknowledged. This measures capacity; the latency it shows is then set by
+  the number of spans in flight (exporters x spans per request) divided by the throughput
+  (Little's law), not by the server alone.
+* open loop (`--rate R`): the exporters together offer R spans/s, as N application processes
+  do whose OpenTelemetry BatchSpanProcessor exports a batch of `--spans-per-request` spans
+  each `spans-per-request x N / R` seconds (one export in flight at a time: a late answer
+  delays the next export, which then goes at once). The exporters start at random phases.
+  This measures the latency at a given load. Matching real SDK settings:
+  `--spans-per-request 512` is the SDK default `max_export_batch_size` (a process producing
+  512 spans within the default 5 s `schedule_delay` exports full 512-span batches);
+  `--spans-per-request 64 --exporters 16 --rate 5000` is 16 processes at about 310 spans/s
+  each with `OTEL_BSP_SCHEDULE_DELAY=200` (a batch every 200 ms holds about 64 spans).
+
+Encoded request bodies are cached in the temporary directory (`--no-cache` to re-encode):
+encoding is slow pure-Python protobuf work that says nothing about the server.
 
 `--reads` measures the read API instead: it builds a ledger of `--events` generated events
 with `bench/ledger.py`'s `build_ledger` (or reuses the file at `--ledger`), starts the
 service on it and times the main read endpoints (costs by dimension, unit metrics, margins):
-`--read-requests` sequential requests each, then the same number from `--readers`
-concurrent clients, and prints p50/p95 per endpoint.
+the first request, `--read-requests` sequential requests each, then the same number from
+`--readers` concurrent clients, and prints p50/p95 per endpoint. `--ingest-rate R` keeps
+exporters sending R spans/s while the reads are timed (reads during live ingest).
 """
 
 from __future__ import annotations
@@ -30,6 +44,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -98,17 +113,38 @@ class Result:
     rejected_spans: int = 0
     retries: int = 0
     failures: int = 0
+    late: int = 0
     wall_s: float = 0.0
+    server_cpu_s: float = 0.0
 
 
 async def worker(
-    url: str, key: str, bodies: asyncio.Queue[bytes], spans: int, deadline: float, res: Result
+    url: str,
+    key: str,
+    bodies: asyncio.Queue[bytes],
+    spans: int,
+    deadline: float,
+    res: Result,
+    period: float = 0.0,
+    phase: float = 0.0,
 ) -> None:
+    """One exporter. `period` > 0: one export every `period` seconds from `phase` on (open
+    loop, one export in flight at a time); 0: the next export as soon as one is answered."""
     import httpx
 
     headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(timeout=30) as client:
+        due = time.monotonic() + phase
         while time.monotonic() < deadline:
+            if period:
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                elif wait < -period:
+                    res.late += 1  # the previous export took longer than the period
+                due = max(due + period, time.monotonic())
+                if time.monotonic() >= deadline:
+                    return
             try:
                 body = bodies.get_nowait()
             except asyncio.QueueEmpty:
@@ -213,11 +249,31 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
     from unitecon.server.app import Settings, create_app
 
     app = create_app(ledger, keys=keys, settings=Settings(decode_processes=decoders))
+    profile = os.environ.get("UNITECON_BENCH_PROFILE")  # a file: CPU profile (needs yappi)
+    if profile:
+        import yappi  # type: ignore[import-not-found]
+
+        yappi.set_clock_type("cpu")
+        yappi.start()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    if profile:
+        yappi.stop()
+        yappi.get_func_stats().save(profile, type="pstat")
+        threads = sorted(yappi.get_thread_stats(), key=lambda t: -t.ttot)
+        print("CPU by thread:", ", ".join(f"{t.name} {t.ttot:.1f} s" for t in threads[:8]))
     st = app.state.writer.stats
     each = st.rows_written / max(st.batches, 1)
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     print(f"server writer: {st.batches} transactions, {each:,.0f} spans each; "
-          f"busy {st.busy_s:.1f} s, validating {st.validate_s:.1f} s of it")  # fmt: skip
+          f"committing {st.busy_s:.1f} s, validating {st.validate_s:.1f} s (overlapping); "
+          f"server process CPU {cpu.ru_utime:.1f} s user + {cpu.ru_stime:.1f} s system, "
+          f"{cpu.ru_nvcsw:,} + {cpu.ru_nivcsw:,} context switches")  # fmt: skip
+
+
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used so far [s] (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -255,6 +311,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20, help="at most this long")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--decode-processes", type=int, default=0, help="server decoder processes")
+    ap.add_argument(
+        "--rate", type=float, default=0, help="offered spans/s, all exporters (0: closed loop)"
+    )
+    ap.add_argument("--no-cache", action="store_true", help="encode the bodies anew")
     ap.add_argument("--reads", action="store_true", help="measure API reads, not ingest")
     ap.add_argument("--events", type=int, default=10_000_000, help="--reads: ledger size")
     ap.add_argument("--ledger", type=Path, help="--reads: ledger file to reuse (or build)")
@@ -268,13 +328,7 @@ def main() -> None:
     from unitecon.ledger.store import Ledger
     from unitecon.server.auth import KeyStore
 
-    rng = random.Random(a.seed)
-    t0 = time.perf_counter()
-    bodies = [encode_request(i + 1, a.spans_per_request, rng) for i in range(a.requests)]
-    mib = sum(map(len, bodies)) / 2**20
-    took = time.perf_counter() - t0
-    print(f"encoded {a.requests} requests x {a.spans_per_request} spans ({mib:.1f} MiB) "
-          f"in {took:.1f} s")  # fmt: skip
+    bodies = encoded(a.requests, a.spans_per_request, a.seed, cache=not a.no_cache)
 
     with tempfile.TemporaryDirectory(prefix="unitecon-bench-") as tmp:
         ledger, keys = Path(tmp) / "ledger.duckdb", Path(tmp) / "keys.sqlite"
@@ -295,7 +349,9 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         try:
             wait_up(url, proc)
+            cpu0 = cpu_s(proc.pid)
             res = asyncio.run(run_load(url, key, bodies, a))
+            res.server_cpu_s = cpu_s(proc.pid) - cpu0
         finally:
             proc.send_signal(signal.SIGINT)  # graceful: the writer drains before exit
             proc.wait(120)
@@ -305,6 +361,31 @@ def main() -> None:
     report(res, stored, quarantined, a)
 
 
+def encoded(requests: int, spans: int, seed: int, *, cache: bool = True) -> list[bytes]:
+    """`requests` request bodies of `spans` spans (unique ids), cached on disk by shape."""
+    path = Path(tempfile.gettempdir()) / "unitecon-bench-bodies" / f"{requests}x{spans}-{seed}"
+    if cache and path.exists():
+        data, bodies, at = path.read_bytes(), [], 0
+        while at < len(data):
+            n = int.from_bytes(data[at : at + 4], "big")
+            bodies.append(data[at + 4 : at + 4 + n])
+            at += 4 + n
+        print(f"{requests} requests x {spans} spans from {path}")
+        return bodies
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    bodies = [encode_request(i + 1, spans, rng) for i in range(requests)]
+    mib = sum(map(len, bodies)) / 2**20
+    print(f"encoded {requests} requests x {spans} spans ({mib:.1f} MiB) "
+          f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    if cache:
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(b"".join(len(b).to_bytes(4, "big") + b for b in bodies))
+        tmp.replace(path)
+    return bodies
+
+
 async def run_load(url: str, key: str, bodies: list[bytes], a: argparse.Namespace) -> Result:
     q: asyncio.Queue[bytes] = asyncio.Queue()
     for b in bodies:
@@ -312,9 +393,21 @@ async def run_load(url: str, key: str, bodies: list[bytes], a: argparse.Namespac
     res = Result()
     start = time.monotonic()
     deadline = start + a.seconds
+    # Open loop: each exporter sends spans_per_request spans every `period` seconds.
+    period = a.spans_per_request * a.exporters / a.rate if a.rate else 0.0
+    rng = random.Random(a.seed)
     await asyncio.gather(
         *(
-            worker(f"{url}/v1/traces", key, q, a.spans_per_request, deadline, res)
+            worker(
+                f"{url}/v1/traces",
+                key,
+                q,
+                a.spans_per_request,
+                deadline,
+                res,
+                period,
+                rng.uniform(0, period),
+            )
             for _ in range(a.exporters)
         )
     )
@@ -325,12 +418,18 @@ async def run_load(url: str, key: str, bodies: list[bytes], a: argparse.Namespac
 def report(res: Result, stored: int, quarantined: int, a: argparse.Namespace) -> None:
     wall = res.wall_s
     lat = sorted(res.latencies) or [0.0]
-    print(f"exporters={a.exporters} spans/request={a.spans_per_request} "
-          f"decode processes={a.decode_processes} wall={wall:.1f} s")  # fmt: skip
+    load = f"open loop, offered {a.rate:,.0f} spans/s" if a.rate else "closed loop"
+    print(f"exporters={a.exporters} spans/request={a.spans_per_request} {load} "
+          f"decode processes={a.decode_processes} wall={wall:.1f} s; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
     print(f"acknowledged: {res.acked_spans:,} spans in {len(res.latencies):,} requests, "
           f"{res.rejected_spans:,} of them rejected (partial success); "
           f"{res.retries} requests retried after 503, {res.failures} failed")  # fmt: skip
-    print(f"sustained: {res.acked_spans / wall:,.0f} spans/s")
+    if a.rate:
+        print(f"{res.late} exports sent late (more than one period behind their schedule)")
+    per_span = res.server_cpu_s / max(res.acked_spans, 1) * 1e6
+    print(f"sustained: {res.acked_spans / wall:,.0f} spans/s; server CPU during the load "
+          f"{res.server_cpu_s:.1f} s ({per_span:.0f} us per span)")  # fmt: skip
     print(f"latency: p50 {pct(lat, 0.5) * 1e3:.0f} ms, p99 {pct(lat, 0.99) * 1e3:.0f} ms, "
           f"max {lat[-1] * 1e3:.0f} ms")  # fmt: skip
     accepted = res.acked_spans - res.rejected_spans

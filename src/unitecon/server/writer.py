@@ -1,14 +1,21 @@
-"""The single writer: every write of the service goes through one thread.
+"""The single writer: every write of the service goes through one committing thread.
 
 DuckDB takes one writer per file, and the ledger writes a chunk in one transaction. Request
 handlers decode their body into a validated `Chunk` (`submit`) or, for OTLP, into candidate
-rows not yet validated (`submit_candidates`); the writer thread takes what is queued (up to
-`max_batch_rows`), validates all the candidates in one query (`decode.BatchValidator`: the
-query's cost is mostly fixed, so one per batch instead of one per request), writes the batch
-as one ledger ingest (one transaction: group commit), and only then resolves each request's
-future. So a request is acknowledged only
-after its spans are committed, and a failed write fails every request in it (nothing is
-acknowledged and lost).
+rows not yet validated (`submit_candidates`). Two threads then work as a pipeline:
+
+    queued requests --validator thread--> one validated batch --committer thread--> ledger
+
+The validator takes what is queued (up to `max_batch_rows`) and validates all its candidates
+in one prepared query (`decode.BatchValidator`: one query per batch, not per request). The
+committer writes each validated batch as one ledger ingest (one transaction: group commit)
+and only then resolves each request's future. The two stages overlap (both spend most of
+their time inside DuckDB, which releases the GIL): while batch N is being committed, batch
+N+1 is validated. The hand-over holds one batch, so a validated batch never waits behind
+more than one commit, and requests that arrive meanwhile join the next, larger batch.
+
+So a request is acknowledged only after its spans are committed, and a failed validation or
+write fails every request of its batch (nothing is acknowledged and lost).
 
 The queue is bounded in rows. A submit that would overflow it raises `Overloaded` (503 with
 `Retry-After`) at once: a burst beyond capacity is refused, never silently dropped.
@@ -22,6 +29,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -55,6 +63,15 @@ class _Job:
 
 
 @dataclass
+class _Batch:
+    """Jobs validated together, ready to commit."""
+
+    jobs: list[_Job]
+    chunk: Chunk
+    own: dict[int, list[Rejected]]
+
+
+@dataclass
 class WriterStats:
     """Counters, for the health endpoint and the benchmark."""
 
@@ -66,12 +83,15 @@ class WriterStats:
     last_error: str | None = None
     queue_rows: int = 0
     busy_s: float = 0.0
+    """Time the committer spent writing [s]."""
     validate_s: float = 0.0
+    """Time the validator spent validating [s]."""
     extra: dict[str, int] = field(default_factory=dict)
 
 
 class Writer:
-    """Owns the ledger's write connection; one thread writes batches of queued chunks."""
+    """Owns the ledger's write connection; one thread validates batches of queued requests,
+    another commits them."""
 
     def __init__(
         self,
@@ -89,22 +109,31 @@ class Writer:
         self.generation = 0
         """Commits so far: changes whenever the ledger does (read caches key on it)."""
         self.last_ingest_id: str | None = None
+        self.on_commit: list[Callable[[int], None]] = []
+        """Called on the committer thread with the new generation after each commit."""
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._ready: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
         self._lock = threading.Lock()
         self._queued_rows = 0
         self._closing = False
         self._validator = BatchValidator(source)
-        self._thread = threading.Thread(target=self._run, name="unitecon-writer", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._validate_loop, name="unitecon-validator", daemon=True),
+            threading.Thread(target=self._commit_loop, name="unitecon-writer", daemon=True),
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        for t in self._threads:
+            t.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Refuse new work, write what is queued, and stop the thread."""
+        """Refuse new work, write what is queued, and stop the threads."""
         with self._lock:
             self._closing = True
         self._queue.put(None)
-        self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
 
     async def submit(self, chunk: Chunk) -> Written:
         """Queue `chunk` and wait until it is committed. Raises Overloaded when full."""
@@ -133,7 +162,7 @@ class Writer:
         self._queue.put(job)
         return await job.future
 
-    # -- the writer thread -----------------------------------------------------------
+    # -- the validator thread ----------------------------------------------------------
     def _take_batch(self, first: _Job) -> tuple[list[_Job], bool]:
         jobs, rows, stop = [first], first.rows, False
         while rows < self.max_batch_rows:
@@ -148,29 +177,35 @@ class Writer:
             rows += nxt.rows
         return jobs, stop
 
-    def _run(self) -> None:
+    def _validate_loop(self) -> None:
         try:
-            self._loop()
+            stop = False
+            while not stop:
+                first = self._queue.get()
+                if first is None:
+                    break
+                jobs, stop = self._take_batch(first)
+                self._hand_over(jobs)
+            while True:  # what was queued before stop() (submit refuses new work)
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    self._hand_over([job])
         finally:
             self._validator.close()
+            self._ready.put(None)
 
-    def _loop(self) -> None:
-        stop = False
-        while not stop:
-            first = self._queue.get()
-            if first is None:
-                break
-            jobs, stop = self._take_batch(first)
-            self._write(jobs)
-        while True:  # drain what was queued before stop() (submit refuses new work)
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None:
-                self._write([job])
+    def _hand_over(self, jobs: list[_Job]) -> None:
+        try:
+            batch = self._batch(jobs)
+        except Exception as e:  # the whole batch failed: nobody is acknowledged
+            self._failed(jobs, e, "validation")
+            return
+        self._ready.put(batch)  # waits while the committer still holds the previous one
 
-    def _batch(self, jobs: list[_Job]) -> tuple[Chunk, dict[int, list[Rejected]]]:
+    def _batch(self, jobs: list[_Job]) -> _Batch:
         """One chunk of the jobs' events; candidates validated together in one query."""
         chunks = [j.chunk for j in jobs if j.chunk is not None]
         cand = [(j, j.candidates) for j in jobs if j.candidates is not None]
@@ -182,32 +217,45 @@ class Writer:
             chunks.append(done.chunk)
             own = {id(j): r for (j, _), r in zip(cand, done.rejected, strict=True)}
         if len(chunks) == 1:
-            return chunks[0], own
+            return _Batch(jobs, chunks[0], own)
         events = pa.concat_tables([c.events for c in chunks])
         rejected: list[Rejected] = [r for c in chunks for r in c.rejected]
-        return Chunk(events, rejected, rows_read=events.num_rows + len(rejected)), own
+        chunk = Chunk(events, rejected, rows_read=events.num_rows + len(rejected))
+        return _Batch(jobs, chunk, own)
 
-    def _write(self, jobs: list[_Job]) -> None:
+    # -- the committer thread ----------------------------------------------------------
+    def _commit_loop(self) -> None:
+        while (batch := self._ready.get()) is not None:
+            self._write(batch)
+
+    def _write(self, b: _Batch) -> None:
         started = time.perf_counter()
         try:
-            batch, own = self._batch(jobs)
             res = self.ledger.ingest(
-                f"{self.source}/{uuid.uuid4().hex[:16]}", [batch], fmt=self.source
+                f"{self.source}/{uuid.uuid4().hex[:16]}", [b.chunk], fmt=self.source
             )
         except Exception as e:  # the whole batch failed: nobody is acknowledged
-            log.exception("ledger write failed for %d requests", len(jobs))
-            self.stats.failed += len(jobs)
-            self.stats.last_error = f"{type(e).__name__}: {e}"
-            err = Unavailable(f"The ledger write failed ({type(e).__name__}); retry later.")
-            self._settle(jobs, None, err)
+            self._failed(b.jobs, e, "ledger write")
             return
         self.stats.batches += 1
-        self.stats.rows_written += batch.events.num_rows
-        self.stats.requests_written += len(jobs)
+        self.stats.rows_written += b.chunk.events.num_rows
+        self.stats.requests_written += len(b.jobs)
         self.stats.busy_s += time.perf_counter() - started
         self.last_ingest_id = res.ingest_id
         self.generation += 1
-        self._settle(jobs, res.ingest_id, None, own)
+        self._settle(b.jobs, res.ingest_id, None, b.own)
+        for hook in self.on_commit:
+            try:
+                hook(self.generation)
+            except Exception:  # a listener's bug must not stop the writes
+                log.exception("on_commit hook failed")
+
+    def _failed(self, jobs: list[_Job], e: Exception, what: str) -> None:
+        log.exception("%s failed for %d requests", what, len(jobs))
+        self.stats.failed += len(jobs)
+        self.stats.last_error = f"{type(e).__name__}: {e}"
+        err = Unavailable(f"The {what} failed ({type(e).__name__}); retry later.")
+        self._settle(jobs, None, err)
 
     def _settle(
         self,
