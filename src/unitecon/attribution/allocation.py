@@ -85,11 +85,19 @@ def dim_expr(t: Any, dim: str) -> Any:
     return DIMENSIONS[dim](t)
 
 
-def keyed(c: Costed, dim: str, only: Mapping[str, str] | None = None, agents: bool = False) -> Any:
+def keyed(
+    c: Costed,
+    dim: str,
+    only: Mapping[str, str] | None = None,
+    agents: bool = False,
+    once: bool = False,
+) -> Any:
     """The events with `_key` (the row's value of `dim`, `(none)` when null) and `_vis`
-    (passes the filters); with resolved agents (`agent_r`) when needed or asked."""
+    (passes the filters); with resolved agents (`agent_r`) when needed or asked. `once`: the
+    caller reads the result in one query, so the events need no temporary table
+    (`Costed.scan`)."""
     agents = agents or dim == "agent" or bool(only and "agent" in only)
-    t = c.resolved() if agents else c.events
+    t = c.resolved() if agents else (c.scan() if once else c.events)
     vis = ibis.literal(True)
     for d, value in (only or {}).items():
         vis = vis & (dim_expr(t, d).cast("string") == value).fill_null(False)
@@ -97,15 +105,32 @@ def keyed(c: Costed, dim: str, only: Mapping[str, str] | None = None, agents: bo
     return t.mutate(_key=key, _vis=vis)
 
 
+def queries_events(c: Costed, project: Project) -> bool:
+    """Whether `allocate` queries the events for more than the variable cost per row (fixed
+    cost weights, idle shares); if not, `allocate(..., variable=...)` reads no event."""
+    return bool(project.fixed_costs) or (project.allocation.idle == "share" and bool(c.periods))
+
+
 def allocate(
-    c: Costed, project: Project, dim: str, only: Mapping[str, str] | None = None
+    c: Costed,
+    project: Project,
+    dim: str,
+    only: Mapping[str, str] | None = None,
+    variable: Mapping[Key, Decimal | None] | None = None,
 ) -> Allocation:
-    """The breakdown of the window's whole cost by `dim` (see the module docstring)."""
-    t = keyed(c, dim, only, agents=any(fc.agent for fc in project.fixed_costs))
+    """The breakdown of the window's whole cost by `dim` (see the module docstring).
+
+    `variable`: the variable cost per (`_key`, `_vis`) of `keyed(c, dim, only)` when the
+    caller has summed it already (one query less)."""
+    agents = any(fc.agent for fc in project.fixed_costs)
+    once = variable is not None and not queries_events(c, project)  # t is never read
+    t = keyed(c, dim, only, agents=agents, once=once)
     acc: dict[Key | str, AllocRow] = defaultdict(lambda: AllocRow(""))
-    agg = t.group_by("_key", "_vis").agg(v=t.var_cost.sum()).to_pyarrow().to_pylist()
-    for r in agg:
-        acc[(r["_key"], r["_vis"])].variable += r["v"] or ZERO
+    if variable is None:
+        agg = t.group_by("_key", "_vis").agg(v=t.var_cost.sum()).to_pyarrow().to_pylist()
+        variable = {(r["_key"], r["_vis"]): r["v"] for r in agg}
+    for key, v in variable.items():
+        acc[key].variable += v or ZERO
     charges = _fixed(c, project, t, acc)
     _idle(c, t, project.allocation.idle == "share", acc)
     rows = _merge(acc)

@@ -53,14 +53,31 @@ PRICED_COLUMNS = ("priced", "price_status", "input_cost", "output_cost", "cost",
 
 @dataclass(frozen=True)
 class Costed:
-    """The events of a window with their variable cost, and the endpoint periods."""
+    """The events of a window with their variable cost, and the endpoint periods.
 
-    events: Any  # ibis.Table
+    `query` is the costed events as an Ibis expression, not yet computed: reading it runs the
+    pricing join again. `events` computes it once into a temporary table, on first use, for
+    readers that query it several times; `scan()` gives that table when it exists, else the
+    query, for a reader that reads the events once (one pass, no temporary table).
+    """
+
+    query: Any  # ibis.Table
     window: Window
     periods: tuple[Period, ...]
     source: Any  # the priced table before the window filter (for amortization over tasks)
-    table_name: str  # the temporary table holding `events`
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def events(self) -> Any:
+        """The costed events (ibis.Table), materialized once into a temporary table."""
+        if "events" not in self._cache:
+            self._cache["events"] = materialize(self.query)
+        return self._cache["events"][0]
+
+    def scan(self) -> Any:
+        """`events` if already materialized, else `query` (for a single read)."""
+        hit = self._cache.get("events")
+        return self.query if hit is None else hit[0]
 
     def resolved(self) -> Any:
         """`events` with `agent_r` (see `trees.resolve_agents`), materialized once."""
@@ -72,7 +89,7 @@ class Costed:
 
     def release(self) -> None:
         """Drop the temporary tables (call before closing the backend)."""
-        for t, name in [(self.events, self.table_name), *self._cache.values()]:
+        for t, name in self._cache.values():
             drop(t, name)
         self._cache.clear()
 
@@ -104,8 +121,9 @@ def variable_costs(
 ) -> Costed:
     """Apply unit prices and endpoint GPU-time cost; keep only leaves' cost (leaf-only).
 
-    The result is materialized once (a temporary table) since every report
-    queries it several times; `Costed.release()` drops it.
+    The window and the endpoint periods are computed here; the events are not: `Costed.events`
+    materializes them (a temporary table) on first use, since most reports query them several
+    times, and `Costed.release()` drops it. A one-pass reader uses `Costed.scan()`.
     """
     check_priced(priced)
     w = window_of(priced, since, until)
@@ -121,8 +139,7 @@ def variable_costs(
         t = apply_endpoint_costs(t, ps)
     else:  # no endpoints: no GPU time, no periods, no scan for busy time
         t, ps = _no_gpu_time(t), []
-    events, name = materialize(_finish(t))
-    return Costed(events, w, tuple(ps), priced, name)
+    return Costed(_finish(t), w, tuple(ps), priced)
 
 
 def _no_gpu_time(t: Any) -> Any:

@@ -32,14 +32,35 @@ def is_rework(t: Any) -> Any:
     )
 
 
+def last_accepted(t: Any) -> Any:
+    """Aggregate: `accepted` of the last event (by ts) whose `accepted` is known, else null."""
+    return t.accepted.argmax(t.ts, where=t.accepted.notnull())
+
+
+def succeeded(last_known_accepted: Any) -> Any:
+    """The success rule, on `last_accepted`: true only when that verdict is true (never null;
+    no verdict is not success)."""
+    return (last_known_accepted == True).fill_null(False)  # noqa: E712
+
+
+def outcome(last_known_accepted: Any, last_leaf_status: Any) -> Any:
+    """success | failed | unknown (the module docstring) from `last_accepted` and the status
+    of the task's last leaf call."""
+    return ibis.cases(
+        (succeeded(last_known_accepted), "success"),
+        (last_known_accepted == False, "failed"),  # noqa: E712
+        (last_leaf_status == "error", "failed"),
+        else_="unknown",
+    )
+
+
 def task_outcomes(t: Any) -> Any:
     """Per task: kind, outcome, spend, rework cost and counts (engine)."""
     leaf = is_leaf(t)
-    known = t.accepted.notnull()
     per = t.group_by("task").agg(
         kind=ibis.coalesce(t.task_type.max(), t.feature.max(), ibis.literal(NONE)),
         feature=t.feature.max(),
-        last_accepted=t.accepted.argmax(t.ts, where=known),
+        last_accepted=last_accepted(t),
         last_status=t.status.argmax(t.ts, where=leaf),
         spend=t.var_cost.sum(),
         rework_cost=t.var_cost.sum(where=is_rework(t)),
@@ -48,15 +69,24 @@ def task_outcomes(t: Any) -> Any:
         errors=t.count(where=leaf & (t.status == "error")),
         rejected=t.count(where=t.accepted.fill_null(True) == False),  # noqa: E712
     )
-    outcome = ibis.cases(
-        (per.last_accepted == True, "success"),  # noqa: E712
-        (per.last_accepted == False, "failed"),  # noqa: E712
-        (per.last_status == "error", "failed"),
-        else_="unknown",
+    return per.mutate(
+        outcome=outcome(per.last_accepted, per.last_status),
+        rework_cost=per.rework_cost.fill_null(0),
+    ).drop("last_accepted", "last_status")
+
+
+def decided_outcomes(t: Any) -> Any:
+    """(`task`, `outcome`) of the tasks whose outcome may be other than unknown: those with
+    an event with a known `accepted` or a leaf call that errored. Every other task is
+    unknown (no verdict, and its last leaf call cannot have errored), so a report joining
+    this instead of `task_outcomes` groups only the few tasks that need it."""
+    flag = t.accepted.notnull() | (is_leaf(t) & (t.status == "error"))
+    hot = t.filter(flag).select(_hot="task").distinct()
+    ev = t.semi_join(hot, t.task == hot._hot)
+    per = ev.group_by("task").agg(
+        last_accepted=last_accepted(ev), last_status=ev.status.argmax(ev.ts, where=is_leaf(ev))
     )
-    return per.mutate(outcome=outcome, rework_cost=per.rework_cost.fill_null(0)).drop(
-        "last_accepted", "last_status"
-    )
+    return per.select("task", outcome=outcome(per.last_accepted, per.last_status))
 
 
 def outcome_summary(t: Any, by: str = "kind") -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 import ibis
 
 from unitecon.attribution.frame import FILTERED, MONEY, ZERO, is_leaf, memtable
-from unitecon.attribution.outcomes import is_rework, task_outcomes
+from unitecon.attribution.outcomes import decided_outcomes, is_rework
 
 #: Operations that are one model inference.
 INFERENCE_OPERATIONS = ("chat", "generate_content", "text_completion", "embeddings")
@@ -83,12 +83,18 @@ def _with_savings(t: Any) -> Any:
 
 
 def _with_outcome(t: Any) -> Any:
-    o = task_outcomes(t).select(_otask="task", _outcome="outcome")
+    """`_outcome` of each event's task; null for the tasks `decided_outcomes` leaves out,
+    which are unknown."""
+    o = decided_outcomes(t).select(_otask="task", _outcome="outcome")
     return t.left_join(o, t.task == o._otask).select(*t.columns, "_outcome").view()
 
 
 def aggregates(keyed: Any) -> dict[str, Aggregates]:
-    """Per `_key` (rows failing the filters `_vis` pooled in `__filtered__`)."""
+    """Per `_key` (rows failing the filters `_vis` pooled in `__filtered__`), one query.
+
+    A task has one outcome, so a row's unknown tasks are its tasks less the successful and
+    the failed ones: only the tasks with a verdict or an error are grouped by task.
+    """
     t = _with_outcome(_with_savings(keyed))
     row = ibis.ifelse(t._vis, t._key, ibis.literal(FILTERED))
     leaf, tok = is_leaf(t), t.cost_kind == "token"
@@ -109,15 +115,17 @@ def aggregates(keyed: Any) -> dict[str, Aggregates]:
         endpoint_tokens=(t.input_tokens + t.output_tokens).sum(where=t.gpu_s.notnull()),
         tasks=t.task.nunique(),
         successful_tasks=t.task.nunique(where=t._outcome == "success"),
-        unknown_tasks=t.task.nunique(where=t._outcome == "unknown"),
+        _failed=t.task.nunique(where=t._outcome == "failed"),
         conversations=t.conversation_id.nunique(),
         customer_months=cm.nunique(),
         unpriced=t.count(where=t.cost_kind == "unpriced"),
     )
     out = {}
     for r in agg.to_pyarrow().to_pylist():
-        key = r.pop("_row")
-        out[key] = Aggregates(key, **{k: v if v is not None else _zero(k) for k, v in r.items()})
+        key, failed = r.pop("_row"), r.pop("_failed") or 0
+        a = {k: v if v is not None else _zero(k) for k, v in r.items()}
+        a["unknown_tasks"] = a["tasks"] - a["successful_tasks"] - failed
+        out[key] = Aggregates(key, **a)
     return out
 
 

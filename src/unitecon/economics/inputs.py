@@ -22,12 +22,11 @@ Usage metrics (per customer, month and feature; revenue needs them at that grain
     resolutions        distinct conversations (else tasks) holding a successful task
     ktokens            (input_tokens + output_tokens) / 1000 over leaf events
 
-"Successful task" is the rule of `unitecon.attribution.outcomes.task_outcomes` (outcome
-`success`: the last known `accepted` is true). It is written again here, not imported:
-`task_outcomes` returns one row per whole task and inlines the expression, while revenue
-counts a task in each (customer, month, feature) slice it touches, so its verdict is the last
-known one inside the slice. The two agree whenever a task stays in one slice (a test checks
-it); sharing one expression needs it pulled out of `outcomes.py` first.
+"Successful task" is the one rule of `unitecon.attribution.outcomes` (`last_accepted`,
+`succeeded`: the last known `accepted` is true), applied per slice: `task_outcomes` judges a
+whole task, while revenue counts a task in each (customer, month, feature) slice it touches,
+so its verdict is the last known one inside the slice. The two agree whenever a task stays in
+one slice (a test checks it).
 
 Fixed cost per (customer, month, feature), `fixed_lines`: each fixed cost's monthly charge
 is split by its own driver and scope (`attribution.keyed_alloc`, the functions of
@@ -51,6 +50,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from unitecon.attribution.outcomes import last_accepted, succeeded
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 
 UNATTRIBUTED = "(unattributed)"
@@ -131,11 +131,11 @@ _KEYS = ["_customer", "_month", "feature"]
 
 def _usage_query(t: ir.Table) -> ir.Table:
     per_task = t.group_by([*_KEYS, "_task"]).aggregate(
-        last=t.accepted.argmax(t.ts, where=t.accepted.notnull()),
+        last=last_accepted(t),
         conv=t.conversation_id.max(),
         tokens=t._tokens.sum(),
     )
-    per_task = per_task.mutate(ok=per_task["last"].fill_null(False))
+    per_task = per_task.mutate(ok=succeeded(per_task["last"]))
     resolved = ibis.ifelse(per_task.ok, ibis.coalesce(per_task.conv, per_task._task), None)
     return per_task.group_by(_KEYS).aggregate(
         tasks=per_task.count(),

@@ -214,12 +214,20 @@ def unit_rows(
     """Unit metrics per row of `dim` (+ the special rows), and the conserved allocation.
 
     `c` is an `attribution.costed.Costed`; rows are ordered by loaded cost, largest first.
+    Without filters, and when the allocation needs no more of the events than the variable
+    cost per row, the events are read once: the sums of the metrics give the allocation's
+    variable costs (every row is visible), and no temporary table is made.
     """
-    from unitecon.attribution.allocation import allocate, keyed
+    from unitecon.attribution.allocation import allocate, keyed, queries_events
     from unitecon.attribution.rollup import Aggregates, aggregates
 
-    alloc = allocate(c, project, dim, only)
-    aggs = aggregates(keyed(c, dim, only))
+    if not only and not queries_events(c, project):
+        aggs = aggregates(keyed(c, dim, once=True))
+        variable = {(k, True): a.variable_cost for k, a in aggs.items()}
+        alloc = allocate(c, project, dim, variable=variable)
+    else:
+        alloc = allocate(c, project, dim, only)
+        aggs = aggregates(keyed(c, dim, only))
     rows = []
     for k in alloc.rows.keys() | aggs.keys():
         a = alloc.rows.get(k)
