@@ -194,3 +194,28 @@ def test_unknown_keys_found_whatever_the_spacing(tmp_path: Path, read) -> None:
     )
     tags = [dict(r["tags"] or {}) for r in read(f).rows]
     assert tags == [{"a": "1", "zone": "x"}, {"n": 'a":b'}, {}]
+
+
+def test_values_that_fit_no_column_are_rejected_not_fatal(tmp_path: Path, read) -> None:
+    """NaN, a 64-bit epoch at its limit, an attempt over 32 bits: each line is rejected
+    with its reason and the good line around them is kept (they used to fail the block)."""
+    f = tmp_path / "edges.jsonl"
+    f.write_text(
+        "\n".join(
+            [
+                base(input_tokens="NaN"),
+                base(ts=-9223372036854775808),
+                base(attempt=3_000_000_000),
+                json.dumps(GOOD),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    got = read(f)
+    assert got.by_location() == {
+        f"{f}:1": "input_tokens: expected a whole number, got 'NaN'",
+        f"{f}:2": "ts: '-9223372036854775808' is outside 2000..2099",
+        f"{f}:3": "attempt: '3000000000' is over the limit of 2,147,483,647",
+    }
+    assert [r["event_id"] for r in got.rows] == ["e1"]

@@ -13,6 +13,7 @@ import json
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from unitecon.ingest import lines, native, otlp
@@ -102,3 +103,69 @@ def test_decode_request_reuses_one_connection_per_thread() -> None:
     t.start()
     t.join()
     assert other and other[0] is not mine
+
+
+def test_typed_fast_path_gives_the_text_paths_values(tmp_path: Path, read) -> None:
+    """Numbers read as DOUBLE straight from JSON: strings holding numbers, exponents and
+    text booleans come out as on the exact path."""
+    f = tmp_path / "typed.jsonl"
+    rows = [
+        _event(1, input_tokens="12", units="0.3", batch="1"),
+        _event(2, input_tokens=1e3, units=1e-7, batch=True, attempt="2"),
+        _event(3, input_tokens=" 7", duration_ms=12.345678901234567, sample_rate="1"),
+    ]
+    f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (block,) = [b for b in iter_line_blocks(f) if len(b.lines)]
+    assert block.bools_named  # only `batch` holds a JSON boolean: the typed path runs
+    got = [
+        (r["input_tokens"], r["units"], r["batch"], r["attempt"], r["duration_ms"])
+        for r in read(f).rows
+    ]
+    assert got == [
+        (12, 0.3, True, 1, None),
+        (1000, 1e-7, True, 2, None),
+        (7, 0.0, False, 1, 12.345678901234567),
+    ]
+
+
+def test_boolean_in_a_number_field_is_never_read_as_one(tmp_path: Path, read) -> None:
+    f = tmp_path / "boolnum.jsonl"
+    rows = [_event(i) for i in range(1, 6)]
+    rows[2] = _event(3, input_tokens=True)
+    rows[3] = _event(4, units=False)
+    f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (block,) = [b for b in iter_line_blocks(f) if len(b.lines)]
+    assert not block.bools_named  # so the block is read as text
+    got = read(f)
+    assert got.by_location() == {
+        f"{f}:3": "input_tokens: expected a whole number, got 'true'",
+        f"{f}:4": "units: expected a number, got 'false'",
+    }
+    assert [r["event_id"] for r in got.rows] == ["ev-1", "ev-2", "ev-5"]
+
+
+def test_key_total_is_the_sum_of_the_line_counts() -> None:
+    text = (
+        b'{"a": 1, "b" :\tnull, "c":"x:y", "d" : {"e": true}}\n'
+        b'  {"model":"m","n":"a\\":b","z": null }\n'
+        b"[1, 2]\n"
+        b'{"batch": false, "accepted":true}\n'
+    )
+    buf = np.frombuffer(text, np.uint8)
+    ends = np.flatnonzero(buf == 10) + 1
+    per_line = lines.key_colons(buf, ends).to_pylist()
+    assert per_line == [4, 3, 0, 2]
+    assert lines.key_total(buf) == (9, False)  # "e": true is not a boolean field
+    assert lines.key_total(buf[ends[2] :]) == (2, True)
+
+
+def test_unknown_key_found_when_the_block_total_differs(tmp_path: Path, read) -> None:
+    """A block whose key total exceeds the known fields counts lines one by one; only the
+    line with the extra key gets tags, the others are unchanged."""
+    f = tmp_path / "extra.jsonl"
+    rows = [_event(i) for i in range(1, 41)]
+    rows[17] = _event(18, region="eu", zone=None)
+    f.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    got = read(f).rows
+    assert [r["event_id"] for r in got] == [f"ev-{i}" for i in range(1, 41)]
+    assert {r["event_id"]: dict(r["tags"]) for r in got if r["tags"]} == {"ev-18": {"region": "eu"}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -149,3 +150,36 @@ def test_read_only_open_of_a_current_ledger(tmp_path: Path) -> None:
         ledger.ingest("f", [Chunk(to_table(_rows(2)))])
     with Ledger(path, read_only=True) as ledger:
         assert ledger.count() == 2
+
+
+def test_reader_error_reaches_the_caller_after_committed_chunks() -> None:
+    """Chunks are read one ahead in a background thread; a reader's error is raised in the
+    caller's thread, and the chunks before it stay committed."""
+
+    def chunks() -> Iterator[Chunk]:
+        yield Chunk(to_table(_rows(3)))
+        raise ValueError("disk on fire")
+
+    with Ledger(":memory:") as ledger:
+        with pytest.raises(ValueError, match="disk on fire"):
+            ledger.ingest("f.jsonl", chunks())
+        assert ledger.count() == 3
+
+
+def test_writer_error_stops_the_reader() -> None:
+    read: list[int] = []
+
+    def chunks() -> Iterator[Chunk]:
+        for i in range(100):
+            read.append(i)
+            yield Chunk(to_table(_rows(1, start=i)))
+
+    with Ledger(":memory:") as ledger:
+
+        def fail(res: object) -> None:
+            raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError, match="stop"):
+            ledger.ingest("f.jsonl", chunks(), on_chunk=fail)
+        assert ledger.count() == 1
+    assert len(read) <= 3  # the one written, at most one waiting and one being read

@@ -3,6 +3,10 @@
 Lines are cut with numpy and handed over as a zero-copy Arrow string array (each value keeps
 its trailing newline, which JSON parsers ignore). A gzip stream that ends early keeps every
 complete line decoded before the cut; the record the cut falls in becomes one rejection.
+
+Each block carries the total count of object keys with a value over all its lines
+(`key_total`), found with a few whole-buffer numpy passes; the count per line (`colons()`) is
+only worked out for a block whose total shows some line may have keys beyond the known fields.
 """
 
 from __future__ import annotations
@@ -32,11 +36,26 @@ class LineBlock:
     lines: pa.Array  # large_string, one value per line, newline included
     errors: dict[int, str] = field(default_factory=dict)  # index -> reason (e.g. bad UTF-8)
     truncated: Rejected | None = None
-    colons: pa.Array | None = None  # key_colons() per line
+    #: `key_colons` summed over all lines (None: not counted)
+    key_total: int | None = None
+    #: every JSON boolean in the block is the value of `batch` or `accepted` (see key_total)
+    bools_named: bool = False
 
     @property
     def positions(self) -> pa.Array:
         return pa.array(np.arange(self.first, self.first + len(self.lines), dtype=np.int64))
+
+    def colons(self) -> pa.Array:
+        """`key_colons` of each line (int32), counted from the lines' own buffers."""
+        arr = self.lines
+        n = len(arr)
+        if n == 0:
+            return pa.array([], pa.int32())
+        _, offsets_buf, data_buf = arr.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset : arr.offset + n + 1]
+        start, stop = int(offsets[0]), int(offsets[-1])
+        buf = np.frombuffer(data_buf, dtype=np.uint8)[start:stop]
+        return key_colons(buf, offsets[1:] - start)
 
 
 def is_gzip(path: Path) -> bool:
@@ -80,23 +99,20 @@ def raw_blocks(path: Path) -> Iterator[bytes]:
 
 def _to_lines(
     data: bytes | memoryview, ends: np.ndarray | None = None
-) -> tuple[pa.Array, dict[int, str], pa.Array]:
+) -> tuple[pa.Array, dict[int, str]]:
     """Split `data` (ending with a newline; `ends`: the index after each newline, when
-    known) into an Arrow array of lines, the reasons for lines that are not UTF-8, and the
-    key count of each line (see `key_colons`)."""
-    buf = np.frombuffer(data, dtype=np.uint8)
+    known) into an Arrow array of lines and the reasons for lines that are not UTF-8."""
     if ends is None:
-        ends = np.flatnonzero(buf == 10) + 1
+        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + 1
     offsets = np.concatenate([np.zeros(1, np.int64), ends.astype(np.int64)])
-    colons = key_colons(buf, ends)
     arr = pa.LargeStringArray.from_buffers(
         len(ends), pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)
     )
     try:
         arr.validate(full=True)
-        return arr, {}, colons
+        return arr, {}
     except pa.ArrowInvalid:
-        return (*_decode_each(bytes(data), offsets), colons)
+        return _decode_each(bytes(data), offsets)
 
 
 def _skip_blanks(buf: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
@@ -113,6 +129,42 @@ def _skip_blanks(buf: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
     return at
 
 
+def _key_scan(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the `:` that `key_colons` counts (see there), in order: their indexes, the index
+    of the `"` closing their key, and the first byte of their value."""
+    colon = np.flatnonzero(buf == 58)
+    prev = _skip_blanks(buf, colon - 1, -1)
+    is_key = (buf.take(prev, mode="clip") == 34) & (prev >= 0)
+    key, prev = colon[is_key], prev[is_key]
+    nxt = _skip_blanks(buf, key + 1, 1)
+    first = buf.take(nxt, mode="clip")
+    valued = first != 110
+    return key[valued], prev[valued], first[valued]
+
+
+def _key_positions(buf: np.ndarray) -> np.ndarray:
+    return _key_scan(buf)[0]
+
+
+def _written_as(buf: np.ndarray, ends: np.ndarray, text: bytes) -> np.ndarray:
+    """Whether the bytes of `buf` ending at each index in `ends` (inclusive) are `text`."""
+    want = np.frombuffer(text, dtype=np.uint8)
+    at = ends[:, None] - np.arange(len(want) - 1, -1, -1)[None, :]
+    same: np.ndarray = (buf.take(at, mode="clip") == want).all(axis=1) & (ends >= len(want) - 1)
+    return same
+
+
+def key_total(buf: np.ndarray) -> tuple[int, bool]:
+    """`key_colons` summed over all the lines in `buf` (no split into lines needed), and
+    whether every `true`/`false` value in it belongs to a key written as `"batch"` or
+    `"accepted"` (the boolean fields): then no other field can hold a JSON boolean."""
+    _, closing, first = _key_scan(buf)
+    boolean = (first == 116) | (first == 102)
+    ends = closing[boolean]
+    named = _written_as(buf, ends, b'"batch"') | _written_as(buf, ends, b'"accepted"')
+    return len(first), bool(named.all())
+
+
 def key_colons(buf: np.ndarray, ends: np.ndarray) -> pa.Array:
     """Per line, how many `:` follow a `"` (whitespace between allowed) and are not followed
     by `n` (a null value, in valid JSON).
@@ -122,11 +174,7 @@ def key_colons(buf: np.ndarray, ends: np.ndarray) -> pa.Array:
     fields it sets to a non-null value has no other key with a value; only the other lines
     need the exact key list.
     """
-    colon = np.flatnonzero(buf == 58)
-    prev = _skip_blanks(buf, colon - 1, -1)
-    key = colon[(buf.take(prev, mode="clip") == 34) & (prev >= 0)]
-    nxt = _skip_blanks(buf, key + 1, 1)
-    key = key[buf.take(nxt, mode="clip") != 110]
+    key = _key_positions(buf)
     bounds = np.searchsorted(key, np.concatenate([np.zeros(1, np.int64), ends]))
     return pa.array(np.diff(bounds).astype(np.int32))
 
@@ -152,6 +200,7 @@ def iter_line_blocks(
     name = name or str(path)
     line_no = 1
     parts: list[bytes] = []
+    part_ends: list[np.ndarray] = []  # the index after each newline, from the start of parts
     lines = size = 0  # newlines and bytes in parts
     broken: str | None = None
     blocks = raw_blocks(path)
@@ -164,17 +213,19 @@ def iter_line_blocks(
         if not data:
             break
         parts.append(data)
-        lines += data.count(b"\n")
+        part_ends.append(np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + (size + 1))
+        lines += len(part_ends[-1])
         size += len(data)
         if lines >= rows or (lines and size >= MAX_BLOCK_BYTES):
             whole = b"".join(parts)
-            ends = np.flatnonzero(np.frombuffer(whole, dtype=np.uint8) == 10) + 1
+            ends = np.concatenate(part_ends)
             take = len(ends) if lines < rows else (len(ends) // rows) * rows
             cut = int(ends[take - 1])
             for block in _blocks(memoryview(whole)[:cut], line_no, rows, ends[:take]):
                 line_no += len(block.lines)
                 yield block
             parts = [whole[cut:]]
+            part_ends = [ends[take:] - cut]
             lines, size = len(ends) - take, len(parts[0])
     pending = b"".join(parts)
     cut = pending.rfind(b"\n") + 1
@@ -190,11 +241,17 @@ def _blocks(
     """`data` (whole lines) as blocks of at most `rows` lines, numbered from `first`."""
     if not len(data):
         return
-    arr, errors, colons = _to_lines(data, ends)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if ends is None:
+        ends = np.flatnonzero(buf == 10) + 1
+    arr, errors = _to_lines(data, ends)
     for start in range(0, len(arr), rows):
         part = arr.slice(start, rows)
         errs = {i - start: r for i, r in errors.items() if start <= i < start + rows}
-        yield LineBlock(first + start, part, errs, colons=colons.slice(start, rows))
+        lo = int(ends[start - 1]) if start else 0
+        hi = int(ends[min(start + rows, len(ends)) - 1])
+        total, named = key_total(buf[lo:hi])
+        yield LineBlock(first + start, part, errs, key_total=total, bools_named=named)
 
 
 def _tail(name: str, line_no: int, pending: bytes, broken: str | None) -> LineBlock:
@@ -209,5 +266,7 @@ def _tail(name: str, line_no: int, pending: bytes, broken: str | None) -> LineBl
         return LineBlock(line_no, pa.array([], pa.large_string()), truncated=rej)
     if not pending.strip():
         return LineBlock(line_no, pa.array([], pa.large_string()))
-    arr, errors, colons = _to_lines(pending + b"\n")
-    return LineBlock(line_no, arr, errors, colons=colons)
+    data = pending + b"\n"
+    arr, errors = _to_lines(data)
+    total, named = key_total(np.frombuffer(data, np.uint8))
+    return LineBlock(line_no, arr, errors, key_total=total, bools_named=named)

@@ -37,11 +37,18 @@ SCAN_ROWS = 16_384
 
 
 # -- JSONL ----------------------------------------------------------------------------------
-def _json_struct() -> str:
-    return "{" + ", ".join(f'"{f}": "VARCHAR"' for f in v.INPUT_FIELDS) + "}"
+#: Numeric fields the typed fast path reads as DOUBLE straight from JSON (see `_run_block`).
+NUMERIC_FIELDS = frozenset(v.INT_FIELDS + v.FLOAT_FIELDS)
 
 
-def _jsonl_candidates(name: str, guarded: bool, fast: bool = False) -> str:
+def _json_struct(typed: bool = False) -> str:
+    def kind(f: str) -> str:
+        return "DOUBLE" if typed and f in NUMERIC_FIELDS else "VARCHAR"
+
+    return "{" + ", ".join(f'"{f}": "{kind(f)}"' for f in v.INPUT_FIELDS) + "}"
+
+
+def _jsonl_candidates(name: str, guarded: bool, fast: bool = False, typed: bool = False) -> str:
     """Candidate rows from the registered table `_lines(_pos, line, _e, _c)`.
 
     The struct is unnested in a materialized step: referring to `json_transform(...).field`
@@ -52,7 +59,7 @@ def _jsonl_candidates(name: str, guarded: bool, fast: bool = False) -> str:
     error, not an object, keys to put in `tags`) gets the reason `SLOW`, to be re-run exactly.
     """
     valid = "json_valid(line)" if guarded else "true"
-    parsed = f"CASE WHEN _v THEN json_transform(line, {v.q(_json_struct())}) END"
+    parsed = f"CASE WHEN _v THEN json_transform(line, {v.q(_json_struct(typed))}) END"
     present = " + ".join(f"({f} IS NOT NULL)::INTEGER" for f in v.INPUT_FIELDS)
     extra = (
         f"CASE WHEN NOT list_has_all({_KNOWN}, json_keys(line)) THEN "
@@ -80,12 +87,16 @@ def _jsonl_candidates(name: str, guarded: bool, fast: bool = False) -> str:
             unnest({parsed}) FROM l),
         t AS (SELECT *, {present} AS _p FROM s)
         SELECT _pos, {v.q(name + ":")} || _pos AS _loc, {raw} AS _raw,
-        _size, {error} AS _error, {cols}, {extra} AS _extra FROM t)"""
+        _size, {error} AS _error, {cols}, {extra} AS _extra, _p FROM t)"""
 
 
 _JSONL_TYPES: dict[str, pa.DataType] = {
     **{f: pa.string() for f in v.INPUT_FIELDS},
     **{m: pa.string() for m in v.META_COLUMNS},
+}
+_JSONL_TYPED: dict[str, pa.DataType] = {
+    **_JSONL_TYPES,
+    **{f: pa.float64() for f in NUMERIC_FIELDS},
 }
 
 
@@ -106,17 +117,30 @@ def _run_block(
     con: duckdb.DuckDBPyConnection, block: LineBlock, name: str, val: v.Validator
 ) -> Chunk:
     """Validate a block: all lines on the fast path (typed values only), then the lines it
-    rejected (or could not handle) again on the exact path, with raw lines and tags."""
+    rejected (or could not handle) again on the exact path, with raw lines and tags.
+
+    The fast path knows no line's key list. Each line's count of keys with a value (`_c`,
+    `LineBlock.colons`) is at least the count of known fields it sets (`_p`), and equal only
+    when it has no other key with a value; so when the block's total count equals the sum of
+    `_p`, no line has keys for `tags`. Otherwise the count per line finds those lines, and
+    they go to the exact path too.
+    """
     n = len(block.lines)
     errs = (
         pa.array([block.errors.get(i) for i in range(n)], pa.string())
         if block.errors
         else pa.nulls(n, pa.string())
     )
-    colons = block.colons if block.colons is not None else pa.nulls(n, pa.int32())
-    lines = pa.table({"_pos": block.positions, "line": block.lines, "_e": errs, "_c": colons})
-    table = _validate_lines(con, lines, name, fast=True)
+    nulls = pa.nulls(n, pa.int32())
+    lines = pa.table({"_pos": block.positions, "line": block.lines, "_e": errs, "_c": nulls})
+    table = _validate_lines(con, lines, name, fast=True, typed=block.bools_named)
     redo = pc.is_valid(table["_reason"])
+    counted = pc.sum(table["_p"]).as_py() or 0
+    if block.key_total is None or counted != block.key_total:
+        colons = block.colons()
+        lines = lines.set_column(3, "_c", colons)
+        at = pc.subtract(table["_pos"], pa.scalar(block.first, pa.int64()))
+        redo = pc.or_(redo, pc.greater(pc.take(colons, at), table["_p"]))
     if pc.any(redo).as_py():
         again = lines.filter(pc.is_in(lines["_pos"], value_set=table.filter(redo)["_pos"]))
         exact = _validate_lines(con, again, name, fast=False)
@@ -129,18 +153,31 @@ def _run_block(
 
 
 def _validate_lines(
-    con: duckdb.DuckDBPyConnection, lines: pa.Table, name: str, *, fast: bool
+    con: duckdb.DuckDBPyConnection,
+    lines: pa.Table,
+    name: str,
+    *,
+    fast: bool,
+    typed: bool = False,
 ) -> pa.Table:
-    """Run validation over `lines`; a block with malformed JSON is re-run guarded."""
+    """Run validation over `lines`; a block with malformed JSON is re-run guarded.
+
+    `typed` (fast path only) reads the numeric fields as DOUBLE instead of text. That gives
+    the value the text path would (a number, or a string holding one), or NULL (then the
+    line's `_p` falls short of its key count and it goes to the exact path), except for a
+    JSON boolean, which would become 1 or 0: the caller sets `typed` only for blocks whose
+    booleans all belong to the boolean fields (`LineBlock.bools_named`).
+    """
     lines = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_ROWS), lines.schema)
+    types = _JSONL_TYPED if fast and typed else _JSONL_TYPES
     con.register("_lines", lines)
     try:
         try:
-            sql = v.validation_sql(_jsonl_candidates(name, False, fast), _JSONL_TYPES)
-            return v._as_table(con.execute(sql).arrow())
+            cand = _jsonl_candidates(name, False, fast, fast and typed)
+            return v._as_table(con.execute(v.validation_sql(cand, types, ["_p"])).arrow())
         except duckdb.InvalidInputException:
-            sql = v.validation_sql(_jsonl_candidates(name, True, fast), _JSONL_TYPES)
-            return v._as_table(con.execute(sql).arrow())
+            cand = _jsonl_candidates(name, True, fast, fast and typed)
+            return v._as_table(con.execute(v.validation_sql(cand, types, ["_p"])).arrow())
     finally:
         con.unregister("_lines")
 

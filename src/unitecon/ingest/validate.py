@@ -36,6 +36,8 @@ from unitecon.ledger.schema import (
 
 #: More tokens than this in one call is taken as a unit or overflow error.
 MAX_TOKENS = 100_000_000
+#: The largest `attempt` (the column is a 32-bit integer).
+MAX_ATTEMPT = 2**31 - 1
 #: A record larger than this (bytes of its raw text) is rejected whole.
 MAX_RECORD_BYTES = 1 << 20
 #: Known string fields longer than this (characters) are rejected.
@@ -113,13 +115,18 @@ def _ts_expr(col: str, is_timestamp: bool) -> str:
     n = f"TRY_CAST({s} AS BIGINT)"
     return (
         f"CASE WHEN {n} IS NOT NULL AND NOT contains({s}, '.') THEN CAST(make_timestamp("
-        f"CASE WHEN abs({n}) < 100000000000 THEN {n} * 1000000 "
-        f"WHEN abs({n}) < 100000000000000 THEN {n} * 1000 "
-        f"WHEN abs({n}) < 100000000000000000 THEN {n} ELSE {n} // 1000 END) AS TIMESTAMPTZ) "
+        f"CASE WHEN {_within(n, 100000000000)} THEN {n} * 1000000 "
+        f"WHEN {_within(n, 100000000000000)} THEN {n} * 1000 "
+        f"WHEN {_within(n, 100000000000000000)} THEN {n} ELSE {n} // 1000 END) AS TIMESTAMPTZ) "
         f"WHEN TRY_CAST({s} AS DOUBLE) IS NOT NULL AND abs(TRY_CAST({s} AS DOUBLE)) < 1e11 "
         f"THEN to_timestamp(TRY_CAST({s} AS DOUBLE)) "
         f"ELSE TRY_CAST({s} AS TIMESTAMPTZ) END"
     )
+
+
+def _within(n: str, limit: int) -> str:
+    """`abs(n) < limit` without abs()'s overflow on the smallest BIGINT."""
+    return f"({n} < {limit} AND {n} > -{limit})"
 
 
 def _parsed(types: dict[str, pa.DataType]) -> list[str]:
@@ -255,6 +262,10 @@ def _range_checks() -> list[tuple[str, str]]:
     checks = [
         ("t_attempt < 1", f"'attempt: must be 1 or more, got ' || {_shown('attempt')}"),
         (
+            f"t_attempt > {MAX_ATTEMPT}",
+            f"'attempt: ' || {_shown('attempt')} || ' is over the limit of {MAX_ATTEMPT:,}'",
+        ),
+        (
             "t_sample_rate <= 0 OR t_sample_rate > 1",
             f"'sample_rate: must be in (0, 1], got ' || {_shown('sample_rate')}",
         ),
@@ -328,10 +339,11 @@ def _tags_final() -> str:
 
 def _final_values() -> dict[str, str]:
     """SQL for every EVENT_SCHEMA field except event_id, source and ingest_id."""
+    # TRY_CAST: a rejected row's value may not fit (NaN, 1e30); an accepted one always does.
     v: dict[str, str] = {"ts": "t_ts"}
     for f in TOKEN_FIELDS:
-        v[f] = f"coalesce(CAST(t_{f} AS BIGINT), 0)"
-    v["attempt"] = "coalesce(CAST(t_attempt AS INTEGER), 1)"
+        v[f] = f"coalesce(TRY_CAST(t_{f} AS BIGINT), 0)"
+    v["attempt"] = "coalesce(TRY_CAST(t_attempt AS INTEGER), 1)"
     v.update(duration_ms="t_duration_ms", ttft_ms="t_ttft_ms")
     v.update(units="coalesce(t_units, 0.0)", sample_rate="coalesce(t_sample_rate, 1.0)")
     v.update(batch="coalesce(t_batch, lower(t_service_tier) = 'batch', false)")
@@ -351,20 +363,22 @@ def _final_values() -> dict[str, str]:
     return {n: v[n] for n in EVENT_SCHEMA.names if n in v}
 
 
-def validation_sql(candidates: str, types: dict[str, pa.DataType]) -> str:
+def validation_sql(candidates: str, types: dict[str, pa.DataType], keep: Iterable[str] = ()) -> str:
     """A query over the relation `candidates` returning EVENT_SCHEMA columns plus
-    `_reason`, `_raw` (rejected rows only), `_pos`, `_idh` (id hash) and `_ch` (content hash).
+    `_reason`, `_raw` (rejected rows only), `_pos`, `_idh` (id hash) and `_ch` (content hash),
+    and the candidate columns named in `keep` as they are.
     """
     missing = [f"NULL AS {f}" for f in (*INPUT_FIELDS, *META_COLUMNS) if f not in types]
     fill = ", ".join(["*", *missing])
     values = _final_values()
     body = ", ".join(f"{sql} AS {name}" for name, sql in values.items())
     content = "to_json(struct_pack(" + ", ".join(f"{n} := {n}" for n in values) + "))"
+    kept = "".join(f"{k}, " for k in keep)
     return f"""
     WITH c AS (SELECT {fill} FROM {candidates}),
-    p AS MATERIALIZED (SELECT *, {", ".join(_parsed(types))} FROM c),
+    p AS (SELECT *, {", ".join(_parsed(types))} FROM c),
     r AS (SELECT *, {_reason_expr()} AS _reason FROM p),
-    f AS (SELECT _pos, _loc, _raw, _reason, t_event_id, {body} FROM r),
+    f AS (SELECT _pos, _loc, _raw, _reason, {kept}t_event_id, {body} FROM r),
     g AS (SELECT coalesce(t_event_id, 'sha256:' || sha256({content})) AS event_id, * FROM f)
     SELECT * EXCLUDE (_pos, _loc, _raw, _reason, t_event_id),
            coalesce(_loc, '') AS source, '' AS ingest_id,

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +70,53 @@ class IngestResult:
             "quarantined": self.quarantined,
             "first_errors": [str(e) for e in self.errors],
         }
+
+
+def read_ahead(chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+    """The chunks of a reader (an iterator) with the next one read in a background thread
+    while the caller writes the current one; a list or tuple is passed through as is.
+
+    At most one chunk waits ready. An error of the reader is raised here, in the caller's
+    thread; when the caller stops early (an error while writing), the reader is stopped
+    after the chunk it is reading.
+    """
+    if isinstance(chunks, list | tuple):
+        yield from chunks
+        return
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(("chunk", chunk)):
+                    return
+            put(("done", None))
+        except BaseException as e:  # handed to the caller's thread
+            put(("error", e))
+
+    worker = threading.Thread(target=produce, name="unitecon-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = ready.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 class Ledger:
@@ -138,7 +187,7 @@ class Ledger:
             [res.ingest_id, source, sha256, fmt, now],
         )
         first = True
-        for chunk in chunks:
+        for chunk in read_ahead(chunks):
             self._write_chunk(res, chunk, clear_quarantine=first)
             first = False
             if on_chunk is not None:
