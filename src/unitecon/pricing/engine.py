@@ -22,6 +22,8 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS, TOKEN_FIELDS
 from unitecon.pricing import rates
@@ -71,25 +73,20 @@ def ledger_events(
     return t
 
 
-def _is_token_priced(t: ir.Table) -> ir.BooleanValue:
-    return (
-        ~t.operation.isin(sorted(STRUCTURAL_OPERATIONS))
-        & t.endpoint.isnull()
-        & t.model.notnull()
-        & (t.model != "")
-    )
-
-
 def build_prices(events: ir.Table, config: PricingConfig) -> PriceTable:
-    """Resolve the distinct price keys of `events` (one small query) into a price table."""
+    """Resolve the distinct price keys of `events` (one small query) into a price table.
+
+    The keys are read from every event, token-priced or not (a plain GROUP BY of four columns
+    is cheaper than filtering first): a key no token-priced event has only adds price rows
+    that no event joins.
+    """
     keys = (
-        events.filter(_is_token_priced(events))
-        .select("provider", "model", "batch", "service_tier")
-        .distinct()
+        events.group_by("provider", "model", "batch", "service_tier")
+        .aggregate()
         .to_pyarrow()
         .to_pylist()
     )
-    return price_table(keys_from_rows(keys), config)
+    return price_table(keys_from_rows([k for k in keys if k["model"]]), config)
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
@@ -97,12 +94,25 @@ def _epoch_us(ts: dt.timestamp) -> dt.int64:  # type: ignore[valid-type]
     """DuckDB's microseconds since the Unix epoch (no time-zone conversion)."""
 
 
-def _seconds_of_day(ts: ir.TimestampValue, backend: str) -> ir.IntegerValue:
-    """Whole seconds since UTC midnight. DuckDB: integer arithmetic on the epoch, as
+@ibis.udf.scalar.builtin(name="divide")  # type: ignore[untyped-decorator]
+def _div(a: dt.int64, b: dt.int64) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB's integer division (truncating; Ibis writes `//` as FLOOR of a DOUBLE quotient)."""
+
+
+_DAY_US = 86_400_000_000
+
+
+def _us_of_day(us: ir.IntegerValue) -> ir.IntegerValue:
+    """Microseconds since UTC midnight of an epoch-microsecond value (also before 1970)."""
+    return (us % _DAY_US + _DAY_US) % _DAY_US  # type: ignore[no-any-return]
+
+
+def _seconds_of_day(t: ir.Table, backend: str) -> ir.IntegerValue:
+    """Whole seconds since UTC midnight. DuckDB: integer arithmetic on the epoch (`_us`), as
     extracting hour/minute/second from a TIMESTAMPTZ goes through ICU (~50x slower)."""
     if backend == "duckdb":
-        day = 86_400_000_000
-        return ((_epoch_us(ts) % day + day) % day) // 1_000_000  # type: ignore[no-any-return]
+        return _div(_us_of_day(t._us), 1_000_000)  # type: ignore[no-any-return]
+    ts = t.ts
     return ts.hour() * 3600 + ts.minute() * 60 + ts.second()  # type: ignore[no-any-return]
 
 
@@ -126,29 +136,41 @@ def _arith(events: ir.Table, table: PriceTable) -> _Arith:
 
 
 def _join(events: ir.Table, table: PriceTable, arith: _Arith) -> ir.Table:
-    """`events` left-joined to the price row that prices each (columns `_p_*`, `_p_rid`).
+    """`events` left-joined to the price row that prices each (columns `_p_*`, `_p_rid`), with
+    `_ns` (not a structural operation) and, on DuckDB, `_us` (epoch microseconds of `ts`).
 
     Only token-priced events take part in the join (others get a null provider key), so the
     rate columns are null exactly where an event is not priced here.
     """
-    prices = ibis.memtable(table.to_arrow(arith.scale))
+    backend = events.get_backend().name
+    arrow = table.to_arrow(arith.scale)
+    if backend == "duckdb":  # validity as epoch microseconds: integer comparisons in the join
+        for name in ("valid_from", "valid_to"):
+            us = pc.cast(pc.cast(arrow[name], pa.timestamp("us")), pa.int64())
+            arrow = arrow.set_column(arrow.schema.get_field_index(name), name, us)
+    prices = ibis.memtable(arrow)
     p = prices.rename({f"_p_{c}": c for c in prices.columns})
-    e = events.mutate(
-        _pk=ibis.ifelse(_is_token_priced(events), events.provider.fill_null(""), ibis.null()),
-        _tk=events.service_tier.fill_null(""),
+    e = events.mutate(_ns=~events.operation.isin(sorted(STRUCTURAL_OPERATIONS)))
+    if backend == "duckdb":
+        e = e.mutate(_us=_epoch_us(e.ts))
+    token_priced = e._ns & e.endpoint.isnull() & e.model.notnull() & (e.model != "")
+    e = e.mutate(
+        _pk=ibis.ifelse(token_priced, e.provider.fill_null(""), ibis.null()),
+        _tk=e.service_tier.fill_null(""),
     )
+    at = e._us if backend == "duckdb" else e.ts
     cond = [
         e._pk == p._p_provider,
         e.model == p._p_model,
         e.batch == p._p_batch,
         e._tk == p._p_service_tier,
-        e.ts >= p._p_valid_from,
-        e.ts < p._p_valid_to,
+        at >= p._p_valid_from,
+        at < p._p_valid_to,
         e.input_tokens > p._p_in_lo,
         e.input_tokens <= p._p_in_hi,
     ]
     if any((r["tod_from"], r["tod_to"]) != (0, DAY_SECONDS) for r in table.rows):
-        e = e.mutate(_tod=_seconds_of_day(e.ts, events.get_backend().name))
+        e = e.mutate(_tod=_seconds_of_day(e, backend))
         cond += [e._tod >= p._p_tod_from, e._tod < p._p_tod_to]
     return e.left_join(p, cond)
 
@@ -223,13 +245,9 @@ def priced_events(
     return apply_prices(events, build_prices(events, _pricing(project)))
 
 
-_DAY_US = 86_400_000_000
-
-
 def _dimension(t: ir.Table, name: str, backend: str) -> ir.Value:
     if name == "day" and backend == "duckdb":  # day number; made a DATE after the group-by
-        us = _epoch_us(t.ts)
-        return (us - (us % _DAY_US + _DAY_US) % _DAY_US) // _DAY_US
+        return _div(t._us - _us_of_day(t._us), _DAY_US)
     if name == "day":
         return t.ts.date()
     if name == "month":
@@ -253,33 +271,42 @@ def costs(
     """Cost summed by `by` (event columns, or `day` / `month` of `ts`), with event counts,
     token totals and the number of events left unpriced (missing, endpoint, unit).
 
-    Same join and arithmetic as `priced_events`; raw amounts are summed first and turned into
-    DECIMAL(38, 24) USD once per group (exact: the sum of exact integers is exact).
+    Equals summing `priced_events` per group: the same join and arithmetic, raw amounts summed
+    first and turned into DECIMAL(38, 24) USD once per group (exact: the sum of exact integers
+    is exact); a cost is null only where every event of the group is unpriced.
     """
     events = ledger_events(source, since, until)
     table = build_prices(events, _pricing(project))
     arith = _arith(events, table)
     j = _join(events, table, arith)
     raw = _raw_costs(j, table)
-    unpriced = ~j.operation.isin(sorted(STRUCTURAL_OPERATIONS)) & j._p_rid.isnull()
+    unpriced = j._ns & j._p_rid.isnull()
     backend = events.get_backend().name
     keys = {k: _dimension(j, k, backend) for k in by}
-    g = j.group_by(**keys).aggregate(
-        events=j.count(),
-        unpriced=unpriced.sum(),
+    sums = {
+        "events": j.count(),
+        "unpriced": j.count(where=unpriced),
         **{f: j[f].sum() for f in TOKEN_FIELDS},
-        _in=raw["input"].sum(),
-        _out=raw["output"].sum(),
-        _other=raw["other"].sum(),
-    )
+        "_in": raw["input"].sum(),
+        "_out": raw["output"].sum(),
+        "_other": raw["other"].sum(),
+    }
+    g = j.group_by(**keys).aggregate(**sums) if keys else j.aggregate(**sums)
+    # as summing `priced_events`: null where no event has a cost, else the sum, in which a
+    # structural event (no price row, cost 0) adds 0
+    costed = g.events > g.unpriced
+
+    def money(raw_sum: ir.NumericValue) -> ir.NumericValue:
+        return ibis.ifelse(costed, arith.money(raw_sum.fill_null(0)), ibis.null(MONEY))  # type: ignore[no-any-return]
+
     return g.select(
         *(_as_date(k, g[k], backend) for k in keys),
         "events",
         "unpriced",
         *TOKEN_FIELDS,
-        input_cost=arith.money(g._in),
-        output_cost=arith.money(g._out),
-        cost=arith.money(g._in + g._out + g._other),
+        input_cost=money(g._in),
+        output_cost=money(g._out),
+        cost=money(g._in.fill_null(0) + g._out.fill_null(0) + g._other.fill_null(0)),
     )
 
 
