@@ -248,7 +248,11 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
 
     from unitecon.server.app import Settings, create_app
 
-    app = create_app(ledger, keys=keys, settings=Settings(decode_processes=decoders))
+    threads = int(os.environ.get("UNITECON_BENCH_DECODE_THREADS", "1"))
+    settings = Settings(decode_processes=decoders, decode_threads=threads)
+    app = create_app(ledger, keys=keys, settings=settings)
+    if os.environ.get("UNITECON_BENCH_SWITCH"):  # experiment: the GIL's switch interval
+        sys.setswitchinterval(float(os.environ["UNITECON_BENCH_SWITCH"]))
     profile = os.environ.get("UNITECON_BENCH_PROFILE")  # a file: CPU profile (needs yappi)
     if profile:
         import yappi  # type: ignore[import-not-found]
@@ -265,7 +269,8 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
     each = st.rows_written / max(st.batches, 1)
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     print(f"server writer: {st.batches} transactions, {each:,.0f} spans each; "
-          f"committing {st.busy_s:.1f} s, validating {st.validate_s:.1f} s (overlapping); "
+          f"committing {st.busy_s:.1f} s ({st.commit_cpu_s:.1f} s CPU), validating "
+          f"{st.validate_s:.1f} s ({st.validate_cpu_s:.1f} s CPU); "
           f"server process CPU {cpu.ru_utime:.1f} s user + {cpu.ru_stime:.1f} s system, "
           f"{cpu.ru_nvcsw:,} + {cpu.ru_nivcsw:,} context switches")  # fmt: skip
 

@@ -75,7 +75,9 @@ def hdr(keys: dict[str, str]) -> dict[str, dict[str, str]]:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings()
+    # No background prewarm of the dashboard's reads: a test that writes and then reads
+    # must not race with it (test_read_cache.py tests the prewarm itself).
+    return Settings(prewarm=False)
 
 
 @pytest.fixture

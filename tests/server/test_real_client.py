@@ -94,7 +94,8 @@ def test_sdk_exporter_to_running_server(tmp_path: Path, serve: Any) -> None:
         assert provider.force_flush(30_000)
         provider.shutdown()
 
-        h = {"Authorization": f"Bearer {read}"}
+        # no-cache: read our own writes (the answer prewarmed at start predates them)
+        h = {"Authorization": f"Bearer {read}", "Cache-Control": "no-cache"}
         with httpx.Client(base_url=url, headers=h, timeout=300) as client:
             got = client.get("/api/v1/costs", params={"by": "model"}).json()
             tasks = client.get("/api/v1/tasks", params={"limit": 10}).json()

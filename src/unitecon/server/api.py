@@ -8,16 +8,19 @@ its own read cursor of the ledger; none computes a metric itself. Filters (`sinc
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 
 from unitecon import __version__
 from unitecon.errors import UniteconError
 from unitecon.server.app import LedgerView
 from unitecon.server.auth import KeyInfo, Kind, require
+from unitecon.server.cache import Answer, Obsolete
 from unitecon.server.errors import COMMON_RESPONSES, InvalidBody
 from unitecon.server.models import (
     CostRow,
@@ -63,22 +66,51 @@ def view(request: Request) -> LedgerView:
 T = TypeVar("T")
 
 
-def cached(request: Request, compute: Callable[[], T]) -> T:
-    """`compute()`, or the same answer given less than a minute ago on the same ledger state.
+def project_fingerprint(app: Any) -> str:
+    """The project configuration (and where its CSV paths are relative to), as a digest."""
+    text = app.state.project.model_dump_json() + "\0" + str(app.state.config_path)
+    return hashlib.sha256(text.encode()).hexdigest()
 
-    Keyed by the writer's generation and last ingest id (both change with every commit), the
-    project, the path and the whole query string (`cache.py`).
+
+def cached(
+    request: Request, response: Response, name: str, compute: Callable[[], T], **query: Any
+) -> T:
+    """The latest answer of endpoint `name` for `query` (its parsed parameters), computed by
+    `compute()` only if there has never been one; refreshed in the background after commits.
+
+    The key is the project fingerprint, `name` and `query`; the answer's ledger generation
+    and age go in the response headers (`cache.py` has the freshness rule). A request with
+    `Cache-Control: no-cache` gets an answer that includes every commit so far.
     """
-    writer = request.app.state.writer
-    key = (
-        writer.generation,
-        writer.last_ingest_id,
-        id(request.app.state.project),
-        request.url.path,
-        tuple(sorted(request.query_params.multi_items())),
-    )
-    answer: T = request.app.state.read_cache.get(key, compute)
-    return answer
+    app = request.app
+    fp = project_fingerprint(app)
+    key = (fp, name, tuple(sorted((k, _key_part(v)) for k, v in query.items())))
+
+    def checked() -> T:
+        if project_fingerprint(app) != fp:
+            raise Obsolete(name)
+        value = compute()
+        if project_fingerprint(app) != fp:  # changed while computing: not this key's answer
+            raise Obsolete(name)
+        return value
+
+    cc = request.headers.get("cache-control", "").lower()
+    fresh = "no-cache" in cc or "max-age=0" in cc
+    try:
+        answer: Answer[T] = app.state.read_cache.get(key, checked, fresh=fresh)
+    except Obsolete:  # the configuration changed meanwhile: answer for the new one
+        return cached(request, response, name, compute, **query)
+    h = response.headers
+    h["X-Unitecon-Generation"] = str(answer.generation)
+    h["X-Unitecon-Ledger-Generation"] = str(app.state.writer.generation)
+    h["X-Unitecon-As-Of"] = dt.datetime.fromtimestamp(answer.as_of, dt.UTC).isoformat()
+    h["X-Unitecon-Fresh"] = "true" if answer.fresh else "false"
+    h["Age"] = str(int(answer.age_s()))
+    return answer.value
+
+
+def _key_part(v: Any) -> Any:
+    return v.model_dump_json() if isinstance(v, BaseModel) else v
 
 
 def priced(request: Request, f: Filters) -> Any:
@@ -127,26 +159,31 @@ def whoami(key: ReadKey) -> KeyListing:
 
 
 @router.get("/filters", response_model=FilterChoices, tags=["read"])
-def filter_choices(request: Request, key: ReadKey) -> FilterChoices:
+def filter_choices(request: Request, response: Response, key: ReadKey) -> FilterChoices:
     """The period the ledger covers and the features and customers it holds."""
-    v = view(request)
-    span = v.rows("SELECT min(ts)::DATE AS lo, max(ts)::DATE AS hi, count(*) AS n FROM events")
-    feats = v.rows("SELECT DISTINCT feature FROM events WHERE feature IS NOT NULL ORDER BY 1")
-    custs = v.rows(
-        "SELECT DISTINCT customer_id FROM events WHERE customer_id IS NOT NULL ORDER BY 1"
-    )
-    return FilterChoices(
-        first_day=span[0]["lo"],
-        last_day=span[0]["hi"],
-        features=[r["feature"] for r in feats],
-        customers=[r["customer_id"] for r in custs],
-        events=int(span[0]["n"]),
-    )
+
+    def answer() -> FilterChoices:
+        v = view(request)
+        span = v.rows("SELECT min(ts)::DATE AS lo, max(ts)::DATE AS hi, count(*) AS n FROM events")
+        feats = v.rows("SELECT DISTINCT feature FROM events WHERE feature IS NOT NULL ORDER BY 1")
+        custs = v.rows(
+            "SELECT DISTINCT customer_id FROM events WHERE customer_id IS NOT NULL ORDER BY 1"
+        )
+        return FilterChoices(
+            first_day=span[0]["lo"],
+            last_day=span[0]["hi"],
+            features=[r["feature"] for r in feats],
+            customers=[r["customer_id"] for r in custs],
+            events=int(span[0]["n"]),
+        )
+
+    return cached(request, response, "filters", answer)
 
 
 @router.get("/costs", response_model=Costs, tags=["read"])
 def costs(
     request: Request,
+    response: Response,
     key: ReadKey,
     f: FilterParams,
     by: Annotated[
@@ -183,7 +220,7 @@ def costs(
             ],
         )
 
-    return cached(request, answer)
+    return cached(request, response, "costs", answer, f=f, by=by, limit=limit)
 
 
 @router.get("/quarantine", response_model=Quarantine, tags=["read"])
@@ -201,12 +238,18 @@ def quarantine(
 
 
 @router.get("/prices/missing", response_model=list[MissingPrice], tags=["read"])
-def prices_missing(request: Request, key: ReadKey, f: FilterParams) -> list[MissingPrice]:
+def prices_missing(
+    request: Request, response: Response, key: ReadKey, f: FilterParams
+) -> list[MissingPrice]:
     """Models in the ledger with no price, their volume, and the override to add."""
-    from unitecon.pricing import missing_prices
 
-    rows = missing_prices(view(request), request.app.state.project, f.since, f.until)
-    return [MissingPrice(**r.as_dict()) for r in rows]
+    def answer() -> list[MissingPrice]:
+        from unitecon.pricing import missing_prices
+
+        rows = missing_prices(view(request), request.app.state.project, f.since, f.until)
+        return [MissingPrice(**r.as_dict()) for r in rows]
+
+    return cached(request, response, "prices_missing", answer, f=f)
 
 
 @router.get("/selfhost/catalog", response_model=SelfHostCatalog, tags=["self-host"])

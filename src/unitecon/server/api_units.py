@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from unitecon.server.api import FilterParams, ReadKey, cached, priced
 from unitecon.server.errors import COMMON_RESPONSES, NotFound
@@ -57,6 +57,7 @@ def table(f: Filters, rows: list[dict[str, Any]], notes: list[str] | None = None
 @router.get("/metrics/units", response_model=Table)
 def unit_metrics(
     request: Request,
+    response: Response,
     key: ReadKey,
     f: FilterParams,
     by: Annotated[
@@ -78,12 +79,13 @@ def unit_metrics(
         rows, _ = unit_rows(costed(request, f), request.app.state.project, by)
         return table(f, [r.metrics(loaded) for r in rows])
 
-    return cached(request, answer)
+    return cached(request, response, "unit_metrics", answer, f=f, by=by, loaded=loaded)
 
 
 @router.get("/tasks", response_model=Table)
 def tasks(
     request: Request,
+    response: Response,
     key: ReadKey,
     f: FilterParams,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
@@ -97,7 +99,7 @@ def tasks(
         rows = t.order_by([t.cost.desc(), t.task]).limit(limit).to_pyarrow().to_pylist()
         return table(f, rows)
 
-    return cached(request, answer)
+    return cached(request, response, "tasks", answer, f=f, limit=limit)
 
 
 def _node(n: Any) -> TaskNode:
@@ -141,7 +143,7 @@ def task_tree(request: Request, key: ReadKey, task_id: str) -> TaskTree:
 
 
 @router.get("/endpoints", response_model=Table)
-def endpoints(request: Request, key: ReadKey, f: FilterParams) -> Table:
+def endpoints(request: Request, response: Response, key: ReadKey, f: FilterParams) -> Table:
     """Self-hosted endpoints: cost, idle cost, utilization, effective $/M tokens."""
 
     def answer() -> Table:
@@ -151,7 +153,7 @@ def endpoints(request: Request, key: ReadKey, f: FilterParams) -> Table:
         usage = endpoint_usage(costed(request, f), request.app.state.project)
         return table(f, [endpoint_metrics(u) for u in usage])
 
-    return cached(request, answer)
+    return cached(request, response, "endpoints", answer, f=f)
 
 
 def _margins(request: Request, f: Filters) -> Any:
@@ -165,6 +167,7 @@ def _margins(request: Request, f: Filters) -> Any:
 @router.get("/margins", response_model=Table)
 def margins(
     request: Request,
+    response: Response,
     key: ReadKey,
     f: FilterParams,
     by: Annotated[
@@ -180,12 +183,13 @@ def margins(
         rows = [r.as_dict([by]) for r in roll_up(m.rows, by)]
         return table(f, rows, [f"cost source: {m.inputs.cost_source}"])
 
-    return cached(request, answer)
+    return cached(request, response, "margins", answer, f=f, by=by)
 
 
 @router.get("/collapse", response_model=Table)
 def collapse(
     request: Request,
+    response: Response,
     key: ReadKey,
     f: FilterParams,
     plan: Annotated[str | None, Query(description="Only this plan.")] = None,
@@ -207,4 +211,4 @@ def collapse(
             out.append(row)
         return table(f, out)
 
-    return cached(request, answer)
+    return cached(request, response, "collapse", answer, f=f, plan=plan)

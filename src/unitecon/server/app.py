@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +39,22 @@ class Settings:
     """Events waiting for the writer before ingest answers 503 + Retry-After [rows]."""
     max_batch_rows: int = 50_000
     """Most events the writer commits in one transaction [rows]."""
-    read_cache_s: float = 60.0
-    """How long a read answer is reused while the ledger is unchanged [s] (0: never)."""
+    read_cache: bool = True
+    """Keep each read's latest answer and refresh it in the background after commits
+    (`cache.py`); False: every read computes its answer."""
+    read_refresh_s: float = 300.0
+    """Refresh an answer this old even without a commit (revenue CSVs may change) [s]."""
+    read_min_interval_s: float = 1.0
+    """Refresh one answer at most this often, however often the ledger commits [s]."""
+    prewarm: bool = True
+    """Compute the dashboard's default queries in the background at start."""
     decode_processes: int = 0
     """Worker processes that decode OTLP bodies (0: threads of the server process). Decoding
     is CPU-bound Python; processes let it use the cores the writer and the HTTP loop leave."""
+    decode_threads: int = 1
+    """Threads of the server process that decode OTLP bodies when there are no decoder
+    processes (0: on the event loop itself). Decoding holds the GIL, so more threads than
+    one add no speed, only switches that delay the writer's threads."""
 
 
 class LedgerView(Ledger):
@@ -83,6 +94,12 @@ class Reads:
             self._local.view = view
         return view
 
+    def interrupt(self) -> None:
+        """Interrupt the queries running on every read cursor."""
+        with self._lock:
+            for v in self._views:
+                v.con.interrupt()
+
     def close(self) -> None:
         with self._lock:
             for v in self._views:
@@ -90,11 +107,16 @@ class Reads:
             self._views.clear()
 
 
-def _decoders(n: int) -> ProcessPoolExecutor | None:
-    """A pool of decoder processes (spawned: the server process has threads)."""
-    if n <= 0:
-        return None
-    return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+def _decoders(settings: Settings) -> Executor | None:
+    """Where OTLP bodies are decoded: decoder processes (spawned: the server process has
+    threads), or decoder threads, or None: on the event loop."""
+    if settings.decode_processes > 0:
+        return ProcessPoolExecutor(
+            settings.decode_processes, mp_context=multiprocessing.get_context("spawn")
+        )
+    if settings.decode_threads > 0:
+        return ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="unitecon-decode")
+    return None
 
 
 def create_app(
@@ -127,17 +149,31 @@ def create_app(
             max_batch_rows=settings.max_batch_rows,
         )
         writer.start()
-        app.state.decoders = _decoders(settings.decode_processes)
+        app.state.decoders = _decoders(settings)
         app.state.ledger = ledger
         app.state.writer = writer
-        app.state.reads = Reads(ledger)
+        app.state.reads = reads = Reads(ledger)
+        cache = ReadCache(
+            lambda: writer.generation,
+            enabled=settings.read_cache,
+            refresh_s=settings.read_refresh_s,
+            min_interval_s=settings.read_min_interval_s,
+        )
+        writer.on_commit.append(cache.changed)
+        app.state.read_cache = cache
+        if settings.prewarm:
+            from unitecon.server.warm import dashboard_reads
+
+            cache.prewarm(dashboard_reads(app))
         try:
             yield
         finally:
             if app.state.decoders is not None:
                 app.state.decoders.shutdown(cancel_futures=True)
+            reads.interrupt()  # a background read in progress on a big ledger: stop it
+            cache.close()
             writer.stop()
-            app.state.reads.close()
+            reads.close()
             ledger.close()
 
     app = FastAPI(
@@ -153,7 +189,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.read_cache = ReadCache(settings.read_cache_s)
     app.state.keys = store
     app.state.project = project or Project()
     app.state.config_path = config_path

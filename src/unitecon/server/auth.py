@@ -17,7 +17,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -212,10 +212,15 @@ def presented_key(request: Request) -> str | None:
     return key.strip() if key and key.strip() else None
 
 
-def require(need: Kind) -> Callable[[Request], KeyInfo]:
-    """A FastAPI dependency: the request's key must be valid (401) and allow `need` (403)."""
+def require(need: Kind) -> Callable[[Request], Awaitable[KeyInfo]]:
+    """A FastAPI dependency: the request's key must be valid (401) and allow `need` (403).
 
-    def check(request: Request) -> KeyInfo:
+    It runs on the event loop (an HMAC and a dict lookup; the key file is re-read at most
+    every `KeyStore.REFRESH_S`), not on a worker thread: the hop to a thread and back costs
+    more than the check, and every ingest request pays it.
+    """
+
+    async def check(request: Request) -> KeyInfo:
         store: KeyStore = request.app.state.keys
         key = presented_key(request)
         if key is None:

@@ -1,66 +1,372 @@
-"""A short-lived in-process cache of read answers, keyed by the ledger's state.
+"""Read answers kept in memory and refreshed in the background (stale-while-revalidate).
 
-Reads price and attribute events at query time; on a ledger of millions of events one answer
-takes seconds. The dashboard asks the same few questions again and again, so the answer is
-kept for `ttl_s` seconds under the key (writer generation, project, path, query): the writer
-generation changes with every commit (`Writer.generation`, with the last ingest id), so a
-cached answer never outlives the data it was computed from. Costs are never stored: the cache
-holds finished answers in memory only, and the ledger stays the one source of truth.
+Reads price and attribute events at query time; on a ledger of ten million events one answer
+takes from seconds to minutes. A read must not wait that long, so the service keeps, for each
+query it has answered, the latest *completed* answer, and recomputes it in the background.
 
-Concurrent identical requests compute once: the others wait for the first one's answer.
+Freshness rule:
+
+* An answer is kept under the query's key: the project configuration's fingerprint, the
+  endpoint and its parsed parameters. It is never served for another query or another project
+  configuration (a different fingerprint is a different key; an answer whose configuration
+  changed while it was being computed is thrown away).
+* Each answer records the ledger generation it was computed from (`Writer.generation`, the
+  number of commits since the service started, read when the computation starts) and when.
+* A read returns the latest completed answer at once, with its generation and age (the API
+  shows them in the `X-Unitecon-Generation`, `X-Unitecon-Ledger-Generation`,
+  `X-Unitecon-As-Of`, `X-Unitecon-Fresh` and `Age` headers). It blocks only when no answer
+  has ever been computed for that query (then concurrent identical reads compute it once),
+  or when the request asks for it (`Cache-Control: no-cache`: read-your-writes, the answer
+  is recomputed unless it already includes every commit).
+* An answer is stale when the ledger has had a commit since its generation, or when it is
+  older than `refresh_s` (inputs outside the ledger, such as revenue CSV files, may have
+  changed). Stale answers are recomputed by one background thread, one at a time, the
+  longest-waiting first, and each at most once per `min_interval_s`. So after a commit, every
+  answer is replaced within `min_interval_s` plus the time to recompute the answers queued
+  before it: a bounded delay, whatever the read traffic.
+* A failed recomputation keeps the previous answer (and is retried at the next commit or
+  after `refresh_s`). Answers not read for `idle_s` are dropped, not refreshed; at most
+  `max_entries` are kept (the least recently read go first).
+
+At start the service computes the dashboard's default queries in the background (`prewarm`),
+so the first visitor finds answers ready. Costs are never stored: the cache holds finished
+answers in memory only, and the ledger stays the one source of truth.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("unitecon.server")
+
+
+class Obsolete(Exception):
+    """Raised by a computation whose key no longer describes it (the project changed)."""
+
+
+@dataclass(frozen=True)
+class Answer(Generic[T]):
+    """A completed answer and the ledger state it was computed from."""
+
+    value: T
+    generation: int
+    """Ledger generation (commits) when the computation started."""
+    as_of: float
+    """Wall-clock time (epoch seconds) when the computation started."""
+    computed_at: float
+    """Monotonic time when the computation finished."""
+    fresh: bool = True
+    """False when the ledger has changed since (a newer answer is on its way)."""
+
+    def age_s(self) -> float:
+        return max(0.0, time.monotonic() - self.computed_at)
+
+
+@dataclass
+class _Entry:
+    compute: Callable[[], Any]
+    answer: Answer[Any] | None = None
+    last_read: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
+    """Set once a first answer (or a first failure) exists."""
+    retry_at: float = 0.0
+    """After a failed refresh: not tried again before this monotonic time."""
 
 
 class ReadCache:
-    """Answers by key for `ttl_s` seconds, at most `max_entries` of them (least recent out)."""
+    """Latest answers by key, refreshed in the background when the ledger changes."""
 
-    def __init__(self, ttl_s: float = 60.0, max_entries: int = 256) -> None:
-        self.ttl_s = ttl_s
+    def __init__(
+        self,
+        generation: Callable[[], int] = lambda: 0,
+        *,
+        enabled: bool = True,
+        refresh_s: float = 300.0,
+        min_interval_s: float = 1.0,
+        idle_s: float = 3600.0,
+        max_entries: int = 256,
+        background: bool = True,
+    ) -> None:
+        self.generation = generation
+        self.enabled = enabled
+        self.refresh_s = refresh_s
+        self.min_interval_s = min_interval_s
+        self.idle_s = idle_s
         self.max_entries = max_entries
         self.hits = 0
         self.misses = 0
-        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self.stale_hits = 0
+        self.refreshes = 0
+        self.failures = 0
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._jobs: list[Callable[[], Any]] = []
         self._lock = threading.Lock()
-        self._computing: dict[Hashable, threading.Lock] = {}
+        self._wake = threading.Condition(self._lock)
+        self._busy = False
+        self._held = 0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        if background and enabled:
+            self._thread = threading.Thread(target=self._run, name="unitecon-reads", daemon=True)
+            self._thread.start()
 
-    def _get(self, key: Hashable) -> tuple[bool, Any]:
+    # -- reads -------------------------------------------------------------------------------
+    def get(self, key: Hashable, compute: Callable[[], T], *, fresh: bool = False) -> Answer[T]:
+        """The latest answer for `key`; computed here (once) only if there is none yet.
+
+        `fresh`: the caller must see every commit made so far (HTTP `Cache-Control:
+        no-cache`): a stale answer is recomputed here, not served.
+        """
+        if not self.enabled:
+            return self._compute(compute)
+        if fresh:
+            return self._fresh(key, compute)
         with self._lock:
-            item = self._items.get(key)
-            if item is None or time.monotonic() - item[0] > self.ttl_s:
-                return False, None
-            self._items.move_to_end(key)
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _Entry(compute)
+                self._bound()
+                mine = True
+            else:
+                entry.compute = compute  # the newest closure: same query, same answer
+                mine = False
+            entry.last_read = time.monotonic()
+            self._entries.move_to_end(key)
+            if entry.answer is not None:
+                return self._served(entry.answer)
+        if mine:
+            return self._first(key, entry)
+        entry.done.wait()  # someone else computes the first answer
+        with self._lock:
+            if entry.answer is not None:
+                return self._served(entry.answer)
+        return self.get(key, compute)  # theirs failed: this thread tries (and may fail)
+
+    def _served(self, answer: Answer[T]) -> Answer[T]:
+        """Count and mark an answer being served (the lock is held)."""
+        fresh = answer.generation == self.generation()
+        if fresh:
             self.hits += 1
-            return True, item[1]
+        else:
+            self.stale_hits += 1
+            self._wake.notify()
+        return answer if fresh == answer.fresh else _with_fresh(answer, fresh)
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The cached answer for `key`, else `compute()` (once, whoever else asks)."""
-        if self.ttl_s <= 0:
-            return compute()
-        found, value = self._get(key)
-        if found:
-            return value  # type: ignore[no-any-return]
+    def _fresh(self, key: Hashable, compute: Callable[[], T]) -> Answer[T]:
         with self._lock:
-            gate = self._computing.setdefault(key, threading.Lock())
-        with gate:
-            found, value = self._get(key)
-            if found:
-                return value  # type: ignore[no-any-return]
-            result = compute()
+            entry = self._entries.get(key)
+            a = entry.answer if entry is not None else None
+        if a is not None and a.generation == self.generation():
+            return self.get(key, compute)
+        answer = self._compute(compute)
+        with self._lock:
+            self.misses += 1
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _Entry(compute)
+                self._bound()
+            elif entry.answer is not None and entry.answer.generation > answer.generation:
+                return answer  # a newer one landed meanwhile; keep it, serve this one
+            entry.answer, entry.compute = answer, compute
+            entry.last_read = time.monotonic()
+            entry.done.set()
+        return answer
+
+    def _first(self, key: Hashable, entry: _Entry) -> Answer[Any]:
+        with self._lock:
+            self.misses += 1
+        try:
+            answer = self._compute(entry.compute)
+        except BaseException:
             with self._lock:
-                self.misses += 1
-                self._items[key] = (time.monotonic(), result)
-                self._items.move_to_end(key)
-                while len(self._items) > self.max_entries:
-                    self._items.popitem(last=False)
-                self._computing.pop(key, None)
-            return result
+                if self._entries.get(key) is entry and entry.answer is None:
+                    del self._entries[key]
+                entry.done.set()
+            raise
+        with self._lock:
+            entry.answer = answer
+            entry.done.set()
+        return answer
+
+    def _compute(self, compute: Callable[[], T]) -> Answer[T]:
+        generation, as_of = self.generation(), time.time()
+        value = compute()
+        return Answer(value, generation, as_of, time.monotonic())
+
+    # -- background --------------------------------------------------------------------------
+    def prewarm(self, jobs: list[Callable[[], Any]]) -> None:
+        """Run `jobs` (reads that fill the cache) on the background thread, in order."""
+        with self._lock:
+            self._jobs.extend(jobs)
+            self._wake.notify()
+
+    def changed(self, generation: int | None = None) -> None:
+        """The ledger changed (a commit): wake the refresher."""
+        with self._lock:
+            self._wake.notify()
+
+    def _due(self, now: float) -> tuple[Hashable, _Entry] | None:
+        """The stale entry waiting longest, if any is due (the lock is held)."""
+        current = self.generation()
+        best: tuple[float, Hashable, _Entry] | None = None
+        for key, entry in list(self._entries.items()):
+            a = entry.answer
+            if a is None:
+                continue
+            if now - entry.last_read > self.idle_s:
+                del self._entries[key]
+                continue
+            stale = a.generation != current or now - a.computed_at > self.refresh_s
+            due = stale and now - a.computed_at >= self.min_interval_s and now >= entry.retry_at
+            if due and (best is None or a.computed_at < best[0]):
+                best = (a.computed_at, key, entry)
+        return None if best is None else (best[1], best[2])
+
+    def _next_wait(self, now: float) -> float:
+        """Seconds until an entry may become due without a commit (the lock is held)."""
+        waits = [60.0]
+        current = self.generation()
+        for entry in self._entries.values():
+            a = entry.answer
+            if a is None:
+                continue
+            age = now - a.computed_at
+            if a.generation != current:
+                waits.append(max(self.min_interval_s - age, entry.retry_at - now))
+            else:
+                waits.append(self.refresh_s - age)
+        return max(0.01, min(waits))
+
+    def _take(self) -> Callable[[], None] | None:
+        """The next piece of background work, waiting for one; None when closed."""
+        with self._lock:
+            while True:
+                self._busy = False
+                if self._closed:
+                    return None
+                if not self._held:
+                    if self._jobs:
+                        self._busy = True
+                        return self._jobs.pop(0)
+                    now = time.monotonic()
+                    due = self._due(now)
+                    if due is not None:
+                        self._busy = True
+                        key, entry = due
+                        return lambda: self._refresh(key, entry)
+                    self._wake.notify_all()  # idle: wake wait_idle()
+                    self._wake.wait(self._next_wait(now))
+                else:
+                    self._wake.wait()
+
+    def _run(self) -> None:
+        while (work := self._take()) is not None:
+            try:
+                work()
+            except Obsolete:
+                pass
+            except Exception:
+                with self._lock:
+                    self.failures += 1
+                log.exception("background read failed")
+
+    def _refresh(self, key: Hashable, entry: _Entry) -> None:
+        try:
+            answer = self._compute(entry.compute)
+        except Obsolete:
+            with self._lock:
+                if self._entries.get(key) is entry:
+                    del self._entries[key]
+            return
+        except Exception:
+            with self._lock:  # keep the previous answer; try again after min_interval_s
+                entry.retry_at = time.monotonic() + max(self.min_interval_s, 1.0)
+            raise
+        with self._lock:
+            self.refreshes += 1
+            if self._entries.get(key) is entry:
+                entry.answer = answer
+
+    def run_pending(self) -> int:
+        """Run the due background work here, now (a cache without a thread; tests)."""
+        done = 0
+        while True:
+            with self._lock:
+                if self._jobs:
+                    job: Callable[[], Any] = self._jobs.pop(0)
+                else:
+                    due = self._due(time.monotonic())
+                    if due is None:
+                        return done
+                    key, entry = due
+                    job = functools.partial(self._refresh, key, entry)
+            try:
+                job()
+            except Obsolete:
+                pass
+            except Exception:
+                with self._lock:
+                    self.failures += 1
+                log.exception("background read failed")
+            done += 1
+
+    # -- bounds, tests, shutdown -------------------------------------------------------------
+    def _bound(self) -> None:
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Pause background work while inside (tests; the work in progress finishes)."""
+        with self._lock:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held -= 1
+                self._wake.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until the background thread has nothing due (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                idle = not self._busy and not self._jobs and self._due_peek(now) is None
+                if idle or self._thread is None or now >= deadline:
+                    return idle
+                self._wake.notify_all()
+                self._wake.wait(min(0.05, deadline - now))
+
+    def _due_peek(self, now: float) -> Hashable | None:
+        current = self.generation()
+        for key, entry in self._entries.items():
+            a = entry.answer
+            if a is not None and (a.generation != current or now - a.computed_at > self.refresh_s):
+                return key
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+def _with_fresh(answer: Answer[T], fresh: bool) -> Answer[T]:
+    """A copy of `answer` marked fresh or not."""
+    return Answer(answer.value, answer.generation, answer.as_of, answer.computed_at, fresh)

@@ -105,7 +105,7 @@ async def receive_traces(request: Request, key: IngestKey) -> Response:
     writer: Writer = request.app.state.writer
     pool = request.app.state.decoders
     if pool is None:
-        decoded = await run_in_threadpool(decode_otlp, body, ct, writer.source)
+        decoded = decode_otlp(body, ct, writer.source)
     else:
         loop = asyncio.get_running_loop()
         decoded = await loop.run_in_executor(pool, decode_otlp, body, ct, writer.source)

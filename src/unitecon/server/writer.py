@@ -86,6 +86,11 @@ class WriterStats:
     """Time the committer spent writing [s]."""
     validate_s: float = 0.0
     """Time the validator spent validating [s]."""
+    commit_cpu_s: float = 0.0
+    """CPU time of the committer thread while writing [s] (below busy_s: waits for the
+    disk, the GIL or a core)."""
+    validate_cpu_s: float = 0.0
+    """CPU time of the validator thread while validating [s]."""
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -211,9 +216,10 @@ class Writer:
         cand = [(j, j.candidates) for j in jobs if j.candidates is not None]
         own: dict[int, list[Rejected]] = {}
         if cand:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             done = self._validator.validate([t for _, t in cand])
             self.stats.validate_s += time.perf_counter() - started
+            self.stats.validate_cpu_s += time.thread_time() - cpu
             chunks.append(done.chunk)
             own = {id(j): r for (j, _), r in zip(cand, done.rejected, strict=True)}
         if len(chunks) == 1:
@@ -229,7 +235,7 @@ class Writer:
             self._write(batch)
 
     def _write(self, b: _Batch) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             res = self.ledger.ingest(
                 f"{self.source}/{uuid.uuid4().hex[:16]}", [b.chunk], fmt=self.source
@@ -241,6 +247,7 @@ class Writer:
         self.stats.rows_written += b.chunk.events.num_rows
         self.stats.requests_written += len(b.jobs)
         self.stats.busy_s += time.perf_counter() - started
+        self.stats.commit_cpu_s += time.thread_time() - cpu
         self.last_ingest_id = res.ingest_id
         self.generation += 1
         self._settle(b.jobs, res.ingest_id, None, b.own)
