@@ -129,15 +129,30 @@ def _skip_blanks(buf: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
     return at
 
 
+_BLANKS = np.array([32, 9, 13], dtype=np.uint8)
+
+
 def _key_scan(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the `:` that `key_colons` counts (see there), in order: their indexes, the index
     of the `"` closing their key, and the first byte of their value."""
     colon = np.flatnonzero(buf == 58)
-    prev = _skip_blanks(buf, colon - 1, -1)
-    is_key = (buf.take(prev, mode="clip") == 34) & (prev >= 0)
-    key, prev = colon[is_key], prev[is_key]
-    nxt = _skip_blanks(buf, key + 1, 1)
+    if len(colon) and colon[0] == 0:  # nothing before it: not a key's colon
+        colon = colon[1:]
+    before = buf[colon - 1]
+    if np.isin(before, _BLANKS).any():  # `"key" :` somewhere: walk back over the blanks
+        prev = _skip_blanks(buf, colon - 1, -1)
+        before = buf.take(prev, mode="clip")
+        is_key = (before == 34) & (prev >= 0)
+        key, prev = colon[is_key], prev[is_key]
+    else:
+        is_key = before == 34
+        key = colon[is_key]
+        prev = key - 1
+    nxt = key + 1
     first = buf.take(nxt, mode="clip")
+    if np.isin(first, _BLANKS).any():  # `": value`: walk on over the blanks
+        nxt = _skip_blanks(buf, nxt, 1)
+        first = buf.take(nxt, mode="clip")
     valued = first != 110
     return key[valued], prev[valued], first[valued]
 
@@ -159,10 +174,15 @@ def key_total(buf: np.ndarray) -> tuple[int, bool]:
     whether every `true`/`false` value in it belongs to a key written as `"batch"` or
     `"accepted"` (the boolean fields): then no other field can hold a JSON boolean."""
     _, closing, first = _key_scan(buf)
-    boolean = (first == 116) | (first == 102)
-    ends = closing[boolean]
-    named = _written_as(buf, ends, b'"batch"') | _written_as(buf, ends, b'"accepted"')
-    return len(first), bool(named.all())
+    ends = closing[(first == 116) | (first == 102)]
+    last = buf.take(ends - 1, mode="clip")
+    batch, accepted = ends[last == 104], ends[last == 100]  # `h"`, `d"`
+    named = (
+        len(batch) + len(accepted) == len(ends)
+        and bool(_written_as(buf, batch, b'"batch"').all())
+        and bool(_written_as(buf, accepted, b'"accepted"').all())
+    )
+    return len(first), named
 
 
 def key_colons(buf: np.ndarray, ends: np.ndarray) -> pa.Array:
