@@ -4,6 +4,7 @@ agree with `task_outcomes`, the definition of a task's outcome."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from test_attr_properties import _load, ledger_rows
 
 from unitecon.attribution import variable_costs
 from unitecon.attribution.allocation import allocate, keyed
+from unitecon.attribution.frame import month_number
 from unitecon.attribution.outcomes import task_outcomes
 from unitecon.attribution.rollup import aggregates
 from unitecon.config import Project, parse
@@ -74,3 +76,13 @@ def test_one_pass_matches_the_materialized_path(
     lazy.release()
     c.release()
     con.disconnect()
+
+
+@given(st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)))
+@settings(max_examples=200, deadline=None)
+def test_month_number_is_the_utc_calendar_month(ts: dt.datetime) -> None:
+    import pyarrow as pa
+
+    t = ibis.memtable(pa.table({"ts": pa.array([ts], pa.timestamp("us", tz="UTC"))}))
+    got = t.select(m=month_number(t)).to_pyarrow().column("m").to_pylist()
+    assert got == [ts.year * 12 + ts.month - 1]

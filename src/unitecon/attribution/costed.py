@@ -34,6 +34,7 @@ from unitecon.attribution.frame import (
     materialize,
     money,
     task_key,
+    window_around,
     window_of,
 )
 from unitecon.attribution.selfhosted import (
@@ -52,6 +53,32 @@ PRICED_COLUMNS = ("priced", "price_status", "input_cost", "output_cost", "cost",
 
 
 @dataclass(frozen=True)
+class Survey:
+    """What the unit metrics need to know of the events before their one pass (a superset
+    when taken over more events than the window's)."""
+
+    cached_models: tuple[tuple[str, str], ...]
+    """(provider, model) of the priced calls with cache-read tokens."""
+    verdicts: int
+    """Events with a known `accepted` or a leaf call that errored (0: every task's outcome
+    is unknown)."""
+
+
+def survey_aggregates(t: Any) -> dict[str, Any]:
+    """The aggregates of a `Survey` of the (priced) events `t`, for one `aggregate` call."""
+    pair = ibis.struct({"provider": t.provider, "model": t.model})
+    return {
+        "_models": pair.collect(where=(t.cache_read_tokens > 0) & t.priced, distinct=True),
+        "_verdicts": t.count(where=t.accepted.notnull() | (is_leaf(t) & (t.status == "error"))),
+    }
+
+
+def survey_of(row: dict[str, Any]) -> Survey:
+    models = {(m["provider"], m["model"]) for m in row["_models"] or []}
+    return Survey(tuple(sorted(models, key=str)), int(row["_verdicts"] or 0))
+
+
+@dataclass(frozen=True)
 class Costed:
     """The events of a window with their variable cost, and the endpoint periods.
 
@@ -66,6 +93,7 @@ class Costed:
     periods: tuple[Period, ...]
     source: Any  # the priced table before the window filter (for amortization over tasks)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def events(self) -> Any:
@@ -78,6 +106,17 @@ class Costed:
         """`events` if already materialized, else `query` (for a single read)."""
         hit = self._cache.get("events")
         return self.query if hit is None else hit[0]
+
+    def survey(self) -> Survey:
+        """The `Survey` of the events: taken with the window when that needed a query, else
+        one query now."""
+        if "survey" not in self._memo:
+            t = self.scan()
+            self._memo["survey"] = survey_of(
+                t.aggregate(**survey_aggregates(t)).to_pyarrow().to_pylist()[0]
+            )
+        hit: Survey = self._memo["survey"]
+        return hit
 
     def resolved(self) -> Any:
         """`events` with `agent_r` (see `trees.resolve_agents`), materialized once."""
@@ -126,7 +165,14 @@ def variable_costs(
     times, and `Costed.release()` drops it. A one-pass reader uses `Costed.scan()`.
     """
     check_priced(priced)
-    w = window_of(priced, since, until)
+    memo: dict[str, Any] = {}
+    if since is None or until is None:  # one query: the bounds, and the survey on the way
+        t = priced
+        row = t.aggregate(lo=t.ts.min(), hi=t.ts.max(), **survey_aggregates(t))
+        r = row.to_pyarrow().to_pylist()[0]
+        w, memo["survey"] = window_around(r["lo"], r["hi"], since, until), survey_of(r)
+    else:
+        w = window_of(priced, since, until)
     t = in_window(priced, w)
     t = t.mutate(
         cost=money(t.cost), input_cost=money(t.input_cost), output_cost=money(t.output_cost)
@@ -139,7 +185,7 @@ def variable_costs(
         t = apply_endpoint_costs(t, ps)
     else:  # no endpoints: no GPU time, no periods, no scan for busy time
         t, ps = _no_gpu_time(t), []
-    return Costed(_finish(t), w, tuple(ps), priced)
+    return Costed(_finish(t), w, tuple(ps), priced, _memo=memo)
 
 
 def _no_gpu_time(t: Any) -> Any:

@@ -84,8 +84,19 @@ def window_of(t: Any, since: dt.datetime | None, until: dt.datetime | None) -> W
     """The window: given bounds, else whole UTC days around the events' timestamps."""
     if since is None or until is None:
         row = t.aggregate(lo=t.ts.min(), hi=t.ts.max()).to_pyarrow().to_pylist()[0]
-        lo, hi = row["lo"], row["hi"]
-        if lo is None:
+        return window_around(row["lo"], row["hi"], since, until)
+    return Window(utc(since), utc(until))
+
+
+def window_around(
+    lo: dt.datetime | None,
+    hi: dt.datetime | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> Window:
+    """`window_of` for events from `lo` to `hi` (None: no events)."""
+    if since is None or until is None:
+        if lo is None or hi is None:
             lo = hi = dt.datetime.now(dt.UTC)
         day0 = utc(lo).replace(hour=0, minute=0, second=0, microsecond=0)
         day1 = utc(hi).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -110,6 +121,39 @@ def task_key(t: Any) -> Any:
 
 def money(x: Any) -> Any:
     return x.cast(MONEY)
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
+def _epoch_us(ts: dtypes.timestamp) -> dtypes.int64:  # type: ignore[valid-type]
+    """DuckDB's microseconds since the Unix epoch (no time-zone conversion)."""
+
+
+@ibis.udf.scalar.builtin(name="divide")  # type: ignore[untyped-decorator]
+def _div(a: dtypes.int64, b: dtypes.int64) -> dtypes.int64:  # type: ignore[valid-type]
+    """DuckDB's integer division (truncating)."""
+
+
+_DAY_US = 86_400_000_000
+
+
+def month_number(t: Any) -> Any:
+    """The UTC calendar month of `ts` as one integer, year x 12 + month - 1, for counting
+    distinct months. On DuckDB in integer arithmetic on the epoch (days to civil date, H.
+    Hinnant's algorithm; dates from year 0), as truncating a TIMESTAMPTZ to its month goes
+    through ICU (~20x slower); elsewhere from the truncated timestamp."""
+    if _backend(t).name != "duckdb":
+        m = t.ts.truncate("M")
+        return m.year() * 12 + m.month() - 1
+    us = _epoch_us(t.ts)
+    days = _div(us - (us % _DAY_US + _DAY_US) % _DAY_US, _DAY_US)
+    z = days + 719_468
+    era = _div(z, 146_097)
+    doe = z - era * 146_097
+    yoe = _div(doe - _div(doe, 1460) + _div(doe, 36_524) - _div(doe, 146_096), 365)
+    doy = doe - (365 * yoe + _div(yoe, 4) - _div(yoe, 100))
+    mp = _div(5 * doy + 2, 153)  # month from March = 0
+    # March..December of year yoe + era x 400, January and February of the next
+    return (yoe + era * 400) * 12 + mp + 2
 
 
 def memtable(rows: list[dict[str, Any]], schema: dict[str, Any]) -> Any:

@@ -16,7 +16,8 @@ from typing import Any
 
 import ibis
 
-from unitecon.attribution.frame import FILTERED, MONEY, ZERO, is_leaf, memtable
+from unitecon.attribution.costed import Survey, survey_aggregates, survey_of
+from unitecon.attribution.frame import FILTERED, MONEY, ZERO, is_leaf, memtable, month_number
 from unitecon.attribution.outcomes import decided_outcomes, is_rework
 
 #: Operations that are one model inference.
@@ -74,31 +75,36 @@ def savings_table(pairs: Iterable[tuple[str, str]]) -> Any:
     return memtable(rows, {"_sp": "string", "_sm": "string", "_save": MONEY})
 
 
-def _with_savings(t: Any) -> Any:
-    cached = t.filter((t.cache_read_tokens > 0) & (t.cost_kind == "token"))
-    pairs = cached.select("provider", "model").distinct().to_pyarrow().to_pylist()
-    s = savings_table((r["provider"], r["model"]) for r in pairs)
+def _with_savings(t: Any, models: Iterable[tuple[str, str]]) -> Any:
+    """`_save` of each event's (provider, model) where `models` (a superset of the cached
+    token calls' models will do: the savings are summed over cached token calls only)."""
+    s = savings_table(models)
     j = t.left_join(s, (t.provider == s._sp) & (t.model == s._sm))
     return j.select(*t.columns, "_save").view()
 
 
-def _with_outcome(t: Any) -> Any:
+def _with_outcome(t: Any, verdicts: int) -> Any:
     """`_outcome` of each event's task; null for the tasks `decided_outcomes` leaves out,
-    which are unknown."""
+    which are unknown (all of them when no event has a verdict or an error)."""
+    if not verdicts:
+        return t.mutate(_outcome=ibis.null("string"))
     o = decided_outcomes(t).select(_otask="task", _outcome="outcome")
     return t.left_join(o, t.task == o._otask).select(*t.columns, "_outcome").view()
 
 
-def aggregates(keyed: Any) -> dict[str, Aggregates]:
+def aggregates(keyed: Any, survey: Survey | None = None) -> dict[str, Aggregates]:
     """Per `_key` (rows failing the filters `_vis` pooled in `__filtered__`), one query.
 
+    `survey`: of the events (`Costed.survey()`), else taken from `keyed` (one query more).
     A task has one outcome, so a row's unknown tasks are its tasks less the successful and
     the failed ones: only the tasks with a verdict or an error are grouped by task.
     """
-    t = _with_outcome(_with_savings(keyed))
+    if survey is None:
+        survey = survey_of(keyed.aggregate(**survey_aggregates(keyed)).to_pyarrow().to_pylist()[0])
+    t = _with_outcome(_with_savings(keyed, survey.cached_models), survey.verdicts)
     row = ibis.ifelse(t._vis, t._key, ibis.literal(FILTERED))
     leaf, tok = is_leaf(t), t.cost_kind == "token"
-    cm = t.customer_id.concat("|", t.month.cast("string"))
+    cm = ibis.struct({"c": t.customer_id, "m": month_number(t)})
     agg = t.group_by(_row=row).agg(
         requests=t.count(where=leaf),
         inferences=t.count(where=leaf & t.operation.isin(INFERENCE_OPERATIONS)),
@@ -117,7 +123,7 @@ def aggregates(keyed: Any) -> dict[str, Aggregates]:
         successful_tasks=t.task.nunique(where=t._outcome == "success"),
         _failed=t.task.nunique(where=t._outcome == "failed"),
         conversations=t.conversation_id.nunique(),
-        customer_months=cm.nunique(),
+        customer_months=cm.nunique(where=t.customer_id.notnull()),
         unpriced=t.count(where=t.cost_kind == "unpriced"),
     )
     out = {}

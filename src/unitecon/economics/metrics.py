@@ -222,12 +222,12 @@ def unit_rows(
     from unitecon.attribution.rollup import Aggregates, aggregates
 
     if not only and not queries_events(c, project):
-        aggs = aggregates(keyed(c, dim, once=True))
+        aggs = aggregates(keyed(c, dim, once=True), c.survey())
         variable = {(k, True): a.variable_cost for k, a in aggs.items()}
         alloc = allocate(c, project, dim, variable=variable)
     else:
         alloc = allocate(c, project, dim, only)
-        aggs = aggregates(keyed(c, dim, only))
+        aggs = aggregates(keyed(c, dim, only), c.survey())
     rows = []
     for k in alloc.rows.keys() | aggs.keys():
         a = alloc.rows.get(k)
