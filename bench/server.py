@@ -195,10 +195,11 @@ def reads(a: argparse.Namespace) -> None:
             t0 = time.perf_counter()
             build_ledger(path, a.events).close()
             print(f"built {a.events:,} events in {path} in {time.perf_counter() - t0:.0f} s")
-        with Ledger(path, read_only=True) as lg:
+        with Ledger(path) as lg:  # opened for writing: migrated if it is an older schema
             print(f"ledger {path}: {lg.count():,} events")
         keys = Path(tmp) / "keys.sqlite"
         key, _ = KeyStore(keys).create("read", "bench")
+        ingest, _ = KeyStore(keys).create("ingest", "bench")
         port = free_port()
         proc = subprocess.Popen(
             [sys.executable, __file__, "--child", str(path), str(keys), str(port), "0"],
@@ -207,39 +208,76 @@ def reads(a: argparse.Namespace) -> None:
         url = f"http://127.0.0.1:{port}"
         try:
             wait_up(url, proc)
-            asyncio.run(time_reads(url, key, a.read_requests, a.readers))
+            asyncio.run(time_reads(url, key, ingest, a))
         finally:
             proc.send_signal(signal.SIGINT)
-            proc.wait(120)
+            proc.wait(300)
 
 
-async def time_reads(url: str, key: str, n: int, readers: int) -> None:
+async def time_reads(url: str, key: str, ingest: str, a: argparse.Namespace) -> None:
+    """First request of each read (the server has just started: prewarmed or not), then
+    steady p50/p95, sequential and concurrent; with `--ingest-rate`, again while exporters
+    send spans (answers then lag the ledger: the share served stale is shown)."""
     import httpx
 
+    n, readers = a.read_requests, a.readers
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as client:
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=900) as client:
+        stale: list[int] = []
 
         async def get(path: str) -> float:
             t0 = time.perf_counter()
             r = await client.get(path)
             if r.status_code != 200:
                 raise SystemExit(f"GET {path}: {r.status_code} {r.text[:300]}")
-            return time.perf_counter() - t0
+            took = time.perf_counter() - t0
+            stale.append(r.headers.get("x-unitecon-fresh") == "false")
+            return took
 
+        async def one(p: str, s: asyncio.Semaphore) -> float:
+            async with s:
+                return await get(p)
+
+        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for name, path in READS.items():
             first = await get(path)
+            print(f"{name:24} first request {first * 1e3:8.0f} ms")
+        for name, path in READS.items():
             seq = [await get(path) for _ in range(n)]
             sem = asyncio.Semaphore(readers)
-
-            async def one(p: str, s: asyncio.Semaphore) -> float:
-                async with s:
-                    return await get(p)
-
             conc = list(await asyncio.gather(*(one(path, sem) for _ in range(n))))
-            print(f"{name:24} first {first * 1e3:7.0f} ms | {n} sequential: "
-                  f"p50 {pct(seq, 0.5) * 1e3:6.0f} p95 {pct(seq, 0.95) * 1e3:6.0f} ms | "
-                  f"{n} by {readers} concurrent: p50 {pct(conc, 0.5) * 1e3:6.0f} "
-                  f"p95 {pct(conc, 0.95) * 1e3:6.0f} ms")  # fmt: skip
+            print(f"{name:24} {n} sequential: p50 {pct(seq, 0.5) * 1e3:6.0f} "
+                  f"p95 {pct(seq, 0.95) * 1e3:6.0f} ms | {n} by {readers} concurrent: "
+                  f"p50 {pct(conc, 0.5) * 1e3:6.0f} p95 {pct(conc, 0.95) * 1e3:6.0f} "
+                  "ms")  # fmt: skip
+        if not a.ingest_rate:
+            return
+        bodies = encoded(100_000, 64, a.seed + 1)
+        q: asyncio.Queue[bytes] = asyncio.Queue()
+        for b in bodies:
+            q.put_nowait(b)
+        res, exporters = Result(), 4
+        deadline = time.monotonic() + a.seconds
+        period = 64 * exporters / a.ingest_rate
+        load = [
+            asyncio.create_task(
+                worker(f"{url}/v1/traces", ingest, q, 64, deadline, res, period, i * period / 4)
+            )
+            for i in range(exporters)
+        ]
+        during: list[float] = []
+        stale.clear()
+        while time.monotonic() < deadline:
+            for path in READS.values():
+                during.append(await get(path))
+            await asyncio.sleep(0.05)
+        await asyncio.gather(*load)
+        print(f"during ingest of {a.ingest_rate:,.0f} spans/s offered "
+              f"({res.acked_spans / a.seconds:,.0f} acknowledged/s, p99 "
+              f"{pct(res.latencies, 0.99) * 1e3:.0f} ms): {len(during)} reads of all four, "
+              f"p50 {pct(during, 0.5) * 1e3:.0f} p95 {pct(during, 0.95) * 1e3:.0f} ms; "
+              f"{sum(stale)} of them served an answer older than the last commit; "
+              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
 
 
 def child(ledger: str, keys: str, port: int, decoders: int) -> None:
@@ -263,8 +301,12 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
     if profile:
         yappi.stop()
         yappi.get_func_stats().save(profile, type="pstat")
-        threads = sorted(yappi.get_thread_stats(), key=lambda t: -t.ttot)
-        print("CPU by thread:", ", ".join(f"{t.name} {t.ttot:.1f} s" for t in threads[:8]))
+        per_thread = sorted(yappi.get_thread_stats(), key=lambda t: -t.ttot)
+        print("CPU by thread:", ", ".join(f"{t.name} {t.ttot:.1f} s" for t in per_thread[:8]))
+    rc = app.state.read_cache
+    print(f"read cache: {rc.hits} fresh answers, {rc.stale_hits} older than the last commit, "
+          f"{rc.misses} computed by a request, {rc.refreshes} refreshed in the "
+          "background")  # fmt: skip
     st = app.state.writer.stats
     each = st.rows_written / max(st.batches, 1)
     cpu = resource.getrusage(resource.RUSAGE_SELF)
@@ -325,6 +367,9 @@ def main() -> None:
     ap.add_argument("--ledger", type=Path, help="--reads: ledger file to reuse (or build)")
     ap.add_argument("--read-requests", type=int, default=20, help="--reads: per endpoint")
     ap.add_argument("--readers", type=int, default=4, help="--reads: concurrent clients")
+    ap.add_argument(
+        "--ingest-rate", type=float, default=0, help="--reads: spans/s sent during the reads"
+    )
     a = ap.parse_args()
     if a.reads:
         reads(a)

@@ -105,6 +105,19 @@ def test_concurrent_first_reads_compute_once() -> None:
     assert out == [42] * 4 and len(calls) == 1
 
 
+def test_a_prewarmed_answer_is_refreshed_once_someone_reads_it() -> None:
+    gen, compute = [0], Counter()
+    cache = manual(gen)
+    cache.prewarm([lambda: cache.get("k", compute)])
+    assert cache.run_pending() == 1 and compute.calls == 1
+    gen[0] = 1
+    assert cache.run_pending() == 0  # nobody has read it: no recomputation per commit
+    got = cache.get("k", compute)
+    assert (got.value, got.fresh, compute.calls) == ("v1", False, 1)  # at once, marked
+    assert cache.run_pending() == 1
+    assert cache.get("k", compute).value == "v2"
+
+
 def test_a_failed_refresh_keeps_the_previous_answer() -> None:
     gen, compute = [0], Counter(fail_from=2)
     cache = manual(gen)

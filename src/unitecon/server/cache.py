@@ -20,10 +20,13 @@ Freshness rule:
   is recomputed unless it already includes every commit).
 * An answer is stale when the ledger has had a commit since its generation, or when it is
   older than `refresh_s` (inputs outside the ledger, such as revenue CSV files, may have
-  changed). Stale answers are recomputed by one background thread, one at a time, the
-  longest-waiting first, and each at most once per `min_interval_s`. So after a commit, every
-  answer is replaced within `min_interval_s` plus the time to recompute the answers queued
-  before it: a bounded delay, whatever the read traffic.
+  changed). Stale answers that a request has read in the last `active_s` are recomputed by
+  one background thread, one at a time, the longest-waiting first, and each at most once per
+  `min_interval_s`. So after a commit, every answer in use is replaced within
+  `min_interval_s` plus the time to recompute the answers queued before it: a bounded delay,
+  whatever the read traffic. An answer nobody has read lately (or only prewarmed) is not
+  recomputed at every commit, which would take the cores from ingest; the first read of it
+  gets it at once, marked stale, and starts its refresh.
 * A failed recomputation keeps the previous answer (and is retried at the next commit or
   after `refresh_s`). Answers not read for `idle_s` are dropped, not refreshed; at most
   `max_entries` are kept (the least recently read go first).
@@ -76,6 +79,9 @@ class _Entry:
     compute: Callable[[], Any]
     answer: Answer[Any] | None = None
     last_read: float = field(default_factory=time.monotonic)
+    """When a request (or, at first, the prewarm) last read it (idle answers are dropped)."""
+    last_request: float | None = None
+    """When a request last read it; None: only prewarmed so far."""
     done: threading.Event = field(default_factory=threading.Event)
     """Set once a first answer (or a first failure) exists."""
     retry_at: float = 0.0
@@ -93,6 +99,7 @@ class ReadCache:
         refresh_s: float = 300.0,
         min_interval_s: float = 1.0,
         idle_s: float = 3600.0,
+        active_s: float = 900.0,
         max_entries: int = 256,
         background: bool = True,
     ) -> None:
@@ -101,6 +108,8 @@ class ReadCache:
         self.refresh_s = refresh_s
         self.min_interval_s = min_interval_s
         self.idle_s = idle_s
+        self.active_s = active_s
+        self._local = threading.local()
         self.max_entries = max_entries
         self.hits = 0
         self.misses = 0
@@ -140,6 +149,8 @@ class ReadCache:
                 entry.compute = compute  # the newest closure: same query, same answer
                 mine = False
             entry.last_read = time.monotonic()
+            if not getattr(self._local, "background", False):
+                entry.last_request = entry.last_read
             self._entries.move_to_end(key)
             if entry.answer is not None:
                 return self._served(entry.answer)
@@ -225,6 +236,8 @@ class ReadCache:
             if now - entry.last_read > self.idle_s:
                 del self._entries[key]
                 continue
+            if entry.last_request is None or now - entry.last_request > self.active_s:
+                continue  # nobody reads it lately: refreshed when someone does
             stale = a.generation != current or now - a.computed_at > self.refresh_s
             due = stale and now - a.computed_at >= self.min_interval_s and now >= entry.retry_at
             if due and (best is None or a.computed_at < best[0]):
@@ -237,7 +250,7 @@ class ReadCache:
         current = self.generation()
         for entry in self._entries.values():
             a = entry.answer
-            if a is None:
+            if a is None or entry.last_request is None:
                 continue
             age = now - a.computed_at
             if a.generation != current:
@@ -269,6 +282,7 @@ class ReadCache:
                     self._wake.wait()
 
     def _run(self) -> None:
+        self._local.background = True
         while (work := self._take()) is not None:
             try:
                 work()
@@ -299,25 +313,28 @@ class ReadCache:
     def run_pending(self) -> int:
         """Run the due background work here, now (a cache without a thread; tests)."""
         done = 0
-        while True:
-            with self._lock:
-                if self._jobs:
-                    job: Callable[[], Any] = self._jobs.pop(0)
-                else:
-                    due = self._due(time.monotonic())
-                    if due is None:
-                        return done
-                    key, entry = due
-                    job = functools.partial(self._refresh, key, entry)
-            try:
-                job()
-            except Obsolete:
-                pass
-            except Exception:
+        self._local.background = True
+        try:
+            while True:
                 with self._lock:
-                    self.failures += 1
-                log.exception("background read failed")
-            done += 1
+                    if self._jobs:
+                        job: Callable[[], Any] = self._jobs.pop(0)
+                    else:
+                        due = self._due(time.monotonic())
+                        if due is None:
+                            return done
+                        job = functools.partial(self._refresh, *due)
+                try:
+                    job()
+                except Obsolete:
+                    pass
+                except Exception:
+                    with self._lock:
+                        self.failures += 1
+                    log.exception("background read failed")
+                done += 1
+        finally:
+            self._local.background = False
 
     # -- bounds, tests, shutdown -------------------------------------------------------------
     def _bound(self) -> None:
@@ -355,7 +372,9 @@ class ReadCache:
         current = self.generation()
         for key, entry in self._entries.items():
             a = entry.answer
-            if a is not None and (a.generation != current or now - a.computed_at > self.refresh_s):
+            if a is None or entry.last_request is None or now - entry.last_request > self.active_s:
+                continue
+            if a.generation != current or now - a.computed_at > self.refresh_s:
                 return key
         return None
 
