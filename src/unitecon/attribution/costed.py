@@ -62,6 +62,8 @@ class Survey:
     verdicts: int
     """Events with a known `accepted` or a leaf call that errored (0: every task's outcome
     is unknown)."""
+    conversations: int
+    """Events with a `conversation_id` (0: no conversation to count)."""
 
 
 def survey_aggregates(t: Any) -> dict[str, Any]:
@@ -70,12 +72,17 @@ def survey_aggregates(t: Any) -> dict[str, Any]:
     return {
         "_models": pair.collect(where=(t.cache_read_tokens > 0) & t.priced, distinct=True),
         "_verdicts": t.count(where=t.accepted.notnull() | (is_leaf(t) & (t.status == "error"))),
+        "_conversations": t.conversation_id.count(),
     }
 
 
 def survey_of(row: dict[str, Any]) -> Survey:
     models = {(m["provider"], m["model"]) for m in row["_models"] or []}
-    return Survey(tuple(sorted(models, key=str)), int(row["_verdicts"] or 0))
+    return Survey(
+        tuple(sorted(models, key=str)),
+        int(row["_verdicts"] or 0),
+        int(row["_conversations"] or 0),
+    )
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,15 @@ def aggregates(keyed: Any, survey: Survey | None = None) -> dict[str, Aggregates
     row = ibis.ifelse(t._vis, t._key, ibis.literal(FILTERED))
     leaf, tok = is_leaf(t), t.cost_kind == "token"
     cm = ibis.struct({"c": t.customer_id, "m": month_number(t)})
+    counts = {  # distinct counts cost a hash of every row each: none that is surely 0
+        "tasks": t.task.nunique(),
+        "customer_months": cm.nunique(where=t.customer_id.notnull()),
+    }
+    if survey.verdicts:
+        counts["successful_tasks"] = t.task.nunique(where=t._outcome == "success")
+        counts["_failed"] = t.task.nunique(where=t._outcome == "failed")
+    if survey.conversations:
+        counts["conversations"] = t.conversation_id.nunique()
     agg = t.group_by(_row=row).agg(
         requests=t.count(where=leaf),
         inferences=t.count(where=leaf & t.operation.isin(INFERENCE_OPERATIONS)),
@@ -119,18 +128,14 @@ def aggregates(keyed: Any, survey: Survey | None = None) -> dict[str, Aggregates
         cache_savings=(t.cache_read_tokens.cast("decimal(38,0)") * t._save).sum(where=tok),
         gpu_s=t.gpu_s.sum(),
         endpoint_tokens=(t.input_tokens + t.output_tokens).sum(where=t.gpu_s.notnull()),
-        tasks=t.task.nunique(),
-        successful_tasks=t.task.nunique(where=t._outcome == "success"),
-        _failed=t.task.nunique(where=t._outcome == "failed"),
-        conversations=t.conversation_id.nunique(),
-        customer_months=cm.nunique(where=t.customer_id.notnull()),
         unpriced=t.count(where=t.cost_kind == "unpriced"),
+        **counts,
     )
     out = {}
     for r in agg.to_pyarrow().to_pylist():
-        key, failed = r.pop("_row"), r.pop("_failed") or 0
+        key, failed = r.pop("_row"), r.pop("_failed", 0) or 0
         a = {k: v if v is not None else _zero(k) for k, v in r.items()}
-        a["unknown_tasks"] = a["tasks"] - a["successful_tasks"] - failed
+        a["unknown_tasks"] = a["tasks"] - a.get("successful_tasks", 0) - failed
         out[key] = Aggregates(key, **a)
     return out
 
