@@ -203,7 +203,7 @@ def reads(a: argparse.Namespace) -> None:
         port = free_port()
         proc = subprocess.Popen(
             [sys.executable, __file__, "--child", str(path), str(keys), str(port), "0"],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "UNITECON_BENCH_PREWARM": "1"},
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -252,7 +252,7 @@ async def time_reads(url: str, key: str, ingest: str, a: argparse.Namespace) -> 
                   "ms")  # fmt: skip
         if not a.ingest_rate:
             return
-        bodies = encoded(100_000, 64, a.seed + 1)
+        bodies = encoded(int(a.ingest_rate * a.seconds / 64) + 16, 64, a.seed + 1)
         q: asyncio.Queue[bytes] = asyncio.Queue()
         for b in bodies:
             q.put_nowait(b)
@@ -287,7 +287,10 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
     from unitecon.server.app import Settings, create_app
 
     threads = int(os.environ.get("UNITECON_BENCH_DECODE_THREADS", "1"))
-    settings = Settings(decode_processes=decoders, decode_threads=threads)
+    # The dashboard prewarm only with --reads: in the ingest runs it would take the cores
+    # from the writer during the first seconds (a server starts once; a bench run often).
+    prewarm = os.environ.get("UNITECON_BENCH_PREWARM") == "1"
+    settings = Settings(decode_processes=decoders, decode_threads=threads, prewarm=prewarm)
     app = create_app(ledger, keys=keys, settings=settings)
     if os.environ.get("UNITECON_BENCH_SWITCH"):  # experiment: the GIL's switch interval
         sys.setswitchinterval(float(os.environ["UNITECON_BENCH_SWITCH"]))

@@ -291,7 +291,9 @@ class ReadCache:
             except Exception:
                 with self._lock:
                     self.failures += 1
-                log.exception("background read failed")
+                    closing = self._closed
+                if not closing:  # at shutdown the read is interrupted on purpose
+                    log.exception("background read failed")
 
     def _refresh(self, key: Hashable, entry: _Entry) -> None:
         try:
