@@ -75,11 +75,9 @@ def _end_of_data(events: Any) -> dt.date:
 
 
 def _budget_statuses(c: Any, project: Any, month: dt.date | None) -> list[Any]:
-    from unitecon.governance import budget_status
+    from unitecon.governance.overview import budget_statuses
 
-    end = _end_of_data(c.events)
-    m = month or (end - dt.timedelta(days=1)).replace(day=1)
-    return [budget_status(c.events, b, m, end) for b in project.governance.budgets]
+    return budget_statuses(c.events, project.governance.budgets, month, _end_of_data(c.events))
 
 
 def _no_budgets() -> None:
@@ -152,14 +150,11 @@ def budgets(
 
 def _detect(c: Any, project: Any, recent: dt.date | None = None, top: int | None = 15) -> list[Any]:
     """Anomalies (from `recent` on, if given); the `top` largest (None: all) explained."""
-    from unitecon.governance.anomalies import detect, explained
+    from unitecon.governance.overview import anomalies_from
 
     cfg = project.governance.anomalies
-    found = detect(c.events, c.window.since.date(), _end_of_data(c.events), cfg)
-    if recent is not None:
-        found = [a for a in found if a.day >= recent]
-    n = len(found) if top is None else top
-    return explained(c.events, found[:n], cfg.history_days) + found[n:]
+    end = _end_of_data(c.events)
+    return anomalies_from(c.events, cfg, c.window.since.date(), end, recent, top)
 
 
 def _print_anomalies(found: list[Any], top: int) -> None:
@@ -323,23 +318,14 @@ def alerts(
     """
     if days < 1:
         raise UniteconError("--days: at least 1")
+    from unitecon.governance.overview import alerts as all_alerts
+
     with _events(config) as (c, project):
         end = _end_of_data(c.events)
-        recent = end - dt.timedelta(days=days)
-        statuses = _budget_statuses(c, project, None)
-        found = _detect(c, project, recent, top=10)
-        loops = [r for r in _runaways(c, project, None) if r.started.date() >= recent]
-    flagged = [s for s in statuses if s.alerts]
+        got = all_alerts(c.events, project.governance, c.window.since.date(), end, days)
+    flagged, found, loops = list(got.budgets), list(got.anomalies), list(got.runaway_tasks)
     if as_json:
-        emit_json(
-            {
-                "as_of": end.isoformat(),
-                "days": days,
-                "budgets": [s.as_dict() for s in flagged],
-                "anomalies": [a.as_dict() for a in found],
-                "runaway_tasks": [r.as_dict() for r in loops],
-            }
-        )
+        emit_json(got.as_dict())
     else:
         console.print(f"[bold]Alerts[/] for the {days} days to {end.isoformat()} (exclusive)")
         if flagged:

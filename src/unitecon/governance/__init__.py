@@ -12,9 +12,11 @@ from unitecon.governance.anomalies import Anomaly, detect
 from unitecon.governance.budgets import BudgetStatus, budget_status, data_end
 from unitecon.governance.config import AnomalyConfig, Budget, GovernanceConfig, RunawayConfig
 from unitecon.governance.coverage import Coverage, coverage
+from unitecon.governance.overview import Alerts, alerts, anomalies_from, budget_statuses
 from unitecon.governance.runaway import Runaway, runaway_tasks
 
 __all__ = [
+    "Alerts",
     "Anomaly",
     "AnomalyConfig",
     "Budget",
@@ -23,7 +25,10 @@ __all__ = [
     "GovernanceConfig",
     "Runaway",
     "RunawayConfig",
+    "alerts",
+    "anomalies_from",
     "budget_status",
+    "budget_statuses",
     "coverage",
     "data_end",
     "detect",

@@ -38,6 +38,11 @@ class Series:
     def label(self) -> str:
         return "all spend" if self.dim == TOTAL else f"{self.dim} = {self.value}"
 
+    @property
+    def total(self) -> Decimal:
+        """Cost over all the series' days."""
+        return sum(self.costs, ZERO)
+
 
 def day_range(first: dt.date, end: dt.date) -> list[dt.date]:
     """Days first .. end - 1."""

@@ -182,9 +182,9 @@ def create_app(
         description=(
             "What every AI call, agent task, customer and feature costs and earns.\n\n"
             "Send OpenTelemetry GenAI spans to `POST /v1/traces` with an ingest key; read "
-            "costs, unit metrics, tasks and margins under `/api/v1/` with a read key. Keys "
-            "go in `Authorization: Bearer <key>`; create them with `unitecon keys create`. "
-            "Money is a decimal string in US dollars."
+            "costs, unit metrics, tasks, margins, budgets and alerts under `/api/v1/` with a "
+            "read key. Keys go in `Authorization: Bearer <key>`; create them with "
+            "`unitecon keys create`. Money is a decimal string in US dollars."
         ),
         lifespan=lifespan,
     )
@@ -194,10 +194,11 @@ def create_app(
     app.state.config_path = config_path
     errors.install(app)
 
-    from unitecon.server import api, api_units, dashboard, otlp
+    from unitecon.server import api, api_governance, api_units, dashboard, otlp
 
     app.include_router(otlp.router)
     app.include_router(api.router)
     app.include_router(api_units.router)
+    app.include_router(api_governance.router)
     app.include_router(dashboard.router)
     return app

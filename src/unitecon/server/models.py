@@ -226,3 +226,188 @@ class KeyListing(Model):
     name: str
     created_at: str
     revoked_at: str | None
+
+
+# ---- governance: budgets, anomalies, runaway tasks, tagging coverage, alerts -------------
+
+
+class BudgetSummary(Model):
+    """One budget's month: spend to date, month-end forecast with its 80% range, alerts."""
+
+    name: str
+    where: dict[str, str]
+    """The budget's scope, e.g. {feature: support-agent}; empty = all spend."""
+    month: str
+    """YYYY-MM."""
+    as_of: dt.date
+    """Spend is counted up to this UTC day (exclusive): the day after the last event."""
+    budget: Decimal
+    """USD per month."""
+    actual: Decimal
+    """Spent so far this month, USD."""
+    used: Decimal
+    """actual / budget (a fraction: 0.68 = 68%)."""
+    forecast: Decimal
+    """Month-end spend forecast: actual + the remaining days' expected cost, USD."""
+    forecast_low: Decimal
+    """80% range of the forecast, low end (never below actual), USD."""
+    forecast_high: Decimal
+    runs_out: dt.date | None
+    """First day on which actual plus forecast reaches the budget (null: not this month)."""
+    status: str
+    """`ok`, `warning` (an alert threshold reached), `forecast over`, `over budget`."""
+    alerts: list[str]
+    """Alert messages: the highest threshold reached by the actual and the forecast."""
+
+
+class BudgetDay(Model):
+    """One day of a budget's burn-up: cumulative spend, or the cumulative forecast."""
+
+    day: dt.date
+    spent: Decimal | None
+    """Cumulative spend to the end of this day (null from `as_of` on), USD."""
+    forecast: Decimal | None
+    """Cumulative forecast (null before the last day with data), USD."""
+    forecast_low: Decimal | None
+    """80% range of the cumulative forecast, USD."""
+    forecast_high: Decimal | None
+
+
+class BudgetState(BudgetSummary):
+    """A budget's month with its burn-up, day by day."""
+
+    days: list[BudgetDay]
+
+
+class Budgets(Model):
+    """Every budget of the project file for one month."""
+
+    month: str | None
+    """YYYY-MM (null: the ledger is empty)."""
+    as_of: dt.date | None
+    budgets: list[BudgetState]
+    notes: list[str] = Field(default_factory=list)
+
+
+class AnomalyContributor(Model):
+    """A value of a second dimension whose cost rose most above its usual that day."""
+
+    dim: str
+    value: str
+    cost: Decimal
+    """Its cost on the anomaly's day, USD."""
+    usual: Decimal
+    """Its mean daily cost over the history, USD."""
+    above_usual: Decimal
+    """cost - usual, USD."""
+
+
+class SpendAnomaly(Model):
+    """A day whose spend in one series is far above the weekday-adjusted baseline."""
+
+    dim: str
+    """`total` (all spend), or the dimension of the series: feature, customer_id, model..."""
+    value: str
+    """The series' value (`total` for all spend; `(none)`: events without one)."""
+    day: dt.date
+    cost: Decimal
+    """The day's cost in this series, USD."""
+    expected: Decimal
+    """What the weeks before predict for that weekday, USD."""
+    impact: Decimal
+    """cost - expected, USD: how anomalies are ranked."""
+    ratio: float | None
+    """cost / expected (null when expected is 0)."""
+    score: float | None
+    """Robust z-score (null when the history is constant)."""
+    contributors: list[AnomalyContributor]
+    """What drove it (only the largest anomalies are explained)."""
+
+
+class DaySpend(Model):
+    day: dt.date
+    cost: Decimal
+    """Variable cost of the day (leaf calls), USD."""
+
+
+class Anomalies(Model):
+    """Spend anomalies of a period, largest impact first, and the daily spend they sit on."""
+
+    filters: Filters
+    first_day: dt.date | None
+    """The first day tested (days before it only serve as history)."""
+    as_of: dt.date | None
+    """Days up to this one (exclusive) are tested."""
+    period_cost: Decimal
+    """Spend over the days tested, USD."""
+    daily: list[DaySpend]
+    """Spend per day over the days tested (the total of the filtered events)."""
+    total: int
+    """Anomalies found (`anomalies` holds the `top` largest)."""
+    anomalies: list[SpendAnomaly]
+
+
+class RunawayTask(Model):
+    """A task with far more calls than the other tasks of its feature (an agent loop)."""
+
+    task: str
+    feature: str | None
+    customer_id: str | None
+    calls: int
+    cost: Decimal
+    """USD."""
+    started: dt.datetime
+    ended: dt.datetime
+    minutes: float
+    calls_limit: int
+    """Calls above which a task of its feature is flagged."""
+    agent: str | None
+    """The agent that made most of its calls."""
+    agent_calls: int
+
+
+class RunawayTasks(Model):
+    filters: Filters
+    total: int
+    """Runaway tasks found (`rows` holds the `top` most expensive)."""
+    rows: list[RunawayTask]
+
+
+class UntaggedSource(Model):
+    source: str
+    """The file or receiver the untagged events came from."""
+    cost: Decimal
+
+
+class TagCoverage(Model):
+    """How much of the spend carries one business tag."""
+
+    dimension: str
+    cost: Decimal
+    tagged_cost: Decimal
+    untagged_cost: Decimal
+    cost_coverage: Decimal | None
+    """tagged_cost / cost (a fraction; null: no cost)."""
+    calls: int
+    tagged_calls: int
+    call_coverage: Decimal | None
+    """tagged_calls / calls (a fraction; null: no calls)."""
+    top_untagged_sources: list[UntaggedSource]
+
+
+class Coverage(Model):
+    filters: Filters
+    rows: list[TagCoverage]
+
+
+class Alerts(Model):
+    """Everything needing attention now (as `unitecon alerts --json`)."""
+
+    as_of: dt.date | None
+    days: int
+    budgets: list[BudgetSummary]
+    """The latest month's budgets with an alert."""
+    anomalies: list[SpendAnomaly]
+    """Anomalies of the last `days` days."""
+    runaway_tasks: list[RunawayTask]
+    """Runaway tasks started in the last `days` days."""

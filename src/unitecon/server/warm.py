@@ -22,7 +22,7 @@ _BACKGROUND = KeyInfo("background", Kind.READ, "prewarm", "", None)
 
 def dashboard_reads(app: Any) -> list[Callable[[], Any]]:
     """One job per default query of the dashboard's pages (`static/app.js`)."""
-    from unitecon.server import api, api_units
+    from unitecon.server import api, api_governance, api_units
 
     req = Request({"type": "http", "app": app, "method": "GET", "headers": [], "path": "/"})
     f, k = Filters(), _BACKGROUND
@@ -48,7 +48,14 @@ def dashboard_reads(app: Any) -> list[Callable[[], Any]]:
         # agents and tasks
         lambda: api_units.tasks(req, r(), k, f, limit=25),
         lambda: api.costs(req, r(), k, f, by="agent", limit=0),
-        # self-hosted endpoints; and the API's default cost query
+        # self-hosted endpoints
         lambda: api_units.endpoints(req, r(), k, f),
+        # budgets and alerts (and the rest of that page)
+        lambda: api_governance.budgets(req, r(), k, month=None),
+        lambda: api_governance.alerts(req, r(), k, days=7),
+        lambda: api_governance.anomalies(req, r(), k, f, top=50),
+        lambda: api_governance.runaway(req, r(), k, f, top=20),
+        lambda: api_governance.coverage(req, r(), k, f),
+        # the API's default cost query
         lambda: api.costs(req, r(), k, f, by="model", limit=0),
     ]
