@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -41,6 +42,7 @@ PAGES = {
     "units": "/unit-economics",
     "customers": "/customers",
     "tasks": "/tasks",
+    "budgets": "/budgets",
     "endpoints": "/endpoints",
     "calculator": "/calculator",
 }
@@ -62,6 +64,12 @@ endpoints:
     gpu: H100
     gpu_count: 2
     hourly: {on_demand: 2.5}
+governance:
+  budgets:
+    - {name: all AI spend, monthly: 3000}
+    - {name: support agent, monthly: 150, where: {feature: support-agent}}
+  # a low bar, so that the week of data has runaway tasks to list and open
+  runaway: {factor: 1.01, min_calls: 5}
 """
 WAIT_MS = 240_000
 
@@ -257,3 +265,37 @@ def test_assets_are_served_from_the_package(dashboard: tuple[str, str]) -> None:
     assert "cdn" not in html.lower() and "https://" not in html
     js = httpx.get(f"{url}/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000
+
+
+def test_budgets_page(page: Any, dashboard: tuple[str, str]) -> None:
+    """Budgets & alerts: a burn-up per budget, the budgets in plain words, the daily spend;
+    the feature filter changes the period's numbers; a runaway task opens its drill-down."""
+    _open(page, dashboard, "/budgets")
+    charts = {c["id"]: c for c in _charts(page)}
+    for cid in ("budget-chart-0", "budget-chart-1", "daily-spend"):
+        assert charts[cid]["points"] > 0 and charts[cid]["title"].strip(), charts
+    # the support agent's $150 is spent: its row says so in plain words
+    rows = page.locator("#content table").first.locator("tbody tr").all_text_contents()
+    support = next(r for r in rows if r.startswith("support agent"))
+    assert "Over budget" in support and "feature support-agent" in support and "$150.00" in support
+    assert "On track" in next(r for r in rows if r.startswith("all AI spend"))
+    before = page.locator("[data-kpi=period-spend] .value").text_content()
+    untagged = page.locator("section.card", has_text="Tagging coverage").text_content()
+    page.select_option("#f-feature", "support-agent")
+    page.click("#f-apply")
+    page.wait_for_url("**feature=support-agent**")
+    page.wait_for_selector("body[data-ready=true]")
+    after = page.locator("[data-kpi=period-spend] .value").text_content()
+    assert before and after and before.startswith("$") and before != after
+    assert page.locator("section.card", has_text="Tagging coverage").text_content() != untagged
+    assert page.locator("#budget-chart-0").get_attribute("data-points") != "0"  # budgets stay
+    assert page.console_errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-budgets-filtered.png"), full_page=True)
+    link = page.locator("a.drill").first
+    task = parse_qs(urlsplit(link.get_attribute("href")).query)["task"][0]
+    link.click()
+    page.wait_for_url("**/tasks?**")
+    page.wait_for_selector("#task-tree li")
+    assert page.locator("#task-panel").get_attribute("data-task") == task
+    assert page.console_errors == []

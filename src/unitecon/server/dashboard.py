@@ -25,6 +25,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "/unit-economics": ("units", "Unit economics"),
     "/customers": ("customers", "Customers & margins"),
     "/tasks": ("tasks", "Agents & tasks"),
+    "/budgets": ("budgets", "Budgets & alerts"),
     "/endpoints": ("endpoints", "Self-hosted endpoints"),
     "/calculator": ("calculator", "Self-host calculator"),
 }

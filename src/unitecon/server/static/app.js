@@ -120,7 +120,11 @@ async function setupFilters() {
     ev.preventDefault();
     const nf = {};
     for (const k of FILTERS) nf[k] = document.getElementById(`f-${k}`).value;
-    location.search = filterQuery(nf);
+    const q = new URLSearchParams(filterQuery(nf));
+    const month = new URLSearchParams(location.search).get("month");
+    if (PAGE === "budgets" && month) q.set("month", month);
+    const s = q.toString();
+    location.search = s ? `?${s}` : "";
   };
   document.getElementById("f-reset").onclick = () => { location.search = ""; };
   for (const a of document.querySelectorAll("nav a")) a.href = a.getAttribute("href").split("?")[0] + filterQuery(f);
@@ -400,6 +404,11 @@ async function tasks(f) {
     },
   });
   g.appendChild(panel);
+  const wanted = new URLSearchParams(location.search).get("task");
+  if (wanted) {
+    await openTask(wanted, panel);
+    panel.scrollIntoView();
+  }
   const rows = agents.rows.filter((r) => r.dims.agent !== null);
   chart(card(g, "Spend by agent", { wide: true }), "spend-by-agent", "Spend by agent (USD)",
     [{ type: "bar", x: rows.map((r) => r.dims.agent), y: rows.map((r) => num(r.cost)), hovertemplate: "%{x}: $%{y:,.2f}<extra></extra>" }],
@@ -496,8 +505,176 @@ function kpisInto(parent, items) {
   parent.appendChild(box);
 }
 
+// ---- budgets & alerts -------------------------------------------------------------------
+const BUDGET_STATUS = {
+  ok: "On track",
+  warning: "Alert level reached",
+  "forecast over": "Forecast to go over budget",
+  "over budget": "Over budget",
+};
+const DIM_NAME = {
+  total: "All spend", feature: "Feature", customer_id: "Customer", model: "Model", provider: "Provider",
+  team: "Team", agent: "Agent", environment: "Environment", user_id: "User",
+};
+function dimValue(dim, value) {
+  const v = value === "(none)" || value === null || value === undefined || value === "" ? "(not set)" : value;
+  return `${(DIM_NAME[dim] || dim).toLowerCase()} ${v}`;
+}
+function seriesName(a) { return a.dim === "total" ? "All spend" : dimValue(a.dim, a.value).replace(/^./, (c) => c.toUpperCase()); }
+function scopeName(where) {
+  const parts = Object.entries(where || {}).map(([k, v]) => dimValue(k, v));
+  return parts.length ? parts.join(", ") : "all spend";
+}
+function monthName(ym) {
+  return new Date(`${ym}-01T00:00:00Z`).toLocaleDateString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
+}
+function monthsBetween(first, last) {
+  const out = [];
+  if (!first || !last) return out;
+  let [y, m] = first.slice(0, 7).split("-").map(Number);
+  const [y1, m1] = last.slice(0, 7).split("-").map(Number);
+  while (y < y1 || (y === y1 && m <= m1)) {
+    out.push(`${y}-${String(m).padStart(2, "0")}`);
+    m += 1; if (m > 12) { m = 1; y += 1; }
+  }
+  return out.reverse();
+}
+function dayText(d) { return d ? new Date(`${d}T00:00:00Z`).toLocaleDateString("en-US", { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" }) : "—"; }
+
+function budgetChart(parent, b, i) {
+  const days = b.days;
+  const spent = days.filter((d) => d.spent !== null);
+  const fc = days.filter((d) => d.forecast !== null);
+  const traces = [];
+  if (fc.length) {
+    traces.push({ type: "scatter", mode: "lines", x: fc.map((d) => d.day), y: fc.map((d) => num(d.forecast_high)),
+      line: { width: 0 }, showlegend: false, hoverinfo: "skip" });
+    traces.push({ type: "scatter", mode: "lines", name: "likely range (80%)", x: fc.map((d) => d.day), y: fc.map((d) => num(d.forecast_low)),
+      fill: "tonexty", fillcolor: "rgba(47,111,237,0.15)", line: { width: 0 }, hoverinfo: "skip" });
+    traces.push({ type: "scatter", mode: "lines", name: "forecast", x: fc.map((d) => d.day), y: fc.map((d) => num(d.forecast)),
+      line: { color: "#2f6fed", dash: "dash" }, hovertemplate: "%{x}<br>forecast $%{y:,.2f}<extra></extra>" });
+  }
+  traces.push({ type: "scatter", mode: "lines+markers", name: "spent", x: spent.map((d) => d.day), y: spent.map((d) => num(d.spent)),
+    line: { color: "#101828" }, marker: { size: 5 }, hovertemplate: "%{x}<br>spent $%{y:,.2f}<extra></extra>" });
+  traces.push({ type: "scatter", mode: "lines", name: `budget ${money(b.budget)}`, x: [days[0].day, days[days.length - 1].day],
+    y: [num(b.budget), num(b.budget)], line: { color: "#c4320a" }, hovertemplate: `budget ${money(b.budget)}<extra></extra>` });
+  chart(parent, `budget-chart-${i}`, `${b.name}: spend so far and month-end forecast, ${monthName(b.month)} (USD)`, traces,
+    { yaxis: { ...moneyAxis, title: "spent since the 1st" }, xaxis: { type: "date" } });
+}
+
+async function budgets(f, choices) {
+  const month = new URLSearchParams(location.search).get("month") || "";
+  const [b, an, run, cov] = await Promise.all([
+    api("budgets", { month }),
+    api("anomalies", f),
+    api("runaway", { ...f, top: 20 }),
+    api("coverage", f),
+  ]);
+  const atRisk = b.budgets.filter((x) => x.status !== "ok").length;
+  kpis([
+    ["Budgets needing attention", `${count(atRisk)} of ${count(b.budgets.length)}`, b.month ? monthName(b.month) : "no data yet", "budgets-at-risk"],
+    ["Spend in the period", money(an.period_cost), an.first_day ? `${dayText(an.first_day)} to ${dayText(an.as_of)} (not included)` : "no data", "period-spend"],
+    ["Unusual spend days", count(an.total), "spikes far above the usual for that weekday", "anomalies"],
+    ["Runaway tasks", count(run.total), "agent loops far beyond their feature's tasks", "runaways"],
+  ]);
+  const g = grid();
+
+  // budgets: month picker, one burn-up chart per budget, the table
+  const top = card(g, "Budgets", { wide: true });
+  const months = monthsBetween(choices.first_day, choices.last_day);
+  const pick = el(`<label class="inline">Month <select id="b-month"><option value="">Latest (${esc(b.month ? monthName(b.month) : "—")})</option>` +
+    months.map((m) => `<option value="${esc(m)}">${esc(monthName(m))}</option>`).join("") + "</select></label>");
+  top.appendChild(pick);
+  const sel = pick.querySelector("select");
+  sel.value = month;
+  sel.onchange = () => {
+    const q = new URLSearchParams(location.search);
+    if (sel.value) q.set("month", sel.value); else q.delete("month");
+    const s = q.toString();
+    location.search = s ? `?${s}` : "";
+  };
+  if (!b.budgets.length) {
+    note(top, "No budgets yet: add a `governance: budgets:` section to the project file, e.g. `- {name: all AI spend, monthly: 5000}`.");
+  } else {
+    tableOf(top, [
+      { label: "Budget", get: (r) => r.name },
+      { label: "Covers", get: (r) => scopeName(r.where) },
+      { label: "Monthly budget", num: true, get: (r) => money(r.budget) },
+      { label: "Spent so far", num: true, get: (r) => money(r.actual) },
+      { label: "Used", num: true, get: (r) => pct(r.used) },
+      { label: "Forecast for the month", num: true, get: (r) => money(r.forecast) },
+      { label: "Likely range (80%)", num: true, get: (r) => (r.forecast_low === r.forecast_high ? "—" : `${money(r.forecast_low)} – ${money(r.forecast_high)}`) },
+      { label: "Runs out on", get: (r) => (r.runs_out ? dayText(r.runs_out) : "not this month") },
+      { label: "Status", get: (r) => BUDGET_STATUS[r.status] || r.status },
+    ], b.budgets);
+    for (const tr of top.querySelectorAll("tbody tr")) tr.lastChild.classList.add("status-cell");
+    top.querySelectorAll("tbody tr").forEach((tr, i) => { tr.dataset.status = b.budgets[i].status; });
+    const msgs = b.budgets.flatMap((x) => x.alerts);
+    if (msgs.length) top.appendChild(el(`<ul class="alerts">${msgs.map((m) => `<li>${esc(m)}</li>`).join("")}</ul>`));
+    note(top, `Spend counted up to ${dayText(b.as_of)} (not included). The forecast adds what the last four weeks predict for each remaining day; ` +
+      "the month ends inside the likely range 8 times out of 10. Budgets follow the month chosen here, not the filters above.");
+    b.budgets.forEach((x, i) => budgetChart(card(g, `Budget: ${x.name}`), x, i));
+  }
+
+  // daily spend with the anomalies marked, and the anomalies
+  const c2 = card(g, "Unusual spend", { wide: true });
+  const byDay = Object.fromEntries(an.daily.map((d) => [d.day, num(d.cost)]));
+  const marked = {};
+  for (const a of an.anomalies) (marked[a.day] = marked[a.day] || []).push(`${seriesName(a)}: ${money(a.cost)}, usually ${money(a.expected)}`);
+  const mdays = Object.keys(marked).filter((d) => d in byDay).sort();
+  chart(c2, "daily-spend", "Daily spend, unusual days marked (USD)", [
+    { type: "bar", name: "spend", x: an.daily.map((d) => d.day), y: an.daily.map((d) => num(d.cost)), marker: { color: "#98a2b3" },
+      hovertemplate: "%{x}<br>$%{y:,.2f}<extra></extra>" },
+    { type: "scatter", mode: "markers", name: "unusual day", x: mdays, y: mdays.map((d) => byDay[d]),
+      text: mdays.map((d) => marked[d].join("<br>")), marker: { color: "#c4320a", size: 13, symbol: "x" },
+      hovertemplate: "%{x}<br>%{text}<extra></extra>" },
+  ], { yaxis: moneyAxis, xaxis: { type: "date" } });
+  tableOf(c2, [
+    { label: "Day", get: (r) => dayText(r.day) },
+    { label: "What", get: (r) => seriesName(r) },
+    { label: "Spent", num: true, get: (r) => money(r.cost) },
+    { label: "Usual for that weekday", num: true, get: (r) => money(r.expected) },
+    { label: "Above usual", num: true, get: (r) => money(r.impact) },
+    { label: "Driven by", get: (r) => r.contributors.map((c) => `${dimValue(c.dim, c.value)} (+${money(c.above_usual)})`).join(", ") || "—" },
+  ], an.anomalies, { empty: "No unusual spend days in this period." });
+  note(c2, "A day is unusual when its spend is far above what the four weeks before it predict for that weekday, for all spend or " +
+    "for one feature, customer or model. Only days with four weeks of history before them are checked.");
+
+  // runaway tasks
+  const c3 = card(g, "Runaway tasks", { wide: true });
+  const t3 = tableOf(c3, [
+    { label: "Task", get: (r) => r.task },
+    { label: "Feature", get: (r) => text(r.feature) },
+    { label: "Customer", get: (r) => text(r.customer_id) },
+    { label: "Started", get: (r) => (r.started || "").replace("T", " ").slice(0, 16) },
+    { label: "Calls", num: true, get: (r) => count(r.calls) },
+    { label: "Normal at most", num: true, get: (r) => count(r.calls_limit) },
+    { label: "Cost", num: true, get: (r) => money(r.cost) },
+    { label: "Agent making most calls", get: (r) => (r.agent ? `${r.agent} (${count(r.agent_calls)} calls)` : "(not set)") },
+    { label: "", get: () => "" },
+  ], run.rows, { empty: "No runaway tasks in this period." });
+  t3.querySelectorAll("tbody tr").forEach((tr, i) => {
+    const id = run.rows[i].task;
+    const q = new URLSearchParams(filterQuery(f));
+    q.set("task", id);
+    tr.lastChild.appendChild(el(`<a class="drill" href="/tasks?${esc(q.toString())}">Open task</a>`));
+  });
+  note(c3, "Tasks that made far more calls than their feature's tasks usually do (an agent looping). Open one to see its agent tree.");
+
+  // tagging coverage
+  const c4 = card(g, "Tagging coverage", { wide: true });
+  tableOf(c4, [
+    { label: "Tag", get: (r) => (DIM_NAME[r.dimension] || r.dimension).toLowerCase() },
+    { label: "Spend tagged", num: true, get: (r) => pct(r.cost_coverage) },
+    { label: "Spend not tagged", num: true, get: (r) => money(r.untagged_cost) },
+    { label: "Calls tagged", num: true, get: (r) => pct(r.call_coverage) },
+    { label: "Most untagged spend from", get: (r) => r.top_untagged_sources.map((s) => `${s.source.split("/").pop()} (${money(s.cost)})`).join(", ") || "—" },
+  ], cov.rows);
+  note(c4, "Spend without a customer or team cannot be charged back; fix it where the calls are made (the sources listed).");
+}
+
 // ---- start ------------------------------------------------------------------------------
-const PAGES = { overview, units: unitEconomics, customers, tasks, endpoints, calculator };
+const PAGES = { overview, units: unitEconomics, customers, tasks, budgets, endpoints, calculator };
 
 function fail(e) {
   if (e instanceof ApiError && e.status === 401) { askForKey(e.message); return; }
@@ -510,8 +687,8 @@ async function start() {
   if (!readKey()) { askForKey(); return; }
   document.body.classList.add("loading");
   try {
-    const { filters } = await setupFilters();
-    await PAGES[PAGE](filters);
+    const { filters, choices } = await setupFilters();
+    await PAGES[PAGE](filters, choices);
     document.body.dataset.ready = "true";
   } catch (e) { fail(e); } finally { document.body.classList.remove("loading"); }
 }
