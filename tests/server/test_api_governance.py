@@ -278,3 +278,30 @@ def test_answers_go_through_the_read_cache(gov: tuple[TestClient, dict[str, Any]
     client, hdr = gov
     r = client.get("/api/v1/budgets", headers=hdr["read"])
     assert r.headers["X-Unitecon-Generation"] and "Age" in r.headers
+
+
+def test_empty_ledger_answers_empty(tmp_path: Path) -> None:
+    """No events yet: every governance read answers, with nothing in it."""
+    project_file = tmp_path / "unitecon.yaml"
+    project_file.write_text(PROJECT)
+    store = KeyStore(tmp_path / "keys.sqlite")
+    key, _ = store.create("read", "t")
+    with Ledger(tmp_path / "ledger.duckdb"):
+        pass
+    app = create_app(
+        tmp_path / "ledger.duckdb",
+        config.load(project_file),
+        keys=store,
+        config_path=project_file,
+        settings=Settings(prewarm=False),
+    )
+    h = {"Authorization": f"Bearer {key}"}
+    with TestClient(app, raise_server_exceptions=False) as c:
+        b = c.get("/api/v1/budgets", headers=h).json()
+        assert (b["as_of"], b["budgets"]) == (None, [])
+        a = c.get("/api/v1/anomalies", headers=h).json()
+        assert (a["anomalies"], a["daily"], Decimal(a["period_cost"])) == ([], [], 0)
+        assert c.get("/api/v1/runaway", headers=h).json()["rows"] == []
+        assert c.get("/api/v1/coverage", headers=h).status_code == 200
+        al = c.get("/api/v1/alerts", headers=h).json()
+        assert (al["as_of"], al["budgets"], al["anomalies"]) == (None, [], [])
