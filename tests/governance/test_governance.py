@@ -223,15 +223,15 @@ def test_runaway_tasks() -> None:
 
 def test_coverage() -> None:
     """Leaf costs $1 (customer c, a.jsonl:1), $2 (no customer, b.jsonl:7), $3 (customer d,
-    a.jsonl:2), $4 (customer '' = untagged, b.jsonl:9), and a structural span without a
-    customer (not a call). Customer coverage: cost (1 + 3) / 10 = 40%, calls 2 / 4 = 50%;
+    a.jsonl:2), $4 (customer '' = untagged, an OTLP span of b.jsonl), and a structural span
+    without a customer (not a call). Customer coverage: cost (1 + 3) / 10 = 40%, calls 2 / 4 = 50%;
     untagged $6, all from b.jsonl. Feature is set on no row: 0%."""
     t = events(
         [
             {"var_cost": D(1), "customer_id": "c", "source": "a.jsonl:1"},
             {"var_cost": D(2), "source": "b.jsonl:7"},
             {"var_cost": D(3), "customer_id": "d", "source": "a.jsonl:2"},
-            {"var_cost": D(4), "customer_id": "", "source": "b.jsonl:9"},
+            {"var_cost": D(4), "customer_id": "", "source": "b.jsonl#4cc21760db5ca350"},
             {"var_cost": D(0), "operation": "invoke_agent", "source": "b.jsonl:8"},
         ]
     )

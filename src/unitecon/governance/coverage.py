@@ -64,8 +64,9 @@ class Coverage:
 
 
 def _source_name(t: Any) -> Any:
-    """The file or receiver of an event's `source` (`file:line`, `otlp-http ...`)."""
-    return t.source.re_extract(r"^(.*?)(:\d+)?$", 1)
+    """The file or receiver of an event's `source`: `file:line` and `file#span-id` lose
+    their line or span id."""
+    return t.source.re_extract(r"^(.*?)(:\d+|#[0-9A-Za-z]+)?$", 1)
 
 
 def coverage(events: Any, dims: tuple[str, ...] = DIMENSIONS, worst: int = 3) -> list[Coverage]:
