@@ -180,12 +180,22 @@ class Ledger:
         `event_id` already stored, or repeated within the chunk) are counted and skipped.
         """
         res = IngestResult(uuid.uuid4().hex, source, sha256, fmt)
-        now = datetime.now(UTC)
-        self.con.execute(
-            "INSERT INTO ingests (ingest_id, source, sha256, format, started_at, status) "
-            "VALUES (?, ?, ?, ?, ?, 'running')",
-            [res.ingest_id, source, sha256, fmt, now],
-        )
+        if isinstance(chunks, list | tuple) and len(chunks) == 1:
+            # One chunk (the service's batches): lineage and rows in one transaction, one
+            # commit (each commit is a WAL sync).
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self._start(res)
+                self._write_chunk(res, chunks[0], clear_quarantine=True, transaction=False)
+                self._finish(res)
+                self.con.execute("COMMIT")
+            except Exception:
+                self.con.execute("ROLLBACK")
+                raise
+            if on_chunk is not None:
+                on_chunk(res)
+            return res
+        self._start(res)
         first = True
         for chunk in read_ahead(chunks):
             self._write_chunk(res, chunk, clear_quarantine=first)
@@ -194,6 +204,17 @@ class Ledger:
                 on_chunk(res)
         if first:  # an empty source still clears its old quarantine
             self._write_chunk(res, Chunk(EVENT_SCHEMA.empty_table()), clear_quarantine=True)
+        self._finish(res)
+        return res
+
+    def _start(self, res: IngestResult) -> None:
+        self.con.execute(
+            "INSERT INTO ingests (ingest_id, source, sha256, format, started_at, status) "
+            "VALUES (?, ?, ?, ?, ?, 'running')",
+            [res.ingest_id, res.source, res.sha256, res.format, datetime.now(UTC)],
+        )
+
+    def _finish(self, res: IngestResult) -> None:
         self.con.execute(
             "UPDATE ingests SET finished_at = ?, rows_read = ?, accepted = ?, duplicates = ?, "
             "quarantined = ?, status = 'done' WHERE ingest_id = ?",
@@ -206,16 +227,18 @@ class Ledger:
                 res.ingest_id,
             ],
         )
-        return res
 
-    def _write_chunk(self, res: IngestResult, chunk: Chunk, *, clear_quarantine: bool) -> None:
+    def _write_chunk(
+        self, res: IngestResult, chunk: Chunk, *, clear_quarantine: bool, transaction: bool = True
+    ) -> None:
         batch = chunk.events.set_column(
             EVENT_SCHEMA.get_field_index("ingest_id"),
             "ingest_id",
             pa.repeat(pa.scalar(res.ingest_id, pa.string()), chunk.events.num_rows),
         )
         con = self.con
-        con.execute("BEGIN TRANSACTION")
+        if transaction:
+            con.execute("BEGIN TRANSACTION")
         try:
             if clear_quarantine:
                 con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
@@ -229,9 +252,11 @@ class Ledger:
                         for r in chunk.rejected
                     ],
                 )
-            con.execute("COMMIT")
+            if transaction:
+                con.execute("COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            if transaction:
+                con.execute("ROLLBACK")
             raise
         res.rows_read += chunk.rows_read or (batch.num_rows + len(chunk.rejected))
         res.accepted += inserted
