@@ -20,6 +20,7 @@ import typer
 from rich.tree import Tree
 
 from unitecon.cli.output import console, emit_json, money, parse_date, table
+from unitecon.cli.session import costed_ledger
 from unitecon.errors import LookupFailed, UniteconError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -41,22 +42,10 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _costed(config: Path | None, since: str | None, until: str | None) -> Iterator[Any]:
-    """(Costed, Project) over the ledger, open for the duration of the command."""
-    from unitecon import config as cfg
-    from unitecon.attribution.costed import variable_costs
-    from unitecon.attribution.frame import utc
-    from unitecon.ledger.store import Ledger
-    from unitecon.pricing import priced_events
-
-    project = cfg.load(config)
+    """(Costed, Project) for `--since`/`--until` given as text."""
     lo, hi = parse_date(since, "since"), parse_date(until, "until")
-    with Ledger(read_only=True) as ledger:
-        priced = priced_events(ledger, project)
-        costed = variable_costs(priced, project, utc(lo) if lo else None, utc(hi) if hi else None)
-        try:
-            yield costed, project
-        finally:
-            costed.release()
+    with costed_ledger(config, lo, hi) as pair:
+        yield pair
 
 
 def _pct(x: Decimal | None) -> str:

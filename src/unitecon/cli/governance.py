@@ -12,14 +12,13 @@ Examples:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from unitecon.cli.output import console, emit_json, money, parse_date, table
+from unitecon.cli.output import console, emit_json, money, parse_date, parse_month, table
+from unitecon.cli.session import costed_ledger
 from unitecon.errors import UniteconError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -35,34 +34,6 @@ def register(app: typer.Typer) -> None:
     app.command("runaway")(runaway)
     app.command("coverage")(coverage)
     app.command("alerts")(alerts)
-
-
-@contextmanager
-def _events(config: Path | None, since: dt.date | None = None) -> Iterator[tuple[Any, Any]]:
-    """(costed events, Project), the events from `since` (a day) on."""
-    from unitecon import config as cfg
-    from unitecon.attribution.costed import variable_costs
-    from unitecon.attribution.frame import utc
-    from unitecon.ledger.store import Ledger
-    from unitecon.pricing import priced_events
-
-    project = cfg.load(config)
-    with Ledger(read_only=True) as ledger:
-        priced = priced_events(ledger, project)
-        costed = variable_costs(priced, project, utc(since) if since else None)
-        try:
-            yield costed, project
-        finally:
-            costed.release()
-
-
-def _month(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text + "-01")
-    except ValueError:
-        raise UniteconError(f"--month {text!r}: expected YYYY-MM, e.g. 2026-10") from None
 
 
 def _end_of_data(events: Any) -> dt.date:
@@ -128,9 +99,9 @@ def budgets(
 
     Example: unitecon budgets --month 2026-11 --chart budgets.html
     """
-    m = _month(month)
+    m = parse_month(month)
     since = None if m is None else m - dt.timedelta(days=35)  # the forecast's history
-    with _events(config, since) as (c, project):
+    with costed_ledger(config, since) as (c, project):
         if not project.governance.budgets:
             if as_json:
                 emit_json({"budgets": []})
@@ -191,7 +162,7 @@ def anomalies(
 
     Example: unitecon anomalies --since 2026-09-01
     """
-    with _events(config, parse_date(since, "since")) as (c, project):
+    with costed_ledger(config, parse_date(since, "since")) as (c, project):
         found = _detect(c, project, top=None if as_json else top)
     if as_json:
         emit_json({"anomalies": [a.as_dict() for a in found]})
@@ -252,7 +223,7 @@ def runaway(
     """Tasks with far more calls than the other tasks of their feature (agent loops), with
     the agent that made most of them. Example: unitecon runaway --top 10
     """
-    with _events(config, parse_date(since, "since")) as (c, project):
+    with costed_ledger(config, parse_date(since, "since")) as (c, project):
         found = _runaways(c, project, top or None)
     if as_json:
         emit_json({"runaway_tasks": [r.as_dict() for r in found]})
@@ -280,7 +251,7 @@ def coverage(
     """
     from unitecon.governance import coverage as cov
 
-    with _events(config, parse_date(since, "since")) as (c, _):
+    with costed_ledger(config, parse_date(since, "since")) as (c, _):
         found = cov(c.events)
     if as_json:
         emit_json({"coverage": [x.as_dict() for x in found]})
@@ -320,7 +291,7 @@ def alerts(
         raise UniteconError("--days: at least 1")
     from unitecon.governance.overview import alerts as all_alerts
 
-    with _events(config) as (c, project):
+    with costed_ledger(config) as (c, project):
         end = _end_of_data(c.events)
         got = all_alerts(c.events, project.governance, c.window.since.date(), end, days)
     flagged, found, loops = list(got.budgets), list(got.anomalies), list(got.runaway_tasks)

@@ -8,14 +8,13 @@ Examples:
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from unitecon.cli.output import console, emit_json, money, table
+from unitecon.cli.output import console, emit_json, money, parse_month, table
 from unitecon.errors import UniteconError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -49,15 +48,6 @@ def _margins(config: Path | None) -> Any:
     return margins(inputs, book)
 
 
-def _month(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text + "-01")
-    except ValueError:
-        raise UniteconError(f"--month {text!r}: expected YYYY-MM, e.g. 2026-10") from None
-
-
 def _pct(x: Decimal | None) -> str:
     return "—" if x is None else f"{abs(x * 100) if x == 0 else x * 100:.1f}%"
 
@@ -77,7 +67,7 @@ def margins_cmd(
 
     if by not in BY:
         raise UniteconError(f"--by {by!r}: choose from {', '.join(BY)}")
-    m_filter = _month(month)
+    m_filter = parse_month(month)
     m = _margins(config)
     rows = mg.in_month(m.rows, m_filter) if m_filter else m.rows
     groups = mg.roll_up(rows, by)  # type: ignore[arg-type]

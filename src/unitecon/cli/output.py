@@ -84,5 +84,17 @@ def parse_date(value: str | None, name: str) -> date | None:
         raise UniteconError(f"--{name}: expected a date like 2026-01-31, got {value!r}") from None
 
 
+def parse_month(value: str | None) -> date | None:
+    """A `--month` option: YYYY-MM as the month's first day, or a clear error."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value + "-01")
+    except ValueError:
+        from unitecon.errors import UniteconError
+
+        raise UniteconError(f"--month {value!r}: expected YYYY-MM, e.g. 2026-10") from None
+
+
 def records(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]

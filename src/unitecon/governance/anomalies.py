@@ -36,7 +36,7 @@ from unitecon.governance.config import AnomalyConfig
 from unitecon.governance.series import TOTAL, ZERO, Series, daily
 
 CENT = Decimal("0.01")
-MAD_TO_SIGMA = 1.4826
+MAD_TO_SIGMA = Decimal("1.4826")
 #: Which dimension explains an anomaly of a series of each dimension.
 EXPLAIN_BY = {
     TOTAL: "feature",
@@ -114,21 +114,24 @@ class Anomaly:
         }
 
 
-def _median(xs: Sequence[float]) -> float:
-    return statistics.median(xs) if xs else 0.0
+def _median(xs: Sequence[Decimal]) -> Decimal:
+    return statistics.median(xs) if xs else ZERO
 
 
 def baseline(history: Sequence[Decimal], days: Sequence[dt.date], day: dt.date) -> Baseline:
-    """Expected cost of `day` and the robust scale, from the history (see the module doc)."""
-    h = [float(x) for x in history]
-    m = _median(h)
-    factor: dict[int, float] = {}
+    """Expected cost of `day` and the robust scale, from the history (see the module doc).
+
+    Exact Decimal arithmetic: m x f_w = m x median_w / m is median_w, so the expected cost of
+    weekday w is the median of its own days (with at least 2 of them and m > 0), else m.
+    """
+    m = _median(history)
+    by_weekday: dict[int, Decimal] = {}
     for w in range(7):
-        same = [x for x, d in zip(h, days, strict=True) if d.weekday() == w]
-        factor[w] = _median(same) / m if m > 0 and len(same) >= 2 else 1.0
-    resid = [abs(x - m * factor[d.weekday()]) for x, d in zip(h, days, strict=True)]
-    expected = Decimal(repr(m * factor[day.weekday()])).quantize(CENT)
-    scale = Decimal(repr(MAD_TO_SIGMA * _median(resid))).quantize(CENT)
+        same = [x for x, d in zip(history, days, strict=True) if d.weekday() == w]
+        by_weekday[w] = _median(same) if m > 0 and len(same) >= 2 else m
+    resid = [abs(x - by_weekday[d.weekday()]) for x, d in zip(history, days, strict=True)]
+    expected = by_weekday[day.weekday()].quantize(CENT)
+    scale = (MAD_TO_SIGMA * _median(resid)).quantize(CENT)
     return Baseline(max(expected, ZERO), scale)
 
 

@@ -20,7 +20,6 @@ thresholds.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -29,7 +28,7 @@ from unitecon.governance.anomalies import CENT, baseline
 from unitecon.governance.config import Budget
 from unitecon.governance.series import ZERO, daily, day_range
 
-Z80 = 1.2816
+Z80 = Decimal("1.2816")
 HISTORY_DAYS = 28
 
 
@@ -99,6 +98,11 @@ class BudgetStatus:
         }
 
 
+def forecast_spread(scale: Decimal, days: int) -> Decimal:
+    """Half-width of the 80 % range of a `days`-day forecast: Z80 x scale x sqrt(days)."""
+    return (Z80 * scale * Decimal(days).sqrt()).quantize(CENT)
+
+
 def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
     start = month.replace(day=1)
     end = (start + dt.timedelta(days=32)).replace(day=1)
@@ -122,7 +126,7 @@ def budget_status(events: Any, budget: Budget, month: dt.date, as_of: dt.date) -
     fc = [baseline(hist, hist_days, d).expected for d in rest]
     scale = baseline(hist, hist_days, cut).scale if rest else ZERO
     remaining = sum(fc, ZERO)
-    spread = Decimal(repr(Z80 * float(scale) * math.sqrt(len(rest)))).quantize(CENT)
+    spread = forecast_spread(scale, len(rest))
     forecast = actual + remaining
     runs_out, running = None, ZERO
     for d, c in zip(days, [*daily_actual, *fc], strict=True):

@@ -9,13 +9,12 @@ Selections over the stage's results, shared so that `unitecon budgets/anomalies/
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from unitecon.governance.anomalies import CENT, Anomaly, detect, explained
-from unitecon.governance.budgets import Z80, BudgetStatus, budget_status
+from unitecon.governance.anomalies import Anomaly, detect, explained
+from unitecon.governance.budgets import BudgetStatus, budget_status, forecast_spread
 from unitecon.governance.config import AnomalyConfig, Budget, GovernanceConfig
 from unitecon.governance.runaway import Runaway, runaway_tasks
 from unitecon.governance.series import ZERO, Series, daily
@@ -137,6 +136,6 @@ def burn_up(s: BudgetStatus) -> list[BurnUpDay]:
     base = spent
     for k, (d, f) in enumerate(zip(s.days[n:], s.daily_forecast[n:], strict=True), 1):
         base += f or ZERO
-        spread = Decimal(repr(Z80 * float(s.scale) * math.sqrt(k))).quantize(CENT)
+        spread = forecast_spread(s.scale, k)
         out.append(BurnUpDay(d, None, base, max(spent, base - spread), base + spread))
     return out

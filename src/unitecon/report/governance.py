@@ -3,49 +3,57 @@ spend with its anomalies marked. Plotly figures; `write_*` writes a standalone H
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 
-from unitecon.governance.budgets import Z80, BudgetStatus
+from unitecon.governance.budgets import BudgetStatus
+from unitecon.governance.overview import burn_up
 
 
 def budget_figure(s: BudgetStatus) -> go.Figure:
-    """Cumulative spend against the budget: actual, forecast and its 80% range."""
-    days = [d.isoformat() for d in s.days]
-    cum: list[float | None] = []
-    run = Decimal(0)
-    n_actual = sum(1 for v in s.daily_actual if v is not None)
-    for v in s.daily_actual[:n_actual]:
-        run += v or 0
-        cum.append(float(run))
-    fc_x, fc, lo, hi = [], [], [], []
-    if n_actual < len(days):
-        base = run
-        fc_x.append(days[n_actual - 1] if n_actual else days[0])
-        fc += [float(base)]
-        lo += [float(base)]
-        hi += [float(base)]
-        for k, v in enumerate(s.daily_forecast[n_actual:], 1):
-            base += v or 0
-            spread = Z80 * float(s.scale) * math.sqrt(k)
-            fc_x.append(days[n_actual + k - 1])
-            fc.append(float(base))
-            lo.append(max(float(run), float(base) - spread))
-            hi.append(float(base) + spread)
+    """Cumulative spend against the budget: actual, forecast and its 80% range
+    (`governance.overview.burn_up`, the same days the dashboard draws)."""
+    days = burn_up(s)
+    spent = [d for d in days if d.spent is not None]
+    ahead = [d for d in days if d.forecast is not None]
+    fc_x = [d.day.isoformat() for d in ahead] if len(ahead) > 1 else []
+    fc = [float(d.forecast or 0) for d in ahead]
+    lo = [float(d.low or 0) for d in ahead]
+    hi = [float(d.high or 0) for d in ahead]
     fig = go.Figure()
     if fc_x:
-        fig.add_trace(go.Scatter(x=fc_x, y=hi, line={"width": 0}, showlegend=False))
+        band = {"width": 0, "color": "rgba(99, 110, 250, 0.25)"}
+        fig.add_trace(go.Scatter(x=fc_x, y=hi, mode="lines", line=band, showlegend=False))
         fig.add_trace(
-            go.Scatter(x=fc_x, y=lo, fill="tonexty", line={"width": 0}, name="forecast range (80%)")
+            go.Scatter(
+                x=fc_x,
+                y=lo,
+                mode="lines",
+                fill="tonexty",
+                fillcolor="rgba(99, 110, 250, 0.2)",
+                line=band,
+                name="forecast range (80%)",
+            )
         )
-        fig.add_trace(go.Scatter(x=fc_x, y=fc, name="forecast", line={"dash": "dash"}))
+        fig.add_trace(
+            go.Scatter(
+                x=fc_x,
+                y=fc,
+                mode="lines",
+                name="forecast",
+                line={"dash": "dash", "color": "#636efa"},
+            )
+        )
     fig.add_trace(
         go.Scatter(
-            x=days[:n_actual], y=cum, name="spent", mode="lines+markers", line={"color": "#636efa"}
+            x=[d.day.isoformat() for d in spent],
+            y=[float(d.spent or 0) for d in spent],
+            name="spent",
+            mode="lines+markers",
+            line={"color": "#636efa"},
         )
     )
     fig.add_hline(
