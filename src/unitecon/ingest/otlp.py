@@ -8,6 +8,12 @@ Each GenAI span becomes one event (`event_id = trace_id:span_id`); agent and wor
 are kept as tree nodes (pricing skips them). Spans with no `gen_ai.*` and no `unitecon.*`
 attribute are not GenAI: they are skipped and counted (`Chunk.skipped`), not quarantined.
 Attribute keys per field: `keys.py` (span attributes win over resource attributes).
+
+`candidate` defines a span's candidate row (raw strings for the validation query, plus the
+raw record kept for a rejected span). The readers and the receiver build the same rows
+faster (`proto_rows` straight from the protobuf objects, `span_rows` from `Span`s, then
+`candidate_table`, column by column), reading each resource's attributes once; a test holds
+them to `candidate` (tests/ingest/test_otlp_decode_equivalence.py).
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import gzip
 import json
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -117,12 +124,21 @@ def _json_any(value: dict[str, Any] | None) -> Any:
 
 
 def _json_attrs(kvs: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    return {kv["key"]: _json_any(kv.get("value")) for kv in kvs}
+    out = {}
+    for kv in kvs:
+        key = kv["key"]
+        value = kv.get("value")
+        # The usual value, without the call (the same as `_json_any` gives).
+        if value.__class__ is dict and "stringValue" in value:
+            out[key] = value["stringValue"]
+        else:
+            out[key] = _json_any(value)
+    return out
 
 
 def _hex_id(value: Any, size: int, what: str) -> tuple[str, str | None]:
     text = str(value or "").lower()
-    ok = len(text) == 2 * size and all(c in "0123456789abcdef" for c in text)
+    ok = len(text) == 2 * size and not text.strip("0123456789abcdef")
     return text, None if ok else f"{what}: expected {2 * size} hex characters, got {text[:40]!r}"
 
 
@@ -154,8 +170,13 @@ def spans_from_json(doc: dict[str, Any]) -> Iterator[Span]:
 
 
 # -- protobuf encoding ----------------------------------------------------------------------------
+_PROTO_SCALARS = frozenset({"string_value", "bool_value", "int_value", "double_value"})
+
+
 def _proto_any(value: Any) -> Any:
     kind = value.WhichOneof("value")
+    if kind in _PROTO_SCALARS:
+        return getattr(value, kind)
     if kind is None:
         return None
     if kind == "array_value":
@@ -168,13 +189,25 @@ def _proto_any(value: Any) -> Any:
 
 
 def _proto_attrs(kvs: Iterable[Any]) -> dict[str, Any]:
-    return {kv.key: _proto_any(kv.value) for kv in kvs}
+    out = {}
+    for kv in kvs:
+        value = kv.value
+        # Most values are non-empty strings, and a non-empty string_value is the one set
+        # (the members of a oneof that are not set read as their defaults).
+        text = value.string_value
+        out[kv.key] = text if text else _proto_any(value)
+    return out
+
+
+def parse_proto(body: bytes) -> Any:
+    """A protobuf `ExportTraceServiceRequest` (raises DecodeError if it is not one)."""
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+    return trace_service_pb2.ExportTraceServiceRequest.FromString(body)
 
 
 def spans_from_proto(body: bytes) -> Iterator[Span]:
-    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-
-    req = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+    req = parse_proto(body)
     for rs in req.resource_spans:
         resource = _proto_attrs(rs.resource.attributes)
         for ss in rs.scope_spans:
@@ -299,6 +332,264 @@ _CANDIDATE_TYPES: dict[str, pa.DataType] = {
 _CANDIDATE_SCHEMA = pa.schema([(n, t) for n, t in _CANDIDATE_TYPES.items()])
 
 
+# -- candidate rows, column by column -----------------------------------------------------------
+# `candidate` above is the definition of a span's row. The readers build the same values
+# faster: a resource's attributes are read once for all its spans, each span's attributes are
+# walked once (one text each, a slot per mapped key, tags, the raw record), and the table is
+# built column by column. A row is a list: the text of each mapped key (a slot; resource
+# texts first, overwritten by the span's own keys, None included, as `{**resource, **attrs}`
+# does), then the `_ROW_TAIL` values, then `_pos`. A field is its slots coalesced in order of
+# preference (the first non-null text is the text of the first non-null value). The
+# equivalence test (tests/ingest/test_otlp_decode_equivalence.py) holds them to `candidate`.
+_Row = list[Any]
+_SLOT_KEYS = tuple(key for keys in FIELD_KEYS.values() for key in keys)
+_SLOT = {key: i for i, key in enumerate(_SLOT_KEYS)}
+_FIELD_SLOTS = {f: tuple(_SLOT[key] for key in keys) for f, keys in FIELD_KEYS.items()}
+_OPERATION_SLOTS = _FIELD_SLOTS["operation"]
+_ROW_TAIL = (
+    *("ts", "duration_ms", "ttft_ms", "trace_id", "span_id", "parent_span_id", "status"),
+    *("_raw", "_error", "_extra", "_pos"),
+)
+_ROW_WIDTH = len(_SLOT_KEYS) + len(_ROW_TAIL)
+#: Keys read by a field but not a slot (ttft needs the value, not its text), or never a tag.
+_UNTAGGED = CONTENT_KEYS | set(k.TTFT_SECONDS)
+_GENAI_PREFIXES = ("gen_ai.", "unitecon.")
+#: The string encoder `json.dumps` uses (ensure_ascii): `_raw` is built with it.
+_enc: Callable[[str], str] = encode_basestring_ascii
+assert len(_SLOT) == len(_SLOT_KEYS), "a key must belong to one field"
+
+
+@dataclass(frozen=True, slots=True)
+class _Resource:
+    """A resource's attributes as every one of its spans reads them."""
+
+    attrs: dict[str, Any]
+    slots: _Row
+    """The text of each mapped key the resource has (None elsewhere)."""
+    tags: list[tuple[str, str]]
+    """(key, text) of its keys that are tags, unless a span has the same key."""
+    tag_keys: frozenset[str]
+
+
+def _resource(attrs: dict[str, Any]) -> _Resource:
+    slots: _Row = [None] * len(_SLOT_KEYS)
+    tags = []
+    for key, val in attrs.items():
+        i = _SLOT.get(key)
+        if i is not None:
+            slots[i] = _text(val)
+        elif key not in _UNTAGGED and (text := _text(val)) is not None:
+            tags.append((key, text))
+    return _Resource(attrs, slots, tags, frozenset(key for key, _ in tags))
+
+
+def _row(
+    res: _Resource,
+    attrs: dict[str, Any],
+    trace: str,
+    span: str,
+    parent: str | None,
+    name: str,
+    start: int,
+    end: int,
+    code: int,
+    error: str | None,
+) -> _Row:
+    """A GenAI span's row, as `candidate` gives it (less `_pos`, which the caller appends)."""
+    row = res.slots.copy()
+    tags = []
+    raw = []
+    slot = _SLOT.get
+    raw_key = _RAW_KEYS.get
+    for key, val in attrs.items():
+        cls = val.__class__
+        text = val if cls is str else str(val) if cls is int else _text(val)
+        prefix = raw_key(key) or _raw_key(key)
+        raw.append(prefix + ("null" if text is None else _enc(text)))
+        i = slot(key)
+        if i is not None:
+            row[i] = text
+        elif text is not None and key not in _UNTAGGED:
+            tags.append((key, text))
+    if res.tags:
+        if res.tag_keys.isdisjoint(attrs):
+            tags += res.tags
+        else:
+            tags += [tag for tag in res.tags if tag[0] not in attrs]
+    if len(tags) > 1:
+        tags.sort()
+    for i in _OPERATION_SLOTS:
+        if row[i] is not None:
+            break
+    else:
+        if "gen_ai.tool.name" in attrs:
+            row[_OPERATION_SLOTS[0]] = "execute_tool"
+        elif (word := name.split(" ", 1)[0]) in KNOWN_OPERATIONS:
+            row[_OPERATION_SLOTS[0]] = word
+    ttft = None
+    for key in k.TTFT_SECONDS:
+        ttft = attrs[key] if key in attrs else res.attrs.get(key)
+        if ttft is not None:
+            ttft = _text(ttft * 1000 if isinstance(ttft, int | float) else ttft)
+            break
+    failed = code == STATUS_ERROR or "error.type" in attrs
+    body = (
+        f'{{"traceId": {_enc(trace)}, "spanId": {_enc(span)}, "parentSpanId": '
+        f'{"null" if parent is None else _enc(parent)}, "name": {_enc(name)}, '
+        f'"startTimeUnixNano": {start}, "endTimeUnixNano": {end}, "status": {code}, '
+        f'"attributes": {{{", ".join(raw)}}}}}'
+    )
+    row += (
+        str(start) if start else None,
+        repr((end - start) / 1e6) if start and end else None,
+        ttft,
+        trace,
+        span,
+        parent,
+        "error" if failed else "ok",
+        body[: v.MAX_RAW_CHARS],
+        error,
+        tags or None,
+    )
+    return row
+
+
+#: `_raw`'s `"key": ` of attribute keys seen (a bounded cache: keys come from clients).
+_RAW_KEYS: dict[str, str] = {}
+
+
+def _raw_key(key: str) -> str:
+    prefix = _enc(key) + ": "
+    if len(_RAW_KEYS) < 4096:
+        _RAW_KEYS[key] = prefix
+    return prefix
+
+
+def _candidate_row(cand: dict[str, Any]) -> _Row:
+    """`candidate`'s row as a `_Row` (less `_pos`)."""
+    row: _Row = [None] * len(_SLOT_KEYS)
+    for f, slots in _FIELD_SLOTS.items():
+        row[slots[0]] = cand[f]
+    row += (cand[c] for c in _ROW_TAIL[:-1])
+    return row
+
+
+def _is_genai(attrs: dict[str, Any]) -> bool:
+    """`is_genai` of a span with these attributes."""
+    for key in attrs:  # noqa: SIM110 (a loop: no generator per span)
+        if key.startswith(_GENAI_PREFIXES):
+            return True
+    return False
+
+
+def span_rows(spans: Iterable[Span]) -> Iterator[_Row | None]:
+    """The row of each span, None for a span that is not GenAI.
+
+    A span the fast path cannot take (JSON allows attribute keys that are not strings, or
+    kvlists whose keys do not sort) is handed to `candidate`, which then gives today's
+    values or raises today's error."""
+    last: dict[str, Any] | None = None
+    res = None
+    for span in spans:
+        if not is_genai(span):
+            yield None
+            continue
+        try:
+            if span.resource is not last or res is None:
+                res = None
+                res = _resource(span.resource)
+                last = span.resource
+            row = _row(
+                res,
+                span.attrs,
+                span.trace_id,
+                span.span_id,
+                span.parent_span_id,
+                span.name,
+                span.start_ns,
+                span.end_ns,
+                span.status_code,
+                span.error,
+            )
+        except Exception:
+            row = _candidate_row(candidate(span, 0, ""))
+        yield row
+
+
+def proto_rows(req: Any) -> Iterator[_Row | None]:
+    """`span_rows(spans_from_proto(body))` for `req = parse_proto(body)`, without `Span`s.
+
+    Protobuf attributes always have string keys and values `_text` takes, so no span needs
+    `candidate`."""
+    for rs in req.resource_spans:
+        res = _resource(_proto_attrs(rs.resource.attributes))
+        for ss in rs.scope_spans:
+            for s in ss.spans:
+                attrs = _proto_attrs(s.attributes)
+                if not _is_genai(attrs):
+                    yield None
+                    continue
+                trace_id, span_id = s.trace_id, s.span_id
+                trace, span = trace_id.hex(), span_id.hex()
+                err = None
+                if len(trace_id) != 16 or len(span_id) != 8:
+                    err = f"trace_id/span_id: expected 16/8 bytes, got {trace!r}/{span!r}"
+                yield _row(
+                    res,
+                    attrs,
+                    trace,
+                    span,
+                    s.parent_span_id.hex() or None,
+                    s.name,
+                    s.start_time_unix_nano,
+                    s.end_time_unix_nano,
+                    s.status.code,
+                    err,
+                )
+
+
+def candidates(rows: Iterable[_Row | None], source: str) -> tuple[pa.Table, int]:
+    """The candidate table of one request's rows (`_pos` from 1), and its non-GenAI count."""
+    kept = []
+    n = 0
+    for n, row in enumerate(rows, 1):
+        if row is not None:
+            row.append(n)
+            kept.append(row)
+    return candidate_table(kept, source), n - len(kept)
+
+
+def candidate_table(rows: list[_Row], source: str) -> pa.Table:
+    """Rows (with `_pos`) -> the candidate table (`_CANDIDATE_SCHEMA`), column by column."""
+    n = len(rows)
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * _ROW_WIDTH
+    tail = dict(zip(_ROW_TAIL, cols[len(_SLOT_KEYS) :], strict=True))
+    arrays = []
+    for name, type_ in _CANDIDATE_TYPES.items():
+        col: Sequence[Any] | None
+        if name in _FIELD_SLOTS:
+            col = _coalesce([cols[i] for i in _FIELD_SLOTS[name]], n)
+        elif name == "event_id":
+            col = [t + ":" + s for t, s in zip(tail["trace_id"], tail["span_id"], strict=True)]
+        elif name == "_loc":
+            col = [f"{source}#{s}" for s in tail["span_id"]]
+        else:
+            col = tail.get(name)  # None for tags and _size: never set
+        arrays.append(pa.nulls(n, type_) if col is None else pa.array(col, type_))
+    return pa.Table.from_arrays(arrays, schema=_CANDIDATE_SCHEMA)
+
+
+def _coalesce(cols: list[tuple[Any, ...]], n: int) -> Sequence[Any] | None:
+    """The first non-null of `cols` per row; None if every value is null."""
+    live = [c for c in cols if c.count(None) != n]
+    if not live:
+        return None
+    out: Sequence[Any] = live[0]
+    for other in live[1:]:
+        out = [a if a is not None else b for a, b in zip(out, other, strict=True)]
+    return out
+
+
 # -- chunks ----------------------------------------------------------------------------------------
 class SpanBatcher:
     """Turns spans into validated chunks of at most CHUNK_ROWS events."""
@@ -307,18 +598,23 @@ class SpanBatcher:
         self.source = source
         self.con = con or v.connect()
         self.validator = v.Validator(locate=lambda pos: f"{source} (span {pos})")
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[_Row] = []
         self.skipped = 0
         self.pos = 0
         self.rejected: list[Rejected] = []
 
     def add(self, spans: Iterable[Span]) -> Iterator[Chunk]:
-        for span in spans:
+        return self.add_rows(span_rows(spans))
+
+    def add_rows(self, rows: Iterable[_Row | None]) -> Iterator[Chunk]:
+        """Rows from `span_rows` or `proto_rows` (None: a span that is not GenAI)."""
+        for row in rows:
             self.pos += 1
-            if not is_genai(span):
+            if row is None:
                 self.skipped += 1
                 continue
-            self.rows.append(candidate(span, self.pos, self.source))
+            row.append(self.pos)
+            self.rows.append(row)
             if len(self.rows) >= CHUNK_ROWS:
                 yield self.flush()
 
@@ -326,7 +622,7 @@ class SpanBatcher:
         self.rejected.append(Rejected(location, reason, raw[: v.MAX_RAW_CHARS]))
 
     def flush(self) -> Chunk:
-        table = pa.Table.from_pylist(self.rows, schema=_CANDIDATE_SCHEMA)
+        table = candidate_table(self.rows, self.source)
         events, rejected = v.validate(table, self.validator, self.con)
         rejected = self.rejected + rejected
         n = events.num_rows + len(rejected) + self.skipped
@@ -344,7 +640,7 @@ def decode_request(
     try:
         if (content_encoding or "").lower() == "gzip":
             body = gzip.decompress(body)
-        chunks = list(batch.add(_spans_of(body, content_type)))
+        chunks = list(batch.add_rows(_rows_of(body, content_type)))
     except DECODE_ERRORS as e:
         batch.rows = []
         batch.reject(source, f"cannot decode the OTLP request body ({content_type}): {e}", "")
@@ -365,10 +661,10 @@ def _thread_con() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _spans_of(body: bytes, content_type: str) -> Iterator[Span]:
+def _rows_of(body: bytes, content_type: str) -> Iterator[_Row | None]:
     if "json" in content_type.lower():
-        return spans_from_json(json.loads(body))
-    return spans_from_proto(body)
+        return span_rows(spans_from_json(json.loads(body)))
+    return proto_rows(parse_proto(body))
 
 
 def _merge(chunks: list[Chunk]) -> Chunk:
@@ -401,11 +697,11 @@ def read_otlp_proto(path: Path, name: str | None = None) -> Iterator[Chunk]:
         yield batch.flush()
         return
     try:
-        spans = list(spans_from_proto(body))
+        req = parse_proto(body)
     except DECODE_ERRORS as e:
         batch.reject(name, f"not an OTLP protobuf ExportTraceServiceRequest: {e}", "")
-        spans = []
-    yield from batch.add(spans)
+    else:
+        yield from batch.add_rows(proto_rows(req))
     yield batch.flush()
 
 

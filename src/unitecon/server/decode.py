@@ -8,9 +8,12 @@ for the small requests a low-latency exporter sends. The receiver therefore spli
     candidates of all queued requests --writer thread--> one validation + one transaction
 
 `decode_otlp` maps spans to candidate rows with the ingest stage's own functions
-(`spans_from_proto`, `spans_from_json`, `is_genai`, `candidate`), so the events are the same
-as `unitecon.ingest.decode_request` gives; `validate_batch` validates many requests' rows at
-once and hands each request back its own rejections (for OTLP partial success).
+(`parse_proto` + `proto_rows`, or `spans_from_json` + `span_rows`, then `candidates`), so the
+events are the same as `unitecon.ingest.decode_request` gives. Those build the table column
+by column, reading each resource's attributes once, with the values `candidate` defines
+(about 2.5x less CPU than a `candidate` dict per span and `pa.Table.from_pylist`).
+`BatchValidator` validates many requests' rows at once and hands each request back its own
+rejections (for OTLP partial success).
 """
 
 from __future__ import annotations
@@ -43,19 +46,20 @@ class Decoded:
 
 def decode_otlp(body: bytes, content_type: str, source: str) -> Decoded:
     """Parse an `ExportTraceServiceRequest`; a body that is not one at all is 422."""
+    is_json = "json" in content_type.lower()
     try:
-        if "json" in content_type.lower():
+        if is_json:
             spans = list(o.spans_from_json(json.loads(body)))
         else:
-            spans = list(o.spans_from_proto(body))
+            req = o.parse_proto(body)
     except (*o.DECODE_ERRORS, AttributeError) as e:
         raise InvalidBody(
             f"Not a valid OTLP ExportTraceServiceRequest: cannot decode the OTLP request "
             f"body ({content_type}): {e}"
         ) from None
-    rows = [o.candidate(s, pos, source) for pos, s in enumerate(spans, 1) if o.is_genai(s)]
-    table = pa.Table.from_pylist(rows, schema=CANDIDATE_SCHEMA)
-    return Decoded(table, len(spans) - len(rows))
+    rows = o.span_rows(spans) if is_json else o.proto_rows(req)
+    table, skipped = o.candidates(rows, source)
+    return Decoded(table, skipped)
 
 
 @dataclass(frozen=True)
