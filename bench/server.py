@@ -109,6 +109,7 @@ def encode_request(seq: int, spans: int, rng: random.Random) -> bytes:
 @dataclass
 class Result:
     latencies: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)
     acked_spans: int = 0
     rejected_spans: int = 0
     retries: int = 0
@@ -158,6 +159,7 @@ async def worker(
                     continue
                 break
             res.latencies.append(time.perf_counter() - t0)
+            res.sent_at.append(t0)
             if r.status_code == 200:
                 res.acked_spans += spans
                 res.rejected_spans += rejected(r.content)
@@ -315,15 +317,22 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     print(f"server writer: {st.batches} transactions, {each:,.0f} spans each; "
           f"committing {st.busy_s:.1f} s ({st.commit_cpu_s:.1f} s CPU), validating "
-          f"{st.validate_s:.1f} s ({st.validate_cpu_s:.1f} s CPU); "
+          f"{st.validate_s:.1f} s ({st.validate_cpu_s:.1f} s CPU); {st.checkpoints} "
+          f"checkpoints between batches ({st.checkpoint_s:.1f} s); "
           f"server process CPU {cpu.ru_utime:.1f} s user + {cpu.ru_stime:.1f} s system, "
           f"{cpu.ru_nvcsw:,} + {cpu.ru_nivcsw:,} context switches")  # fmt: skip
 
 
 def cpu_s(pid: int) -> float:
-    """CPU time (user + system) a process has used so far [s] (Linux /proc)."""
+    """CPU time (user + system) a process and its live child processes (the decoders) have
+    used so far [s] (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return own + sum(cpu_s(int(c)) for c in children)
 
 
 def free_port() -> int:
@@ -360,7 +369,12 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=600, help="at most this many requests")
     ap.add_argument("--seconds", type=float, default=20, help="at most this long")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--decode-processes", type=int, default=0, help="server decoder processes")
+    ap.add_argument(
+        "--decode-processes",
+        type=int,
+        default=None,
+        help="server decoder processes (default: as `unitecon serve`, 1 on 2+ cores)",
+    )
     ap.add_argument(
         "--rate", type=float, default=0, help="offered spans/s, all exporters (0: closed loop)"
     )
@@ -374,6 +388,10 @@ def main() -> None:
         "--ingest-rate", type=float, default=0, help="--reads: spans/s sent during the reads"
     )
     a = ap.parse_args()
+    if a.decode_processes is None:
+        from unitecon.server.app import Settings
+
+        a.decode_processes = Settings.default_decode_processes()
     if a.reads:
         reads(a)
         return
@@ -485,6 +503,10 @@ def report(res: Result, stored: int, quarantined: int, a: argparse.Namespace) ->
           f"{res.server_cpu_s:.1f} s ({per_span:.0f} us per span)")  # fmt: skip
     print(f"latency: p50 {pct(lat, 0.5) * 1e3:.0f} ms, p99 {pct(lat, 0.99) * 1e3:.0f} ms, "
           f"max {lat[-1] * 1e3:.0f} ms")  # fmt: skip
+    if res.sent_at:  # the slowest requests, and when they were sent
+        t0 = min(res.sent_at)
+        slow = sorted(zip(res.latencies, res.sent_at, strict=True), reverse=True)[:5]
+        print("slowest: " + ", ".join(f"{x * 1e3:.0f} ms at +{t - t0:.1f} s" for x, t in slow))
     accepted = res.acked_spans - res.rejected_spans
     ok = stored == accepted and quarantined == res.rejected_spans
     print(f"ledger holds {stored:,} events and {quarantined:,} quarantined records: "

@@ -60,6 +60,14 @@ def serve(
     config: Annotated[
         Path | None, typer.Option("--config", help="Project file (default: ./unitecon.yaml).")
     ] = None,
+    decode_processes: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes that decode OTLP bodies beside the server process (default: 1 "
+            "on a machine with 2 or more cores, else 0: decoded in the server process).",
+            min=0,
+        ),
+    ] = None,
 ) -> None:
     """Run the OTLP receiver, the read API and the dashboard on one port.
 
@@ -70,7 +78,7 @@ def serve(
 
     from unitecon import config as cfg
     from unitecon.ledger.store import Ledger
-    from unitecon.server.app import create_app
+    from unitecon.server.app import Settings, create_app
     from unitecon.server.auth import KeyStore, Kind
 
     if not 0 < port < 65536:
@@ -92,7 +100,10 @@ def serve(
         console.print("  [yellow]No read key yet:[/] unitecon keys create read --name dashboard")
     if Kind.INGEST not in kinds and Kind.ADMIN not in kinds:
         console.print("  [yellow]No ingest key yet:[/] unitecon keys create ingest --name app")
-    app = create_app(path, project, keys=store, config_path=config_path)
+    if decode_processes is None:
+        decode_processes = Settings.default_decode_processes()
+    settings = Settings(decode_processes=decode_processes)
+    app = create_app(path, project, keys=store, settings=settings, config_path=config_path)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
 
 

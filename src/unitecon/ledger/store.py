@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from unitecon.errors import LedgerError
 from unitecon.ingest.base import Chunk, Rejected
@@ -271,32 +272,36 @@ class Ledger:
 
         The stored ids that the batch repeats are found with a semi-join whose hash table is
         built on the batch (not on the whole ledger), so a chunk costs O(batch + one scan of
-        the id column) however large the ledger grows. Rows repeated inside the batch are
-        collapsed with a window only when there are any.
+        the id column) however large the ledger grows; they are removed from the batch in
+        Arrow. Rows repeated inside the batch are collapsed with a window only when there
+        are any.
         """
         con = self.con
+        ids = batch.column("event_id")
+        repeated = pc.count_distinct(ids, mode="all").as_py() != batch.num_rows
         con.register("_batch", batch)
         try:
-            row = con.execute("SELECT count(*), count(DISTINCT event_id) FROM _batch").fetchone()
-            repeated = bool(row and row[0] != row[1])
-            source = (
-                "(SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER "
-                "(PARTITION BY event_id ORDER BY source) AS _rn FROM _batch) WHERE _rn = 1)"
-                if repeated
-                else "_batch"
-            )
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _stored AS "
+            stored = con.execute(
                 "SELECT b.event_id FROM _batch b SEMI JOIN events e ON b.event_id = e.event_id"
-            )
-            stored = con.execute("SELECT count(*) FROM _stored").fetchone()
-            if stored and stored[0]:
-                source = f"(SELECT * FROM {source} b ANTI JOIN _stored s USING (event_id))"
-            row = con.execute(f"INSERT INTO events SELECT * FROM {source}").fetchone()
-            con.execute("DROP TABLE _stored")
-            return int(row[0]) if row else 0
+            ).fetch_arrow_table()
         finally:
             con.unregister("_batch")
+        if stored.num_rows:
+            batch = batch.filter(pc.invert(pc.is_in(ids, value_set=stored.column(0))))
+        if not batch.num_rows:
+            return 0
+        source = (
+            "(SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER "
+            "(PARTITION BY event_id ORDER BY source) AS _rn FROM _batch) WHERE _rn = 1)"
+            if repeated
+            else "_batch"
+        )
+        con.register("_batch", batch)
+        try:
+            row = con.execute(f"INSERT INTO events SELECT * FROM {source}").fetchone()
+        finally:
+            con.unregister("_batch")
+        return int(row[0]) if row else 0
 
     # -- reads -----------------------------------------------------------------------
     def count(self) -> int:

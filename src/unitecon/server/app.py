@@ -7,7 +7,9 @@ worker thread, so reads run concurrently with each other and with the writer.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
+import os
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -39,6 +41,9 @@ class Settings:
     """Events waiting for the writer before ingest answers 503 + Retry-After [rows]."""
     max_batch_rows: int = 50_000
     """Most events the writer commits in one transaction [rows]."""
+    checkpoint_wal_bytes: int = 4 * MIB
+    """The writer checkpoints the ledger (moves the write-ahead log into the file) when the
+    log has grown past this and no request is waiting; see `Writer`."""
     read_cache: bool = True
     """Keep each read's latest answer and refresh it in the background after commits
     (`cache.py`); False: every read computes its answer."""
@@ -55,6 +60,12 @@ class Settings:
     """Threads of the server process that decode OTLP bodies when there are no decoder
     processes (0: on the event loop itself). Decoding holds the GIL, so more threads than
     one add no speed, only switches that delay the writer's threads."""
+
+    @staticmethod
+    def default_decode_processes() -> int:
+        """What `unitecon serve` uses: one decoder process where there is a second core
+        (it halves the server process's CPU per span), none on one core."""
+        return 1 if (os.cpu_count() or 1) >= 2 else 0
 
 
 class LedgerView(Ledger):
@@ -107,6 +118,15 @@ class Reads:
             self._views.clear()
 
 
+def warm_decoder() -> int:
+    """Run in a decoder process at start: decode an empty OTLP request (loads the decoder's
+    modules), so that the first real requests do not wait for it."""
+    from unitecon.server.decode import decode_otlp
+
+    decode_otlp(b"", "application/x-protobuf", "warm-up")
+    return os.getpid()
+
+
 def _decoders(settings: Settings) -> Executor | None:
     """Where OTLP bodies are decoded: decoder processes (spawned: the server process has
     threads), or decoder threads, or None: on the event loop."""
@@ -147,9 +167,20 @@ def create_app(
             ledger,
             max_queue_rows=settings.max_queue_rows,
             max_batch_rows=settings.max_batch_rows,
+            checkpoint_wal_bytes=settings.checkpoint_wal_bytes,
         )
         writer.start()
         app.state.decoders = _decoders(settings)
+        if settings.decode_processes > 0:
+            # Start the decoder processes now (spawning one and importing the decoder takes
+            # over a second), not on the first requests, which would wait for them.
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(
+                *(
+                    loop.run_in_executor(app.state.decoders, warm_decoder)
+                    for _ in range(settings.decode_processes)
+                )
+            )
         app.state.ledger = ledger
         app.state.writer = writer
         app.state.reads = reads = Reads(ledger)

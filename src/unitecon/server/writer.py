@@ -17,6 +17,14 @@ more than one commit, and requests that arrive meanwhile join the next, larger b
 So a request is acknowledged only after its spans are committed, and a failed validation or
 write fails every request of its batch (nothing is acknowledged and lost).
 
+Checkpoints are the writer's too. DuckDB moves its write-ahead log into the file when the
+log passes `checkpoint_threshold`, inside the commit that crossed it, and that checkpoint
+blocks every commit meanwhile (tens to hundreds of ms). Left to itself it would run inside
+some request's commit, under load. The committer instead checkpoints after a commit, once
+the log is past `checkpoint_wal_bytes` and no batch is waiting (the requests it holds are
+answered first), and DuckDB's own threshold is raised to `HARD_CHECKPOINT` as a backstop for
+a writer never idle.
+
 The queue is bounded in rows. A submit that would overflow it raises `Overloaded` (503 with
 `Retry-After`) at once: a burst beyond capacity is refused, never silently dropped.
 """
@@ -31,6 +39,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -91,12 +100,20 @@ class WriterStats:
     disk, the GIL or a core)."""
     validate_cpu_s: float = 0.0
     """CPU time of the validator thread while validating [s]."""
+    checkpoints: int = 0
+    """Checkpoints the committer ran between batches."""
+    checkpoint_s: float = 0.0
+    """Time they took [s]."""
     extra: dict[str, int] = field(default_factory=dict)
+
+
+#: DuckDB's own checkpoint threshold while the writer manages checkpoints.
+HARD_CHECKPOINT = "256MB"
 
 
 class Writer:
     """Owns the ledger's write connection; one thread validates batches of queued requests,
-    another commits them."""
+    another commits them (and checkpoints when idle)."""
 
     def __init__(
         self,
@@ -105,6 +122,7 @@ class Writer:
         source: str = "otlp-http",
         max_queue_rows: int = 200_000,
         max_batch_rows: int = 50_000,
+        checkpoint_wal_bytes: int = 4 << 20,
     ) -> None:
         self.ledger = ledger
         self.source = source
@@ -122,6 +140,10 @@ class Writer:
         self._queued_rows = 0
         self._closing = False
         self._validator = BatchValidator(source)
+        self.checkpoint_wal_bytes = checkpoint_wal_bytes
+        self._wal = Path(f"{ledger.path}.wal") if ledger.path is not None else None
+        if self._wal is not None:
+            ledger.con.execute(f"SET checkpoint_threshold = '{HARD_CHECKPOINT}'")
         self._threads = [
             threading.Thread(target=self._validate_loop, name="unitecon-validator", daemon=True),
             threading.Thread(target=self._commit_loop, name="unitecon-writer", daemon=True),
@@ -233,6 +255,24 @@ class Writer:
     def _commit_loop(self) -> None:
         while (batch := self._ready.get()) is not None:
             self._write(batch)
+            if self._ready.empty() and self._queue.empty():
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Checkpoint the ledger if its write-ahead log is past `checkpoint_wal_bytes`."""
+        try:
+            if self._wal is None or self._wal.stat().st_size < self.checkpoint_wal_bytes:
+                return
+        except FileNotFoundError:
+            return
+        started = time.perf_counter()
+        try:
+            self.ledger.con.execute("CHECKPOINT")
+        except Exception:  # it is retried after the next commit; the data is in the log
+            log.exception("checkpoint failed")
+            return
+        self.stats.checkpoints += 1
+        self.stats.checkpoint_s += time.perf_counter() - started
 
     def _write(self, b: _Batch) -> None:
         started, cpu = time.perf_counter(), time.thread_time()
