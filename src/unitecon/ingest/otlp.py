@@ -206,16 +206,23 @@ def parse_proto(body: bytes) -> Any:
     return trace_service_pb2.ExportTraceServiceRequest.FromString(body)
 
 
+def _proto_ids(s: Any) -> tuple[str, str, str | None]:
+    """A protobuf span's trace and span ids as hex, and the error if their sizes are wrong."""
+    trace_id, span_id = s.trace_id, s.span_id
+    trace, span = trace_id.hex(), span_id.hex()
+    err = None
+    if len(trace_id) != 16 or len(span_id) != 8:
+        err = f"trace_id/span_id: expected 16/8 bytes, got {trace!r}/{span!r}"
+    return trace, span, err
+
+
 def spans_from_proto(body: bytes) -> Iterator[Span]:
     req = parse_proto(body)
     for rs in req.resource_spans:
         resource = _proto_attrs(rs.resource.attributes)
         for ss in rs.scope_spans:
             for s in ss.spans:
-                trace, span = s.trace_id.hex(), s.span_id.hex()
-                err = None
-                if len(s.trace_id) != 16 or len(s.span_id) != 8:
-                    err = f"trace_id/span_id: expected 16/8 bytes, got {trace!r}/{span!r}"
+                trace, span, err = _proto_ids(s)
                 yield Span(
                     trace,
                     span,
@@ -529,11 +536,7 @@ def proto_rows(req: Any) -> Iterator[_Row | None]:
                 if not _is_genai(attrs):
                     yield None
                     continue
-                trace_id, span_id = s.trace_id, s.span_id
-                trace, span = trace_id.hex(), span_id.hex()
-                err = None
-                if len(trace_id) != 16 or len(span_id) != 8:
-                    err = f"trace_id/span_id: expected 16/8 bytes, got {trace!r}/{span!r}"
+                trace, span, err = _proto_ids(s)
                 yield _row(
                     res,
                     attrs,
