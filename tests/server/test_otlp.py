@@ -121,7 +121,8 @@ def test_receive_ok(
         assert r.json() == {}
     else:
         assert not ts.ExportTraceServiceResponse.FromString(r.content).HasField("partial_success")
-    assert client.app.state.writer.stats.rows_written == 3  # type: ignore[attr-defined]
+    writer = client.app.state.writer  # type: ignore[attr-defined]
+    assert writer.caught_up(10) and writer.stats.rows_written == 3
     r2 = client.post("/v1/traces", content=body, headers=h)  # an exporter retry
     assert r2.status_code == 200
     q = client.get(f"/api/v1/tasks/{TRACE}", headers=hdr["read"]).json()

@@ -181,6 +181,8 @@ def post_event(client: TestClient, hdr: dict[str, dict[str, str]], event_id: str
     h = {**hdr["ingest"], "Content-Type": "application/json"}
     r = client.post("/api/v1/events", json=[{**EVENT, "event_id": event_id}], headers=h)
     assert r.status_code == 200, r.text
+    # Answered once spooled; wait for the commit, as the ledger generation counts commits.
+    assert client.app.state.writer.caught_up(10)  # type: ignore[attr-defined]
 
 
 def test_api_serves_the_last_answer_with_its_generation(

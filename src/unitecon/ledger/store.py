@@ -174,13 +174,16 @@ class Ledger:
         sha256: str | None = None,
         fmt: str | None = None,
         on_chunk: Callable[[IngestResult], None] | None = None,
+        ingest_id: str | None = None,
     ) -> IngestResult:
         """Write `chunks` read from `source`; each chunk is one transaction.
 
         The source's earlier quarantine entries are replaced by this run's. Duplicates (an
         `event_id` already stored, or repeated within the chunk) are counted and skipped.
+        `ingest_id` names the lineage row (default: a new one); the service's spool picks it
+        before the write, to know after a crash whether the write was committed.
         """
-        res = IngestResult(uuid.uuid4().hex, source, sha256, fmt)
+        res = IngestResult(ingest_id or uuid.uuid4().hex, source, sha256, fmt)
         if isinstance(chunks, list | tuple) and len(chunks) == 1:
             # One chunk (the service's batches): lineage and rows in one transaction, one
             # commit (each commit is a WAL sync).
@@ -304,6 +307,13 @@ class Ledger:
         return int(row[0]) if row else 0
 
     # -- reads -----------------------------------------------------------------------
+    def has_ingest(self, ingest_id: str) -> bool:
+        """Whether the lineage holds a finished ingest `ingest_id`."""
+        row = self.con.execute(
+            "SELECT count(*) FROM ingests WHERE ingest_id = ? AND status = 'done'", [ingest_id]
+        ).fetchone()
+        return bool(row and row[0])
+
     def count(self) -> int:
         row = self.con.execute("SELECT count(*) FROM events").fetchone()
         return int(row[0]) if row else 0

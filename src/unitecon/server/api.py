@@ -57,8 +57,14 @@ def filters(
 FilterParams = Annotated[Filters, Depends(filters)]
 
 
+#: Longest a read waits for the ledger to hold the batches acknowledged before it [s].
+CATCH_UP_S = 10.0
+
+
 def view(request: Request) -> LedgerView:
-    """This worker thread's read cursor of the ledger."""
+    """This worker thread's read cursor of the ledger, once the ledger holds every batch
+    acknowledged so far (the writer answers ingest before its commit: `writer.py`)."""
+    request.app.state.writer.caught_up(CATCH_UP_S)
     v: LedgerView = request.app.state.reads.view()
     return v
 

@@ -26,7 +26,7 @@ class Health(Model):
     spans_written: int
     """Events committed by the service since it started."""
     queue_rows: int
-    """Events waiting for the writer now."""
+    """Events accepted and not in the ledger yet: queued, or acknowledged and spooled."""
     refused: int
     """Requests answered 503 because the queue was full, since start."""
 

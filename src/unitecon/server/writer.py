@@ -1,32 +1,42 @@
-"""The single writer: every write of the service goes through one committing thread.
+"""The single writer: every write of the service goes through one validator and one
+committing thread, with the spool between them.
 
 DuckDB takes one writer per file, and the ledger writes a chunk in one transaction. Request
 handlers decode their body into a validated `Chunk` (`submit`) or, for OTLP, into candidate
 rows not yet validated (`submit_candidates`). Two threads then work as a pipeline:
 
-    queued requests --validator thread--> one validated batch --committer thread--> ledger
+    queued requests --validator--> one validated batch --spool--> acknowledged
+                                                          \--committer--> ledger
 
 The validator takes what is queued (up to `max_batch_rows`) and validates all its candidates
-in one prepared query (`decode.BatchValidator`: one query per batch, not per request). The
-committer writes each validated batch as one ledger ingest (one transaction: group commit)
-and only then resolves each request's future. The two stages overlap (both spend most of
-their time inside DuckDB, which releases the GIL): while batch N is being committed, batch
-N+1 is validated. The hand-over holds one batch, so a validated batch never waits behind
-more than one commit, and requests that arrive meanwhile join the next, larger batch.
+in one prepared query (`decode.BatchValidator`: one query per batch, not per request). It
+writes the batch to the spool (`spool.py`: an Arrow file, synced) and then answers the
+batch's requests: an acknowledged span is on disk. The committer writes each spooled batch
+to the ledger as one ingest (one transaction: group commit, lineage named by the id chosen at
+spool time) and then removes it from the spool. After a crash the spool is replayed at start
+(`start()`); ingest is idempotent, so replaying a batch that was committed changes nothing.
 
-So a request is acknowledged only after its spans are committed, and a failed validation or
-write fails every request of its batch (nothing is acknowledged and lost).
+Why not answer after the ledger commit: DuckDB's checkpoint (moving the write-ahead log into
+the file) blocks every commit while it runs, 40-100 ms most times and 400-730 ms about one
+checkpoint in 16 on the events table. Answering after commit put those stalls into the
+latency of every request waiting at the time (the p99). Behind the spool they only delay the
+ledger, by the length of the stall. Reads that compute an answer first wait until the ledger
+holds every batch acknowledged before they started (`caught_up`), so a client reads its own
+writes.
 
-Checkpoints are the writer's too. DuckDB moves its write-ahead log into the file when the
-log passes `checkpoint_threshold`, inside the commit that crossed it, and that checkpoint
-blocks every commit meanwhile (tens to hundreds of ms). Left to itself it would run inside
-some request's commit, under load. The committer instead checkpoints after a commit, once
-the log is past `checkpoint_wal_bytes` and no batch is waiting (the requests it holds are
-answered first), and DuckDB's own threshold is raised to `HARD_CHECKPOINT` as a backstop for
-a writer never idle.
+An in-memory ledger (tests, `:memory:`) has no spool: requests are then answered after the
+commit, and a failed write fails every request of its batch (nothing is acknowledged and
+lost). With a spool, a failed ledger write is retried with backoff (the batch is safe on
+disk, and stays there if the server stops first); a failed spool write fails the batch's
+requests.
 
-The queue is bounded in rows. A submit that would overflow it raises `Overloaded` (503 with
-`Retry-After`) at once: a burst beyond capacity is refused, never silently dropped.
+Checkpoints are the committer's: after a commit, once the log is past `checkpoint_wal_bytes`
+(without a spool only when no batch is waiting, so that requests are answered first), and
+DuckDB's own threshold is raised to `HARD_CHECKPOINT` as a backstop.
+
+The queue is bounded in rows, counted from submit until the ledger commit. A submit that
+would overflow it raises `Overloaded` (503 with `Retry-After`) at once: a burst beyond
+capacity is refused, never silently dropped.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from unitecon.ingest.base import Chunk, Rejected
 from unitecon.ledger.store import Ledger
 from unitecon.server.decode import BatchValidator
 from unitecon.server.errors import Overloaded, Unavailable
+from unitecon.server.spool import Spool, Spooled
 
 log = logging.getLogger("unitecon.server")
 
@@ -76,7 +87,10 @@ class _Batch:
     """Jobs validated together, ready to commit."""
 
     jobs: list[_Job]
-    chunk: Chunk
+    """The requests still waiting for an answer (none once the batch is spooled)."""
+    rows: int
+    """Queued rows the batch holds (released from the queue at its commit)."""
+    entry: Spooled
     own: dict[int, list[Rejected]]
 
 
@@ -104,16 +118,26 @@ class WriterStats:
     """Checkpoints the committer ran between batches."""
     checkpoint_s: float = 0.0
     """Time they took [s]."""
+    spooled: int = 0
+    """Batches written to the spool (acknowledged before their commit)."""
+    spool_s: float = 0.0
+    """Time the spool writes took [s]."""
+    commit_retries: int = 0
+    """Ledger writes of spooled batches that failed and were tried again."""
+    replayed: int = 0
+    """Spooled batches found at start and written to the ledger (after a crash)."""
     extra: dict[str, int] = field(default_factory=dict)
 
 
 #: DuckDB's own checkpoint threshold while the writer manages checkpoints.
 HARD_CHECKPOINT = "256MB"
+#: Longest wait between two tries of a failed ledger write of a spooled batch [s].
+MAX_RETRY_WAIT_S = 5.0
 
 
 class Writer:
-    """Owns the ledger's write connection; one thread validates batches of queued requests,
-    another commits them (and checkpoints when idle)."""
+    """Owns the ledger's write connection; one thread validates and spools batches of queued
+    requests, another commits them (and checkpoints)."""
 
     def __init__(
         self,
@@ -123,6 +147,7 @@ class Writer:
         max_queue_rows: int = 200_000,
         max_batch_rows: int = 50_000,
         checkpoint_wal_bytes: int = 4 << 20,
+        spool: bool = True,
     ) -> None:
         self.ledger = ledger
         self.source = source
@@ -135,11 +160,21 @@ class Writer:
         self.on_commit: list[Callable[[int], None]] = []
         """Called on the committer thread with the new generation after each commit."""
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._ready: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
+        self._ready: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._queued_rows = 0
         self._closing = False
         self._validator = BatchValidator(source)
+        self.spool = (
+            Spool(Path(f"{ledger.path}.spool")) if spool and ledger.path is not None else None
+        )
+        """Where acknowledged batches wait for the ledger (None: answer after the commit)."""
+        self._seq = self.spool.next_seq() if self.spool is not None else 1
+        self._handed = 0
+        """Sequence number of the last batch handed to the committer."""
+        self._committed = 0
+        """Sequence number of the last batch the committer is done with."""
+        self._progress = threading.Condition()
         self.checkpoint_wal_bytes = checkpoint_wal_bytes
         self._wal = Path(f"{ledger.path}.wal") if ledger.path is not None else None
         if self._wal is not None:
@@ -150,8 +185,30 @@ class Writer:
         ]
 
     def start(self) -> None:
+        """Write what a previous run left in the spool, then start the threads."""
+        self.replay()
         for t in self._threads:
             t.start()
+
+    def replay(self) -> int:
+        """Write the spooled batches of a run that stopped before committing them (a batch
+        whose ingest is in the lineage was committed: it is only removed). Returns how many
+        batches were written."""
+        if self.spool is None:
+            return 0
+        written = 0
+        for entry in self.spool.pending():
+            if not self.ledger.has_ingest(entry.ingest_id):
+                self.ledger.ingest(
+                    entry.source, [entry.chunk], fmt=self.source, ingest_id=entry.ingest_id
+                )
+                written += 1
+                self.generation += 1
+            self.spool.remove(entry)
+        if written:
+            log.warning("wrote %d acknowledged batches left in the spool", written)
+        self.stats.replayed += written
+        return written
 
     def stop(self, timeout: float = 30.0) -> None:
         """Refuse new work, write what is queued, and stop the threads."""
@@ -162,13 +219,20 @@ class Writer:
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
 
+    def caught_up(self, timeout: float = 10.0) -> bool:
+        """Wait until the ledger holds every batch acknowledged so far (read your writes).
+        False if that took longer than `timeout` seconds."""
+        with self._progress:
+            target = self._handed
+            return self._progress.wait_for(lambda: self._committed >= target, timeout)
+
     async def submit(self, chunk: Chunk) -> Written:
-        """Queue `chunk` and wait until it is committed. Raises Overloaded when full."""
+        """Queue `chunk` and wait until it is durable. Raises Overloaded when full."""
         return await self._submit(chunk, None, chunk.events.num_rows + len(chunk.rejected))
 
     async def submit_candidates(self, candidates: pa.Table) -> Written:
         """Queue candidate rows (`decode.decode_otlp`): validated with the batch, then
-        committed. Raises Overloaded when full."""
+        made durable. Raises Overloaded when full."""
         return await self._submit(None, candidates, candidates.num_rows)
 
     async def _submit(self, chunk: Chunk | None, cand: pa.Table | None, rows: int) -> Written:
@@ -225,14 +289,29 @@ class Writer:
             self._ready.put(None)
 
     def _hand_over(self, jobs: list[_Job]) -> None:
+        rows = sum(j.rows for j in jobs)
         try:
-            batch = self._batch(jobs)
+            batch = self._batch(jobs, rows)
         except Exception as e:  # the whole batch failed: nobody is acknowledged
-            self._failed(jobs, e, "validation")
+            self._failed(jobs, rows, e, "validation")
             return
-        self._ready.put(batch)  # waits while the committer still holds the previous one
+        if self.spool is not None:
+            started = time.perf_counter()
+            try:
+                self.spool.write(batch.entry)
+            except Exception as e:  # not durable: nobody is acknowledged
+                self._failed(jobs, rows, e, "spool write")
+                return
+            self.stats.spooled += 1
+            self.stats.spool_s += time.perf_counter() - started
+        with self._progress:
+            self._handed = batch.entry.seq
+        if self.spool is not None:  # durable: answer now, commit behind
+            self._answer(batch.jobs, batch.entry.ingest_id, None, batch.own)
+            batch.jobs = []
+        self._ready.put(batch)
 
-    def _batch(self, jobs: list[_Job]) -> _Batch:
+    def _batch(self, jobs: list[_Job], rows: int) -> _Batch:
         """One chunk of the jobs' events; candidates validated together in one query."""
         chunks = [j.chunk for j in jobs if j.chunk is not None]
         cand = [(j, j.candidates) for j in jobs if j.candidates is not None]
@@ -245,17 +324,21 @@ class Writer:
             chunks.append(done.chunk)
             own = {id(j): r for (j, _), r in zip(cand, done.rejected, strict=True)}
         if len(chunks) == 1:
-            return _Batch(jobs, chunks[0], own)
-        events = pa.concat_tables([c.events for c in chunks])
-        rejected: list[Rejected] = [r for c in chunks for r in c.rejected]
-        chunk = Chunk(events, rejected, rows_read=events.num_rows + len(rejected))
-        return _Batch(jobs, chunk, own)
+            chunk = chunks[0]
+        else:
+            events = pa.concat_tables([c.events for c in chunks])
+            rejected: list[Rejected] = [r for c in chunks for r in c.rejected]
+            chunk = Chunk(events, rejected, rows_read=events.num_rows + len(rejected))
+        ingest_id = uuid.uuid4().hex
+        entry = Spooled(self._seq, ingest_id, f"{self.source}/{ingest_id[:16]}", chunk)
+        self._seq += 1
+        return _Batch(jobs, rows, entry, own)
 
     # -- the committer thread ----------------------------------------------------------
     def _commit_loop(self) -> None:
         while (batch := self._ready.get()) is not None:
             self._write(batch)
-            if self._ready.empty() and self._queue.empty():
+            if self.spool is not None or (self._ready.empty() and self._queue.empty()):
                 self._checkpoint()
 
     def _checkpoint(self) -> None:
@@ -275,45 +358,72 @@ class Writer:
         self.stats.checkpoint_s += time.perf_counter() - started
 
     def _write(self, b: _Batch) -> None:
-        started, cpu = time.perf_counter(), time.thread_time()
-        try:
-            res = self.ledger.ingest(
-                f"{self.source}/{uuid.uuid4().hex[:16]}", [b.chunk], fmt=self.source
-            )
-        except Exception as e:  # the whole batch failed: nobody is acknowledged
-            self._failed(b.jobs, e, "ledger write")
-            return
+        e = b.entry
+        wait = 0.1
+        while True:
+            started, cpu = time.perf_counter(), time.thread_time()
+            try:
+                res = self.ledger.ingest(
+                    e.source, [e.chunk], fmt=self.source, ingest_id=e.ingest_id
+                )
+                break
+            except Exception as err:
+                if b.jobs or self.spool is None:  # not acknowledged yet: the requests fail
+                    self._failed(b.jobs, b.rows, err, "ledger write", e.seq)
+                    return
+                # Acknowledged and safe in the spool: try again (the write was rolled back).
+                log.exception("ledger write of spooled batch %s failed; retrying", e.ingest_id)
+                self.stats.commit_retries += 1
+                self.stats.last_error = f"{type(err).__name__}: {err}"
+                if self._closing and self._ready.empty():
+                    return  # stopping: it stays in the spool, written at the next start
+                time.sleep(wait)
+                wait = min(wait * 2, MAX_RETRY_WAIT_S)
+        if self.spool is not None:
+            self.spool.remove(e)
         self.stats.batches += 1
-        self.stats.rows_written += b.chunk.events.num_rows
+        self.stats.rows_written += e.chunk.events.num_rows
         self.stats.requests_written += len(b.jobs)
         self.stats.busy_s += time.perf_counter() - started
         self.stats.commit_cpu_s += time.thread_time() - cpu
         self.last_ingest_id = res.ingest_id
         self.generation += 1
-        self._settle(b.jobs, res.ingest_id, None, b.own)
+        self._release(b.rows, e.seq)
+        self._answer(b.jobs, res.ingest_id, None, b.own)
         for hook in self.on_commit:
             try:
                 hook(self.generation)
             except Exception:  # a listener's bug must not stop the writes
                 log.exception("on_commit hook failed")
 
-    def _failed(self, jobs: list[_Job], e: Exception, what: str) -> None:
+    def _failed(
+        self, jobs: list[_Job], rows: int, e: Exception, what: str, seq: int | None = None
+    ) -> None:
         log.exception("%s failed for %d requests", what, len(jobs))
         self.stats.failed += len(jobs)
         self.stats.last_error = f"{type(e).__name__}: {e}"
-        err = Unavailable(f"The {what} failed ({type(e).__name__}); retry later.")
-        self._settle(jobs, None, err)
+        self._release(rows, seq)
+        self._answer(
+            jobs, None, Unavailable(f"The {what} failed ({type(e).__name__}); retry later.")
+        )
 
-    def _settle(
+    def _release(self, rows: int, seq: int | None) -> None:
+        """`rows` leave the queue; the batch `seq` (if any) is done."""
+        with self._lock:
+            self._queued_rows -= rows
+            self.stats.queue_rows = self._queued_rows
+        if seq is not None:
+            with self._progress:
+                self._committed = max(self._committed, seq)
+                self._progress.notify_all()
+
+    def _answer(
         self,
         jobs: list[_Job],
         ingest_id: str | None,
         err: Exception | None,
         own: dict[int, list[Rejected]] | None = None,
     ) -> None:
-        with self._lock:
-            self._queued_rows -= sum(j.rows for j in jobs)
-            self.stats.queue_rows = self._queued_rows
         for j in jobs:
             if err is not None:
                 j.loop.call_soon_threadsafe(_fail, j.future, err)
