@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import resource
@@ -53,6 +54,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4o"), ("anthropic", "claude-sonnet-4-5")]
 
@@ -120,6 +124,7 @@ class Result:
 
 
 async def worker(
+    client: httpx.AsyncClient,
     url: str,
     key: str,
     bodies: asyncio.Queue[bytes],
@@ -131,10 +136,8 @@ async def worker(
 ) -> None:
     """One exporter. `period` > 0: one export every `period` seconds from `phase` on (open
     loop, one export in flight at a time); 0: the next export as soon as one is answered."""
-    import httpx
-
     headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with client:
         due = time.monotonic() + phase
         while time.monotonic() < deadline:
             if period:
@@ -293,6 +296,9 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
     # from the writer during the first seconds (a server starts once; a bench run often).
     prewarm = os.environ.get("UNITECON_BENCH_PREWARM") == "1"
     settings = Settings(decode_processes=decoders, decode_threads=threads, prewarm=prewarm)
+    if os.environ.get("UNITECON_BENCH_CHECKPOINT_MIB"):  # experiment: checkpoint interval
+        mib = int(os.environ["UNITECON_BENCH_CHECKPOINT_MIB"])
+        settings = dataclasses.replace(settings, checkpoint_wal_bytes=mib << 20)
     app = create_app(ledger, keys=keys, settings=settings)
     if os.environ.get("UNITECON_BENCH_SWITCH"):  # experiment: the GIL's switch interval
         sys.setswitchinterval(float(os.environ["UNITECON_BENCH_SWITCH"]))
@@ -302,7 +308,39 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
 
         yappi.set_clock_type("cpu")
         yappi.start()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    served: list[float] = []
+    submitted: list[float] = []
+    asgi: Any = app
+    if os.environ.get("UNITECON_BENCH_SERVER_TIMES"):  # diagnosis: time inside the server
+        inner = app
+
+        async def timed(scope: Any, receive: Any, send: Any) -> None:
+            t0 = time.perf_counter()
+            await inner(scope, receive, send)
+            if scope["type"] == "http":
+                served.append(time.perf_counter() - t0)
+
+        asgi = timed
+        from unitecon.server.writer import Writer
+
+        real_submit = Writer.submit_candidates
+
+        async def submit(self: Writer, cand: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return await real_submit(self, cand)
+            finally:
+                submitted.append(time.perf_counter() - t0)
+
+        Writer.submit_candidates = submit  # type: ignore[method-assign]
+    uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    if served:
+        served.sort()
+        print(f"inside the server: p50 {pct(served, 0.5) * 1e3:.0f} ms, p99 "
+              f"{pct(served, 0.99) * 1e3:.0f} ms, max {served[-1] * 1e3:.0f} ms")  # fmt: skip
+        submitted.sort()
+        print(f"of which in the writer: p50 {pct(submitted, 0.5) * 1e3:.0f} ms, p99 "
+              f"{pct(submitted, 0.99) * 1e3:.0f} ms")  # fmt: skip
     if profile:
         yappi.stop()
         yappi.get_func_stats().save(profile, type="pstat")
@@ -318,7 +356,9 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
     print(f"server writer: {st.batches} transactions, {each:,.0f} spans each; "
           f"committing {st.busy_s:.1f} s ({st.commit_cpu_s:.1f} s CPU), validating "
           f"{st.validate_s:.1f} s ({st.validate_cpu_s:.1f} s CPU); {st.checkpoints} "
-          f"checkpoints between batches ({st.checkpoint_s:.1f} s); "
+          f"checkpoints between batches ({st.checkpoint_s:.1f} s); {st.spooled} batches "
+          f"spooled ({st.spool_s:.1f} s, longest {st.spool_max_s * 1e3:.0f} ms), "
+          f"{st.commit_retries} commit retries; "
           f"server process CPU {cpu.ru_utime:.1f} s user + {cpu.ru_stime:.1f} s system, "
           f"{cpu.ru_nvcsw:,} + {cpu.ru_nivcsw:,} context switches")  # fmt: skip
 
@@ -462,6 +502,9 @@ async def run_load(url: str, key: str, bodies: list[bytes], a: argparse.Namespac
     for b in bodies:
         q.put_nowait(b)
     res = Result()
+    # The clients first (each loads a TLS context: ~30 ms of CPU that would otherwise fall
+    # on the first requests), then the clock.
+    clients = [httpx.AsyncClient(timeout=30) for _ in range(a.exporters)]
     start = time.monotonic()
     deadline = start + a.seconds
     # Open loop: each exporter sends spans_per_request spans every `period` seconds.
@@ -470,6 +513,7 @@ async def run_load(url: str, key: str, bodies: list[bytes], a: argparse.Namespac
     await asyncio.gather(
         *(
             worker(
+                clients[i],
                 f"{url}/v1/traces",
                 key,
                 q,
@@ -479,7 +523,7 @@ async def run_load(url: str, key: str, bodies: list[bytes], a: argparse.Namespac
                 period,
                 rng.uniform(0, period),
             )
-            for _ in range(a.exporters)
+            for i in range(a.exporters)
         )
     )
     res.wall_s = time.monotonic() - start
@@ -507,6 +551,9 @@ def report(res: Result, stored: int, quarantined: int, a: argparse.Namespace) ->
         t0 = min(res.sent_at)
         slow = sorted(zip(res.latencies, res.sent_at, strict=True), reverse=True)[:5]
         print("slowest: " + ", ".join(f"{x * 1e3:.0f} ms at +{t - t0:.1f} s" for x, t in slow))
+        if os.environ.get("UNITECON_BENCH_FIRST"):
+            first = sorted(zip(res.sent_at, res.latencies, strict=True))[:24]
+            print("first: " + ", ".join(f"+{t - t0:.2f}s {x * 1e3:.0f}" for t, x in first))
     accepted = res.acked_spans - res.rejected_spans
     ok = stored == accepted and quarantined == res.rejected_spans
     print(f"ledger holds {stored:,} events and {quarantined:,} quarantined records: "

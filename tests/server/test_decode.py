@@ -173,7 +173,7 @@ def test_prepared_plan_does_not_depend_on_earlier_batches() -> None:
     for rows in (plain, odd, plain):
         t = pa.Table.from_pylist(rows, schema=CANDIDATE_SCHEMA)
         done = bv.validate([t])
-        locate = lambda pos: f"otlp-http request 1 of its batch (span {pos})"  # noqa: E731
+        locate = lambda pos: f"span {pos} of the same request"  # noqa: E731
         events, rejected = v.validate(t, v.Validator(locate=locate))
         assert done.chunk.events.equals(events)
         assert done.chunk.rejected == rejected

@@ -11,7 +11,16 @@ from fastapi.testclient import TestClient
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
 
+from unitecon.server.app import Settings
+
 TRACE = "5b8efff798038103d269b633813fc60c"
+#: Both decoding paths: in the server process (the writer validates queued requests
+#: together) and in a decoder process (decoded and validated there: `unitecon serve`).
+BOTH_PATHS = pytest.mark.parametrize(
+    "settings",
+    [Settings(prewarm=False), Settings(prewarm=False, decode_processes=1)],
+    ids=["in-process", "decoder-process"],
+)
 
 
 def attr(key: str, value: Any) -> dict[str, Any]:
@@ -130,6 +139,7 @@ def test_receive_ok(
     assert len(q["roots"][0]["children"]) == 2
 
 
+@BOTH_PATHS
 @pytest.mark.parametrize("encoding", ["json", "protobuf"])
 def test_partial_success_quarantines(
     client: TestClient, hdr: dict[str, dict[str, str]], encoding: str
@@ -150,6 +160,7 @@ def test_partial_success_quarantines(
     assert q["total"] == 1 and q["records"][0]["location"].endswith("#eee19b7ec3c1b178")
 
 
+@BOTH_PATHS
 @pytest.mark.parametrize(
     ("ct", "body"),
     [("application/json", b"{not json"), ("application/x-protobuf", b"\xff\xff\xff\xff")],

@@ -21,7 +21,7 @@ from unitecon.economics.costs import costs_by
 from unitecon.ingest import read_path
 from unitecon.ledger.store import Ledger
 from unitecon.pricing import priced_events
-from unitecon.server.app import create_app
+from unitecon.server.app import Settings, create_app
 from unitecon.server.auth import KeyStore
 
 TASKS = 4
@@ -78,7 +78,9 @@ def test_sdk_exporter_to_running_server(tmp_path: Path, serve: Any) -> None:
     store = KeyStore(tmp_path / "keys.sqlite")
     ingest, _ = store.create("ingest", "sdk")
     read, _ = store.create("read", "test")
-    app = create_app(tmp_path / "server.duckdb", keys=store)
+    # As `unitecon serve` runs it: decoder processes where there are 2 cores or more.
+    settings = Settings(decode_processes=Settings.default_decode_processes())
+    app = create_app(tmp_path / "server.duckdb", keys=store, settings=settings)
     memory = InMemorySpanExporter()
     with serve(app) as url:
         exporter = OTLPSpanExporter(

@@ -63,8 +63,9 @@ def serve(
     decode_processes: Annotated[
         int | None,
         typer.Option(
-            help="Processes that decode OTLP bodies beside the server process (default: 1 "
-            "on a machine with 2 or more cores, else 0: decoded in the server process).",
+            help="Processes that decode and validate OTLP bodies beside the server process "
+            "(default: one per core up to 4 on a machine with 2 or more cores, else 0: "
+            "decoded in the server process).",
             min=0,
         ),
     ] = None,

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from unitecon.ingest import otlp as o
 from unitecon.ingest import validate as v
 from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger.schema import EVENT_SCHEMA
 from unitecon.server.errors import InvalidBody
 
 #: The candidate rows' Arrow schema (raw strings plus validation's meta columns).
@@ -61,6 +62,52 @@ def decode_otlp(body: bytes, content_type: str, source: str) -> Decoded:
     rows = o.span_rows(spans) if is_json else o.proto_rows(req)
     table, skipped = o.candidates(rows, source)
     return Decoded(table, skipped)
+
+
+def sample_request(spans: int = 64) -> bytes:
+    """A protobuf `ExportTraceServiceRequest` of `spans` GenAI chat spans (two providers,
+    usage, a customer and a feature), decoded and validated at start to warm the code paths
+    and the prepared query, so that the first real requests do not pay for it. Never written
+    to the ledger."""
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
+    from opentelemetry.proto.common.v1 import common_pb2 as c
+    from opentelemetry.proto.resource.v1 import resource_pb2
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    def attr(key: str, value: str | int) -> c.KeyValue:
+        if isinstance(value, int):
+            return c.KeyValue(key=key, value=c.AnyValue(int_value=value))
+        return c.KeyValue(key=key, value=c.AnyValue(string_value=value))
+
+    start = 1_763_900_000 * 10**9
+    out = [
+        trace_pb2.Span(
+            trace_id=(i // 8 + 1).to_bytes(16, "big"),
+            span_id=(i + 1).to_bytes(8, "big"),
+            name="chat",
+            kind=trace_pb2.Span.SPAN_KIND_CLIENT,
+            start_time_unix_nano=start + i,
+            end_time_unix_nano=start + i + 10**9,
+            attributes=[
+                attr("gen_ai.operation.name", "chat"),
+                attr("gen_ai.provider.name", ("openai", "anthropic")[i % 2]),
+                attr("gen_ai.request.model", ("gpt-4o-mini", "claude-sonnet-4-5")[i % 2]),
+                attr("gen_ai.usage.input_tokens", 1000 + i),
+                attr("gen_ai.usage.output_tokens", 100 + i),
+                attr("unitecon.customer.id", f"c{i % 7}"),
+            ],
+        )
+        for i in range(spans)
+    ]
+    resource = resource_pb2.Resource(attributes=[attr("unitecon.feature", "warm-up")])
+    req = ts.ExportTraceServiceRequest(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=resource, scope_spans=[trace_pb2.ScopeSpans(spans=out)]
+            )
+        ]
+    )
+    return bytes(req.SerializeToString())
 
 
 @dataclass(frozen=True)
@@ -130,6 +177,8 @@ class BatchValidator:
         table = pa.concat_tables(tables)
 
         def locate(pos: int) -> str:
+            if len(batch) == 1:
+                return f"span {pos} of the same request"
             i = bisect.bisect_right(starts, pos - 1) - 1
             return f"{self.source} request {i + 1} of its batch (span {pos - starts[i]})"
 
@@ -178,6 +227,29 @@ class BatchValidator:
 
     def close(self) -> None:
         self._con.close()
+
+
+_process_validator: BatchValidator | None = None
+"""This decoder process's validator (`decode_validated`)."""
+
+
+def decode_validated(body: bytes, content_type: str, source: str) -> Chunk:
+    """`decode_otlp`, then validate the request's candidates on their own: what a decoder
+    process runs, so that the server process only spools and commits.
+
+    Validating in the decoder process moves about half of the server's CPU per span (the
+    validation query, ~13 ms per 512 spans) out of the process that answers HTTP and writes
+    the ledger, and off its GIL. A batch of many small requests is then many validations,
+    not one; the prepared query costs about 1 ms fixed, so that is cheap. The validator is
+    made on first use and kept for the life of the process.
+    """
+    global _process_validator
+    decoded = decode_otlp(body, content_type, source)
+    if decoded.candidates.num_rows == 0:  # no GenAI span
+        return Chunk(EVENT_SCHEMA.empty_table())
+    if _process_validator is None:
+        _process_validator = BatchValidator(source)
+    return _process_validator.validate([decoded.candidates]).chunk
 
 
 def _by_location(batch: list[pa.Table], rejected: list[Rejected]) -> list[list[Rejected]]:

@@ -2,11 +2,13 @@
 
 `POST /v1/traces` takes an `ExportTraceServiceRequest` as the OpenTelemetry exporters send it
 (`application/x-protobuf` or `application/json`, gzip or plain) and answers an
-`ExportTraceServiceResponse` in the request's encoding. The body is decoded into candidate
-rows off the event loop (`decode.py`); the writer validates the candidates of every queued
-request in one query and commits them in one transaction. Spans that cannot become events go to
-the quarantine with their reason; the answer then carries `partial_success` with the count
-of rejected spans and a message (OTLP specification, "Partial Success").
+`ExportTraceServiceResponse` in the request's encoding. With decoder processes (the default
+on 2 cores or more) the body is decoded and validated there (`decode.decode_validated`) and
+the writer only spools and commits; otherwise it is decoded into candidate rows off the event
+loop and the writer validates the candidates of every queued request in one query. Spans
+that cannot become events go to the quarantine with their reason; the answer then carries
+`partial_success` with the count of rejected spans and a message (OTLP specification,
+"Partial Success").
 
 `POST /api/v1/events` takes usage events in unitecon's native format, as a JSON array or as
 JSON lines.
@@ -18,6 +20,7 @@ Both need an ingest (or admin) key, answer only after the events are committed, 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ProcessPoolExecutor
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -30,7 +33,7 @@ from unitecon.errors import UniteconError
 from unitecon.ingest.base import Chunk, Rejected
 from unitecon.server.auth import KeyInfo, Kind, require
 from unitecon.server.body import media_type, read_body
-from unitecon.server.decode import decode_otlp
+from unitecon.server.decode import decode_otlp, decode_validated
 from unitecon.server.errors import COMMON_RESPONSES, ErrorBody, InvalidBody
 from unitecon.server.writer import Writer
 
@@ -104,10 +107,16 @@ async def receive_traces(request: Request, key: IngestKey) -> Response:
     ct = PROTOBUF if kind == "protobuf" else JSON
     writer: Writer = request.app.state.writer
     pool = request.app.state.decoders
+    loop = asyncio.get_running_loop()
+    if isinstance(pool, ProcessPoolExecutor):  # decoded and validated there
+        chunk = await loop.run_in_executor(pool, decode_validated, body, ct, writer.source)
+        if chunk.events.num_rows == 0 and not chunk.rejected:  # no GenAI span
+            return otlp_response([], kind)
+        done = await writer.submit(chunk)
+        return otlp_response(done.rejections, kind)
     if pool is None:
         decoded = decode_otlp(body, ct, writer.source)
     else:
-        loop = asyncio.get_running_loop()
         decoded = await loop.run_in_executor(pool, decode_otlp, body, ct, writer.source)
     if decoded.candidates.num_rows == 0:  # no GenAI span: nothing to write
         return otlp_response([], kind)

@@ -122,6 +122,8 @@ class WriterStats:
     """Batches written to the spool (acknowledged before their commit)."""
     spool_s: float = 0.0
     """Time the spool writes took [s]."""
+    spool_max_s: float = 0.0
+    """The longest spool write [s]."""
     commit_retries: int = 0
     """Ledger writes of spooled batches that failed and were tried again."""
     replayed: int = 0
@@ -146,7 +148,7 @@ class Writer:
         source: str = "otlp-http",
         max_queue_rows: int = 200_000,
         max_batch_rows: int = 50_000,
-        checkpoint_wal_bytes: int = 4 << 20,
+        checkpoint_wal_bytes: int = 16 << 20,
         spool: bool = True,
     ) -> None:
         self.ledger = ledger
@@ -185,8 +187,9 @@ class Writer:
         ]
 
     def start(self) -> None:
-        """Write what a previous run left in the spool, then start the threads."""
+        """Write what a previous run left in the spool, warm up, then start the threads."""
         self.replay()
+        self._warm()
         for t in self._threads:
             t.start()
 
@@ -209,6 +212,19 @@ class Writer:
             log.warning("wrote %d acknowledged batches left in the spool", written)
         self.stats.replayed += written
         return written
+
+    def _warm(self) -> None:
+        """Decode, validate and serialize a sample request once (nothing is written): the
+        first run of the prepared validation and of these code paths costs several times a
+        later one, and would fall on the first requests."""
+        import io
+
+        from unitecon.server.decode import decode_otlp, sample_request
+
+        sample = decode_otlp(sample_request(), "application/x-protobuf", self.source)
+        chunk = self._validator.validate([sample.candidates]).chunk
+        with pa.ipc.new_stream(io.BytesIO(), chunk.events.schema) as w:
+            w.write_table(chunk.events)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Refuse new work, write what is queued, and stop the threads."""
@@ -302,8 +318,10 @@ class Writer:
             except Exception as e:  # not durable: nobody is acknowledged
                 self._failed(jobs, rows, e, "spool write")
                 return
+            took = time.perf_counter() - started
             self.stats.spooled += 1
-            self.stats.spool_s += time.perf_counter() - started
+            self.stats.spool_s += took
+            self.stats.spool_max_s = max(self.stats.spool_max_s, took)
         with self._progress:
             self._handed = batch.entry.seq
         if self.spool is not None:  # durable: answer now, commit behind
