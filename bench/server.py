@@ -351,6 +351,10 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
           f"{rc.misses} computed by a request, {rc.refreshes} refreshed in the "
           "background")  # fmt: skip
     st = app.state.writer.stats
+    if st.checkpoint_log:
+        t0 = st.checkpoint_log[0][0]
+        print("checkpoints (start, seconds): " + ", ".join(
+            f"+{t - t0:.1f} {d:.2f}" for t, d in st.checkpoint_log))  # fmt: skip
     each = st.rows_written / max(st.batches, 1)
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     print(f"server writer: {st.batches} transactions, {each:,.0f} spans each; "

@@ -60,10 +60,23 @@ class Settings:
     process decode, and the writer validates the queued requests together). Decoding is
     CPU-bound Python and validation a DuckDB query; processes let them use the cores the
     writer and the HTTP loop leave, off the server process's GIL."""
+    ledger_threads: int = 0
+    """DuckDB threads of the ledger (writes and reads): 0 is the cores the decoder processes
+    leave, at least 1. On 2 cores with 2 decoders that is 1: DuckDB's worker threads would
+    otherwise run a checkpoint's compression beside the decoders at normal priority."""
+    commit_nice: int = 19
+    """Nice value of the writer's committing thread (Linux), which writes behind the spool
+    and checkpoints; 0 leaves it at the server's priority."""
     decode_threads: int = 1
     """Threads of the server process that decode OTLP bodies when there are no decoder
     processes (0: on the event loop itself). Decoding holds the GIL, so more threads than
     one add no speed, only switches that delay the writer's threads."""
+
+    def duckdb_threads(self) -> int:
+        """The ledger's DuckDB threads (`ledger_threads`, or the cores decoders leave)."""
+        if self.ledger_threads > 0:
+            return self.ledger_threads
+        return max(1, (os.cpu_count() or 1) - self.decode_processes)
 
     @staticmethod
     def default_decode_processes() -> int:
@@ -170,11 +183,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = Ledger(ledger_path)
+        ledger.con.execute(f"SET threads = {settings.duckdb_threads()}")
         writer = Writer(
             ledger,
             max_queue_rows=settings.max_queue_rows,
             max_batch_rows=settings.max_batch_rows,
             checkpoint_wal_bytes=settings.checkpoint_wal_bytes,
+            commit_nice=settings.commit_nice,
         )
         writer.start()
         app.state.decoders = _decoders(settings)
