@@ -46,6 +46,7 @@ import dataclasses
 import os
 import random
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -426,6 +427,11 @@ def main() -> None:
     ap.add_argument("--reads", action="store_true", help="measure API reads, not ingest")
     ap.add_argument("--events", type=int, default=10_000_000, help="--reads: ledger size")
     ap.add_argument("--ledger", type=Path, help="--reads: ledger file to reuse (or build)")
+    ap.add_argument(
+        "--base-ledger",
+        type=Path,
+        help="ingest: start from a copy of this ledger (e.g. 10M events), not an empty one",
+    )
     ap.add_argument("--read-requests", type=int, default=20, help="--reads: per endpoint")
     ap.add_argument("--readers", type=int, default=4, help="--reads: concurrent clients")
     ap.add_argument(
@@ -447,6 +453,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="unitecon-bench-") as tmp:
         ledger, keys = Path(tmp) / "ledger.duckdb", Path(tmp) / "keys.sqlite"
+        before = 0
+        if a.base_ledger:
+            shutil.copyfile(a.base_ledger, ledger)
+            with Ledger(ledger) as lg:  # migrated (and its log checkpointed) before the clock
+                before = lg.count()
+            print(f"starting from a copy of {a.base_ledger}: {before:,} events")
         key, _ = KeyStore(keys).create("ingest", "bench")
         port = free_port()
         proc = subprocess.Popen(
@@ -471,7 +483,7 @@ def main() -> None:
             proc.send_signal(signal.SIGINT)  # graceful: the writer drains before exit
             proc.wait(120)
         with Ledger(ledger, read_only=True) as lg:
-            stored = lg.count()
+            stored = lg.count() - before
             quarantined = len(lg.quarantine())
     report(res, stored, quarantined, a)
 

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from unitecon.errors import LedgerError
 from unitecon.ingest.base import Chunk, Rejected
 from unitecon.ledger import migrations
+from unitecon.ledger.known import KnownIds
 from unitecon.ledger.schema import EVENT_SCHEMA
 
 DB_NAME = "ledger.duckdb"
@@ -141,6 +143,7 @@ class Ledger:
         except duckdb.IOException as e:
             raise LedgerError(f"Cannot open the ledger {self.path}: {e}") from e
         self.con.execute("SET TimeZone = 'UTC'")
+        self._known: KnownIds | None = None
         if not read_only:
             migrations.migrate(self.con)
         elif migrations.current_version(self.con) < migrations.LATEST:
@@ -166,6 +169,13 @@ class Ledger:
         return ibis.duckdb.from_connection(self.con)
 
     # -- ingest ----------------------------------------------------------------------
+    def track_ids(self) -> None:
+        """Keep the stored event ids' hashes in memory (`known.KnownIds`), so that a batch
+        of new events skips the scan of every stored id. For a long-lived writer (the
+        service); it must be the ledger's only writer."""
+        if self._known is None:
+            self._known = KnownIds.load(self.con)
+
     def ingest(
         self,
         source: str,
@@ -284,11 +294,26 @@ class Ledger:
         repeated = pc.count_distinct(ids, mode="all").as_py() != batch.num_rows
         con.register("_batch", batch)
         try:
-            stored = con.execute(
-                "SELECT b.event_id FROM _batch b SEMI JOIN events e ON b.event_id = e.event_id"
-            ).fetch_arrow_table()
+            probe = "_batch"
+            if self._known is not None:  # only ids that may be stored need the scan
+                hashes = con.execute("SELECT hash(event_id) AS h FROM _batch").fetchnumpy()["h"]
+                hashes = np.asarray(hashes, dtype=np.uint64)
+                maybe = self._known.maybe_stored(hashes)
+                self._known.add(hashes)  # a superset: added before the commit
+                con.register("_maybe", batch.filter(pa.array(maybe)))
+                probe = "_maybe" if maybe.any() else ""
+            stored = (
+                con.execute(
+                    f"SELECT b.event_id FROM {probe} b SEMI JOIN events e "
+                    "ON b.event_id = e.event_id"
+                ).fetch_arrow_table()
+                if probe
+                else pa.table({"event_id": pa.array([], pa.string())})
+            )
         finally:
             con.unregister("_batch")
+            if self._known is not None:
+                con.unregister("_maybe")
         if stored.num_rows:
             batch = batch.filter(pc.invert(pc.is_in(ids, value_set=stored.column(0))))
         if not batch.num_rows:

@@ -174,6 +174,7 @@ class Writer:
         self._queued_rows = 0
         self._closing = False
         self._validator = BatchValidator(source)
+        ledger.track_ids()  # the only writer while it runs: stored ids checked in memory
         self.spool = (
             Spool(Path(f"{ledger.path}.spool")) if spool and ledger.path is not None else None
         )
