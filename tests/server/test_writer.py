@@ -13,9 +13,9 @@ import pytest
 
 from unitecon.ingest.base import Chunk, Rejected
 from unitecon.ledger import schema
+from unitecon.ledger.spool import Spool, Spooled, spool_dir
 from unitecon.ledger.store import Ledger
 from unitecon.server.errors import Overloaded, Unavailable
-from unitecon.server.spool import Spool, Spooled
 from unitecon.server.writer import Writer
 
 MakeChunk = Callable[..., Chunk]
@@ -192,13 +192,15 @@ def test_spooled_batch_is_retried_until_the_ledger_takes_it(
     ledger.close()
 
 
-def test_spool_left_by_a_crash_is_written_at_start(chunk: MakeChunk, tmp_path: Path) -> None:
-    """Batches acknowledged but not committed when the server died are in the ledger after
-    the next start, once each: a batch whose lineage shows it committed is not written
-    again, and replay is idempotent."""
+def test_spool_left_by_a_crash_is_written_at_the_next_open(
+    chunk: MakeChunk, tmp_path: Path
+) -> None:
+    """Batches acknowledged but not committed when the server died are in the ledger once it
+    is next opened for writing (by the server or by `unitecon ingest`), once each: a batch
+    whose lineage shows it committed is not written again, and replay is idempotent."""
     path = tmp_path / "l.duckdb"
     ledger = Ledger(path)
-    spool = Spool(Path(f"{path}.spool"))
+    spool = Spool(spool_dir(path))
     lost = Spooled(1, "a" * 32, "otlp-http/aaaa", chunk(0, 7, rejected=2))
     committed = Spooled(2, "b" * 32, "otlp-http/bbbb", chunk(7, 3))
     spool.write(lost)
@@ -207,15 +209,17 @@ def test_spool_left_by_a_crash_is_written_at_start(chunk: MakeChunk, tmp_path: P
     (spool.dir / ".000000000003-cccc.arrow.tmp").write_bytes(b"half")  # never acknowledged
     ledger.close()
 
+    with Ledger(path, read_only=True) as ro:  # a reader cannot write: not yet there
+        assert ro.count() == 3
     ledger = Ledger(path)
-    writer = Writer(ledger)
-    writer.start()
-    writer.stop()
-    assert writer.stats.replayed == 1
     assert ledger.count() == 10 and len(ledger.quarantine()) == 2
     assert ledger.has_ingest(lost.ingest_id)
     assert [r["ingest_id"] for r in ledger.ingests()].count(committed.ingest_id) == 1
     assert list(spool.dir.iterdir()) == []
+    writer = Writer(ledger)  # nothing left for the server to replay
+    writer.start()
+    writer.stop()
+    assert writer.stats.replayed == 0 and ledger.count() == 10
     ledger.close()
 
 

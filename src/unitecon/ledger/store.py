@@ -146,6 +146,7 @@ class Ledger:
         self._known: KnownIds | None = None
         if not read_only:
             migrations.migrate(self.con)
+            self.replay_spool()
         elif migrations.current_version(self.con) < migrations.LATEST:
             raise LedgerError(
                 f"The ledger {self.path} is at an older schema; open it once for writing "
@@ -169,6 +170,22 @@ class Ledger:
         return ibis.duckdb.from_connection(self.con)
 
     # -- ingest ----------------------------------------------------------------------
+    def replay_spool(self) -> int:
+        """Write the batches the service acknowledged but had not committed when it stopped
+        (`spool.py`); a batch whose ingest is in the lineage was committed and is only
+        removed. Returns how many batches were written."""
+        from unitecon.ledger.spool import Spool, spool_dir
+
+        if self.path is None or not spool_dir(self.path).is_dir():
+            return 0
+        spool, written = Spool(spool_dir(self.path)), 0
+        for entry in spool.pending():
+            if not self.has_ingest(entry.ingest_id):
+                self.ingest(entry.source, [entry.chunk], fmt="spool", ingest_id=entry.ingest_id)
+                written += 1
+            spool.remove(entry)
+        return written
+
     def track_ids(self) -> None:
         """Keep the stored event ids' hashes in memory (`known.KnownIds`), so that a batch
         of new events skips the scan of every stored id. For a long-lived writer (the

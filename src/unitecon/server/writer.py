@@ -58,10 +58,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger.spool import Spool, Spooled, spool_dir
 from unitecon.ledger.store import Ledger
 from unitecon.server.decode import BatchValidator
 from unitecon.server.errors import Overloaded, Unavailable
-from unitecon.server.spool import Spool, Spooled
 
 log = logging.getLogger("unitecon.server")
 
@@ -175,9 +175,7 @@ class Writer:
         self._closing = False
         self._validator = BatchValidator(source)
         ledger.track_ids()  # the only writer while it runs: stored ids checked in memory
-        self.spool = (
-            Spool(Path(f"{ledger.path}.spool")) if spool and ledger.path is not None else None
-        )
+        self.spool = Spool(spool_dir(ledger.path)) if spool and ledger.path is not None else None
         """Where acknowledged batches wait for the ledger (None: answer after the commit)."""
         self._seq = self.spool.next_seq() if self.spool is not None else 1
         self._handed = 0
@@ -205,22 +203,15 @@ class Writer:
             t.start()
 
     def replay(self) -> int:
-        """Write the spooled batches of a run that stopped before committing them (a batch
-        whose ingest is in the lineage was committed: it is only removed). Returns how many
-        batches were written."""
+        """Write the spooled batches of a run that stopped before committing them (the
+        ledger did so when it was opened; this catches a spool filled since). Returns how
+        many batches were written."""
         if self.spool is None:
             return 0
-        written = 0
-        for entry in self.spool.pending():
-            if not self.ledger.has_ingest(entry.ingest_id):
-                self.ledger.ingest(
-                    entry.source, [entry.chunk], fmt=self.source, ingest_id=entry.ingest_id
-                )
-                written += 1
-                self.generation += 1
-            self.spool.remove(entry)
+        written = self.ledger.replay_spool()
         if written:
             log.warning("wrote %d acknowledged batches left in the spool", written)
+            self.generation += 1
         self.stats.replayed += written
         return written
 

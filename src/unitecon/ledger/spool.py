@@ -1,4 +1,4 @@
-"""The writer's spool: acknowledged batches on disk until the ledger has committed them.
+"""The service's spool: acknowledged batches on disk until the ledger has committed them.
 
 The service acknowledges a request once its validated events are durable here (one Arrow IPC
 file per writer batch, written to a temporary name, synced, renamed, directory synced:
@@ -9,6 +9,8 @@ Each file carries the batch's ledger ingest id and source. After a crash, `pendi
 back every file not yet removed: an id already in the ledger's lineage was committed (the
 lineage row and the rows are one transaction), so the file is only removed; otherwise the
 batch is ingested again. Ingest is idempotent by event id, so replay is always safe.
+Any open of the ledger for writing replays it (`Ledger.replay_spool`), so a batch the
+service acknowledged reaches the ledger even if the next writer is `unitecon ingest`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ class Spooled:
     source: str
     chunk: Chunk
     path: Path | None = None
+
+
+def spool_dir(ledger_path: Path) -> Path:
+    """Where the spool of the ledger file `ledger_path` lives."""
+    return Path(f"{ledger_path}.spool")
 
 
 class Spool:
