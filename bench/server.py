@@ -208,7 +208,15 @@ def reads(a: argparse.Namespace) -> None:
         ingest, _ = KeyStore(keys).create("ingest", "bench")
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--child", str(path), str(keys), str(port), "0"],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(path),
+                str(keys),
+                str(port),
+                str(a.decode_processes),
+            ],
             env={**os.environ, "PYTHONUNBUFFERED": "1", "UNITECON_BENCH_PREWARM": "1"},
         )
         url = f"http://127.0.0.1:{port}"
@@ -258,16 +266,27 @@ async def time_reads(url: str, key: str, ingest: str, a: argparse.Namespace) -> 
                   "ms")  # fmt: skip
         if not a.ingest_rate:
             return
-        bodies = encoded(int(a.ingest_rate * a.seconds / 64) + 16, 64, a.seed + 1)
+        spans = a.spans_per_request
+        bodies = encoded(int(a.ingest_rate * a.seconds / spans) + 16, spans, a.seed + 1)
         q: asyncio.Queue[bytes] = asyncio.Queue()
         for b in bodies:
             q.put_nowait(b)
         res, exporters = Result(), 4
         deadline = time.monotonic() + a.seconds
-        period = 64 * exporters / a.ingest_rate
+        period = spans * exporters / a.ingest_rate
         load = [
             asyncio.create_task(
-                worker(f"{url}/v1/traces", ingest, q, 64, deadline, res, period, i * period / 4)
+                worker(
+                    httpx.AsyncClient(timeout=30),
+                    f"{url}/v1/traces",
+                    ingest,
+                    q,
+                    spans,
+                    deadline,
+                    res,
+                    period,
+                    i * period / 4,
+                )
             )
             for i in range(exporters)
         ]
@@ -310,7 +329,6 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
         yappi.set_clock_type("cpu")
         yappi.start()
     served: list[float] = []
-    submitted: list[float] = []
     asgi: Any = app
     if os.environ.get("UNITECON_BENCH_SERVER_TIMES"):  # diagnosis: time inside the server
         inner = app
@@ -322,26 +340,11 @@ def child(ledger: str, keys: str, port: int, decoders: int) -> None:
                 served.append(time.perf_counter() - t0)
 
         asgi = timed
-        from unitecon.server.writer import Writer
-
-        real_submit = Writer.submit_candidates
-
-        async def submit(self: Writer, cand: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return await real_submit(self, cand)
-            finally:
-                submitted.append(time.perf_counter() - t0)
-
-        Writer.submit_candidates = submit  # type: ignore[method-assign]
     uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     if served:
         served.sort()
         print(f"inside the server: p50 {pct(served, 0.5) * 1e3:.0f} ms, p99 "
               f"{pct(served, 0.99) * 1e3:.0f} ms, max {served[-1] * 1e3:.0f} ms")  # fmt: skip
-        submitted.sort()
-        print(f"of which in the writer: p50 {pct(submitted, 0.5) * 1e3:.0f} ms, p99 "
-              f"{pct(submitted, 0.99) * 1e3:.0f} ms")  # fmt: skip
     if profile:
         yappi.stop()
         yappi.get_func_stats().save(profile, type="pstat")

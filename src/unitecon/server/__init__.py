@@ -6,7 +6,8 @@ output (read API, dashboard). It computes nothing itself: ingest decodes bodies
 pricing, attribution and economics functions.
 
     app.py        create_app(ledger_path, project, keys=, settings=, config_path=)
-    writer.py     the single writer thread (group commit, ack after commit, 503 when full)
+    writer.py     the single writer (ack once spooled, group commit behind, 503 when full)
+    decode.py     OTLP bodies to validated events (in decoder processes by default)
     auth.py       API keys (ingest / read / admin), hashed at rest, constant-time checked
     errors.py     the one JSON error shape (and OTLP's protobuf Status)
     body.py       body limits (413), content types and encodings (415)

@@ -9,8 +9,9 @@ rows not yet validated (`submit_candidates`). Two threads then work as a pipelin
                                                           \--committer--> ledger
 
 The validator takes what is queued (up to `max_batch_rows`) and validates all its candidates
-in one prepared query (`decode.BatchValidator`: one query per batch, not per request). It
-writes the batch to the spool (`spool.py`: an Arrow file, synced) and then answers the
+in one prepared query (`decode.BatchValidator`: one query per batch, not per request);
+requests decoded in decoder processes (`unitecon serve`'s default) arrive validated, and are
+only gathered. It writes the batch to the spool (`ledger/spool.py`: an Arrow file, synced) and then answers the
 batch's requests: an acknowledged span is on disk. The committer writes each spooled batch
 to the ledger as one ingest (one transaction: group commit, lineage named by the id chosen at
 spool time) and then removes it from the spool. After a crash the spool is replayed at start
