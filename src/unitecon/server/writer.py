@@ -11,11 +11,13 @@ rows not yet validated (`submit_candidates`). Two threads then work as a pipelin
 The validator takes what is queued (up to `max_batch_rows`) and validates all its candidates
 in one prepared query (`decode.BatchValidator`: one query per batch, not per request);
 requests decoded in decoder processes (`unitecon serve`'s default) arrive validated, and are
-only gathered. It writes the batch to the spool (`ledger/spool.py`: an Arrow file, synced) and then answers the
-batch's requests: an acknowledged span is on disk. The committer writes each spooled batch
-to the ledger as one ingest (one transaction: group commit, lineage named by the id chosen at
-spool time) and then removes it from the spool. After a crash the spool is replayed at start
-(`start()`); ingest is idempotent, so replaying a batch that was committed changes nothing.
+only gathered. It writes the batch to the spool (`ledger/spool.py`: an Arrow file, synced)
+and then answers the batch's requests: an acknowledged span is on disk. The committer
+writes each spooled batch to the ledger as one ingest (one transaction: group commit,
+lineage named by the id chosen at spool time) and then removes it from the spool. After a
+crash the spool is replayed when the ledger is next opened for writing
+(`Ledger.replay_spool`); ingest is idempotent, so replaying a committed batch changes
+nothing.
 
 Why not answer after the ledger commit: DuckDB's checkpoint (moving the write-ahead log into
 the file) blocks every commit while it runs, 40-100 ms most times and 400-730 ms about one
@@ -52,6 +54,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,8 +126,9 @@ class WriterStats:
     """Checkpoints the committer ran between batches."""
     checkpoint_s: float = 0.0
     """Time they took [s]."""
-    checkpoint_log: list[tuple[float, float]] = field(default_factory=list)
-    """When each checkpoint started (`time.perf_counter()`) and how long it took [s]."""
+    checkpoint_log: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=256))
+    """When each of the last 256 checkpoints started (`time.perf_counter()`) and how long
+    it took [s]."""
     spooled: int = 0
     """Batches written to the spool (acknowledged before their commit)."""
     spool_s: float = 0.0
@@ -403,8 +407,8 @@ class Writer:
                 log.exception("ledger write of spooled batch %s failed; retrying", e.ingest_id)
                 self.stats.commit_retries += 1
                 self.stats.last_error = f"{type(err).__name__}: {err}"
-                if self._closing and self._ready.empty():
-                    return  # stopping: it stays in the spool, written at the next start
+                if self._closing:
+                    return  # stopping: it stays in the spool, written at the next open
                 time.sleep(wait)
                 wait = min(wait * 2, MAX_RETRY_WAIT_S)
         if self.spool is not None:
