@@ -207,6 +207,8 @@ def test_spool_left_by_a_crash_is_written_at_the_next_open(
     spool.write(committed)
     ledger.ingest(committed.source, [committed.chunk], ingest_id=committed.ingest_id)
     (spool.dir / ".000000000003-cccc.arrow.tmp").write_bytes(b"half")  # never acknowledged
+    damaged = spool.dir / f"000000000004-{'d' * 32}.arrow"
+    damaged.write_bytes(b"not arrow")  # damaged on disk: set aside, never lost or fatal
     ledger.close()
 
     with Ledger(path, read_only=True) as ro:  # a reader cannot write: not yet there
@@ -215,7 +217,7 @@ def test_spool_left_by_a_crash_is_written_at_the_next_open(
     assert ledger.count() == 10 and len(ledger.quarantine()) == 2
     assert ledger.has_ingest(lost.ingest_id)
     assert [r["ingest_id"] for r in ledger.ingests()].count(committed.ingest_id) == 1
-    assert list(spool.dir.iterdir()) == []
+    assert [p.name for p in spool.dir.iterdir()] == [damaged.name + ".unreadable"]
     writer = Writer(ledger)  # nothing left for the server to replay
     writer.start()
     writer.stop()

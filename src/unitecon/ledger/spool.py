@@ -16,6 +16,7 @@ service acknowledged reaches the ledger even if the next writer is `unitecon ing
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from unitecon.ingest.base import Chunk, Rejected
+
+log = logging.getLogger("unitecon.ledger")
 
 #: Schema metadata key holding the batch's ingest id, source and rejected records.
 META = b"unitecon.spool"
@@ -86,10 +89,17 @@ class Spool:
                 if p.name.endswith(".tmp"):  # never acknowledged: the write did not finish
                     p.unlink(missing_ok=True)
                 continue
-            with pa.OSFile(str(p), "rb") as f:
-                table = pa.ipc.open_stream(f).read_all()
-            schema_meta = dict(table.schema.metadata or {})
-            meta = json.loads(schema_meta.pop(META))
+            try:
+                with pa.OSFile(str(p), "rb") as f:
+                    table = pa.ipc.open_stream(f).read_all()
+                schema_meta = dict(table.schema.metadata or {})
+                meta = json.loads(schema_meta.pop(META))
+            except (pa.ArrowException, OSError, KeyError, ValueError) as e:
+                # Damaged on disk after it was synced: kept aside for a person, not lost.
+                bad = p.with_name(p.name + ".unreadable")
+                p.rename(bad)
+                log.error("spooled batch %s is unreadable (%s); kept as %s", p, e, bad)
+                continue
             events = table.replace_schema_metadata(schema_meta or None)
             rejected = [Rejected(*r) for r in meta["rejected"]]
             chunk = Chunk(events, rejected, meta["rows_read"], meta["skipped"])
