@@ -49,10 +49,8 @@ def test_many_concurrent_requests_all_committed(chunk: MakeChunk, tmp_path: Path
     ledger.close()
 
 
-def test_ack_only_after_commit_and_refuse_when_full(
-    chunk: MakeChunk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Without a spool, a request is answered after its commit."""
+def held_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Ledger, threading.Event]:
+    """A ledger whose writes wait until the returned event is set."""
     ledger = Ledger(tmp_path / "l.duckdb")
     gate = threading.Event()
     real = ledger.ingest
@@ -62,6 +60,14 @@ def test_ack_only_after_commit_and_refuse_when_full(
         return real(*a, **kw)
 
     monkeypatch.setattr(ledger, "ingest", slow_ingest)
+    return ledger, gate
+
+
+def test_ack_only_after_commit_and_refuse_when_full(
+    chunk: MakeChunk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a spool, a request is answered after its commit."""
+    ledger, gate = held_ledger(tmp_path, monkeypatch)
     writer = Writer(ledger, max_queue_rows=25, spool=False)
     writer.start()
 
@@ -88,15 +94,7 @@ def test_ack_once_spooled_and_refuse_while_uncommitted(
     """With the spool (the default for a ledger file), a request is answered once its batch
     is on disk, before the ledger commit; rows count against the queue until committed; a
     read waiting for its writes (`caught_up`) returns once they are committed."""
-    ledger = Ledger(tmp_path / "l.duckdb")
-    gate = threading.Event()
-    real = ledger.ingest
-
-    def slow_ingest(*a: Any, **kw: Any) -> Any:
-        gate.wait(10)
-        return real(*a, **kw)
-
-    monkeypatch.setattr(ledger, "ingest", slow_ingest)
+    ledger, gate = held_ledger(tmp_path, monkeypatch)
     writer = Writer(ledger, max_queue_rows=25)
     writer.start()
     spool = tmp_path / "l.duckdb.spool"
@@ -116,6 +114,7 @@ def test_ack_once_spooled_and_refuse_while_uncommitted(
     asyncio.run(main())
     writer.stop()
     assert ledger.count() == 30 and writer.stats.spooled == 2
+    assert writer.stats.requests_written == 2  # counted though answered before the commit
     assert list(spool.glob("*")) == []  # committed batches leave the spool
     ledger.close()
 

@@ -303,8 +303,9 @@ class Ledger:
         The stored ids that the batch repeats are found with a semi-join whose hash table is
         built on the batch (not on the whole ledger), so a chunk costs O(batch + one scan of
         the id column) however large the ledger grows; they are removed from the batch in
-        Arrow. Rows repeated inside the batch are collapsed with a window only when there
-        are any.
+        Arrow. With `track_ids()` only the ids whose hash is already known are probed, and
+        the scan is skipped when there are none. Rows repeated inside the batch are
+        collapsed with a window only when there are any.
         """
         con = self.con
         ids = batch.column("event_id")

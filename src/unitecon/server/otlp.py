@@ -13,8 +13,9 @@ that cannot become events go to the quarantine with their reason; the answer the
 `POST /api/v1/events` takes usage events in unitecon's native format, as a JSON array or as
 JSON lines.
 
-Both need an ingest (or admin) key, answer only after the events are committed, and answer
-503 with `Retry-After` when the writer's queue is full.
+Both need an ingest (or admin) key, answer once the events are durable (in the writer's
+spool, or committed where the ledger has no spool: `writer.py`), and answer 503 with
+`Retry-After` when the writer's queue is full.
 """
 
 from __future__ import annotations

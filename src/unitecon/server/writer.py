@@ -98,6 +98,8 @@ class _Batch:
     """The requests still waiting for an answer (none once the batch is spooled)."""
     rows: int
     """Queued rows the batch holds (released from the queue at its commit)."""
+    requests: int
+    """Requests in the batch (its jobs, answered or not)."""
     entry: Spooled
     own: dict[int, list[Rejected]]
 
@@ -357,7 +359,7 @@ class Writer:
         ingest_id = uuid.uuid4().hex
         entry = Spooled(self._seq, ingest_id, f"{self.source}/{ingest_id[:16]}", chunk)
         self._seq += 1
-        return _Batch(jobs, rows, entry, own)
+        return _Batch(jobs, rows, len(jobs), entry, own)
 
     # -- the committer thread ----------------------------------------------------------
     def _commit_loop(self) -> None:
@@ -415,7 +417,7 @@ class Writer:
             self.spool.remove(e)
         self.stats.batches += 1
         self.stats.rows_written += e.chunk.events.num_rows
-        self.stats.requests_written += len(b.jobs)
+        self.stats.requests_written += b.requests
         self.stats.busy_s += time.perf_counter() - started
         self.stats.commit_cpu_s += time.thread_time() - cpu
         self.last_ingest_id = res.ingest_id
