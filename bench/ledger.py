@@ -101,9 +101,7 @@ def build_ledger(path: Path, n: int) -> Ledger:
     """A ledger file with `n` generated events (written directly: ingest is measured in (d))."""
     led = Ledger(path)
     for chunk in generate(n):
-        led.con.register("_chunk", chunk)
-        led.con.execute("INSERT INTO events SELECT * FROM _chunk")
-        led.con.unregister("_chunk")
+        led._append(chunk)
     led.con.execute("CHECKPOINT")
     return led
 

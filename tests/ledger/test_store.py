@@ -84,7 +84,7 @@ def test_migrate_from_blank_gives_the_event_schema() -> None:
     con = duckdb.connect()
     assert migrations.migrate(con) == list(range(1, migrations.LATEST + 1))
     got = con.execute("SELECT * FROM events").fetch_arrow_table().schema
-    assert got.names == EVENT_SCHEMA.names
+    assert got.names == [*EVENT_SCHEMA.names, "price_key"]
     assert migrations.migrate(con) == []
 
 
@@ -101,13 +101,65 @@ def test_migrate_from_version_1_keeps_rows(tmp_path: Path) -> None:
     con.close()
     with Ledger(path) as ledger:
         table = ledger.con.execute("SELECT * FROM events").fetch_arrow_table()
-        assert table.schema.names == EVENT_SCHEMA.names
+        assert table.schema.names == [*EVENT_SCHEMA.names, "price_key"]
         row = table.to_pylist()[0]
         assert (row["event_id"], row["input_tokens"], row["task_id"]) == ("old", 7, "t1")
         assert row["task_type"] is None
-        # and new rows still go in
+        # the old row got its price key: no provider, model or tier, not batch, a chat
+        assert ledger.rows("SELECT * EXCLUDE (key_id) FROM price_keys") == [
+            {
+                "provider": "",
+                "model": "",
+                "batch": False,
+                "service_tier": "",
+                "structural": False,
+                "has_endpoint": False,
+            }
+        ]
+        assert row["price_key"] == ledger.rows("SELECT key_id FROM price_keys")[0]["key_id"]
+        # and new rows still go in, keyed
         ledger.ingest("new", [Chunk(to_table(_rows(1)))])
         assert ledger.count() == 2
+        assert ledger.rows("SELECT count(*) AS n FROM events WHERE price_key IS NULL") == [{"n": 0}]
+
+
+def test_migrate_from_version_2_keys_every_event(tmp_path: Path) -> None:
+    """Events stored before price keys get the key of their provider, model, batch, tier,
+    structural operation and endpoint; events that differ in any of them do not share one."""
+    path = tmp_path / "v2.duckdb"
+    with Ledger(path) as ledger:
+        ledger.con.execute("DROP TABLE price_keys")
+        ledger.con.execute("ALTER TABLE events DROP COLUMN price_key")
+        ledger.con.execute("DELETE FROM schema_migrations WHERE version = 3")
+    con = duckdb.connect(str(path))
+    assert migrations.current_version(con) == 2
+    rows = [
+        ("a", "openai", "gpt-4o", False, None, "chat", None),
+        ("b", "openai", "gpt-4o", False, None, "chat", None),  # same key as a
+        ("c", "openai", "gpt-4o", True, None, "chat", None),  # batch
+        ("d", "openai", "gpt-4o", False, "flex", "chat", None),  # tier
+        ("e", "openai", "gpt-4o", False, None, "invoke_agent", None),  # structural
+        ("f", "openai", "gpt-4o", False, None, "chat", "vllm-1"),  # self-hosted endpoint
+        ("g", None, "gpt-4o", False, None, "chat", None),  # no provider
+    ]
+    for eid, provider, model, batch, tier, op, endpoint in rows:
+        con.execute(
+            "INSERT INTO events (event_id, ts, operation, provider, model, endpoint, "
+            "input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, "
+            "reasoning_tokens, units, service_tier, batch, status, attempt, sample_rate, "
+            "source, ingest_id) VALUES (?, TIMESTAMPTZ '2025-03-01 00:00:00+00', ?, ?, ?, ?, "
+            "1, 0, 0, 1, 0, 0, ?, ?, 'ok', 1, 1.0, 'x:1', 'i')",
+            [eid, op, provider, model, endpoint, tier, batch],
+        )
+    con.close()
+    with Ledger(path) as ledger:
+        keys = {
+            r["event_id"]: r["price_key"]
+            for r in ledger.rows("SELECT event_id, price_key FROM events")
+        }
+    assert None not in keys.values()
+    assert keys["a"] == keys["b"]
+    assert len({keys[k] for k in "acdefg"}) == 6
 
 
 def test_newer_ledger_is_refused(tmp_path: Path) -> None:

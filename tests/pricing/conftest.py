@@ -59,3 +59,13 @@ def reference(row: Row) -> tuple[Decimal, Decimal, Decimal]:
         price_context=ctx or None,
     )
     return calc.input_price, calc.output_price, calc.total_price
+
+
+@pytest.fixture(autouse=True, params=["lookup", "join"])
+def pricing_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every pricing test runs on both ways the engine finds an event's price row: by array
+    lookup on the ledger's price keys (the default) and by the join (other backends)."""
+    from unitecon.pricing import engine
+
+    monkeypatch.setattr(engine, "USE_LOOKUP", request.param == "lookup")
+    return str(request.param)

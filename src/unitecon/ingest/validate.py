@@ -29,13 +29,14 @@ from unitecon.ingest.seen import SeenIds
 from unitecon.ledger.schema import (
     EVENT_SCHEMA,
     KNOWN_OPERATIONS,
+    MAX_TOKENS,
     SERVICE_TIERS,
     STATUSES,
     TOKEN_FIELDS,
+    TS_FROM,
+    TS_TO,
 )
 
-#: More tokens than this in one call is taken as a unit or overflow error.
-MAX_TOKENS = 100_000_000
 #: The largest `attempt` (the column is a 32-bit integer).
 MAX_ATTEMPT = 2**31 - 1
 #: A record larger than this (bytes of its raw text) is rejected whole.
@@ -297,8 +298,8 @@ def _checks() -> list[tuple[str, str]]:
             f"'ts: cannot read ' || {_shown('ts')} || ' as ISO-8601 or epoch seconds/ms/us/ns'",
         ),
         (
-            "t_ts < TIMESTAMPTZ '2000-01-01' OR t_ts >= TIMESTAMPTZ '2100-01-01'",
-            f"'ts: ' || {_shown('ts')} || ' is outside 2000..2099'",
+            f"t_ts < TIMESTAMPTZ '{TS_FROM.date()}' OR t_ts >= TIMESTAMPTZ '{TS_TO.date()}'",
+            f"'ts: ' || {_shown('ts')} || ' is outside {TS_FROM.year}..{TS_TO.year - 1}'",
         ),
         *_type_checks(),
         *_count_checks(),

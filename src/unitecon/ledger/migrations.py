@@ -102,7 +102,78 @@ def _m002_task_type(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE events_new RENAME TO events")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_task_type)
+def _structural() -> str:
+    from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
+
+    return ", ".join(f"'{op}'" for op in sorted(STRUCTURAL_OPERATIONS))
+
+
+#: The price key of each event of relation `e`: what decides whether and how it is priced
+#: by tokens, stored as one small integer (`price_keys`, '' for a missing value). A new
+#: structural operation would need a migration that re-keys the ledger.
+KEY_COLUMNS = (
+    "coalesce({e}provider, '') AS provider, coalesce({e}model, '') AS model, "
+    "coalesce({e}batch, false) AS batch, coalesce({e}service_tier, '') AS service_tier, "
+    "coalesce({e}operation IN ({ops}), false) AS structural, "
+    "{e}endpoint IS NOT NULL AS has_endpoint"
+)
+PRICE_KEY_MATCH = (
+    "coalesce(e.provider, '') = k.provider AND coalesce(e.model, '') = k.model "
+    "AND coalesce(e.batch, false) = k.batch AND coalesce(e.service_tier, '') = k.service_tier "
+    "AND coalesce(e.operation IN ({ops}), false) = k.structural "
+    "AND (e.endpoint IS NOT NULL) = k.has_endpoint"
+)
+#: Adds the price keys of relation `{source}` that `price_keys` lacks, numbered on.
+ADD_PRICE_KEYS = """
+INSERT INTO price_keys
+SELECT (SELECT coalesce(max(key_id), 0) FROM price_keys)
+       + row_number() OVER (ORDER BY provider, model, batch, service_tier, structural,
+                            has_endpoint), *
+FROM (
+    SELECT DISTINCT {columns} FROM {source}
+    EXCEPT
+    SELECT provider, model, batch, service_tier, structural, has_endpoint FROM price_keys
+)
+"""
+
+
+def add_price_keys_sql(source: str) -> str:
+    return ADD_PRICE_KEYS.format(columns=KEY_COLUMNS.format(e="", ops=_structural()), source=source)
+
+
+def price_key_match() -> str:
+    return PRICE_KEY_MATCH.format(ops=_structural())
+
+
+def _m003_price_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """`events.price_key`: what decides whether and how an event is priced by tokens
+    (provider, model, batch, service tier, structural operation, endpoint) as an integer key
+    of table `price_keys`, so that pricing finds an event's price by position in a small
+    array instead of joining every event on four strings. A key only names the selector:
+    which price applies is still decided at query time."""
+    con.execute(
+        """
+        CREATE TABLE price_keys (
+            key_id INTEGER PRIMARY KEY,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            batch BOOLEAN NOT NULL,
+            service_tier VARCHAR NOT NULL,
+            structural BOOLEAN NOT NULL,
+            has_endpoint BOOLEAN NOT NULL,
+            UNIQUE (provider, model, batch, service_tier, structural, has_endpoint)
+        )
+        """
+    )
+    con.execute(add_price_keys_sql("events"))
+    con.execute("ALTER TABLE events ADD COLUMN price_key INTEGER")
+    con.execute(
+        f"UPDATE events AS e SET price_key = k.key_id FROM price_keys AS k "
+        f"WHERE {price_key_match()}"
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_task_type, _m003_price_keys)
 LATEST = len(MIGRATIONS)
 
 

@@ -11,6 +11,7 @@ includes cache reads and writes, `output_tokens` includes reasoning.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -46,6 +47,12 @@ KNOWN_OPERATIONS = frozenset(
 )
 
 STATUSES = frozenset({"ok", "error"})
+#: The domain every stored event is validated into (ingest rejects the rest): `ts` in
+#: [TS_FROM, TS_TO), each token count in [0, MAX_TOKENS]. Pricing relies on it.
+TS_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+TS_TO = datetime(2100, 1, 1, tzinfo=UTC)
+#: More tokens than this in one call is taken as a unit or overflow error.
+MAX_TOKENS = 100_000_000
 SERVICE_TIERS = frozenset({"default", "flex", "priority", "fast", "batch"})
 
 

@@ -342,9 +342,20 @@ class Ledger:
             if repeated
             else "_batch"
         )
+        return self._append(batch, source)
+
+    def _append(self, batch: pa.Table, source: str = "_batch") -> int:
+        """Insert `batch` (EVENT_SCHEMA; `source` a query over it named `_batch`) as is, each
+        row with its price key (`migrations.PRICE_KEY_MATCH`), adding keys not seen before.
+        Callers check ids first (`_insert_new`); the benchmark fills its ledger with this."""
+        con = self.con
         con.register("_batch", batch)
         try:
-            row = con.execute(f"INSERT INTO events SELECT * FROM {source}").fetchone()
+            con.execute(migrations.add_price_keys_sql("_batch"))
+            row = con.execute(
+                f"INSERT INTO events SELECT e.*, k.key_id FROM {source} AS e "
+                f"LEFT JOIN price_keys AS k ON {migrations.price_key_match()}"
+            ).fetchone()
         finally:
             con.unregister("_batch")
         return int(row[0]) if row else 0

@@ -343,6 +343,11 @@ class PriceTable:
     version: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     unpriced: dict[tuple[str, str], Unpriced] = field(default_factory=dict)
+    #: When built from a ledger's `price_keys`: the number of each token-priced key, how
+    #: many numbers there are, and those of structural operations.
+    key_ids: dict[PriceKey, int] | None = None
+    n_keys: int = 0
+    structural_ids: frozenset[int] = frozenset()
 
     @property
     def rate_columns(self) -> list[str]:

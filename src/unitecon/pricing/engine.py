@@ -13,9 +13,10 @@ All of it is an Ibis expression, so it runs on any Ibis backend; DuckDB is the d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,9 +26,21 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from unitecon.ledger.schema import STRUCTURAL_OPERATIONS, TOKEN_FIELDS
+from unitecon.ledger.schema import (
+    MAX_TOKENS,
+    STRUCTURAL_OPERATIONS,
+    TOKEN_FIELDS,
+    TS_FROM,
+    TS_TO,
+)
 from unitecon.pricing import rates
-from unitecon.pricing.catalog import DAY_SECONDS, PriceTable, keys_from_rows, price_table
+from unitecon.pricing.catalog import (
+    DAY_SECONDS,
+    PriceKey,
+    PriceTable,
+    keys_from_rows,
+    price_table,
+)
 from unitecon.pricing.config import PricingConfig
 
 MONEY = dt.Decimal(38, rates.RATE_SCALE)
@@ -61,10 +74,10 @@ def _instant(v: date | datetime) -> datetime:
     return datetime.combine(v, time(), UTC)
 
 
-def ledger_events(
+def _keyed_events(
     source: Any, since: date | datetime | None = None, until: date | datetime | None = None
 ) -> ir.Table:
-    """The `events` table of a Ledger or Ibis backend, `since <= ts < until`."""
+    """`ledger_events`, keeping the ledger's `price_key` column where it has one."""
     t = _backend(source).table("events")
     if since is not None:
         t = t.filter(t.ts >= _instant(since))
@@ -73,20 +86,41 @@ def ledger_events(
     return t
 
 
-def build_prices(events: ir.Table, config: PricingConfig) -> PriceTable:
-    """Resolve the distinct price keys of `events` (one small query) into a price table.
+def ledger_events(
+    source: Any, since: date | datetime | None = None, until: date | datetime | None = None
+) -> ir.Table:
+    """The `events` table of a Ledger or Ibis backend, `since <= ts < until` (the event
+    schema's columns: a caller that changes provider, model, batch or tier gets no stale
+    `price_key`)."""
+    t = _keyed_events(source, since, until)
+    return t.drop(PRICE_KEY) if PRICE_KEY in t.columns else t
 
-    The keys are read from every event, token-priced or not (a plain GROUP BY of four columns
-    is cheaper than filtering first): a key no token-priced event has only adds price rows
-    that no event joins.
+
+def build_prices(events: ir.Table, config: PricingConfig) -> PriceTable:
+    """Resolve the distinct price keys of `events` into a price table.
+
+    A ledger's events carry `price_key`: the keys are then the small `price_keys` table (a
+    superset of the period's: a key without events only adds rows no event looks up), and
+    the table records each key's number for the lookup (`_lookup`). Otherwise the keys are
+    read from every event, token-priced or not (a plain GROUP BY of four columns is cheaper
+    than filtering first).
     """
-    keys = (
+    if _lookup_usable(events):
+        rows = events.get_backend().table("price_keys").to_pyarrow().to_pylist()
+        priced = [r for r in rows if r["model"] and not r["structural"] and not r["has_endpoint"]]
+        keys = keys_from_rows(priced)
+        table = price_table(keys, config)
+        table.key_ids = {k: int(r["key_id"]) for k, r in zip(keys, priced, strict=True)}
+        table.n_keys = max((int(r["key_id"]) for r in rows), default=0) + 1
+        table.structural_ids = frozenset(int(r["key_id"]) for r in rows if r["structural"])
+        return table
+    found = (
         events.group_by("provider", "model", "batch", "service_tier")
         .aggregate()
         .to_pyarrow()
         .to_pylist()
     )
-    return price_table(keys_from_rows([k for k in keys if k["model"]]), config)
+    return price_table(keys_from_rows([k for k in found if k["model"]]), config)
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
@@ -100,11 +134,20 @@ def _div(a: dt.int64, b: dt.int64) -> dt.int64:  # type: ignore[valid-type]
 
 
 _DAY_US = 86_400_000_000
+PRICE_KEY = "price_key"
+#: Price by array lookup where the ledger allows it (`_lookup`); False forces the join
+#: (the tests run both).
+USE_LOOKUP = True
+#: The longest lookup array built (DuckDB copies a constant list for every vector of rows it
+#: meets, so long ones cost); a price table that needs more is joined.
+MAX_LIST = 1 << 16
 
 
 def _us_of_day(us: ir.IntegerValue) -> ir.IntegerValue:
-    """Microseconds since UTC midnight of an epoch-microsecond value (also before 1970)."""
-    return (us % _DAY_US + _DAY_US) % _DAY_US  # type: ignore[no-any-return]
+    """Microseconds since UTC midnight of an epoch-microsecond value (also before 1970: the
+    remainder of a negative value is negative, and one day is added back)."""
+    m = us % _DAY_US
+    return m + (m < 0).cast("int64") * _DAY_US  # type: ignore[no-any-return]
 
 
 def _seconds_of_day(t: ir.Table, backend: str) -> ir.IntegerValue:
@@ -135,13 +178,163 @@ def _arith(events: ir.Table, table: PriceTable) -> _Arith:
     return _Arith(table.int_scale() if events.get_backend().name == "duckdb" else None)
 
 
+def _lookup_usable(events: ir.Table) -> bool:
+    """Whether `events` are a DuckDB ledger's, keyed by `price_keys` (see `_lookup`)."""
+    return USE_LOOKUP and PRICE_KEY in events.columns and events.get_backend().name == "duckdb"
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The price table as arrays, for `_lookup`.
+
+    The edges of every row (validity instants, time-of-day edges, input-token band edges)
+    cut time and input size into intervals; an event's cell is its price key and the
+    interval it falls in on each axis. No row edge falls inside a cell, so a row covers a
+    cell whole or not at all, and the catalog's rows being disjoint, each cell is priced by
+    one row or none: `cells[i]` is 1 + that row's index, 0 for none. Only edges inside the
+    domain of stored events count (`schema.TS_FROM`..`TS_TO`, 0..`MAX_TOKENS` tokens): the
+    others are passed, or not, by every stored event alike. The time of day is looked up:
+    `tods[microseconds of the day // tod_step]` is its interval, `tod_step` the largest span
+    that divides every edge (30 minutes for the catalog's off-peak prices).
+    """
+
+    valid: list[int]  # validity interval p: p of these epoch microseconds are <= the event's
+    tod_step: int  # microseconds
+    tods: Any  # numpy int32: time-of-day interval of each step of the day
+    bands: list[int]  # band b: b of these are < the event's input_tokens
+    cells: Any  # numpy int32, (key, validity, time of day, band) flattened
+
+    @property
+    def n_tods(self) -> int:
+        return int(self.tods.max()) + 1
+
+    @staticmethod
+    def build(table: PriceTable) -> _Grid | None:
+        """The grid of `table` (built with `key_ids`), or None when it would be too large
+        or the rows overlap (then the join decides, as it always can)."""
+        import numpy as np
+
+        assert table.key_ids is not None
+        rows = table.rows
+        lo_us, hi_us = _epoch_us_of(TS_FROM), _epoch_us_of(TS_TO)
+        instants = {_epoch_us_of(r[k]) for r in rows for k in ("valid_from", "valid_to")}
+        valid = sorted(v for v in instants if lo_us < v < hi_us)
+        tod_edges = sorted({r[k] for r in rows for k in ("tod_from", "tod_to")})
+        tod_edges = [t * 1_000_000 for t in tod_edges if 0 < t < DAY_SECONDS]
+        step = math.gcd(_DAY_US, *tod_edges)
+        edges = {r[k] for r in rows for k in ("in_lo", "in_hi")}
+        bands = sorted(e for e in edges if 0 <= e < MAX_TOKENS)
+        n_keys = table.n_keys
+        n_p, n_q, n_b = len(valid) + 1, len(tod_edges) + 1, len(bands) + 1
+        if _DAY_US // step > MAX_LIST or n_keys * n_p * n_q * n_b > MAX_LIST:
+            return None
+        starts = np.arange(0, _DAY_US, step, dtype=np.int64)
+        tods = np.searchsorted(np.array(tod_edges, dtype=np.int64), starts, "right")
+        # a representative point of each interval of each axis
+        xs = np.array([lo_us, *valid], dtype=np.int64)
+        zs = np.array([0, *tod_edges], dtype=np.int64) // 1_000_000
+        ys = np.array([0] + [e + 1 for e in bands], dtype=np.int64)
+        cells = np.zeros((n_keys, n_p, n_q, n_b), dtype=np.int32)
+        for i, r in enumerate(rows):
+            k = table.key_ids[PriceKey(r["provider"], r["model"], r["batch"], r["service_tier"])]
+            vf, vt = _epoch_us_of(r["valid_from"]), _epoch_us_of(r["valid_to"])
+            p = np.flatnonzero((vf <= xs) & (xs < vt))
+            q = np.flatnonzero((r["tod_from"] <= zs) & (zs < r["tod_to"]))
+            b = np.flatnonzero((r["in_lo"] < ys) & (ys <= r["in_hi"]))
+            block = np.ix_(np.array([k]), p, q, b)
+            if cells[block].any():
+                return None
+            cells[block] = i + 1
+        return _Grid(valid, step, tods.astype(np.int32), bands, cells.ravel())
+
+
+def _epoch_us_of(v: datetime) -> int:
+    return (v - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _list(values: Any) -> pa.Array:
+    """A one-element list column holding the numpy array `values`."""
+    flat = pa.array(values)
+    return pa.ListArray.from_arrays(pa.array([0, len(flat)], pa.int32()), flat)
+
+
+@ibis.udf.scalar.builtin(name="list_extract")  # type: ignore[untyped-decorator]
+def _cell_at(xs: dt.Array(dt.int32), i: dt.int64) -> dt.int32:  # type: ignore[valid-type]
+    """DuckDB's 1-based list element; NULL for 0, NULL or out of range."""
+
+
+@ibis.udf.scalar.builtin(name="list_extract")  # type: ignore[untyped-decorator]
+def _int_at(xs: dt.Array(dt.int64), i: dt.int64) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB's 1-based list element; NULL for 0 or NULL."""
+
+
+@ibis.udf.scalar.builtin(name="list_extract")  # type: ignore[untyped-decorator]
+def _dec_at(xs: dt.Array(MONEY), i: dt.int64) -> MONEY:  # type: ignore[valid-type]
+    """DuckDB's 1-based list element; NULL for 0 or NULL."""
+
+
+@ibis.udf.scalar.builtin(name="list_extract")  # type: ignore[untyped-decorator]
+def _bool_at(xs: dt.Array(dt.boolean), i: dt.int64) -> dt.boolean:  # type: ignore[valid-type]
+    """DuckDB's 1-based list element."""
+
+
+@ibis.udf.scalar.builtin(name="list_extract")  # type: ignore[untyped-decorator]
+def _str_at(xs: dt.Array(dt.string), i: dt.int64) -> dt.string:  # type: ignore[valid-type]
+    """DuckDB's 1-based list element; NULL for 0 or NULL."""
+
+
+def _passed(value: ir.IntegerValue, edges: list[int], strict: bool = False) -> ir.IntegerValue:
+    """How many of `edges` `value` is at or past (`strict`: past)."""
+    out: ir.IntegerValue = ibis.literal(0, "int64")
+    for edge in edges:
+        out = out + ((value > edge) if strict else (value >= edge)).cast("int64")
+    return out
+
+
+def _lookup(events: ir.Table, table: PriceTable, arith: _Arith, grid: _Grid) -> ir.Table:
+    """As `_join`, by position instead of a join: each event's cell (`_Grid`) is a
+    comparison per edge and an array element or two, and each rate an element of that
+    rate's array (a one-row table cross-joined, whose lists DuckDB passes as constants).
+    Joined, ten million events spent most of their time hashing and comparing four strings
+    each and walking each key's list of price rows.
+
+    Stored events are in `schema.TS_FROM`..`TS_TO`, after 1970: `_us` is positive, so the
+    day and the time of day are a plain quotient and remainder (`_day`).
+    """
+    arrow = table.to_arrow(arith.scale)
+    lists: dict[str, Any] = {"_l_cell": _list(grid.cells), "_l_tod": _list(grid.tods)}
+    lists["_l_ns"] = pa.array(
+        [[k not in table.structural_ids for k in range(table.n_keys)]], pa.list_(pa.bool_())
+    )
+    lists["_l_rule"] = pa.array([arrow["rule"].to_pylist()], pa.list_(pa.string()))
+    for col in table.rate_columns:
+        lists[f"_l_{col}"] = pa.array([arrow[col].to_pylist()], pa.list_(arrow[col].type))
+    e = events.mutate(_us=_epoch_us(events.ts)).cross_join(ibis.memtable(pa.table(lists)))
+    e = e.mutate(_day=_div(e._us, _DAY_US), _ns=_bool_at(e._l_ns, e[PRICE_KEY].cast("int64") + 1))
+    cell = e[PRICE_KEY].cast("int64") * (len(grid.valid) + 1) + _passed(e._us, grid.valid)
+    if grid.n_tods > 1:
+        q = _cell_at(e._l_tod, _div(e._us % _DAY_US, grid.tod_step) + 1)
+        cell = cell * grid.n_tods + q.cast("int64")
+    cell = cell * (len(grid.bands) + 1) + _passed(e.input_tokens, grid.bands, strict=True)
+    # a key not priced by tokens (structural, endpoint, no model) has no row in any cell
+    e = e.mutate(_r=_cell_at(e._l_cell, cell + 1).nullif(0).cast("int64"))
+    at = _int_at if arith.scale is not None else _dec_at
+    rates_ = {f"_p_{c}": at(e[f"_l_{c}"], e._r) for c in table.rate_columns}
+    return e.mutate(_p_rid=e._r - 1, _p_rule=_str_at(e._l_rule, e._r), **rates_)
+
+
 def _join(events: ir.Table, table: PriceTable, arith: _Arith) -> ir.Table:
     """`events` left-joined to the price row that prices each (columns `_p_*`, `_p_rid`), with
     `_ns` (not a structural operation) and, on DuckDB, `_us` (epoch microseconds of `ts`).
 
     Only token-priced events take part in the join (others get a null provider key), so the
-    rate columns are null exactly where an event is not priced here.
+    rate columns are null exactly where an event is not priced here. A ledger's events
+    (with `price_key`) are priced by `_lookup` instead, to the same columns.
     """
+    if table.key_ids is not None and _lookup_usable(events):
+        grid = _Grid.build(table)
+        if grid is not None:
+            return _lookup(events, table, arith, grid)
     backend = events.get_backend().name
     arrow = table.to_arrow(arith.scale)
     if backend == "duckdb":  # validity as epoch microseconds: integer comparisons in the join
@@ -214,7 +407,7 @@ def apply_prices(events: ir.Table, table: PriceTable) -> ir.Table:
 
     matched = j._p_rid.notnull()
     return j.select(
-        *events.columns,
+        *(c for c in events.columns if c != PRICE_KEY),
         priced=matched,
         price_status=_status(j, matched),
         input_cost=money(j._in),
@@ -241,11 +434,13 @@ def priced_events(
     'missing' with a null cost, never $0. Endpoints and non-token units are left to later
     stages.
     """
-    events = ledger_events(source, since, until)
+    events = _keyed_events(source, since, until)
     return apply_prices(events, build_prices(events, _pricing(project)))
 
 
 def _dimension(t: ir.Table, name: str, backend: str) -> ir.Value:
+    if name == "day" and "_day" in t.columns:  # priced by `_lookup`
+        return t._day
     if name == "day" and backend == "duckdb":  # day number; made a DATE after the group-by
         return _div(t._us - _us_of_day(t._us), _DAY_US)
     if name == "day":
@@ -275,7 +470,7 @@ def costs(
     first and turned into DECIMAL(38, 24) USD once per group (exact: the sum of exact integers
     is exact); a cost is null only where every event of the group is unpriced.
     """
-    events = ledger_events(source, since, until)
+    events = _keyed_events(source, since, until)
     table = build_prices(events, _pricing(project))
     arith = _arith(events, table)
     j = _join(events, table, arith)
@@ -365,7 +560,7 @@ def missing_prices(
 ) -> list[MissingPrice]:
     """Unknown (provider, model)s with their event count and token volume, largest first."""
     config = _pricing(project)
-    events = ledger_events(source, since, until)
+    events = _keyed_events(source, since, until)
     table = build_prices(events, config)
     t = apply_prices(events, table)
     m = t.filter(t.price_status == "missing")
