@@ -108,41 +108,36 @@ def _structural() -> str:
     return ", ".join(f"'{op}'" for op in sorted(STRUCTURAL_OPERATIONS))
 
 
-#: The price key of each event of relation `e`: what decides whether and how it is priced
-#: by tokens, stored as one small integer (`price_keys`, '' for a missing value). A new
-#: structural operation would need a migration that re-keys the ledger.
+#: The price key of each event: what decides whether and how it is priced by tokens, stored
+#: as one small integer (`price_keys`, '' for a missing value). A new structural operation
+#: would need a migration that re-keys the ledger.
+KEY_NAMES = ("provider", "model", "batch", "service_tier", "structural", "has_endpoint")
 KEY_COLUMNS = (
-    "coalesce({e}provider, '') AS provider, coalesce({e}model, '') AS model, "
-    "coalesce({e}batch, false) AS batch, coalesce({e}service_tier, '') AS service_tier, "
-    "coalesce({e}operation IN ({ops}), false) AS structural, "
-    "{e}endpoint IS NOT NULL AS has_endpoint"
+    "coalesce(provider, '') AS provider, coalesce(model, '') AS model, "
+    "coalesce(batch, false) AS batch, coalesce(service_tier, '') AS service_tier, "
+    "coalesce(operation IN ({ops}), false) AS structural, "
+    "endpoint IS NOT NULL AS has_endpoint"
 )
-PRICE_KEY_MATCH = (
-    "coalesce(e.provider, '') = k.provider AND coalesce(e.model, '') = k.model "
-    "AND coalesce(e.batch, false) = k.batch AND coalesce(e.service_tier, '') = k.service_tier "
-    "AND coalesce(e.operation IN ({ops}), false) = k.structural "
-    "AND (e.endpoint IS NOT NULL) = k.has_endpoint"
-)
-#: Adds the price keys of relation `{source}` that `price_keys` lacks, numbered on.
+#: Adds the keys of relation `{source}` (columns KEY_NAMES) that `price_keys` lacks.
 ADD_PRICE_KEYS = """
 INSERT INTO price_keys
 SELECT (SELECT coalesce(max(key_id), 0) FROM price_keys)
        + row_number() OVER (ORDER BY provider, model, batch, service_tier, structural,
                             has_endpoint), *
 FROM (
-    SELECT DISTINCT {columns} FROM {source}
+    SELECT DISTINCT provider, model, batch, service_tier, structural, has_endpoint
+    FROM {source}
     EXCEPT
     SELECT provider, model, batch, service_tier, structural, has_endpoint FROM price_keys
 )
 """
 
 
-def add_price_keys_sql(source: str) -> str:
-    return ADD_PRICE_KEYS.format(columns=KEY_COLUMNS.format(e="", ops=_structural()), source=source)
+def key_columns_sql() -> str:
+    """KEY_COLUMNS over the event columns, as SQL select items."""
+    from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 
-
-def price_key_match() -> str:
-    return PRICE_KEY_MATCH.format(ops=_structural())
+    return KEY_COLUMNS.format(ops=", ".join(f"'{op}'" for op in sorted(STRUCTURAL_OPERATIONS)))
 
 
 def _m003_price_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -165,11 +160,14 @@ def _m003_price_keys(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    con.execute(add_price_keys_sql("events"))
+    keyed = f"(SELECT event_id, {key_columns_sql()} FROM events)"
+    con.execute(ADD_PRICE_KEYS.format(source=keyed))
     con.execute("ALTER TABLE events ADD COLUMN price_key INTEGER")
+    match = " AND ".join(f"e.{n} = k.{n}" for n in KEY_NAMES)
     con.execute(
-        f"UPDATE events AS e SET price_key = k.key_id FROM price_keys AS k "
-        f"WHERE {price_key_match()}"
+        f"UPDATE events SET price_key = m.key_id FROM (SELECT e.event_id, k.key_id "
+        f"FROM {keyed} AS e JOIN price_keys AS k ON {match}) AS m "
+        "WHERE events.event_id = m.event_id"
     )
 
 
