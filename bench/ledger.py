@@ -170,13 +170,13 @@ def bench_ingest(led: Ledger, workdir: Path, n: int) -> dict[str, float]:
 
     path = workdir / "events.jsonl"
     led.con.execute(
-        f"COPY (SELECT * EXCLUDE (source, ingest_id) FROM events LIMIT {n}) "
+        f"COPY (SELECT * EXCLUDE (source, ingest_id, price_key) FROM events LIMIT {n}) "
         f"TO '{path}' (FORMAT JSON)"
     )
     bare = duckdb.connect(str(workdir / "copy.duckdb"))
     bare.execute("SET TimeZone = 'UTC'")
     bare.register("_events", led.con.execute("SELECT * FROM events LIMIT 0").to_arrow_table())
-    bare.execute("CREATE TABLE t AS SELECT * EXCLUDE (source, ingest_id) FROM _events")
+    bare.execute("CREATE TABLE t AS SELECT * EXCLUDE (source, ingest_id, price_key) FROM _events")
     t0 = time.perf_counter()
     bare.execute(f"COPY t FROM '{path}' (FORMAT JSON)")
     t_copy = time.perf_counter() - t0

@@ -188,30 +188,38 @@ class _Grid:
     """The price table as arrays, for `_lookup`.
 
     The edges of every row (validity instants, time-of-day edges, input-token band edges)
-    cut time and input size into intervals; an event's cell is its price key and the
-    interval it falls in on each axis. No row edge falls inside a cell, so a row covers a
-    cell whole or not at all, and the catalog's rows being disjoint, each cell is priced by
-    one row or none: `cells[i]` is 1 + that row's index, 0 for none. Only edges inside the
-    domain of stored events count (`schema.TS_FROM`..`TS_TO`, 0..`MAX_TOKENS` tokens): the
-    others are passed, or not, by every stored event alike. The time of day is looked up:
-    `tods[microseconds of the day // tod_step]` is its interval, `tod_step` the largest span
-    that divides every edge (30 minutes for the catalog's off-peak prices).
+    cut time and input size into intervals; an event's cell is its price key, its time
+    interval and its band. No row edge falls inside a cell, so a row covers a cell whole or
+    not at all, and the catalog's rows being disjoint, each cell is priced by one row or
+    none: `cells[i]` is 1 + that row's index, 0 for none. Only edges inside the domain of
+    stored events count (`schema.TS_FROM`..`TS_TO`, 0..`MAX_TOKENS` tokens): the others are
+    passed, or not, by every stored event alike.
+
+    Time is one array element: validity edges fall on UTC midnights (prices change by date
+    in genai-prices and in the project file), so the validity interval is a function of the
+    day, and the time-of-day interval one of the `step` (the largest span that divides every
+    time-of-day edge: 30 minutes for the catalog's off-peak prices). `times[d * steps + s]`
+    is the time interval of day `d` (0 before `first_day`, then one per day up to the last
+    edge's, which stands for every later day too) at step `s` of that day.
     """
 
-    valid: list[int]  # validity interval p: p of these epoch microseconds are <= the event's
-    tod_step: int  # microseconds
-    tods: Any  # numpy int32: time-of-day interval of each step of the day
+    first_day: int  # the first validity edge's day (epoch days); 0 when none
+    n_days: int  # days on the axis, the one for "before first_day" included
+    step: int  # microseconds
+    times: Any  # numpy int32: time interval at (day, step)
+    n_times: int
     bands: list[int]  # band b: b of these are < the event's input_tokens
-    cells: Any  # numpy int32, (key, validity, time of day, band) flattened
+    cells: Any  # numpy int32: (key, time interval, band) flattened
 
     @property
-    def n_tods(self) -> int:
-        return int(self.tods.max()) + 1
+    def steps(self) -> int:
+        return _DAY_US // self.step
 
     @staticmethod
     def build(table: PriceTable) -> _Grid | None:
-        """The grid of `table` (built with `key_ids`), or None when it would be too large
-        or the rows overlap (then the join decides, as it always can)."""
+        """The grid of `table` (built with `key_ids`), or None when it would be too large, a
+        price changes at another time than midnight, or the rows overlap (then the join
+        decides, as it always can)."""
         import numpy as np
 
         assert table.key_ids is not None
@@ -219,22 +227,30 @@ class _Grid:
         lo_us, hi_us = _epoch_us_of(TS_FROM), _epoch_us_of(TS_TO)
         instants = {_epoch_us_of(r[k]) for r in rows for k in ("valid_from", "valid_to")}
         valid = sorted(v for v in instants if lo_us < v < hi_us)
+        if any(v % _DAY_US for v in valid):
+            return None
         tod_edges = sorted({r[k] for r in rows for k in ("tod_from", "tod_to")})
         tod_edges = [t * 1_000_000 for t in tod_edges if 0 < t < DAY_SECONDS]
         step = math.gcd(_DAY_US, *tod_edges)
+        first_day = valid[0] // _DAY_US if valid else 0
+        n_days = (valid[-1] // _DAY_US - first_day + 2) if valid else 1
         edges = {r[k] for r in rows for k in ("in_lo", "in_hi")}
         bands = sorted(e for e in edges if 0 <= e < MAX_TOKENS)
-        n_keys = table.n_keys
         n_p, n_q, n_b = len(valid) + 1, len(tod_edges) + 1, len(bands) + 1
-        if _DAY_US // step > MAX_LIST or n_keys * n_p * n_q * n_b > MAX_LIST:
+        steps = _DAY_US // step
+        if n_days * steps > MAX_LIST or table.n_keys * n_p * n_q * n_b > MAX_LIST:
             return None
-        starts = np.arange(0, _DAY_US, step, dtype=np.int64)
-        tods = np.searchsorted(np.array(tod_edges, dtype=np.int64), starts, "right")
+        # the time interval (validity p, time of day q) at each (day, step) of the axis
+        day_starts = (first_day - 1 + np.arange(n_days, dtype=np.int64)) * _DAY_US
+        p_of = np.searchsorted(np.array(valid, dtype=np.int64), day_starts, "right")
+        step_starts = np.arange(steps, dtype=np.int64) * step
+        q_of = np.searchsorted(np.array(tod_edges, dtype=np.int64), step_starts, "right")
+        times = (p_of[:, None] * n_q + q_of[None, :]).astype(np.int32).ravel()
         # a representative point of each interval of each axis
         xs = np.array([lo_us, *valid], dtype=np.int64)
         zs = np.array([0, *tod_edges], dtype=np.int64) // 1_000_000
         ys = np.array([0] + [e + 1 for e in bands], dtype=np.int64)
-        cells = np.zeros((n_keys, n_p, n_q, n_b), dtype=np.int32)
+        cells = np.zeros((table.n_keys, n_p, n_q, n_b), dtype=np.int32)
         for i, r in enumerate(rows):
             k = table.key_ids[PriceKey(r["provider"], r["model"], r["batch"], r["service_tier"])]
             vf, vt = _epoch_us_of(r["valid_from"]), _epoch_us_of(r["valid_to"])
@@ -245,7 +261,7 @@ class _Grid:
             if cells[block].any():
                 return None
             cells[block] = i + 1
-        return _Grid(valid, step, tods.astype(np.int32), bands, cells.ravel())
+        return _Grid(first_day, n_days, step, times, n_p * n_q, bands, cells.ravel())
 
 
 def _epoch_us_of(v: datetime) -> int:
@@ -292,17 +308,18 @@ def _passed(value: ir.IntegerValue, edges: list[int], strict: bool = False) -> i
 
 
 def _lookup(events: ir.Table, table: PriceTable, arith: _Arith, grid: _Grid) -> ir.Table:
-    """As `_join`, by position instead of a join: each event's cell (`_Grid`) is a
-    comparison per edge and an array element or two, and each rate an element of that
-    rate's array (a one-row table cross-joined, whose lists DuckDB passes as constants).
-    Joined, ten million events spent most of their time hashing and comparing four strings
-    each and walking each key's list of price rows.
+    """As `_join`, by position instead of a join: an event's cell (`_Grid`) is its price
+    key, an element of the time array and a comparison per band edge, its row an element
+    of the cell array, and each rate an element of that rate's array (a one-row table
+    cross-joined, whose lists DuckDB passes as constants). Joined, ten million events spent
+    most of their time hashing and comparing four strings each and walking each key's list
+    of price rows.
 
     Stored events are in `schema.TS_FROM`..`TS_TO`, after 1970: `_us` is positive, so the
     day and the time of day are a plain quotient and remainder (`_day`).
     """
     arrow = table.to_arrow(arith.scale)
-    lists: dict[str, Any] = {"_l_cell": _list(grid.cells), "_l_tod": _list(grid.tods)}
+    lists: dict[str, Any] = {"_l_cell": _list(grid.cells), "_l_time": _list(grid.times)}
     lists["_l_ns"] = pa.array(
         [[k not in table.structural_ids for k in range(table.n_keys)]], pa.list_(pa.bool_())
     )
@@ -311,10 +328,14 @@ def _lookup(events: ir.Table, table: PriceTable, arith: _Arith, grid: _Grid) -> 
         lists[f"_l_{col}"] = pa.array([arrow[col].to_pylist()], pa.list_(arrow[col].type))
     e = events.mutate(_us=_epoch_us(events.ts)).cross_join(ibis.memtable(pa.table(lists)))
     e = e.mutate(_day=_div(e._us, _DAY_US), _ns=_bool_at(e._l_ns, e[PRICE_KEY].cast("int64") + 1))
-    cell = e[PRICE_KEY].cast("int64") * (len(grid.valid) + 1) + _passed(e._us, grid.valid)
-    if grid.n_tods > 1:
-        q = _cell_at(e._l_tod, _div(e._us % _DAY_US, grid.tod_step) + 1)
-        cell = cell * grid.n_tods + q.cast("int64")
+    at_time: ir.IntegerValue = ibis.literal(1, "int64")
+    if grid.n_days > 1:  # day on the axis: 0 before the first edge's, the last for later ones
+        d = e._day - (grid.first_day - 1)
+        at_time = ibis.greatest(ibis.least(d, grid.n_days - 1), 0) * grid.steps + 1
+    if grid.steps > 1:
+        at_time = at_time + _div(e._us % _DAY_US, grid.step)
+    time = _cell_at(e._l_time, at_time).cast("int64")
+    cell = e[PRICE_KEY].cast("int64") * grid.n_times + time
     cell = cell * (len(grid.bands) + 1) + _passed(e.input_tokens, grid.bands, strict=True)
     # a key not priced by tokens (structural, endpoint, no model) has no row in any cell
     e = e.mutate(_r=_cell_at(e._l_cell, cell + 1).nullif(0).cast("int64"))
