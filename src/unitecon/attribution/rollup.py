@@ -106,7 +106,10 @@ def aggregates(keyed: Any, survey: Survey | None = None) -> dict[str, Aggregates
     leaf, tok = is_leaf(t), t.cost_kind == "token"
     cm = ibis.struct({"c": t.customer_id, "m": month_number(t)})
     counts = {  # distinct counts cost a hash of every row each: none that is surely 0
-        "tasks": t.task.nunique(),
+        # an event with neither task nor trace is a task of its own (`task_key`): counted,
+        # not hashed (ten million event ids would be a distinct count of ten million)
+        "tasks": ibis.coalesce(t.task_id, t.trace_id).nunique()
+        + t.count(where=t.task_id.isnull() & t.trace_id.isnull()),
         "customer_months": cm.nunique(where=t.customer_id.notnull()),
     }
     if survey.verdicts:

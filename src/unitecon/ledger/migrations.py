@@ -102,12 +102,6 @@ def _m002_task_type(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE events_new RENAME TO events")
 
 
-def _structural() -> str:
-    from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
-
-    return ", ".join(f"'{op}'" for op in sorted(STRUCTURAL_OPERATIONS))
-
-
 #: The price key of each event: what decides whether and how it is priced by tokens, stored
 #: as one small integer (`price_keys`, '' for a missing value). A new structural operation
 #: would need a migration that re-keys the ledger.
@@ -160,14 +154,14 @@ def _m003_price_keys(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    keyed = f"(SELECT event_id, {key_columns_sql()} FROM events)"
+    keyed = f"(SELECT rowid AS _row, {key_columns_sql()} FROM events)"
     con.execute(ADD_PRICE_KEYS.format(source=keyed))
     con.execute("ALTER TABLE events ADD COLUMN price_key INTEGER")
     match = " AND ".join(f"e.{n} = k.{n}" for n in KEY_NAMES)
     con.execute(
-        f"UPDATE events SET price_key = m.key_id FROM (SELECT e.event_id, k.key_id "
+        f"UPDATE events SET price_key = m.key_id FROM (SELECT e._row, k.key_id "
         f"FROM {keyed} AS e JOIN price_keys AS k ON {match}) AS m "
-        "WHERE events.event_id = m.event_id"
+        "WHERE events.rowid = m._row"
     )
 
 
