@@ -307,6 +307,30 @@ def _passed(value: ir.IntegerValue, edges: list[int], strict: bool = False) -> i
     return out
 
 
+def _constants(events: ir.Table, lists: pa.Table) -> ir.Table:
+    """`lists` (one row) as a DuckDB temporary table of the events' connection, named by its
+    content so that the same prices reuse it. Not a memtable: DuckDB knows a table's row
+    count and the range of its lists' elements, and so proves that the token sums cannot
+    overflow 64 bits (cheaper sums, and a group-by sized for the groups, not the rows),
+    which an Arrow scan of unknown length prevents. Temporary tables also work on a
+    read-only ledger."""
+    import hashlib
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, lists.schema) as writer:
+        writer.write_table(lists)
+    name = "_unitecon_prices_" + hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:20]
+    backend = events.get_backend()
+    backend.con.register("_unitecon_lists", lists)
+    try:
+        backend.con.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT * FROM _unitecon_lists"
+        )
+    finally:
+        backend.con.unregister("_unitecon_lists")
+    return backend.table(name)
+
+
 def _lookup(events: ir.Table, table: PriceTable, arith: _Arith, grid: _Grid) -> ir.Table:
     """As `_join`, by position instead of a join: an event's cell (`_Grid`) is its price
     key, an element of the time array and a comparison per band edge, its row an element
@@ -326,7 +350,7 @@ def _lookup(events: ir.Table, table: PriceTable, arith: _Arith, grid: _Grid) -> 
     lists["_l_rule"] = pa.array([arrow["rule"].to_pylist()], pa.list_(pa.string()))
     for col in table.rate_columns:
         lists[f"_l_{col}"] = pa.array([arrow[col].to_pylist()], pa.list_(arrow[col].type))
-    e = events.mutate(_us=_epoch_us(events.ts)).cross_join(ibis.memtable(pa.table(lists)))
+    e = events.mutate(_us=_epoch_us(events.ts)).cross_join(_constants(events, pa.table(lists)))
     e = e.mutate(_day=_div(e._us, _DAY_US), _ns=_bool_at(e._l_ns, e[PRICE_KEY].cast("int64") + 1))
     at_time: ir.IntegerValue = ibis.literal(1, "int64")
     if grid.n_days > 1:  # day on the axis: 0 before the first edge's, the last for later ones
