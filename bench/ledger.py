@@ -97,9 +97,11 @@ def generate(n: int, seed: int = 42) -> Iterator[pa.Table]:
         yield pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 
-def build_ledger(path: Path, n: int) -> Ledger:
-    """A ledger file with `n` generated events (written directly: ingest is measured in (d))."""
+def build_ledger(path: Path, n: int, memory_limit: str) -> Ledger:
+    """A ledger file with `n` generated events (written directly: ingest is measured in (d)),
+    DuckDB held to `memory_limit` from the start."""
     led = Ledger(path)
+    led.con.execute(f"SET memory_limit = '{memory_limit}'")
     for chunk in generate(n):
         led._append(chunk)
     led.con.execute("CHECKPOINT")
@@ -226,15 +228,14 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="unitecon-bench-") as tmp:
         t0 = time.perf_counter()
-        led = build_ledger(Path(tmp) / "ledger.duckdb", args.rows)
-        led.con.execute(f"SET memory_limit = '{args.memory_limit}'")
+        led = build_ledger(Path(tmp) / "ledger.duckdb", args.rows, args.memory_limit)
         if args.threads:
             led.con.execute(f"SET threads = {args.threads}")
         threads = led.con.execute("SELECT current_setting('threads')").fetchone()
         print(
             f"generated {args.rows:,} events in {time.perf_counter() - t0:.1f} s "
             f"(DuckDB threads={threads[0] if threads else '?'}, "
-            f"memory_limit={args.memory_limit})"
+            f"memory_limit={args.memory_limit}; peak RSS so far {peak_rss_mb():,.0f} MB)"
         )
 
         sample = led.con.execute(
@@ -242,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         ).to_arrow_table()
         a = bench_calc_price(sample)
         print(f"(a) genai-prices calc_price      {a:>14,.0f} rows/s  ({sample.num_rows:,} rows)")
+        print(f"    peak RSS so far {peak_rss_mb():,.0f} MB")
 
         def priced() -> pa.Table:
             return costs(led, by=["customer_id", "day"]).to_pyarrow()
@@ -263,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         unpriced = sum(out_b.column("unpriced").to_pylist())
         total = sum(x for x in out_b.column("cost").to_pylist() if x is not None)
         print(f"    total cost ${total:,.2f}, unpriced events {unpriced:,}")
+        print(f"    peak RSS so far {peak_rss_mb():,.0f} MB")
         m = min(args.rows, args.ingest_rows)
         ingest = bench_ingest(led, Path(tmp), m)
         ingest_ratio = ingest["copy_rows_s"] / ingest["ingest_rows_s"]
@@ -271,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             f"bare COPY {ingest['copy_rows_s']:,.0f} rows/s ({m:,} rows of JSONL): "
             f"{ingest_ratio:.2f}x slower (target <= 2x)"
         )
+        print(f"    peak RSS so far {peak_rss_mb():,.0f} MB")
         te = bench_unit_metrics(led, args.runs)
         print(
             f"(e) unit metrics by customer      {args.rows / te:>14,.0f} rows/s  ({te:.2f} s): "
