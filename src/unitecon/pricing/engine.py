@@ -1,8 +1,9 @@
-"""Price the ledger in the engine: one join of events to the price table, then arithmetic.
+"""Price the ledger in the engine: find each event's price row, then arithmetic.
 
-The only per-event work is relational: a left join on (provider, model, batch, service tier)
-with the validity interval, time-of-day window and tier band as range conditions (the
-catalog's segments are disjoint, so an event matches at most one row), then
+An event's row is found by a left join on (provider, model, batch, service tier) with the
+validity interval, time-of-day window and tier band as range conditions (the catalog's
+segments are disjoint, so an event matches at most one row); a DuckDB ledger's events, which
+carry their price key, find the same row by position in constant arrays (`_lookup`). Then
 
     input_cost  = sum_f tokens_f * rate[input, f]  + rate[input, request]     [USD]
     output_cost = sum_f tokens_f * rate[output, f] + rate[output, request]
