@@ -95,8 +95,31 @@ def test_lookup_and_join_price_every_event_alike(rows: list[dict[str, Any]]) -> 
         assert res.accepted == len(rows), res.errors
         looked_up, joined = _priced(led, True), _priced(led, False)
     assert looked_up == joined
-    # the drawn events do reach every kind of outcome somewhere across the examples
-    assert {r["price_status"] for r in looked_up} <= set(engine.STATUSES)
+
+
+def test_every_kind_of_event_alike() -> None:
+    """One event of each outcome (priced in and out of the off-peak window and on both sides
+    of a tier cliff, structural, missing, self-hosted, a unit): the same on both paths."""
+    base = {"ts": EDGES[2], "input_tokens": 1_000, "output_tokens": 10, "batch": False}
+    kinds: list[dict[str, Any]] = [
+        {"provider": "deepseek", "model": "deepseek-chat"},
+        {"provider": "deepseek", "model": "deepseek-chat", "ts": EDGES[2] - timedelta(hours=1)},
+        {"provider": "google", "model": "gemini-2.5-pro", "input_tokens": 200_000},
+        {"provider": "google", "model": "gemini-2.5-pro", "input_tokens": 200_001},
+        {"provider": "openai", "model": "o3", "operation": "invoke_agent"},
+        {"provider": "acme", "model": "unknown-model"},
+        {"provider": "openai", "model": "gpt-4o", "endpoint": "vllm-a"},
+        {"provider": None, "model": None, "unit_type": "vector_query", "units": 3.0},
+    ]
+    rows = [base | k | {"event_id": f"k{i}", "source": f"t:{i}"} for i, k in enumerate(kinds)]
+    with Ledger(":memory:") as led:
+        led.ingest("t", [Chunk(schema.to_table(rows))])
+        looked_up, joined = _priced(led, True), _priced(led, False)
+    assert looked_up == joined
+    assert {r["price_status"] for r in looked_up} == set(engine.STATUSES)
+    peak, off_peak = looked_up[0]["cost"], looked_up[1]["cost"]
+    below, above = looked_up[2]["cost"], looked_up[3]["cost"]
+    assert peak != off_peak and below < above
 
 
 def test_lookup_is_used_on_a_ledger_and_the_join_elsewhere() -> None:
