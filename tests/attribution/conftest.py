@@ -21,6 +21,7 @@ PRICED_FIELDS = [
     pa.field("cost", pa.decimal128(38, 12)),
     pa.field("price_rule", pa.string()),
     pa.field("catalog_version", pa.string()),
+    pa.field("cache_saving", pa.decimal128(38, 12)),
 ]
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -47,6 +48,8 @@ def priced_table(rows: list[dict[str, Any]]) -> pa.Table:
         extra["cost"].append(cost)
         extra["price_rule"].append("test" if cost is not None else None)
         extra["catalog_version"].append("test")
+        saving = Decimal(r.get("cache_saving", 0)) if cost is not None else None
+        extra["cache_saving"].append(saving)
     for f in PRICED_FIELDS:
         events = events.append_column(f, pa.array(extra[f.name], f.type))
     return events

@@ -67,6 +67,7 @@ PRICED_TYPES = {
     "cost": "decimal(38, 12)",
     "price_rule": "string",
     "catalog_version": "string",
+    "cache_saving": "decimal(38, 12)",
 }
 
 
@@ -96,6 +97,8 @@ def priced_table(rows: list[dict[str, Any]]) -> Any:
         cols["cost"].append(cost)
         cols["price_rule"].append("test" if cost is not None else None)
         cols["catalog_version"].append("test")
+        saving = Decimal(r.get("cache_saving", 0)) if cost is not None else None
+        cols["cache_saving"].append(saving)
     types = {"bool": pa.bool_(), "string": pa.string(), "decimal(38, 12)": pa.decimal128(38, 12)}
     for name, typ in PRICED_TYPES.items():
         events = events.append_column(pa.field(name, types[typ]), pa.array(cols[name], types[typ]))

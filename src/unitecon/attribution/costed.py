@@ -49,7 +49,15 @@ from unitecon.attribution.units import apply_unit_prices
 if TYPE_CHECKING:
     from unitecon.config import Project
 
-PRICED_COLUMNS = ("priced", "price_status", "input_cost", "output_cost", "cost", "price_rule")
+PRICED_COLUMNS = (
+    "priced",
+    "price_status",
+    "input_cost",
+    "output_cost",
+    "cost",
+    "price_rule",
+    "cache_saving",
+)
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,6 @@ class Survey:
     """What the unit metrics need to know of the events before their one pass (a superset
     when taken over more events than the window's)."""
 
-    cached_models: tuple[tuple[str, str], ...]
-    """(provider, model) of the priced calls with cache-read tokens."""
     verdicts: int
     """Events with a known `accepted` or a leaf call that errored (0: every task's outcome
     is unknown)."""
@@ -68,18 +74,14 @@ class Survey:
 
 def survey_aggregates(t: Any) -> dict[str, Any]:
     """The aggregates of a `Survey` of the (priced) events `t`, for one `aggregate` call."""
-    pair = ibis.struct({"provider": t.provider, "model": t.model})
     return {
-        "_models": pair.collect(where=(t.cache_read_tokens > 0) & t.priced, distinct=True),
         "_verdicts": t.count(where=t.accepted.notnull() | (is_leaf(t) & (t.status == "error"))),
         "_conversations": t.conversation_id.count(),
     }
 
 
 def survey_of(row: dict[str, Any]) -> Survey:
-    models = {(m["provider"], m["model"]) for m in row["_models"] or []}
     return Survey(
-        tuple(sorted(models, key=str)),
         int(row["_verdicts"] or 0),
         int(row["_conversations"] or 0),
     )

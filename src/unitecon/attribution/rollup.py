@@ -8,16 +8,14 @@ per-1k-token metrics are not diluted by GPU-time or unit rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 import ibis
 
 from unitecon.attribution.costed import Survey, survey_aggregates, survey_of
-from unitecon.attribution.frame import FILTERED, MONEY, ZERO, is_leaf, memtable, month_number
+from unitecon.attribution.frame import FILTERED, ZERO, is_leaf, month_number
 from unitecon.attribution.outcomes import decided_outcomes, is_rework
 
 #: Operations that are one model inference.
@@ -50,39 +48,6 @@ class Aggregates:
     unpriced: int = 0
 
 
-@cache
-def savings_per_cached_token(provider: str, model: str) -> Decimal | None:
-    """Full input price minus cache-read price [USD/token], from the genai-prices catalog
-    (current prices: 1M input tokens uncached minus 1M all read from cache, / 10^6)."""
-    from genai_prices import Usage, calc_price
-
-    try:
-        full = calc_price(Usage(input_tokens=10**6), model, provider_id=provider)
-        cached = calc_price(
-            Usage(input_tokens=10**6, cache_read_tokens=10**6), model, provider_id=provider
-        )
-    except LookupError:
-        return None
-    return Decimal(full.total_price - cached.total_price) / Decimal(10**6)
-
-
-def savings_table(pairs: Iterable[tuple[str, str]]) -> Any:
-    rows = []
-    for prov, model in pairs:
-        s = savings_per_cached_token(prov, model) if prov and model else None
-        if s is not None:
-            rows.append({"_sp": prov, "_sm": model, "_save": s})
-    return memtable(rows, {"_sp": "string", "_sm": "string", "_save": MONEY})
-
-
-def _with_savings(t: Any, models: Iterable[tuple[str, str]]) -> Any:
-    """`_save` of each event's (provider, model) where `models` (a superset of the cached
-    token calls' models will do: the savings are summed over cached token calls only)."""
-    s = savings_table(models)
-    j = t.left_join(s, (t.provider == s._sp) & (t.model == s._sm))
-    return j.select(*t.columns, "_save").view()
-
-
 def _with_outcome(t: Any, verdicts: int) -> Any:
     """`_outcome` of each event's task; null for the tasks `decided_outcomes` leaves out,
     which are unknown (all of them when no event has a verdict or an error)."""
@@ -101,7 +66,7 @@ def aggregates(keyed: Any, survey: Survey | None = None) -> dict[str, Aggregates
     """
     if survey is None:
         survey = survey_of(keyed.aggregate(**survey_aggregates(keyed)).to_pyarrow().to_pylist()[0])
-    t = _with_outcome(_with_savings(keyed, survey.cached_models), survey.verdicts)
+    t = _with_outcome(keyed, survey.verdicts)
     row = ibis.ifelse(t._vis, t._key, ibis.literal(FILTERED))
     leaf, tok = is_leaf(t), t.cost_kind == "token"
     cm = ibis.struct({"c": t.customer_id, "m": month_number(t)})
@@ -128,7 +93,7 @@ def aggregates(keyed: Any, survey: Survey | None = None) -> dict[str, Aggregates
         output_cost=t.output_cost.sum(where=tok),
         variable_cost=t.var_cost.sum(),
         rework_cost=t.var_cost.sum(where=is_rework(t)),
-        cache_savings=(t.cache_read_tokens.cast("decimal(38,0)") * t._save).sum(where=tok),
+        cache_savings=t.cache_saving.sum(where=tok),
         gpu_s=t.gpu_s.sum(),
         endpoint_tokens=(t.input_tokens + t.output_tokens).sum(where=t.gpu_s.notnull()),
         unpriced=t.count(where=t.cost_kind == "unpriced"),

@@ -79,12 +79,6 @@ def utilization(busy_gpu_s: Decimal, provisioned_gpu_s: Decimal) -> Decimal | No
     return ratio(busy_gpu_s, provisioned_gpu_s)
 
 
-def cache_savings(cache_read_tokens: int, saving_per_token: Decimal) -> Decimal:
-    """[USD] = cache-read tokens x (full input price - cache-read price) per token: what
-    the cached tokens would have cost at the full input price, minus what they cost."""
-    return cache_read_tokens * saving_per_token
-
-
 def output_cost_share(output_cost: Decimal, token_cost: Decimal) -> Decimal | None:
     """[fraction] = output-token cost / token cost (input vs output asymmetry)."""
     return ratio(output_cost, token_cost)
@@ -157,6 +151,9 @@ class UnitRow:
                 a.token_cost, a.input_tokens + a.output_tokens
             ),
             "gpu_seconds_per_token": gpu_seconds_per_token(a.gpu_s, a.endpoint_tokens),
+            # [USD] = sum of cache-read tokens x (input price - cache-read price), each at
+            # its event's own prices (tier, date, discounts): defined per event in pricing
+            # (`cache_saving`, from the cache-read rate), summed by `rollup.aggregates`
             "cache_savings": a.cache_savings,
             "rework_cost": a.rework_cost,
             "rework_share": share(a.rework_cost, self.variable),

@@ -54,6 +54,7 @@ PRICED_COLUMNS = (
     "cost",
     "price_rule",
     "catalog_version",
+    "cache_saving",
 )
 
 
@@ -451,6 +452,12 @@ def apply_prices(events: ir.Table, table: PriceTable) -> ir.Table:
     def money(expr: ir.NumericValue) -> ir.NumericValue:
         return ibis.ifelse(structural, zero, arith.money(expr))  # type: ignore[no-any-return]
 
+    # the cache-read rate is the cache-read price minus the input price (`rates`): minus it,
+    # times the tokens read from cache, is what the cache saved at this event's own prices
+    if "input__cache_read_tokens" in table.rate_columns:
+        saving = -(j.cache_read_tokens * j._p_input__cache_read_tokens)
+    else:
+        saving = j._p_rid * 0  # null when unmatched, like the rates
     matched = j._p_rid.notnull()
     return j.select(
         *(c for c in events.columns if c != PRICE_KEY),
@@ -461,6 +468,7 @@ def apply_prices(events: ir.Table, table: PriceTable) -> ir.Table:
         cost=money(j._total),
         price_rule=j._p_rule,
         catalog_version=ibis.literal(table.version),
+        cache_saving=money(saving),
     )
 
 
@@ -476,7 +484,9 @@ def priced_events(
     a `PricingConfig` or None (catalog prices only). Added columns: `priced` (bool),
     `price_status` ('priced' | 'structural' | 'missing' | 'endpoint' | 'unit'), `input_cost`,
     `output_cost`, `cost` (DECIMAL(38, 24) USD; 0 for structural rows, null unless priced),
-    `price_rule` (which catalog row priced it) and `catalog_version`. Unknown models are
+    `price_rule` (which catalog row priced it), `catalog_version` and `cache_saving` (USD:
+    the cache-read tokens at the input price minus their cache-read price, this event's
+    prices; null unless priced). Unknown models are
     'missing' with a null cost, never $0. Endpoints and non-token units are left to later
     stages.
     """
