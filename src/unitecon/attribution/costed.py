@@ -45,19 +45,10 @@ from unitecon.attribution.selfhosted import (
     with_gpu_seconds,
 )
 from unitecon.attribution.units import apply_unit_prices
+from unitecon.pricing.engine import PRICED_COLUMNS
 
 if TYPE_CHECKING:
     from unitecon.config import Project
-
-PRICED_COLUMNS = (
-    "priced",
-    "price_status",
-    "input_cost",
-    "output_cost",
-    "cost",
-    "price_rule",
-    "cache_saving",
-)
 
 
 @dataclass(frozen=True)

@@ -301,11 +301,11 @@ def _str_at(xs: dt.Array(dt.string), i: dt.int64) -> dt.string:  # type: ignore[
     """DuckDB's 1-based list element; NULL for 0 or NULL."""
 
 
-def _passed(value: ir.IntegerValue, edges: list[int], strict: bool = False) -> ir.IntegerValue:
-    """How many of `edges` `value` is at or past (`strict`: past)."""
+def _band(tokens: ir.IntegerValue, edges: list[int]) -> ir.IntegerValue:
+    """The band of `tokens`: how many of `edges` it is above."""
     out: ir.IntegerValue = ibis.literal(0, "int64")
     for edge in edges:
-        out = out + ((value > edge) if strict else (value >= edge)).cast("int64")
+        out = out + (tokens > edge).cast("int64")
     return out
 
 
@@ -362,7 +362,7 @@ def _lookup(events: ir.Table, table: PriceTable, arith: _Arith, grid: _Grid) -> 
         at_time = at_time + _div(e._us % _DAY_US, grid.step)
     time = _cell_at(e._l_time, at_time).cast("int64")
     cell = e[PRICE_KEY].cast("int64") * grid.n_times + time
-    cell = cell * (len(grid.bands) + 1) + _passed(e.input_tokens, grid.bands, strict=True)
+    cell = cell * (len(grid.bands) + 1) + _band(e.input_tokens, grid.bands)
     # a key not priced by tokens (structural, endpoint, no model) has no row in any cell
     e = e.mutate(_r=_cell_at(e._l_cell, cell + 1).nullif(0).cast("int64"))
     at = _int_at if arith.scale is not None else _dec_at
