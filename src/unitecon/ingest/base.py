@@ -8,8 +8,9 @@ at all (missing file, unknown format).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -47,3 +48,53 @@ class Chunk:
 
 
 ChunkIterator = Iterator[Chunk]
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What a scan of a file's bytes found: its lines, and the object keys with a value
+    that they hold (`lines.key_colons`)."""
+
+    lines: int
+    keys: int
+
+
+@dataclass(frozen=True)
+class DirectRead:
+    """A source the ledger may read itself in one statement instead of chunk by chunk: a
+    plain JSONL file, which DuckDB then parses in parallel, as its own COPY would.
+
+    `query` gives the file's records in file order with their validation
+    (`validate.validation_sql`: the event columns, `_reason`, and `_p`, the number of known
+    fields each record sets). `scan` reads the file's bytes for what a parse that keeps only
+    the known fields cannot tell (None: a line too long to be kept). The ledger keeps the result
+    only when `accepts` says the exact path would have kept every record as it is; otherwise the
+    file is read chunk by chunk, as if this was never tried.
+    """
+
+    query: str
+    #: SQL string literal; the source of the record on line N is `location || N`
+    location: str
+    scan: Callable[[], Scanned | None]
+
+    @staticmethod
+    def accepts(
+        scanned: Scanned | None, records: int, rejected: int, fields: int, ids: int
+    ) -> bool:
+        """Every line is one record (no blank line, so line N is record N), none is
+        rejected, no record has a key beyond the known fields (their count is every key
+        with a value), and no event id comes twice."""
+        return (
+            scanned is not None
+            and records == scanned.lines
+            and rejected == 0
+            and fields == scanned.keys
+            and ids == records
+        )
+
+
+@runtime_checkable
+class HasDirect(Protocol):
+    """A reader's chunks that can also be read as one statement (`DirectRead`)."""
+
+    def direct(self) -> DirectRead | None: ...

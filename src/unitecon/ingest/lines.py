@@ -20,7 +20,7 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from unitecon.ingest.base import CHUNK_ROWS, Rejected
+from unitecon.ingest.base import CHUNK_ROWS, Rejected, Scanned
 
 READ_BYTES = 16 << 20
 #: A block of lines holds at most about this many bytes (fewer lines than asked when long).
@@ -290,3 +290,53 @@ def _tail(name: str, line_no: int, pending: bytes, broken: str | None) -> LineBl
     arr, errors = _to_lines(data)
     total, named = key_total(np.frombuffer(data, np.uint8))
     return LineBlock(line_no, arr, errors, key_total=total, bools_named=named)
+
+
+# -- a whole file at once (for the ledger's direct read, `base.DirectRead`) -----------------
+SCAN_BYTES = 1 << 20  # small enough for numpy's temporaries to stay in cache
+
+
+def _valued_keys(b: np.ndarray) -> int:
+    """`key_colons` summed over `b` (whole lines). Compact JSON (no blank beside a key's
+    colon) is counted from the colons alone; otherwise `key_total` walks the blanks."""
+    c = np.flatnonzero(b[1:-1] == 58) + 1  # every `:` but at either end (malformed there)
+    prev, nxt = b[c - 1], b[c + 1]
+    key = prev == 34
+    # a blank (or newline) before a colon, or after a key's: count exactly
+    if np.count_nonzero(prev <= 32) or np.count_nonzero(key & (nxt <= 32)):
+        return key_total(b)[0]
+    return int(np.count_nonzero(key & (nxt != 110)))
+
+
+def scan_text(path: Path, longest: int) -> Scanned | None:
+    """Count the lines of a plain (not gzip) file (the last one though no newline ends it)
+    and the keys with a value they hold (`key_colons`), reading it in blocks of whole lines;
+    None when a line (its newline included) is longer than `longest` bytes."""
+    lines = keys = 0
+    rest = b""
+    with path.open("rb") as f:
+        while True:
+            data = f.read(SCAN_BYTES)
+            block = rest + data if rest else data  # starts where a line starts
+            # whole lines; at the end of the file, the last line too
+            cut = block.rfind(b"\n") + 1 if data else len(block)
+            rest = block[cut:]
+            if len(rest) > longest:
+                return None
+            if not cut:
+                if data:
+                    continue
+                return Scanned(lines, keys)
+            b = np.frombuffer(block, dtype=np.uint8, count=cut)
+            first = block.find(b"\n", 0, cut) + 1 or cut
+            if first > longest or (cut > longest and _longest(b) > longest):
+                return None
+            keys += _valued_keys(b)
+            lines += int(np.count_nonzero(b == 10)) + (block[cut - 1] != 10)
+            if not data:
+                return Scanned(lines, keys)
+
+
+def _longest(b: np.ndarray) -> int:
+    ends = np.flatnonzero(b == 10) + 1
+    return int(np.diff(ends, prepend=0, append=len(b)).max())

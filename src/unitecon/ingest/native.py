@@ -23,8 +23,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from unitecon.ingest import validate as v
-from unitecon.ingest.base import CHUNK_ROWS, Chunk, Rejected
-from unitecon.ingest.lines import LineBlock, _Broken, iter_line_blocks, raw_blocks
+from unitecon.ingest.base import CHUNK_ROWS, Chunk, DirectRead, Rejected
+from unitecon.ingest.lines import (
+    LineBlock,
+    _Broken,
+    is_gzip,
+    iter_line_blocks,
+    raw_blocks,
+    scan_text,
+)
 from unitecon.ledger.schema import EVENT_SCHEMA
 
 MALFORMED = "malformed JSON"
@@ -182,14 +189,93 @@ def _validate_lines(
         con.unregister("_lines")
 
 
-def read_jsonl(path: Path, name: str | None = None) -> Iterator[Chunk]:
-    """Native JSON lines (plain or gzip)."""
-    name = name or str(path)
+def _jsonl_chunks(path: Path, name: str) -> Iterator[Chunk]:
     con = v.connect()
     val = v.Validator(locate=lambda pos: f"{name}:{pos}")
     for block in iter_line_blocks(path, CHUNK_ROWS, name):
         if len(block.lines) or block.truncated is not None:
             yield _run_block(con, block, name, val)
+
+
+class JsonlChunks(Iterator[Chunk]):
+    """The chunks of a JSONL file (read on first `next`), and `direct()`: the same file as
+    one statement for the ledger to run, when it can."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path, self.name = path, name
+        self._chunks: Iterator[Chunk] | None = None
+
+    def __next__(self) -> Chunk:
+        if self._chunks is None:
+            self._chunks = _jsonl_chunks(self.path, self.name)
+        return next(self._chunks)
+
+    def direct(self) -> DirectRead | None:
+        """The file read by DuckDB's `read_json` (in parallel, as a COPY reads it) into the
+        same validation query as a block's fast path, for a plain file whose path DuckDB
+        takes literally (no glob characters)."""
+        if self._chunks is not None or any(ch in str(self.path) for ch in "*?[]{}"):
+            return None
+        try:
+            if is_gzip(self.path):
+                return None
+        except OSError:
+            return None
+        path = self.path
+        return DirectRead(
+            query=_direct_sql(path),
+            location=v.q(self.name + ":"),
+            scan=lambda: scan_text(path, v.MAX_RECORD_BYTES),
+        )
+
+
+#: A key's colon with a value (`lines.key_colons`), in the text of a JSON object.
+_VALUED_KEY = r'"[ \t\r]*:[ \t\r]*[^n \t\r]'
+
+
+def _direct_sql(path: Path) -> str:
+    """`DirectRead.query` for `path`: each record's known fields as text, as the exact
+    path reads them (a JSON boolean in a number field stays `true` and is rejected). Lines
+    longer than the record limit are not accepted (`scan_text`); so `_size` stays NULL.
+
+    `_p` counts, as the scan does, the keys with a value inside a `tags` object too, but
+    only where that count is certain (the object's text holds no escape, so no string in it
+    holds a quote); anywhere else it counts fewer than the scan, and the file is not
+    accepted. It can never count more, so an equal count leaves no room for an unknown key.
+    """
+    struct = (
+        "{"
+        + ", ".join(f'"{f}": "{"JSON" if f == "tags" else "VARCHAR"}"' for f in v.INPUT_FIELDS)
+        + "}"
+    )
+    source = (
+        f"read_json({v.q(str(path))}, format = 'newline_delimited', "
+        f"columns = {struct}, compression = 'uncompressed')"
+    )
+    cols = ", ".join(
+        """json_transform(tags, '"VARCHAR"') AS tags, tags AS _tags_json""" if f == "tags" else f
+        for f in v.INPUT_FIELDS
+    )
+    present = " + ".join(f"({f} IS NOT NULL)::INTEGER" for f in v.INPUT_FIELDS)
+    nested = (
+        "CASE WHEN json_type(_tags_json) = 'OBJECT' AND NOT contains(_tags_json, chr(92)) "
+        f"THEN len(regexp_extract_all(_tags_json, {v.q(_VALUED_KEY)})) ELSE 0 END"
+    )
+    meta = (
+        "NULL::BIGINT AS _pos, NULL::VARCHAR AS _loc, NULL::VARCHAR AS _raw, "
+        "NULL::BIGINT AS _size, NULL::VARCHAR AS _error, NULL::MAP(VARCHAR, VARCHAR) AS _extra"
+    )
+    cand = (
+        f"(SELECT {meta}, {', '.join(v.INPUT_FIELDS)}, {present} + {nested} AS _p "
+        f"FROM (SELECT {cols} FROM {source}))"
+    )
+    fields = ", ".join(n for n in EVENT_SCHEMA.names if n not in ("source", "ingest_id"))
+    return f"SELECT {fields}, _reason, _p FROM ({v.validation_sql(cand, _JSONL_TYPES, ['_p'])})"
+
+
+def read_jsonl(path: Path, name: str | None = None) -> JsonlChunks:
+    """Native JSON lines (plain or gzip)."""
+    return JsonlChunks(path, name or str(path))
 
 
 # -- columnar sources (CSV, Parquet) --------------------------------------------------------------

@@ -107,10 +107,10 @@ def _m002_task_type(con: duckdb.DuckDBPyConnection) -> None:
 #: would need a migration that re-keys the ledger.
 KEY_NAMES = ("provider", "model", "batch", "service_tier", "structural", "has_endpoint")
 KEY_COLUMNS = (
-    "coalesce(provider, '') AS provider, coalesce(model, '') AS model, "
-    "coalesce(batch, false) AS batch, coalesce(service_tier, '') AS service_tier, "
-    "coalesce(operation IN ({ops}), false) AS structural, "
-    "endpoint IS NOT NULL AS has_endpoint"
+    "coalesce(provider, '') AS {p}provider, coalesce(model, '') AS {p}model, "
+    "coalesce(batch, false) AS {p}batch, coalesce(service_tier, '') AS {p}service_tier, "
+    "coalesce(operation IN ({ops}), false) AS {p}structural, "
+    "endpoint IS NOT NULL AS {p}has_endpoint"
 )
 #: Adds the keys of relation `{source}` (columns KEY_NAMES) that `price_keys` lacks.
 ADD_PRICE_KEYS = """
@@ -127,11 +127,13 @@ FROM (
 """
 
 
-def key_columns_sql() -> str:
-    """KEY_COLUMNS over the event columns, as SQL select items."""
+def key_columns_sql(prefix: str = "") -> str:
+    """KEY_COLUMNS over the event columns, as SQL select items (named KEY_NAMES, each
+    after `prefix`)."""
     from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 
-    return KEY_COLUMNS.format(ops=", ".join(f"'{op}'" for op in sorted(STRUCTURAL_OPERATIONS)))
+    ops = ", ".join(f"'{op}'" for op in sorted(STRUCTURAL_OPERATIONS))
+    return KEY_COLUMNS.format(ops=ops, p=prefix)
 
 
 def _m003_price_keys(con: duckdb.DuckDBPyConnection) -> None:

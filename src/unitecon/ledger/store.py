@@ -15,6 +15,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from unitecon.errors import LedgerError
-from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ingest.base import Chunk, DirectRead, HasDirect, Rejected
 from unitecon.ledger import migrations
 from unitecon.ledger.known import KnownIds
 from unitecon.ledger.schema import EVENT_SCHEMA
@@ -60,6 +61,8 @@ class IngestResult:
     duplicates: int = 0
     quarantined: int = 0
     errors: list[Rejected] = field(default_factory=list)  # the first few, for display
+    #: read by the ledger in one statement (`DirectRead`), not chunk by chunk
+    direct: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -227,6 +230,12 @@ class Ledger:
                 on_chunk(res)
             return res
         self._start(res)
+        plan = chunks.direct() if isinstance(chunks, HasDirect) and self._known is None else None
+        if plan is not None and self._read_direct(res, plan):
+            if on_chunk is not None:
+                on_chunk(res)
+            self._finish(res)
+            return res
         first = True
         for chunk in read_ahead(chunks):
             self._write_chunk(res, chunk, clear_quarantine=first)
@@ -237,6 +246,74 @@ class Ledger:
             self._write_chunk(res, Chunk(EVENT_SCHEMA.empty_table()), clear_quarantine=True)
         self._finish(res)
         return res
+
+    def _read_direct(self, res: IngestResult, plan: DirectRead) -> bool:
+        """Read the source in one statement (`DirectRead`: DuckDB parses the file in
+        parallel) while its bytes are scanned in a thread, and write it in one transaction
+        when the plan accepts what was read; False, with nothing written, otherwise."""
+        con = self.con
+        order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+        if not (order and order[0]):  # row N is line N only in file order
+            return False
+        table = '"_direct_' + res.ingest_id.replace('"', "") + '"'
+        with ThreadPoolExecutor(1, thread_name_prefix="unitecon-scan") as pool:
+            scanning = pool.submit(plan.scan)
+            try:
+                con.execute(f"CREATE TEMP TABLE {table} AS {plan.query}")
+            except duckdb.Error:
+                return False  # the chunked read says what is wrong, and where
+            try:
+                try:
+                    scanned = scanning.result()
+                except OSError:
+                    scanned = None
+                row = con.execute(
+                    f"SELECT count(*), count(_reason), coalesce(sum(_p), 0), "
+                    f"count(DISTINCT event_id) FROM {table}"
+                ).fetchone()
+                if row is None or not plan.accepts(scanned, *(int(x) for x in row)):
+                    return False
+                self._insert_direct(res, table, plan.location, int(row[0]))
+                return True
+            finally:
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _insert_direct(self, res: IngestResult, table: str, location: str, records: int) -> None:
+        """Insert the records of `table` (a direct read, in file order) whose id is not
+        stored yet, each with its line as source and its price key, in one transaction that
+        also clears the source's quarantine."""
+        con = self.con
+        values = {n: f"d.{n}" for n in EVENT_SCHEMA.names}
+        values["source"] = f"{location} || (d._row + 1)"
+        values["ingest_id"] = "$ingest_id"
+        match = " AND ".join(f"d._k_{n} = k.{n}" for n in migrations.KEY_NAMES)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
+            keys = f"(SELECT DISTINCT {migrations.key_columns_sql()} FROM {table})"
+            con.execute(migrations.ADD_PRICE_KEYS.format(source=keys))
+            new = ""
+            if self.count():  # the ids stored already: a semi-join built on the new ones
+                new = (
+                    f"WHERE d.event_id NOT IN (SELECT n.event_id FROM {table} AS n "
+                    "SEMI JOIN events AS e ON n.event_id = e.event_id)"
+                )
+            row = con.execute(
+                f"INSERT INTO events ({', '.join(values)}, price_key) "
+                f"SELECT {', '.join(values.values())}, k.key_id FROM (SELECT *, rowid AS _row, "
+                f"{migrations.key_columns_sql('_k_')} FROM {table}) AS d "
+                f"JOIN price_keys AS k ON {match} {new}",
+                {"ingest_id": res.ingest_id},
+            ).fetchone()
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        inserted = int(row[0]) if row else 0
+        res.direct = True
+        res.rows_read += records
+        res.accepted += inserted
+        res.duplicates += records - inserted
 
     def _start(self, res: IngestResult) -> None:
         self.con.execute(
