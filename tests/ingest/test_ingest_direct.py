@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from unitecon.ingest import read_path
 from unitecon.ingest import validate as v
 from unitecon.ingest.base import Chunk
+from unitecon.ledger import store
 from unitecon.ledger.store import IngestResult, Ledger
 
 
@@ -268,6 +269,25 @@ def test_any_file_gives_the_same_ledger_both_ways(
         lines.append(json.dumps(rec) if spaced else _compact(rec))
     direct, chunked, _ = _both(_write(tmp / "any.jsonl", lines), tmp)
     assert direct == chunked
+
+
+def test_progress_grows_while_duckdb_reads_then_lineage_counts_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "PROGRESS_SECONDS", 0.001)
+    path = _write(tmp_path / "big.jsonl", [_compact(_event(i)) for i in range(30_000)])
+    seen: list[int] = []
+    with Ledger(tmp_path / "l.duckdb") as led:
+        res = led.ingest(
+            str(path), read_path(path, "jsonl"), on_chunk=lambda r: seen.append(r.rows_read)
+        )
+        assert res.direct and (res.rows_read, res.accepted) == (30_000, 30_000)
+        assert led.rows("SELECT rows_read FROM ingests") == [{"rows_read": 30_000}]
+        # DuckDB's progress setting is back to what it was; its own bar never prints
+        assert led.rows("SELECT current_setting('enable_progress_bar_print') AS p") == [
+            {"p": False}
+        ]
+    assert seen[-1] == 30_000 and seen == sorted(seen) and len(seen) > 1
 
 
 KILL_INSIDE_THE_DIRECT_WRITE = """

@@ -15,7 +15,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,12 +27,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from unitecon.errors import LedgerError
-from unitecon.ingest.base import Chunk, DirectRead, HasDirect, Rejected
+from unitecon.ingest.base import Chunk, DirectRead, HasDirect, Rejected, Scanned
 from unitecon.ledger import migrations
 from unitecon.ledger.known import KnownIds
 from unitecon.ledger.schema import EVENT_SCHEMA
 
 DB_NAME = "ledger.duckdb"
+#: How often a direct read (`Ledger.ingest`) reports DuckDB's progress.
+PROGRESS_SECONDS = 0.25
 
 
 def home() -> Path:
@@ -146,6 +148,8 @@ class Ledger:
         except duckdb.IOException as e:
             raise LedgerError(f"Cannot open the ledger {self.path}: {e}") from e
         self.con.execute("SET TimeZone = 'UTC'")
+        # progress is ours to show (the CLI's bar): DuckDB's own would print over it
+        self.con.execute("SET enable_progress_bar_print = false")
         self._known: KnownIds | None = None
         if not read_only:
             migrations.migrate(self.con)
@@ -231,7 +235,7 @@ class Ledger:
             return res
         self._start(res)
         plan = chunks.direct() if isinstance(chunks, HasDirect) and self._known is None else None
-        if plan is not None and self._read_direct(res, plan):
+        if plan is not None and self._read_direct(res, plan, on_chunk):
             if on_chunk is not None:
                 on_chunk(res)
             self._finish(res)
@@ -247,21 +251,39 @@ class Ledger:
         self._finish(res)
         return res
 
-    def _read_direct(self, res: IngestResult, plan: DirectRead) -> bool:
+    def _read_direct(
+        self,
+        res: IngestResult,
+        plan: DirectRead,
+        on_chunk: Callable[[IngestResult], None] | None = None,
+    ) -> bool:
         """Read the source in one statement (`DirectRead`: DuckDB parses the file in
         parallel) while its bytes are scanned in a thread, and write it in one transaction
-        when the plan accepts what was read; False, with nothing written, otherwise."""
+        when the plan accepts what was read; False, with nothing written, otherwise.
+        `on_chunk` sees `rows_read` grow with DuckDB's progress once the scan has counted
+        the lines."""
         con = self.con
         order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
         if not (order and order[0]):  # row N is line N only in file order
             return False
         table = '"_direct_' + res.ingest_id.replace('"', "") + '"'
-        with ThreadPoolExecutor(1, thread_name_prefix="unitecon-scan") as pool:
+        done = threading.Event()
+        with ThreadPoolExecutor(2, thread_name_prefix="unitecon-direct") as pool:
             scanning = pool.submit(plan.scan)
+            showing = None
+            if on_chunk is not None:  # DuckDB tracks the statement's progress
+                con.execute("SET enable_progress_bar = true")
+                showing = pool.submit(self._show_progress, res, scanning, done, on_chunk)
             try:
                 con.execute(f"CREATE TEMP TABLE {table} AS {plan.query}")
             except duckdb.Error:
                 return False  # the chunked read says what is wrong, and where
+            finally:
+                done.set()
+                if showing is not None:
+                    showing.result()  # no more progress from here on
+                    con.execute("RESET enable_progress_bar")
+                res.rows_read = 0
             try:
                 try:
                     scanned = scanning.result()
@@ -277,6 +299,24 @@ class Ledger:
                 return True
             finally:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _show_progress(
+        self,
+        res: IngestResult,
+        scanning: Future[Scanned | None],
+        done: threading.Event,
+        on_chunk: Callable[[IngestResult], None],
+    ) -> None:
+        """Until `done`: `res.rows_read` as DuckDB's progress times the scanned line count
+        (for display only; the caller resets it)."""
+        while not done.wait(PROGRESS_SECONDS):
+            if not scanning.done() or scanning.exception() is not None:
+                continue
+            scanned = scanning.result()
+            percent = self.con.query_progress()
+            if scanned is not None and percent >= 0:
+                res.rows_read = int(scanned.lines * min(percent, 100.0) / 100)
+                on_chunk(res)
 
     def _insert_direct(self, res: IngestResult, table: str, location: str, records: int) -> None:
         """Insert the records of `table` (a direct read, in file order) whose id is not
