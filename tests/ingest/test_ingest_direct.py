@@ -182,13 +182,13 @@ NOT_DIRECT = {
         _compact(_event(2, region="eu")),
     ],
     "malformed": [_compact(_event(1)), '{"event_id": "x", ', _compact(_event(2))],
-    "negative count": [_compact(_event(1)), _compact(_event(2, input_tokens=-5))],
-    "boolean count": [_compact(_event(1)), _compact(_event(2, input_tokens=True))],
+    "rejected line with an unknown key": [
+        _compact(_event(1)),
+        _compact(_event(2, x=1, input_tokens=-5)),
+    ],
     "not an object": [_compact(_event(1)), "[1, 2]", "null", "7"],
     "same id, same content": [_compact(_event(1)), _compact(_event(1))],
     "same id, other content": [_compact(_event(1)), _compact(_event(1, output_tokens=7))],
-    "cache above input": [_compact(_event(1, cache_read_tokens=5000))],
-    "unknown status": [_compact(_event(1, status="exploded"))],
 }
 
 
@@ -199,6 +199,42 @@ def test_a_file_the_direct_read_cannot_vouch_for_is_read_in_chunks(
     direct, chunked, used = _both(_write(tmp_path / "odd.jsonl", NOT_DIRECT[name]), tmp_path)
     assert not used
     assert direct == chunked
+
+
+REJECTED = {
+    "negative count": [_compact(_event(1)), _compact(_event(2, input_tokens=-5))],
+    "boolean count": [_compact(_event(1)), _compact(_event(2, input_tokens=True))],
+    "cache above input": [_compact(_event(1, cache_read_tokens=5000)), _compact(_event(2))],
+    "unknown status": [_compact(_event(1, status="exploded"))],
+    "several, python separators": [
+        json.dumps(_event(i, output_tokens=-i if i % 3 == 0 else i)) for i in range(1, 12)
+    ],
+}
+
+
+@pytest.mark.parametrize("name", list(REJECTED))
+def test_rejected_lines_get_the_chunked_reads_entries_in_a_direct_read(
+    tmp_path: Path, name: str
+) -> None:
+    path = _write(tmp_path / "some-bad.jsonl", REJECTED[name])
+    direct, chunked, used = _both(path, tmp_path)
+    assert used
+    assert direct == chunked
+    assert direct[1] and all(raw for _, _, raw in direct[1])  # raw lines kept
+
+
+def test_a_rejected_last_line_without_newline_and_too_many_rejections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "open-end.jsonl"
+    lines = [_compact(_event(1)), _compact(_event(2)), _compact(_event(3, input_tokens=-1))]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    direct, chunked, used = _both(path, tmp_path)
+    assert used and direct == chunked
+    assert [q[0] for q in direct[1]] == [f"{path}:3"]
+    monkeypatch.setattr(Ledger, "MAX_REDO_LINES", 0)
+    direct, chunked, used = _both(path, tmp_path / "again")
+    assert not used and direct == chunked
 
 
 def test_bom_gzip_glob_name_and_long_line_are_read_in_chunks(

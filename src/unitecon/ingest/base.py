@@ -67,27 +67,26 @@ class DirectRead:
     `query` gives the file's records in file order with their validation
     (`validate.validation_sql`: the event columns, `_reason`, and `_p`, the number of known
     fields each record sets). `scan` reads the file's bytes for what a parse that keeps only
-    the known fields cannot tell (None: a line too long to be kept). The ledger keeps the result
-    only when `accepts` says the exact path would have kept every record as it is; otherwise the
-    file is read chunk by chunk, as if this was never tried.
+    the known fields cannot tell (None: a line too long to be kept). The ledger keeps the
+    result only when `accepts` it; the lines it rejects then get their quarantine entries from
+    `redo` (the chunked read's own, raw text included; None: the chunked read would not reject
+    them all). Otherwise the file is read chunk by chunk, as if this was never tried.
     """
 
     query: str
     #: SQL string literal; the source of the record on line N is `location || N`
     location: str
     scan: Callable[[], Scanned | None]
+    redo: Callable[[list[int]], list[Rejected] | None]
 
     @staticmethod
-    def accepts(
-        scanned: Scanned | None, records: int, rejected: int, fields: int, ids: int
-    ) -> bool:
-        """Every line is one record (no blank line, so line N is record N), none is
-        rejected, no record has a key beyond the known fields (their count is every key
-        with a value), and no event id comes twice."""
+    def accepts(scanned: Scanned | None, records: int, fields: int, ids: int) -> bool:
+        """Every line is one record (no blank line, so line N is record N), no record has a
+        key beyond the known fields (their count is every key with a value), and no event id
+        comes twice (so no record's fate depends on another's)."""
         return (
             scanned is not None
             and records == scanned.lines
-            and rejected == 0
             and fields == scanned.keys
             and ids == records
         )

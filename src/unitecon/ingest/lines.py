@@ -340,3 +340,29 @@ def scan_text(path: Path, longest: int) -> Scanned | None:
 def _longest(b: np.ndarray) -> int:
     ends = np.flatnonzero(b == 10) + 1
     return int(np.diff(ends, prepend=0, append=len(b)).max())
+
+
+def pick_lines(path: Path, numbers: list[int]) -> list[bytes]:
+    """Lines `numbers` (1-based, ascending) of a plain file, newline included."""
+    out: list[bytes] = []
+    want = np.asarray(numbers, dtype=np.int64)
+    line = 1  # the number of the line that starts the pending bytes
+    rest = b""
+    with path.open("rb") as f:
+        while len(out) < len(want):
+            data = f.read(READ_BYTES)
+            block = rest + data if rest else data
+            cut = block.rfind(b"\n") + 1 if data else len(block)
+            if cut:
+                b = np.frombuffer(block, dtype=np.uint8, count=cut)
+                ends = np.flatnonzero(b == 10) + 1
+                if not len(ends) or ends[-1] != cut:
+                    ends = np.append(ends, cut)
+                starts = np.concatenate([np.zeros(1, np.int64), ends[:-1]])
+                at = want[(want >= line) & (want < line + len(ends))] - line
+                out.extend(block[int(starts[i]) : int(ends[i])] for i in at)
+                line += len(ends)
+            rest = block[cut:]
+            if not data:
+                break
+    return out

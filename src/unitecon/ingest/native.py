@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -27,8 +28,11 @@ from unitecon.ingest.base import CHUNK_ROWS, Chunk, DirectRead, Rejected
 from unitecon.ingest.lines import (
     LineBlock,
     _Broken,
+    _to_lines,
     is_gzip,
     iter_line_blocks,
+    key_colons,
+    pick_lines,
     raw_blocks,
     scan_text,
 )
@@ -221,11 +225,12 @@ class JsonlChunks(Iterator[Chunk]):
                 return None
         except OSError:
             return None
-        path = self.path
+        path, name = self.path, self.name
         return DirectRead(
             query=_direct_sql(path),
-            location=v.q(self.name + ":"),
+            location=v.q(name + ":"),
             scan=lambda: scan_text(path, v.MAX_RECORD_BYTES),
+            redo=lambda numbers: _redo(path, name, numbers),
         )
 
 
@@ -271,6 +276,30 @@ def _direct_sql(path: Path) -> str:
     )
     fields = ", ".join(n for n in EVENT_SCHEMA.names if n not in ("source", "ingest_id"))
     return f"SELECT {fields}, _reason, _p FROM ({v.validation_sql(cand, _JSONL_TYPES, ['_p'])})"
+
+
+def _redo(path: Path, name: str, numbers: list[int]) -> list[Rejected] | None:
+    """The chunked read's rejections of lines `numbers` (exact path: its reasons and raw
+    lines); None when it would keep any of them."""
+    picked = pick_lines(path, numbers)
+    if len(picked) != len(numbers):
+        return None
+    data = b"".join(picked)
+    ends = np.cumsum([len(x) for x in picked], dtype=np.int64)
+    arr, errors = _to_lines(data if data.endswith(b"\n") else data + b"\n", None)
+    if errors or len(arr) != len(numbers):
+        return None
+    table = pa.table(
+        {
+            "_pos": pa.array(numbers, pa.int64()),
+            "line": arr,
+            "_e": pa.nulls(len(numbers), pa.string()),
+            "_c": key_colons(np.frombuffer(data, dtype=np.uint8), ends),
+        }
+    )
+    out = _validate_lines(v.connect(), table, name, fast=False)
+    events, rejected = v.Validator(locate=lambda pos: f"{name}:{pos}").split(out)
+    return None if events.num_rows else _explain_malformed(rejected)
 
 
 def read_jsonl(path: Path, name: str | None = None) -> JsonlChunks:

@@ -131,6 +131,8 @@ class Ledger:
     """One DuckDB ledger. Use as a context manager, or call `close()`."""
 
     MAX_ERRORS_KEPT = 20
+    #: A direct read with more rejected lines than this is read in chunks instead.
+    MAX_REDO_LINES = 10_000
 
     def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
         if path is None:
@@ -290,12 +292,26 @@ class Ledger:
                 except OSError:
                     scanned = None
                 row = con.execute(
-                    f"SELECT count(*), count(_reason), coalesce(sum(_p), 0), "
-                    f"count(DISTINCT event_id) FROM {table}"
+                    f"SELECT count(*), coalesce(sum(_p), 0), count(DISTINCT event_id), "
+                    f"count(_reason) FROM {table}"
                 ).fetchone()
-                if row is None or not plan.accepts(scanned, *(int(x) for x in row)):
+                if row is None:
                     return False
-                self._insert_direct(res, table, plan.location, int(row[0]))
+                records, fields, ids, rejected = (int(x) for x in row)
+                if not plan.accepts(scanned, records, fields, ids):
+                    return False
+                quarantine: list[Rejected] = []
+                if rejected > self.MAX_REDO_LINES:
+                    return False
+                if rejected:  # their entries, raw lines included, from the chunked read
+                    bad = con.execute(
+                        f"SELECT rowid + 1 FROM {table} WHERE _reason IS NOT NULL ORDER BY 1"
+                    ).fetchall()
+                    redone = plan.redo([int(r[0]) for r in bad])
+                    if redone is None or len(redone) != rejected:
+                        return False
+                    quarantine = redone
+                self._insert_direct(res, table, plan.location, records, quarantine)
                 return True
             finally:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -318,19 +334,27 @@ class Ledger:
                 res.rows_read = int(scanned.lines * min(percent, 100.0) / 100)
                 on_chunk(res)
 
-    def _insert_direct(self, res: IngestResult, table: str, location: str, records: int) -> None:
-        """Insert the records of `table` (a direct read, in file order) whose id is not
-        stored yet, each with its line as source and its price key, in one transaction that
-        also clears the source's quarantine."""
+    def _insert_direct(
+        self,
+        res: IngestResult,
+        table: str,
+        location: str,
+        records: int,
+        rejected: list[Rejected],
+    ) -> None:
+        """Insert the valid records of `table` (a direct read, in file order) whose id is
+        not stored yet, each with its line as source and its price key, and quarantine
+        `rejected`, in one transaction that first clears the source's quarantine."""
         con = self.con
         values = {n: f"d.{n}" for n in EVENT_SCHEMA.names}
         values["source"] = f"{location} || (d._row + 1)"
         values["ingest_id"] = "$ingest_id"
         match = " AND ".join(f"d._k_{n} = k.{n}" for n in migrations.KEY_NAMES)
+        valid = f"(SELECT *, rowid AS _row FROM {table} WHERE _reason IS NULL)"
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
-            keys = f"(SELECT DISTINCT {migrations.key_columns_sql()} FROM {table})"
+            keys = f"(SELECT DISTINCT {migrations.key_columns_sql()} FROM {valid})"
             con.execute(migrations.ADD_PRICE_KEYS.format(source=keys))
             new = ""
             if self.count():  # the ids stored already: a semi-join built on the new ones
@@ -340,11 +364,12 @@ class Ledger:
                 )
             row = con.execute(
                 f"INSERT INTO events ({', '.join(values)}, price_key) "
-                f"SELECT {', '.join(values.values())}, k.key_id FROM (SELECT *, rowid AS _row, "
-                f"{migrations.key_columns_sql('_k_')} FROM {table}) AS d "
+                f"SELECT {', '.join(values.values())}, k.key_id FROM (SELECT *, "
+                f"{migrations.key_columns_sql('_k_')} FROM {valid}) AS d "
                 f"JOIN price_keys AS k ON {match} {new}",
                 {"ingest_id": res.ingest_id},
             ).fetchone()
+            self._quarantine(res, rejected)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -353,7 +378,22 @@ class Ledger:
         res.direct = True
         res.rows_read += records
         res.accepted += inserted
-        res.duplicates += records - inserted
+        res.duplicates += records - len(rejected) - inserted
+        self._count_rejected(res, rejected)
+
+    def _quarantine(self, res: IngestResult, rejected: list[Rejected]) -> None:
+        if rejected:
+            now = datetime.now(UTC)
+            self.con.executemany(
+                "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
+                [[res.source, r.location, r.reason, r.raw, res.ingest_id, now] for r in rejected],
+            )
+
+    def _count_rejected(self, res: IngestResult, rejected: list[Rejected]) -> None:
+        res.quarantined += len(rejected)
+        room = self.MAX_ERRORS_KEPT - len(res.errors)
+        if room > 0:
+            res.errors.extend(rejected[:room])
 
     def _start(self, res: IngestResult) -> None:
         self.con.execute(
@@ -391,15 +431,7 @@ class Ledger:
             if clear_quarantine:
                 con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
             inserted = self._insert_new(batch) if batch.num_rows else 0
-            if chunk.rejected:
-                now = datetime.now(UTC)
-                con.executemany(
-                    "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        [res.source, r.location, r.reason, r.raw, res.ingest_id, now]
-                        for r in chunk.rejected
-                    ],
-                )
+            self._quarantine(res, chunk.rejected)
             if transaction:
                 con.execute("COMMIT")
         except Exception:
@@ -409,10 +441,7 @@ class Ledger:
         res.rows_read += chunk.rows_read or (batch.num_rows + len(chunk.rejected))
         res.accepted += inserted
         res.duplicates += batch.num_rows - inserted
-        res.quarantined += len(chunk.rejected)
-        room = self.MAX_ERRORS_KEPT - len(res.errors)
-        if room > 0:
-            res.errors.extend(chunk.rejected[:room])
+        self._count_rejected(res, chunk.rejected)
 
     def _insert_new(self, batch: pa.Table) -> int:
         """Insert the rows of `batch` whose event_id is not stored yet (first one wins).
