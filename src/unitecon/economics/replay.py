@@ -449,6 +449,8 @@ def replay(
         s = apply(s, tr, i, hit_rate)
         if materialize:  # each step's table once, instead of re-running the whole chain
             s = replace(s, events=ibis.memtable(s.events.to_pyarrow()))
+        if c is not c0:  # an intermediate step's tables are not read again
+            c.release()
         c = costed(s, since, until)
         sides.append(side(c, by))
     base, last = both_inputs((c0, project), (c, s.project))
