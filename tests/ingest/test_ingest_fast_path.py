@@ -169,3 +169,13 @@ def test_unknown_key_found_when_the_block_total_differs(tmp_path: Path, read) ->
     got = read(f).rows
     assert [r["event_id"] for r in got] == [f"ev-{i}" for i in range(1, 41)]
     assert {r["event_id"]: dict(r["tags"]) for r in got if r["tags"]} == {"ev-18": {"region": "eu"}}
+
+
+def test_a_nan_literal_is_a_value_so_an_unknown_key_beside_it_is_still_a_tag(
+    tmp_path: Path, read
+) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "nan.jsonl"
+    line = _event(1, zone="eu").replace('"batch": false', '"batch": false, "team": nan')
+    f.write_text(line + "\n", encoding="utf-8")
+    got = read(f)
+    assert [(r["team"], dict(r["tags"] or {})) for r in got.rows] == [("nan", {"zone": "eu"})]

@@ -153,8 +153,23 @@ def _key_scan(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if np.isin(first, _BLANKS).any():  # `": value`: walk on over the blanks
         nxt = _skip_blanks(buf, nxt, 1)
         first = buf.take(nxt, mode="clip")
-    valued = first != 110
+    valued = ~_is_null(buf, nxt, first)
     return key[valued], prev[valued], first[valued]
+
+
+_ULL = np.frombuffer(b"ull", dtype=np.uint8)
+
+
+def _is_null(buf: np.ndarray, at: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Whether the value starting at each index `at` (first byte `first`) is `null`. Only
+    the letters are compared: `n` alone would also take `nan`, which DuckDB reads as a
+    value."""
+    null = first == 110
+    if null.any():
+        n = at[null]
+        rest = buf.take(n[:, None] + np.arange(1, 4)[None, :], mode="clip")
+        null[null] = (rest == _ULL).all(axis=1) & (n + 3 < len(buf))
+    return null
 
 
 def _key_positions(buf: np.ndarray) -> np.ndarray:
@@ -187,7 +202,7 @@ def key_total(buf: np.ndarray) -> tuple[int, bool]:
 
 def key_colons(buf: np.ndarray, ends: np.ndarray) -> pa.Array:
     """Per line, how many `:` follow a `"` (whitespace between allowed) and are not followed
-    by `n` (a null value, in valid JSON).
+    by `null`.
 
     Every object key in valid JSON is such a pair, so in a valid line the count is at least
     the number of keys whose value is not null. A line whose count equals the number of known
@@ -305,7 +320,8 @@ def _valued_keys(b: np.ndarray) -> int:
     # a blank (or newline) before a colon, or after a key's: count exactly
     if np.count_nonzero(prev <= 32) or np.count_nonzero(key & (nxt <= 32)):
         return key_total(b)[0]
-    return int(np.count_nonzero(key & (nxt != 110)))
+    at = c[key] + 1
+    return len(at) - int(np.count_nonzero(_is_null(b, at, nxt[key])))
 
 
 def scan_text(path: Path, longest: int) -> Scanned | None:

@@ -235,7 +235,7 @@ class JsonlChunks(Iterator[Chunk]):
 
 
 #: A key's colon with a value (`lines.key_colons`), in the text of a JSON object.
-_VALUED_KEY = r'"[ \t\r]*:[ \t\r]*[^n \t\r]'
+_VALUED_KEY = r'"[ \t\r]*:[ \t\r]*([^n \t\r]|n[^u]|nu[^l]|nul[^l])'
 
 
 def _direct_sql(path: Path) -> str:
