@@ -5,9 +5,11 @@ lines are parsed in DuckDB over a zero-copy Arrow array of the file's lines, so 
 keeps its exact line number. A block of lines runs first on a fast path that carries neither
 the raw lines nor their key lists; only the lines it rejects or cannot settle (malformed JSON,
 a bad value, unknown keys, not an object) are re-run on the exact path, so every reason and
-raw record is the exact path's. CSV is read with Python's csv module (exact line numbers,
-quoted newlines); Parquet in record batches. Every source goes through the same validation
-(`validate.py`).
+raw record is the exact path's. A plain JSONL file is first offered to the ledger whole
+(`JsonlChunks.direct`): DuckDB's `read_json` into the same validation, kept only when it
+gives what the chunks would (`base.DirectRead`). CSV is read with Python's csv module (exact
+line numbers, quoted newlines); Parquet in record batches. Every source goes through the same
+validation (`validate.py`).
 """
 
 from __future__ import annotations
