@@ -23,11 +23,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from unitecon.ingest import read_path
+from unitecon.ingest import native, read_path
 from unitecon.ingest import validate as v
 from unitecon.ingest.base import Chunk
 from unitecon.ledger import store
 from unitecon.ledger.store import IngestResult, Ledger
+
+
+@pytest.fixture(autouse=True)
+def _whole_acceptance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Look at no line before trying the direct read (`native._head_is_plain`), so that
+    every file here meets the acceptance itself; the head check has its own test."""
+    monkeypatch.setattr(native, "HEAD_BYTES", 1)
 
 
 def _event(i: int, **extra: object) -> dict[str, object]:
@@ -241,6 +248,22 @@ def test_a_rejected_last_line_without_newline_and_too_many_rejections(
     monkeypatch.setattr(Ledger, "MAX_REDO_LINES", 0)
     direct, chunked, used = _both(path, tmp_path / "again")
     assert not used and direct == chunked
+
+
+def test_a_head_that_needs_the_chunked_read_skips_the_direct_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(native, "HEAD_BYTES", 256 << 10)
+    clean = [_compact(_event(i)) for i in range(3)]
+    assert read_path(_write(tmp_path / "clean.jsonl", clean), "jsonl").direct() is not None
+    for name, first in [
+        ("tagged", _compact(_event(9, region="eu"))),
+        ("blank", ""),
+        ("malformed", '{"event_id": '),
+        ("array", "[1]"),
+    ]:
+        path = _write(tmp_path / f"{name}.jsonl", [first, *clean])
+        assert read_path(path, "jsonl").direct() is None, name
 
 
 def test_bom_gzip_glob_name_and_long_line_are_read_in_chunks(

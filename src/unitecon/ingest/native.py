@@ -223,7 +223,7 @@ class JsonlChunks(Iterator[Chunk]):
         if self._chunks is not None or any(ch in str(self.path) for ch in "*?[]{}"):
             return None
         try:
-            if is_gzip(self.path):
+            if is_gzip(self.path) or not _head_is_plain(self.path):
                 return None
         except OSError:
             return None
@@ -234,6 +234,34 @@ class JsonlChunks(Iterator[Chunk]):
             scan=lambda: scan_text(path, v.MAX_RECORD_BYTES),
             redo=lambda numbers: _redo(path, name, numbers),
         )
+
+
+#: How much of a file `_head_is_plain` reads.
+HEAD_BYTES = 256 << 10
+
+
+def _head_is_plain(path: Path) -> bool:
+    """Whether the file's first lines (up to HEAD_BYTES) are each a JSON object of known
+    fields: a file whose head already has a blank or malformed line, or a key for `tags`,
+    goes to the chunked read without the direct read's attempt (which would parse it whole
+    only to give it up)."""
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    lines = head.split(b"\n")
+    if len(head) == HEAD_BYTES:
+        lines = lines[:-1]  # the last one may be cut
+    elif lines and not lines[-1].strip():
+        lines = lines[:-1]  # the file's own last newline
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            return False
+        if not isinstance(rec, dict):
+            return False
+        if any(k not in v.INPUT_FIELDS and val is not None for k, val in rec.items()):
+            return False
+    return True
 
 
 #: A key's colon with a value (`lines.key_colons`), in the text of a JSON object.
