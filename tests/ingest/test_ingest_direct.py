@@ -261,6 +261,7 @@ def test_a_head_that_needs_the_chunked_read_skips_the_direct_attempt(
         ("blank", ""),
         ("malformed", '{"event_id": '),
         ("array", "[1]"),
+        ("deep", "[" * 100_000 + "]" * 100_000),
     ]:
         path = _write(tmp_path / f"{name}.jsonl", [first, *clean])
         assert read_path(path, "jsonl").direct() is None, name

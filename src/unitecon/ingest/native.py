@@ -255,7 +255,7 @@ def _head_is_plain(path: Path) -> bool:
     for line in lines:
         try:
             rec = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # malformed, or nested too deep for Python
             return False
         if not isinstance(rec, dict):
             return False
