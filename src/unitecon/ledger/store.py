@@ -307,7 +307,10 @@ class Ledger:
                     bad = con.execute(
                         f"SELECT rowid + 1 FROM {table} WHERE _reason IS NOT NULL ORDER BY 1"
                     ).fetchall()
-                    redone = plan.redo([int(r[0]) for r in bad])
+                    try:
+                        redone = plan.redo([int(r[0]) for r in bad])
+                    except (duckdb.Error, OSError):  # the chunked read will say what
+                        redone = None
                     if redone is None or len(redone) != rejected:
                         return False
                     quarantine = redone
