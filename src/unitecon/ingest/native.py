@@ -219,7 +219,8 @@ class JsonlChunks(Iterator[Chunk]):
     def direct(self) -> DirectRead | None:
         """The file read by DuckDB's `read_json` (in parallel, as a COPY reads it) into the
         same validation query as a block's fast path, for a plain file whose path DuckDB
-        takes literally (no glob characters)."""
+        takes literally (no glob characters) and whose head gives no reason to expect it
+        back (`_head_is_plain`)."""
         if self._chunks is not None or any(ch in str(self.path) for ch in "*?[]{}"):
             return None
         try:
