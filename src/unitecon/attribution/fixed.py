@@ -30,7 +30,17 @@ from typing import Any, TypeVar
 import ibis
 
 from unitecon.attribution.config import FixedCost
-from unitecon.attribution.frame import CTX, QUANTUM, ZERO, Window, is_leaf, next_month, q, utc
+from unitecon.attribution.frame import (
+    CTX,
+    QUANTUM,
+    ZERO,
+    Window,
+    is_leaf,
+    next_month,
+    q,
+    task_count,
+    utc,
+)
 
 K = TypeVar("K", bound=Hashable)
 #: (tasks before the window, {month: tasks in the window's part of that month})
@@ -143,7 +153,7 @@ def _driver(t: Any, fc: FixedCost) -> Any:
     if d == "tokens":
         return (t.input_tokens + t.output_tokens).sum()
     if d == "tasks":
-        return t.task.nunique()
+        return task_count(t)
     if d == "variable_cost":
         return t.var_cost.sum()
     if d == "even":

@@ -119,6 +119,15 @@ def task_key(t: Any) -> Any:
     return ibis.coalesce(t.task_id, t.trace_id, t.event_id)
 
 
+def task_count(t: Any) -> Any:
+    """How many tasks (`task_key`) the events of `t` hold, as one aggregate: an event with
+    neither task nor trace is a task of its own, so it is counted, not hashed (a distinct
+    count of ten million event ids costs a hash of every one)."""
+    return ibis.coalesce(t.task_id, t.trace_id).nunique() + t.count(
+        where=t.task_id.isnull() & t.trace_id.isnull()
+    )
+
+
 def money(x: Any) -> Any:
     return x.cast(MONEY)
 

@@ -15,7 +15,7 @@ from typing import Any
 import ibis
 
 from unitecon.attribution.costed import Survey, survey_aggregates, survey_of
-from unitecon.attribution.frame import FILTERED, ZERO, is_leaf, month_number
+from unitecon.attribution.frame import FILTERED, ZERO, is_leaf, month_number, task_count
 from unitecon.attribution.outcomes import decided_outcomes, is_rework
 
 #: Operations that are one model inference.
@@ -71,10 +71,7 @@ def aggregates(keyed: Any, survey: Survey | None = None) -> dict[str, Aggregates
     leaf, tok = is_leaf(t), t.cost_kind == "token"
     cm = ibis.struct({"c": t.customer_id, "m": month_number(t)})
     counts = {  # distinct counts cost a hash of every row each: none that is surely 0
-        # an event with neither task nor trace is a task of its own (`task_key`): counted,
-        # not hashed (ten million event ids would be a distinct count of ten million)
-        "tasks": ibis.coalesce(t.task_id, t.trace_id).nunique()
-        + t.count(where=t.task_id.isnull() & t.trace_id.isnull()),
+        "tasks": task_count(t),
         "customer_months": cm.nunique(where=t.customer_id.notnull()),
     }
     if survey.verdicts:

@@ -29,6 +29,7 @@ import ibis.expr.types as ir
 
 from unitecon.attribution.config import EndpointConfig, UnitPrice
 from unitecon.attribution.costed import Costed, variable_costs
+from unitecon.attribution.frame import task_count
 from unitecon.economics import inputs as inp
 from unitecon.economics.analysis import MarginInputs
 from unitecon.errors import UniteconError
@@ -343,7 +344,7 @@ def side(c: Costed, by: Sequence[str]) -> Side:
         agg = t.group_by(key=t[dim]).aggregate(
             cost=t.var_cost.sum(),
             requests=leaf.sum(),
-            tasks=t.task.nunique(),
+            tasks=task_count(t),
         )
         rows = [
             Group(r["key"], Decimal(r["cost"] or 0), int(r["requests"] or 0), int(r["tasks"]))
@@ -351,7 +352,7 @@ def side(c: Costed, by: Sequence[str]) -> Side:
         ]
         # the engine returns groups in any order: sort so that two replays compare equal
         groups[dim] = sorted(rows, key=lambda g: (g.key is None, str(g.key)))
-    tot = t.aggregate(cost=t.var_cost.sum(), requests=leaf.sum(), tasks=t.task.nunique())
+    tot = t.aggregate(cost=t.var_cost.sum(), requests=leaf.sum(), tasks=task_count(t))
     r = tot.to_pyarrow().to_pylist()[0]
     return Side(
         Decimal(r["cost"] or 0),
