@@ -21,7 +21,6 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
-    "DIMENSIONS": "allocation",
     "Allocation": "allocation",
     "AllocRow": "allocation",
     "allocate": "allocation",

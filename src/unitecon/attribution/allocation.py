@@ -27,26 +27,11 @@ from unitecon.attribution import fixed
 from unitecon.attribution.costed import Costed
 from unitecon.attribution.fixed import Charge
 from unitecon.attribution.frame import FILTERED, IDLE, NONE, UNALLOCATED, ZERO, utc
-from unitecon.errors import LookupFailed
+from unitecon.ledger import dimensions
 
 if TYPE_CHECKING:
     from unitecon.config import Project
 
-#: Report dimensions and the event column (or expression) behind each.
-DIMENSIONS: dict[str, Any] = {
-    "feature": lambda t: t.feature,
-    "customer": lambda t: t.customer_id,
-    "agent": lambda t: t.agent_r,
-    "task-type": lambda t: ibis.coalesce(t.task_type, t.feature),
-    "task": lambda t: t.task,
-    "conversation": lambda t: t.conversation_id,
-    "model": lambda t: t.model,
-    "endpoint": lambda t: t.endpoint,
-    "team": lambda t: t.team,
-    "user": lambda t: t.user_id,
-    "environment": lambda t: t.environment,
-    "month": lambda t: t.month.strftime("%Y-%m"),
-}
 Key = tuple[str, bool]  # (dimension value, visible under the filters)
 
 
@@ -80,9 +65,8 @@ class Allocation:
 
 
 def dim_expr(t: Any, dim: str) -> Any:
-    if dim not in DIMENSIONS:
-        raise LookupFailed("dimension", dim, DIMENSIONS)
-    return DIMENSIONS[dim](t)
+    """The value of the unit-metrics dimension `dim` (a registry name or alias) on `t`."""
+    return dimensions.get(dim, dimensions.UNITS).expr(t)
 
 
 def keyed(
@@ -96,7 +80,9 @@ def keyed(
     (passes the filters); with resolved agents (`agent_r`) when needed or asked. `once`: the
     caller reads the result in one query, so the events need no temporary table
     (`Costed.scan`)."""
-    agents = agents or dim == "agent" or bool(only and "agent" in only)
+    dim = dimensions.get(dim, dimensions.UNITS).name
+    only = {dimensions.get(d, dimensions.UNITS).name: v for d, v in (only or {}).items()}
+    agents = agents or dim == "agent" or "agent" in only
     t = c.resolved() if agents else (c.scan() if once else c.events)
     vis = ibis.literal(True)
     for d, value in (only or {}).items():

@@ -13,6 +13,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dtypes
 
+from unitecon import engine
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 
 #: Money inside attribution: exact, 24 places as in the pricing stage, so products of a
@@ -146,7 +147,7 @@ def month_number(t: Any) -> Any:
     """The UTC calendar month of `ts` as one integer, year x 12 + month - 1, for counting
     distinct months. On DuckDB from the UTC wall clock as a plain TIMESTAMP, as the fields
     of a TIMESTAMPTZ go through ICU (~20x slower)."""
-    ts = _naive(_epoch_us(t.ts)) if _backend(t).name == "duckdb" else t.ts
+    ts = _naive(_epoch_us(t.ts)) if engine.capabilities(t).epoch_us else t.ts
     return ts.year() * 12 + ts.month() - 1
 
 
@@ -159,28 +160,7 @@ def memtable(rows: list[dict[str, Any]], schema: dict[str, Any]) -> Any:
     return ibis.memtable(arrow)
 
 
-def materialize(t: Any) -> tuple[Any, str]:
-    """`t` computed once into a temporary table of its backend: (table, name).
-
-    Not `Table.cache()`: its release renders a DROP without the table name under the
-    installed sqlglot, so `drop(t, name)` drops it with plain SQL instead.
-    """
-    import uuid
-
-    name = f"_unitecon_{uuid.uuid4().hex}"
-    return _backend(t).create_table(name, t, temp=True), name
-
-
-def _backend(t: Any) -> Any:
-    """The backend of `t`; Ibis' default (in-memory DuckDB) for a table of memtables only."""
-    import ibis
-    from ibis.common.exceptions import IbisError
-
-    try:
-        return t._find_backend()
-    except IbisError:
-        return ibis.get_backend()
-
-
-def drop(t: Any, name: str) -> None:
-    _backend(t).raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+# Temporary state belongs to the engine (`unitecon.engine`): these are its functions.
+materialize = engine.materialize
+drop = engine.drop
+_backend = engine.backend_of

@@ -29,11 +29,15 @@ _SPAN_COLUMNS = (
 )  # fmt: skip
 
 
-def top_tasks(c: Costed, n: int, feature: str | None = None) -> list[dict[str, Any]]:
+def top_tasks(
+    c: Costed, n: int, feature: str | None = None, customer: str | None = None
+) -> list[dict[str, Any]]:
     """The `n` most expensive tasks (variable cost) with structure, outcome and rework."""
     t = c.resolved()
     if feature is not None:
         t = t.filter(t.feature == feature)
+    if customer is not None:
+        t = t.filter(t.customer_id == customer)
     roll = task_rollup(t).order_by([t_desc("cost"), "task"]).limit(n)
     outc = task_outcomes(t).select("task", "kind", "outcome", "rework_cost")
     j = roll.left_join(outc, roll.task == outc.task).select(

@@ -16,25 +16,11 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from unitecon.errors import UniteconError
+from unitecon.ledger import dimensions
 
-#: CLI dimension name -> column (or period expression).
+#: Cost dimension name -> column (or period column), from the one registry.
 DIMENSIONS: dict[str, str] = {
-    "day": "day",
-    "week": "week",
-    "month": "month",
-    "provider": "provider",
-    "model": "model",
-    "customer": "customer_id",
-    "user": "user_id",
-    "feature": "feature",
-    "agent": "agent",
-    "team": "team",
-    "environment": "environment",
-    "operation": "operation",
-    "endpoint": "endpoint",
-    "task_type": "task_type",
-    "status": "price_status",
+    d.name: d.column or d.name for d in dimensions.REGISTRY if dimensions.COSTS in d.uses
 }
 
 #: Scale of per-row sample weights (1/sample_rate rounded to 6 places).
@@ -42,13 +28,8 @@ WEIGHT_TYPE = "decimal(18, 6)"
 
 
 def parse_dims(spec: str) -> list[str]:
-    dims = [d.strip() for d in spec.split(",") if d.strip()]
-    bad = [d for d in dims if d not in DIMENSIONS]
-    if bad or not dims:
-        raise UniteconError(
-            f"Unknown dimension {', '.join(bad) or '(none)'}; choose from: " + ", ".join(DIMENSIONS)
-        )
-    return dims
+    """The cost dimensions named in `spec` (comma-separated; aliases allowed)."""
+    return [d.name for d in dimensions.parse(spec, dimensions.COSTS)]
 
 
 def weighted_cost(t: ir.Table) -> ir.DecimalValue:
@@ -96,7 +77,9 @@ def costs_by(
         output_tokens=t.output_tokens.sum(),
         unpriced=(t.price_status == "missing").sum(),
     )
-    agg = agg.order_by([ibis.desc("cost"), *cols])
+    periods = [DIMENSIONS[d] for d in dims if dimensions.get(d).period]
+    # a time series reads in time order; any other breakdown largest first
+    agg = agg.order_by([*periods, ibis.desc("cost"), *(c for c in cols if c not in periods)])
     rows = agg.to_pyarrow().to_pylist()
     out = []
     for r in rows:

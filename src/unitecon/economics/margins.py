@@ -219,6 +219,16 @@ def _sum(key: str | dt.date | None, rs: list[MarginRow], by: By) -> MarginRow:
     )
 
 
+def totals(groups: Sequence[MarginRow], plan_fixed: Iterable[Decimal] = ()) -> dict[str, Decimal]:
+    """The sums of a roll-up's money columns [USD], and of the plans' F beside it."""
+    out = {
+        k: sum((getattr(g, k) for g in groups), Decimal(0))
+        for k in ("revenue", "variable_cost", "fixed_cost", "contribution_margin", "gross_margin")
+    }
+    out["plan_fixed_cost"] = sum(plan_fixed, Decimal(0))
+    return out
+
+
 def in_month(rows: Iterable[MarginRow], month: dt.date) -> list[MarginRow]:
     return [r for r in rows if r.key[1] == month]
 

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from unitecon import engine
 from unitecon.errors import LedgerError
 from unitecon.ingest.base import Chunk, DirectRead, HasDirect, Rejected, Scanned
 from unitecon.ledger import migrations
@@ -145,13 +146,7 @@ class Ledger:
                     "`unitecon demo` first (or set UNITECON_HOME)."
                 )
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(self.path or ":memory:"), read_only=read_only)
-        except duckdb.IOException as e:
-            raise LedgerError(f"Cannot open the ledger {self.path}: {e}") from e
-        self.con.execute("SET TimeZone = 'UTC'")
-        # progress is ours to show (the CLI's bar): DuckDB's own would print over it
-        self.con.execute("SET enable_progress_bar_print = false")
+        self.con = engine.connect(self.path, read_only=read_only)
         self._known: KnownIds | None = None
         if not read_only:
             migrations.migrate(self.con)
@@ -174,9 +169,7 @@ class Ledger:
 
     def ibis(self) -> Any:
         """An Ibis backend over this ledger's connection (for the analytical queries)."""
-        import ibis
-
-        return ibis.duckdb.from_connection(self.con)
+        return engine.ibis_backend(self.con)
 
     # -- ingest ----------------------------------------------------------------------
     def replay_spool(self) -> int:

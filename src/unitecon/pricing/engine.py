@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from unitecon.engine import is_duckdb, temp_table
 from unitecon.ledger.schema import (
     MAX_TOKENS,
     STRUCTURAL_OPERATIONS,
@@ -152,10 +153,10 @@ def _us_of_day(us: ir.IntegerValue) -> ir.IntegerValue:
     return m + (m < 0).cast("int64") * _DAY_US  # type: ignore[no-any-return]
 
 
-def _seconds_of_day(t: ir.Table, backend: str) -> ir.IntegerValue:
+def _seconds_of_day(t: ir.Table, duck: bool) -> ir.IntegerValue:
     """Whole seconds since UTC midnight. DuckDB: integer arithmetic on the epoch (`_us`), as
     extracting hour/minute/second from a TIMESTAMPTZ goes through ICU (~50x slower)."""
-    if backend == "duckdb":
+    if duck:
         return _div(_us_of_day(t._us), 1_000_000)  # type: ignore[no-any-return]
     ts = t.ts
     return ts.hour() * 3600 + ts.minute() * 60 + ts.second()  # type: ignore[no-any-return]
@@ -177,12 +178,12 @@ class _Arith:
 
 
 def _arith(events: ir.Table, table: PriceTable) -> _Arith:
-    return _Arith(table.int_scale() if events.get_backend().name == "duckdb" else None)
+    return _Arith(table.int_scale() if is_duckdb(events) else None)
 
 
 def _lookup_usable(events: ir.Table) -> bool:
     """Whether `events` are a DuckDB ledger's, keyed by `price_keys` (see `_lookup`)."""
-    return USE_LOOKUP and PRICE_KEY in events.columns and events.get_backend().name == "duckdb"
+    return USE_LOOKUP and PRICE_KEY in events.columns and is_duckdb(events)
 
 
 @dataclass(frozen=True)
@@ -322,15 +323,7 @@ def _constants(events: ir.Table, lists: pa.Table) -> ir.Table:
     with pa.ipc.new_stream(sink, lists.schema) as writer:
         writer.write_table(lists)
     name = "_unitecon_prices_" + hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:20]
-    backend = events.get_backend()
-    backend.con.register("_unitecon_lists", lists)
-    try:
-        backend.con.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT * FROM _unitecon_lists"
-        )
-    finally:
-        backend.con.unregister("_unitecon_lists")
-    return backend.table(name)
+    return temp_table(events.get_backend(), name, lists)
 
 
 def _lookup(events: ir.Table, table: PriceTable, arith: _Arith, grid: _Grid) -> ir.Table:
@@ -382,23 +375,23 @@ def _join(events: ir.Table, table: PriceTable, arith: _Arith) -> ir.Table:
         grid = _Grid.build(table)
         if grid is not None:
             return _lookup(events, table, arith, grid)
-    backend = events.get_backend().name
+    duck = is_duckdb(events)
     arrow = table.to_arrow(arith.scale)
-    if backend == "duckdb":  # validity as epoch microseconds: integer comparisons in the join
+    if duck:  # validity as epoch microseconds: integer comparisons in the join
         for name in ("valid_from", "valid_to"):
             us = pc.cast(pc.cast(arrow[name], pa.timestamp("us")), pa.int64())
             arrow = arrow.set_column(arrow.schema.get_field_index(name), name, us)
     prices = ibis.memtable(arrow)
     p = prices.rename({f"_p_{c}": c for c in prices.columns})
     e = events.mutate(_ns=~events.operation.isin(sorted(STRUCTURAL_OPERATIONS)))
-    if backend == "duckdb":
+    if duck:
         e = e.mutate(_us=_epoch_us(e.ts))
     token_priced = e._ns & e.endpoint.isnull() & e.model.notnull() & (e.model != "")
     e = e.mutate(
         _pk=ibis.ifelse(token_priced, e.provider.fill_null(""), ibis.null()),
         _tk=e.service_tier.fill_null(""),
     )
-    at = e._us if backend == "duckdb" else e.ts
+    at = e._us if duck else e.ts
     cond = [
         e._pk == p._p_provider,
         e.model == p._p_model,
@@ -410,7 +403,7 @@ def _join(events: ir.Table, table: PriceTable, arith: _Arith) -> ir.Table:
         e.input_tokens <= p._p_in_hi,
     ]
     if any((r["tod_from"], r["tod_to"]) != (0, DAY_SECONDS) for r in table.rows):
-        e = e.mutate(_tod=_seconds_of_day(e, backend))
+        e = e.mutate(_tod=_seconds_of_day(e, duck))
         cond += [e._tod >= p._p_tod_from, e._tod < p._p_tod_to]
     return e.left_join(p, cond)
 
@@ -494,10 +487,10 @@ def priced_events(
     return apply_prices(events, build_prices(events, _pricing(project)))
 
 
-def _dimension(t: ir.Table, name: str, backend: str) -> ir.Value:
+def _dimension(t: ir.Table, name: str, duck: bool) -> ir.Value:
     if name == "day" and "_day" in t.columns:  # priced by `_lookup`
         return t._day
-    if name == "day" and backend == "duckdb":  # day number; made a DATE after the group-by
+    if name == "day" and duck:  # day number; made a DATE after the group-by
         return _div(t._us - _us_of_day(t._us), _DAY_US)
     if name == "day":
         return t.ts.date()
@@ -506,8 +499,8 @@ def _dimension(t: ir.Table, name: str, backend: str) -> ir.Value:
     return t[name]
 
 
-def _as_date(name: str, value: ir.Value, backend: str) -> ir.Value:
-    if name == "day" and backend == "duckdb":
+def _as_date(name: str, value: ir.Value, duck: bool) -> ir.Value:
+    if name == "day" and duck:
         return (ibis.date(1970, 1, 1) + value.as_interval("D")).name(name)  # type: ignore[attr-defined]
     return value.name(name)
 
@@ -536,8 +529,8 @@ def costs(
     j = _join(events, table, arith)
     raw = _raw_costs(j, table)
     unpriced = j._ns & j._p_rid.isnull()
-    backend = events.get_backend().name
-    keys = {k: _dimension(j, k, backend) for k in by}
+    duck = is_duckdb(events)
+    keys = {k: _dimension(j, k, duck) for k in by}
     sums = {
         "events": j.count(),
         "unpriced": j.count(where=unpriced),
@@ -555,7 +548,7 @@ def costs(
         return ibis.ifelse(costed, arith.money(raw_sum.fill_null(0)), ibis.null(MONEY))  # type: ignore[no-any-return]
 
     return g.select(
-        *(_as_date(k, g[k], backend) for k in keys),
+        *(_as_date(k, g[k], duck) for k in keys),
         "events",
         "unpriced",
         *TOKEN_FIELDS,

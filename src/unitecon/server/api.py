@@ -16,14 +16,15 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from unitecon import __version__
-from unitecon.errors import UniteconError
+from unitecon import __version__, engine
+from unitecon.analysis.core import Analysis, check_window
+from unitecon.errors import LookupFailed, UniteconError
+from unitecon.ledger import dimensions
 from unitecon.server.app import LedgerView
 from unitecon.server.auth import KeyInfo, Kind, require
 from unitecon.server.cache import Answer, Obsolete
-from unitecon.server.errors import COMMON_RESPONSES, InvalidBody
+from unitecon.server.errors import COMMON_RESPONSES, InvalidBody, NotFound
 from unitecon.server.models import (
-    CostRow,
     Costs,
     FilterChoices,
     Filters,
@@ -31,7 +32,6 @@ from unitecon.server.models import (
     KeyListing,
     MissingPrice,
     Quarantine,
-    QuarantineRecord,
     SelfHostCatalog,
     SelfHostComparison,
     SelfHostOption,
@@ -49,12 +49,25 @@ def filters(
     feature: Annotated[str | None, Query(description="Only this product feature.")] = None,
     customer: Annotated[str | None, Query(description="Only this customer id.")] = None,
 ) -> Filters:
-    if since and until and until <= since:
-        raise InvalidBody(f"`until` ({until}) must be after `since` ({since}).")
-    return Filters(since=since, until=until, feature=feature or None, customer=customer or None)
+    f = Filters(since=since, until=until, feature=feature or None, customer=customer or None)
+    try:
+        check_window(f)
+    except UniteconError as e:
+        raise InvalidBody(str(e)) from None
+    return f
 
 
 FilterParams = Annotated[Filters, Depends(filters)]
+
+
+def month_of(text: str | None) -> dt.date | None:
+    """A `YYYY-MM` query parameter as the month's first day."""
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text + "-01")
+    except ValueError:
+        raise InvalidBody(f"`month` {text!r}: expected YYYY-MM, e.g. 2026-10.") from None
 
 
 #: Longest a read waits for the ledger to hold the batches acknowledged before it [s].
@@ -119,24 +132,22 @@ def _key_part(v: Any) -> Any:
     return v.model_dump_json() if isinstance(v, BaseModel) else v
 
 
-def priced(request: Request, f: Filters) -> Any:
-    """The priced events (pricing stage), narrowed to the feature and customer filters."""
-    from unitecon.pricing import priced_events
-
-    t = priced_events(view(request), request.app.state.project, f.since, f.until)
-    if f.feature is not None:
-        t = t.filter(t.feature == f.feature)
-    if f.customer is not None:
-        t = t.filter(t.customer_id == f.customer)
-    return t
-
-
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, dt.date | dt.datetime):
-        return v.isoformat()
-    return str(v)
+def ask(request: Request, question: Callable[[Analysis], T]) -> T:
+    """The answer of the analysis core to `question`, on this thread's read cursor (once the
+    ledger holds every acknowledged batch). Whatever the core materialized for it is
+    released before this returns; a user's mistake is a 422, an unknown task a 404."""
+    app = request.app
+    with Analysis(view(request), app.state.project, app.state.config_path) as a:
+        try:
+            return question(a)
+        except LookupFailed as e:
+            if e.args and str(e).startswith("Unknown task"):
+                raise NotFound(f"{e} List tasks with GET /api/v1/tasks.") from None
+            raise InvalidBody(str(e)) from None
+        except UniteconError as e:
+            raise InvalidBody(str(e)) from None
+        except engine.engine_errors() as e:
+            raise engine.friendly(e) from None
 
 
 @router.get("/health", response_model=Health, tags=["service"], responses={})
@@ -168,22 +179,7 @@ def whoami(key: ReadKey) -> KeyListing:
 def filter_choices(request: Request, response: Response, key: ReadKey) -> FilterChoices:
     """The period the ledger covers and the features and customers it holds."""
 
-    def answer() -> FilterChoices:
-        v = view(request)
-        span = v.rows("SELECT min(ts)::DATE AS lo, max(ts)::DATE AS hi, count(*) AS n FROM events")
-        feats = v.rows("SELECT DISTINCT feature FROM events WHERE feature IS NOT NULL ORDER BY 1")
-        custs = v.rows(
-            "SELECT DISTINCT customer_id FROM events WHERE customer_id IS NOT NULL ORDER BY 1"
-        )
-        return FilterChoices(
-            first_day=span[0]["lo"],
-            last_day=span[0]["hi"],
-            features=[r["feature"] for r in feats],
-            customers=[r["customer_id"] for r in custs],
-            events=int(span[0]["n"]),
-        )
-
-    return cached(request, response, "filters", answer)
+    return cached(request, response, "filters", lambda: ask(request, lambda a: a.filters()))
 
 
 @router.get("/costs", response_model=Costs, tags=["read"])
@@ -193,38 +189,18 @@ def costs(
     key: ReadKey,
     f: FilterParams,
     by: Annotated[
-        str, Query(description="Comma-separated: day, week, month, model, provider, feature, ...")
+        str,
+        Query(
+            description="Comma-separated dimensions: " + dimensions.help_text(dimensions.COSTS),
+            json_schema_extra={"examples": ["model", "day,model", "customer"]},
+        ),
     ] = "model",
     limit: Annotated[int, Query(ge=0, le=100_000, description="Rows (0 = all).")] = 0,
 ) -> Costs:
     """Cost by any combination of dimensions and periods, priced at query time."""
 
     def answer() -> Costs:
-        from unitecon.economics.costs import costs_by, parse_dims
-
-        try:
-            dims = parse_dims(by)
-        except UniteconError as e:
-            raise InvalidBody(str(e)) from None
-        rows = costs_by(priced(request, f), dims, since=f.since, until=f.until)
-        total = sum((r["cost"] for r in rows), start=Decimal(0))
-        shown = rows[:limit] if limit else rows
-        return Costs(
-            by=dims,
-            filters=f,
-            total_cost=total,
-            rows=[
-                CostRow(
-                    dims={d: _text(r[d]) for d in dims},
-                    cost=r["cost"],
-                    events=r["events"],
-                    input_tokens=r["input_tokens"],
-                    output_tokens=r["output_tokens"],
-                    unpriced_events=r["unpriced_events"],
-                )
-                for r in shown
-            ],
-        )
+        return ask(request, lambda a: a.costs(f, by, limit))
 
     return cached(request, response, "costs", answer, f=f, by=by, limit=limit)
 
@@ -237,10 +213,7 @@ def quarantine(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> Quarantine:
     """Records that could not become events, with where they came from and why."""
-    rows = view(request).quarantine()
-    if source:
-        rows = [r for r in rows if r["source"] == source]
-    return Quarantine(total=len(rows), records=[QuarantineRecord(**r) for r in rows[:limit]])
+    return ask(request, lambda a: a.quarantine(source, limit))
 
 
 @router.get("/prices/missing", response_model=list[MissingPrice], tags=["read"])
@@ -250,10 +223,7 @@ def prices_missing(
     """Models in the ledger with no price, their volume, and the override to add."""
 
     def answer() -> list[MissingPrice]:
-        from unitecon.pricing import missing_prices
-
-        rows = missing_prices(view(request), request.app.state.project, f.since, f.until)
-        return [MissingPrice(**r.as_dict()) for r in rows]
+        return ask(request, lambda a: a.prices_missing(f))
 
     return cached(request, response, "prices_missing", answer, f=f)
 

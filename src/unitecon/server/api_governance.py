@@ -7,73 +7,15 @@ returns what it computed; the formulas live there.
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from unitecon.server.api import FilterParams, ReadKey, cached
-from unitecon.server.api_units import costed, plain
-from unitecon.server.errors import COMMON_RESPONSES, InvalidBody
-from unitecon.server.models import (
-    Alerts,
-    Anomalies,
-    BudgetDay,
-    Budgets,
-    BudgetState,
-    Coverage,
-    DaySpend,
-    Filters,
-    RunawayTask,
-    RunawayTasks,
-    SpendAnomaly,
-    TagCoverage,
-)
+from unitecon.analysis.answers import Alerts, Anomalies, Budgets, Coverage, RunawayTasks
+from unitecon.server.api import FilterParams, ReadKey, ask, cached, month_of
+from unitecon.server.errors import COMMON_RESPONSES
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_RESPONSES, tags=["governance"])
-
-
-def _month(text: str | None) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text + "-01")
-    except ValueError:
-        raise InvalidBody(f"`month` {text!r}: expected YYYY-MM, e.g. 2026-10.") from None
-
-
-def _anomaly(a: Any) -> SpendAnomaly:
-    d = a.as_dict()
-    d["contributors"] = [
-        {"dim": c.dim, "value": c.value, "cost": c.cost, "usual": c.usual, "above_usual": c.delta}
-        for c in a.contributors
-    ]
-    return SpendAnomaly.model_validate(plain(d))
-
-
-def _runaway(r: Any) -> RunawayTask:
-    return RunawayTask.model_validate(plain(r.as_dict()))
-
-
-def _budget(s: Any) -> BudgetState:
-    from unitecon.governance.overview import burn_up
-
-    days = [
-        BudgetDay.model_validate(
-            plain(
-                {
-                    "day": b.day,
-                    "spent": b.spent,
-                    "forecast": b.forecast,
-                    "forecast_low": b.low,
-                    "forecast_high": b.high,
-                }
-            )
-        )
-        for b in burn_up(s)
-    ]
-    return BudgetState.model_validate({**plain(s.as_dict()), "days": days})
 
 
 @router.get(
@@ -97,28 +39,10 @@ def budgets(
     day by day (cumulative spend, then the cumulative forecast and its range). Spend is the
     variable cost of leaf calls up to `as_of` (the day after the last event, exclusive).
     """
-    m = _month(month)
+    m = month_of(month)
 
     def answer() -> Budgets:
-        from unitecon.governance import budget_statuses, data_end
-
-        project = request.app.state.project
-        notes = [] if project.governance.budgets else ["No budgets in the project file."]
-        # the month and the 28 days of history its forecast needs (as `unitecon budgets`)
-        since = None if m is None else m - dt.timedelta(days=35)
-        events = costed(request, Filters(since=since)).events
-        end = data_end(events)
-        if end is None or not project.governance.budgets:
-            return Budgets(
-                month=m.strftime("%Y-%m") if m else None, as_of=end, budgets=[], notes=notes
-            )
-        statuses = budget_statuses(events, project.governance.budgets, m, end)
-        return Budgets(
-            month=statuses[0].month.strftime("%Y-%m"),
-            as_of=end,
-            budgets=[_budget(s) for s in statuses],
-            notes=notes,
-        )
+        return ask(request, lambda a: a.budgets(m))
 
     return cached(request, response, "budgets", answer, month=month)
 
@@ -144,34 +68,7 @@ def anomalies(
     """
 
     def answer() -> Anomalies:
-        from unitecon.governance import anomalies_from, data_end
-        from unitecon.governance.overview import data_start, spend_by_day
-
-        cfg = request.app.state.project.governance.anomalies
-        hist = None if f.since is None else f.since - dt.timedelta(days=cfg.history_days)
-        events = costed(request, f.model_copy(update={"since": hist})).events
-        first, end = data_start(events), data_end(events)
-        if first is None or end is None:
-            return Anomalies(
-                filters=f, first_day=f.since, as_of=None, period_cost=Decimal(0), daily=[], total=0,
-                anomalies=[],
-            )  # fmt: skip
-        if f.until is not None:
-            end = min(end, f.until)
-        tested = max(first, f.since) if f.since else first
-        found = anomalies_from(events, cfg, first, end, f.since, top)
-        spend = spend_by_day(events, tested, end)
-        return Anomalies(
-            filters=f,
-            first_day=tested,
-            as_of=end,
-            period_cost=plain(spend.total),
-            daily=[
-                DaySpend(day=d, cost=plain(c)) for d, c in zip(spend.days, spend.costs, strict=True)
-            ],
-            total=len(found),
-            anomalies=[_anomaly(a) for a in found[:top]],
-        )
+        return ask(request, lambda a: a.anomalies(f, top))
 
     return cached(request, response, "anomalies", answer, f=f, top=top)
 
@@ -194,18 +91,7 @@ def runaway(
     """
 
     def answer() -> RunawayTasks:
-        from unitecon.governance import runaway_tasks
-
-        cfg = request.app.state.project.governance.runaway
-        period = Filters(since=f.since, until=f.until, feature=f.feature)
-        found = runaway_tasks(costed(request, period).events, cfg, None)
-        if f.customer is not None:
-            found = [r for r in found if r.customer_id == f.customer]
-        return RunawayTasks(
-            filters=f,
-            total=len(found),
-            rows=[_runaway(r) for r in (found[:top] if top else found)],
-        )
+        return ask(request, lambda a: a.runaway(f, top))
 
     return cached(request, response, "runaway", answer, f=f, top=top)
 
@@ -219,12 +105,7 @@ def coverage(request: Request, response: Response, key: ReadKey, f: FilterParams
     """
 
     def answer() -> Coverage:
-        from unitecon.governance import coverage as cov
-
-        rows = cov(costed(request, f).events)
-        return Coverage(
-            filters=f, rows=[TagCoverage.model_validate(plain(x.as_dict())) for x in rows]
-        )
+        return ask(request, lambda a: a.coverage(f))
 
     return cached(request, response, "coverage", answer, f=f)
 
@@ -243,20 +124,6 @@ def alerts(
     """
 
     def answer() -> Alerts:
-        from unitecon.governance import alerts as all_alerts
-        from unitecon.governance import data_end
-
-        c = costed(request, Filters())
-        end = data_end(c.events)
-        if end is None:
-            return Alerts(as_of=None, days=days, budgets=[], anomalies=[], runaway_tasks=[])
-        gov = request.app.state.project.governance
-        got = all_alerts(c.events, gov, c.window.since.date(), end, days)
-        return Alerts.model_validate(
-            {
-                **plain(got.as_dict()),
-                "anomalies": [_anomaly(a) for a in got.anomalies],
-            }
-        )
+        return ask(request, lambda a: a.alerts(days))
 
     return cached(request, response, "alerts", answer, days=days)

@@ -1,0 +1,527 @@
+"""The analysis core: every surface asks it, every number is computed once.
+
+`Analysis` is the only code that assembles the chain ledger -> priced -> costed ->
+allocation -> unit metrics, margins, governance. The CLI, the HTTP API (and through it the
+dashboard), the HTML report, `pipeline.py` and the what-if replay ask it a question and get
+an answer (`answers.py`): the CLI prints it or its `--json`, the API returns the same object,
+so the surfaces agree by construction.
+
+One question, one rule for its filters (`Filters`):
+
+- `since`/`until` (UTC days, half-open) are the window: the events priced and costed, the
+  endpoint periods whose GPU time is charged;
+- `feature`/`customer` select among the costed events of the window *after* costing, so a
+  self-hosted call costs the same whoever else used the endpoint that day, and a filtered
+  unit-metrics table keeps the rest on its `__filtered__` row (conservation).
+
+Everything the engine materializes while answering lives in the `Analysis`' engine scope
+and is dropped when the `Analysis` closes (`unitecon.engine.scope`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from unitecon import engine
+from unitecon.analysis.answers import (
+    Alerts,
+    Anomalies,
+    BudgetDay,
+    Budgets,
+    BudgetState,
+    CostRow,
+    Costs,
+    Coverage,
+    DaySpend,
+    DimensionInfo,
+    FilterChoices,
+    Filters,
+    MarginTable,
+    MissingPrice,
+    Quarantine,
+    QuarantineRecord,
+    RunawayTask,
+    RunawayTasks,
+    SpendAnomaly,
+    Table,
+    TagCoverage,
+    TaskNode,
+    TaskTree,
+    UnitMetrics,
+)
+from unitecon.errors import LookupFailed, UniteconError
+from unitecon.ledger import dimensions
+
+ZERO = Decimal(0)
+
+
+def plain(v: Any) -> Any:
+    """A JSON-ready value: dataclasses as dicts, dates as ISO text; Decimal stays exact."""
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {k.name: plain(getattr(v, k.name)) for k in dataclasses.fields(v)}
+    if isinstance(v, dict):
+        return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [plain(x) for x in v]
+    if isinstance(v, dt.date | dt.datetime):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return v.quantize(Decimal(1)) if v == v.to_integral_value() else v.normalize()
+    return v
+
+
+def _table(f: Filters, rows: list[dict[str, Any]], notes: list[str] | None = None) -> Table:
+    cols = list(rows[0]) if rows else []
+    return Table(filters=f, columns=cols, rows=[plain(r) for r in rows], notes=notes or [])
+
+
+def _instant(d: dt.date | None) -> dt.datetime | None:
+    return None if d is None else dt.datetime.combine(d, dt.time(), dt.UTC)
+
+
+def check_window(f: Filters) -> None:
+    if f.since and f.until and f.until <= f.since:
+        raise UniteconError(f"`until` ({f.until}) must be after `since` ({f.since}).")
+
+
+class Analysis:
+    """Questions about one ledger under one project file. Use as a context manager.
+
+    `source` is a `Ledger` (or the service's per-thread view of one): anything with
+    `.ibis()` (the engine) and the ledger's read methods (`quarantine()`).
+    """
+
+    def __init__(self, source: Any, project: Any, config_path: Path | None = None) -> None:
+        self.source = source
+        self.project = project
+        self.config_path = config_path
+        self._priced: dict[tuple[Any, ...], Any] = {}
+        self._costed: dict[tuple[Any, ...], Any] = {}
+        self._stack = contextlib.ExitStack()
+        self._stack.enter_context(engine.scope())
+
+    # -- lifecycle -------------------------------------------------------------------
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, config: Path | None = None, *, ledger: Path | None = None) -> Iterator[Analysis]:
+        """The analysis of the ledger at `ledger` (default: `$UNITECON_HOME/ledger.duckdb`),
+        read-only, under the project file `config` (default: found as `unitecon.yaml`)."""
+        from unitecon import config as cfg
+        from unitecon.ledger.store import Ledger
+
+        project = cfg.load(config)
+        with Ledger(ledger, read_only=True) as store, cls(store, project, cfg.find(config)) as a:
+            yield a
+
+    def __enter__(self) -> Analysis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release every temporary object made for the answers (the engine's scope)."""
+        self._costed.clear()
+        self._priced.clear()
+        self._stack.close()
+
+    # -- the chain ---------------------------------------------------------------------
+    def priced(self, f: Filters) -> Any:
+        """The priced events of the window (pricing stage)."""
+        from unitecon.pricing import priced_events
+
+        key = (f.since, f.until)
+        if key not in self._priced:
+            self._priced[key] = priced_events(self.source, self.project, f.since, f.until)
+        return self._priced[key]
+
+    def costed(self, f: Filters) -> Any:
+        """The window's costed events (`attribution.Costed`): tokens + unit prices +
+        self-hosted GPU time, leaf-only, weighted for sampling."""
+        from unitecon.attribution.costed import variable_costs
+
+        check_window(f)
+        key = (f.since, f.until)
+        if key not in self._costed:
+            self._costed[key] = variable_costs(
+                self.priced(f), self.project, _instant(f.since), _instant(f.until)
+            )
+        return self._costed[key]
+
+    def events(self, f: Filters, *, once: bool = False) -> Any:
+        """The costed events of the window narrowed to the feature and customer filters."""
+        c = self.costed(f)
+        t = c.scan() if once else c.events
+        if f.feature is not None:
+            t = t.filter(t.feature == f.feature)
+        if f.customer is not None:
+            t = t.filter(t.customer_id == f.customer)
+        return t
+
+    @staticmethod
+    def only(f: Filters) -> dict[str, str]:
+        """The feature and customer filters as unit-metrics selections."""
+        out = {}
+        if f.feature is not None:
+            out["feature"] = f.feature
+        if f.customer is not None:
+            out["customer"] = f.customer
+        return out
+
+    # -- the ledger ------------------------------------------------------------------
+    def filters(self) -> FilterChoices:
+        """The period the ledger covers, the features and customers it holds, and the
+        dimensions every question accepts."""
+        t = self.source.ibis().table("events")
+        span = t.aggregate(lo=t.ts.min(), hi=t.ts.max(), n=t.count()).to_pyarrow().to_pylist()[0]
+
+        def distinct(col: str) -> list[str]:
+            v = t.filter(t[col].notnull()).select(col).distinct().order_by(col)
+            return [r[col] for r in v.to_pyarrow().to_pylist()]
+
+        return FilterChoices(
+            first_day=span["lo"].date() if span["lo"] else None,
+            last_day=span["hi"].date() if span["hi"] else None,
+            features=distinct("feature"),
+            customers=distinct("customer_id"),
+            events=int(span["n"]),
+            dimensions=[
+                DimensionInfo(name=d.name, label=d.label, uses=sorted(d.uses))
+                for d in dimensions.REGISTRY
+            ],
+        )
+
+    def quarantine(self, source: str | None = None, limit: int = 100) -> Quarantine:
+        """Records that could not become events, with where they came from and why."""
+        rows = self.source.quarantine()
+        if source:
+            rows = [r for r in rows if r["source"] == source]
+        shown = rows[:limit] if limit else rows
+        return Quarantine(total=len(rows), records=[QuarantineRecord(**r) for r in shown])
+
+    def prices_missing(self, f: Filters) -> list[MissingPrice]:
+        """Models in the window with no price, their volume, and the override to add."""
+        from unitecon.pricing import missing_prices
+
+        check_window(f)
+        rows = missing_prices(self.source, self.project, f.since, f.until)
+        return [MissingPrice(**r.as_dict()) for r in rows]
+
+    # -- cost --------------------------------------------------------------------------
+    def costs(self, f: Filters, by: str = "model", limit: int = 0) -> Costs:
+        """Variable cost (tokens + unit prices + busy GPU time) by any dimensions."""
+        from unitecon.economics.costs import costs_by, parse_dims
+
+        dims = parse_dims(by)
+        rows = costs_by(self.events(f, once=True), dims)
+        total = sum((r["cost"] for r in rows), start=ZERO)
+        shown = rows[:limit] if limit else rows
+        return Costs(
+            by=dims,
+            filters=f,
+            total_cost=total,
+            total_rows=len(rows),
+            rows=[
+                CostRow(
+                    dims={d: _text(r[d]) for d in dims},
+                    cost=r["cost"],
+                    events=r["events"],
+                    input_tokens=r["input_tokens"],
+                    output_tokens=r["output_tokens"],
+                    unpriced_events=r["unpriced_events"],
+                )
+                for r in shown
+            ],
+        )
+
+    def units(self, f: Filters, by: str = "feature", loaded: bool = False) -> UnitMetrics:
+        """Unit metrics per value of `by`, variable or fully loaded, with the window's
+        conserved totals (variable + fixed + idle)."""
+        from unitecon.economics.metrics import unit_rows
+
+        dim = dimensions.get(by, dimensions.UNITS).name
+        c = self.costed(f)
+        rows, alloc = unit_rows(c, self.project, dim, self.only(f))
+        return UnitMetrics(
+            filters=f,
+            by=dim,
+            loaded=loaded,
+            since=c.window.since,
+            until=c.window.until,
+            variable_cost=alloc.variable,
+            fixed_cost=alloc.fixed,
+            idle_cost=alloc.idle,
+            total_cost=alloc.total,
+            fixed_charges=[
+                {"name": ch.name, "month": ch.month.isoformat(), "amount": ch.amount}
+                for ch in alloc.charges
+            ],
+            columns=[],
+            rows=[plain(r.metrics(loaded)) for r in rows],
+        ).with_columns()
+
+    def tasks(self, f: Filters, limit: int = 20) -> Table:
+        """The most expensive tasks: cost, calls, agents, supervisor, outcome, rework."""
+        from unitecon.attribution.tasks import top_tasks
+
+        c = self.costed(f)
+        rows = top_tasks(c, limit, f.feature, f.customer)
+        return _table(f, rows)
+
+    def task(self, task_id: str, f: Filters | None = None) -> TaskTree:
+        """One task's agent tree: every span with its own and inclusive cost (leaf-only)."""
+        from unitecon.attribution.tasks import task_details
+
+        f = f or Filters()
+        d = task_details(self.costed(f), task_id)
+        if d is None:
+            raise LookupFailed("task", task_id, [])
+        s = d.stats
+        return TaskTree(
+            task_id=d.task,
+            cost=s.cost,
+            calls=s.calls,
+            depth=s.depth,
+            fan_out=s.fan_out,
+            agents={a: {"own": own, "inclusive": inc} for a, (own, inc) in s.agents.items()},
+            roots=[_node(r) for r in d.roots],
+            outcome=d.outcome,
+            supervisor=d.supervisor,
+            supervisor_overhead=d.supervisor_overhead,
+        )
+
+    def endpoints(self, f: Filters) -> Table:
+        """Self-hosted endpoints: cost, idle cost, utilization, effective $/M tokens."""
+        from unitecon.attribution.endpoints import endpoint_usage
+        from unitecon.economics.metrics import endpoint_metrics
+
+        usage = endpoint_usage(self.costed(f), self.project)
+        return _table(f, [endpoint_metrics(u) for u in usage])
+
+    # -- margins ---------------------------------------------------------------------
+    def _margins(self, f: Filters) -> Any:
+        from unitecon.economics import analysis
+
+        book = analysis.book_for(self.project, self.config_path)
+        return analysis.margins(analysis.load_inputs(self.priced(f), self.project), book)
+
+    def margins(
+        self, f: Filters, by: str = "customer", month: dt.date | None = None
+    ) -> MarginTable:
+        """Revenue, variable and fixed cost, contribution and gross margin; worst first."""
+        from unitecon.economics import margins as mg
+
+        dim = dimensions.get(by, dimensions.MARGINS).name
+        m = self._margins(f)
+        rows = _select(mg.in_month(m.rows, month) if month else m.rows, f)
+        planned = _select(mg.in_month(m.planned, month) if month else m.planned, f)
+        groups = mg.roll_up(rows, dim)  # type: ignore[arg-type]
+        plan_f = {g.key[0]: g.fixed_cost for g in mg.roll_up(planned, dim)}  # type: ignore[arg-type]
+        conc = mg.concentration(mg.roll_up(rows, "customer"))
+        fx = m.inputs.fixed
+        out = [{**g.as_dict([dim]), "plan_fixed_cost": plan_f.get(g.key[0], ZERO)} for g in groups]
+        t = _table(f, out, [f"cost source: {m.inputs.cost_source}"])
+        return MarginTable(
+            **t.model_dump(),
+            by=dim,
+            month=month.strftime("%Y-%m") if month else None,
+            cost_source=m.inputs.cost_source,
+            fixed_basis=m.inputs.fixed_basis,
+            fixed_window=None
+            if fx is None
+            else plain(
+                {"fixed_costs": fx.fixed_total, "idle": fx.idle_total, "idle_mode": fx.idle}
+            ),
+            total=mg.totals(groups, plan_f.values()),
+            concentration=plain(
+                {
+                    "customers": conc.customers,
+                    "gini": conc.gini,
+                    "top_cost_share": conc.top_cost_share,
+                    "top_negative_margin_share": conc.top_negative_share,
+                    "negative_margin": conc.negative_margin,
+                    "lorenz": [{"customers": x, "cost": y} for x, y in conc.lorenz],
+                }
+            ),
+        )
+
+    def collapse(self, f: Filters, plan: str | None = None) -> Table:
+        """Per plan: the usage at which a customer's margin reaches 0 (u0) and the target
+        (u_m), and where each customer sits against those lines."""
+        from unitecon.economics import analysis
+
+        out = []
+        for pc in analysis.collapse(self._margins(f), plan):
+            row = plain(pc)
+            row["positions"] = [
+                {**plain(p), "past_u0": p.past_u0, "past_um": p.past_um} for p in pc.positions
+            ]
+            row["share_past_u0"] = plain(pc.share("u0"))
+            row["share_past_um"] = plain(pc.share("u_m"))
+            out.append(row)
+        return _table(f, out)
+
+    # -- governance ------------------------------------------------------------------
+    def budgets(self, month: dt.date | None = None) -> Budgets:
+        """Each budget: spend to date, month-end forecast with an 80% range, run-out day."""
+        from unitecon.governance import budget_statuses, data_end
+
+        notes = [] if self.project.governance.budgets else ["No budgets in the project file."]
+        # the month and the 28 days of history its forecast needs
+        since = None if month is None else month - dt.timedelta(days=35)
+        events = self.costed(Filters(since=since)).events
+        end = data_end(events)
+        if end is None or not self.project.governance.budgets:
+            label = month.strftime("%Y-%m") if month else None
+            return Budgets(month=label, as_of=end, budgets=[], notes=notes)
+        statuses = budget_statuses(events, self.project.governance.budgets, month, end)
+        return Budgets(
+            month=statuses[0].month.strftime("%Y-%m"),
+            as_of=end,
+            budgets=[_budget(s) for s in statuses],
+            notes=notes,
+        )
+
+    def anomalies(self, f: Filters, top: int = 50) -> Anomalies:
+        """Days far above the weekday-adjusted baseline, with what drove them."""
+        from unitecon.governance import anomalies_from, data_end
+        from unitecon.governance.overview import data_start, spend_by_day
+
+        cfg = self.project.governance.anomalies
+        hist = None if f.since is None else f.since - dt.timedelta(days=cfg.history_days)
+        events = self.events(f.model_copy(update={"since": hist}))
+        first, end = data_start(events), data_end(events)
+        if first is None or end is None:
+            return Anomalies(
+                filters=f, first_day=f.since, as_of=None, period_cost=ZERO, daily=[], total=0,
+                anomalies=[],
+            )  # fmt: skip
+        if f.until is not None:
+            end = min(end, f.until)
+        tested = max(first, f.since) if f.since else first
+        found = anomalies_from(events, cfg, first, end, f.since, top)
+        spend = spend_by_day(events, tested, end)
+        return Anomalies(
+            filters=f,
+            first_day=tested,
+            as_of=end,
+            period_cost=plain(spend.total),
+            daily=[
+                DaySpend(day=d, cost=plain(c)) for d, c in zip(spend.days, spend.costs, strict=True)
+            ],
+            total=len(found),
+            anomalies=[_anomaly(a) for a in found[:top]],
+        )
+
+    def runaway(self, f: Filters, top: int = 20) -> RunawayTasks:
+        """Tasks with far more calls than the other tasks of their feature (agent loops)."""
+        from unitecon.governance import runaway_tasks
+
+        cfg = self.project.governance.runaway
+        period = Filters(since=f.since, until=f.until, feature=f.feature)
+        found = runaway_tasks(self.events(period), cfg, None)
+        if f.customer is not None:
+            found = [r for r in found if r.customer_id == f.customer]
+        return RunawayTasks(
+            filters=f,
+            total=len(found),
+            rows=[_runaway(r) for r in (found[:top] if top else found)],
+        )
+
+    def coverage(self, f: Filters) -> Coverage:
+        """The share of spend and calls carrying each business tag."""
+        from unitecon.governance import coverage as cov
+
+        rows = cov(self.events(f))
+        return Coverage(
+            filters=f, rows=[TagCoverage.model_validate(plain(x.as_dict())) for x in rows]
+        )
+
+    def alerts(self, days: int = 7) -> Alerts:
+        """Everything needing attention now: the latest month's budgets with an alert, the
+        anomalies and runaway tasks of the last `days` days."""
+        from unitecon.governance import alerts as all_alerts
+        from unitecon.governance import data_end
+
+        c = self.costed(Filters())
+        end = data_end(c.events)
+        if end is None:
+            return Alerts(as_of=None, days=days, budgets=[], anomalies=[], runaway_tasks=[])
+        got = all_alerts(c.events, self.project.governance, c.window.since.date(), end, days)
+        return Alerts.model_validate(
+            {**plain(got.as_dict()), "anomalies": [_anomaly(a) for a in got.anomalies]}
+        )
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, dt.date | dt.datetime):
+        return v.isoformat()
+    return str(v)
+
+
+def _select(rows: list[Any], f: Filters) -> list[Any]:
+    """Margin rows of the feature and customer filters."""
+    if f.feature is not None:
+        rows = [r for r in rows if r.feature == f.feature]
+    if f.customer is not None:
+        rows = [r for r in rows if r.customer_id == f.customer]
+    return rows
+
+
+def _node(n: Any) -> TaskNode:
+    r = n.row
+    return TaskNode(
+        span_id=n.span_id,
+        operation=n.operation,
+        label=n.label,
+        agent=r.get("agent_r") or r.get("agent"),
+        model=r.get("model"),
+        cost=n.cost,
+        inclusive_cost=n.inclusive,
+        status=r.get("status"),
+        duration_ms=r.get("duration_ms"),
+        input_tokens=int(r.get("input_tokens") or 0),
+        output_tokens=int(r.get("output_tokens") or 0),
+        children=[_node(c) for c in n.children],
+    )
+
+
+def _anomaly(a: Any) -> SpendAnomaly:
+    d = a.as_dict()
+    d["contributors"] = [
+        {"dim": c.dim, "value": c.value, "cost": c.cost, "usual": c.usual, "above_usual": c.delta}
+        for c in a.contributors
+    ]
+    return SpendAnomaly.model_validate(plain(d))
+
+
+def _runaway(r: Any) -> RunawayTask:
+    return RunawayTask.model_validate(plain(r.as_dict()))
+
+
+def _budget(s: Any) -> BudgetState:
+    from unitecon.governance.overview import burn_up
+
+    days = [
+        BudgetDay.model_validate(
+            plain(
+                {
+                    "day": b.day,
+                    "spent": b.spent,
+                    "forecast": b.forecast,
+                    "forecast_low": b.low,
+                    "forecast_high": b.high,
+                }
+            )
+        )
+        for b in burn_up(s)
+    ]
+    return BudgetState.model_validate({**plain(s.as_dict()), "days": days})

@@ -1,0 +1,236 @@
+"""The engine: the one place that opens an analytical engine and knows what it can do.
+
+Every other module asks this one instead of branching on a backend's name:
+
+- `connect(path, read_only)`: the ledger's DuckDB connection, with the session settings every
+  reader and writer needs (UTC, no progress bar of DuckDB's own), and a lock held by another
+  process or a damaged file turned into a `LedgerError` that says what to do;
+- `capabilities(x)`: what the backend of an Ibis table or backend offers (temporary tables,
+  the DuckDB price lookup and integer price arithmetic, its decimal policy);
+- `materialize(t)` / `scope()`: a table computed once into the engine's temporary state,
+  which lives and dies with the innermost open `scope()` (the analysis core opens one per
+  question: nothing it materializes outlives the answer);
+- `friendly(error)`: an engine error as a one-line message for a user.
+
+This module imports no stage of unitecon: every stage may import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from unitecon.errors import LedgerError, UniteconError
+
+#: Prefix of every temporary object unitecon creates in an engine session.
+TEMP_PREFIX = "_unitecon_"
+
+
+# -- opening ----------------------------------------------------------------------------
+def connect(path: Path | None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection to the ledger file at `path` (None: in memory)."""
+    try:
+        con = duckdb.connect(str(path or ":memory:"), read_only=read_only)
+    except duckdb.Error as e:
+        raise friendly(e, path) from None
+    con.execute("SET TimeZone = 'UTC'")
+    # progress is ours to show (the CLI's bar): DuckDB's own would print over it
+    con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
+def ibis_backend(con: duckdb.DuckDBPyConnection) -> Any:
+    """An Ibis backend over an open DuckDB connection (the analytical queries' engine)."""
+    import ibis
+
+    return ibis.duckdb.from_connection(con)
+
+
+_LOCK = re.compile(r"Conflicting lock is held in (?P<prog>\S+)(?: \(PID (?P<pid>\d+)\))?")
+
+
+def friendly(e: BaseException, path: Path | str | None = None) -> UniteconError:
+    """An engine error as a one-line message that says what to do (never DuckDB's text)."""
+    if isinstance(e, UniteconError):
+        return e
+    text = str(e)
+    where = f"the ledger {path}" if path else "the ledger"
+    if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set" in text):
+        m = _LOCK.search(text)
+        pid = f" (process {m.group('pid')})" if m and m.group("pid") else ""
+        return LedgerBusy(
+            f"{where} is in use by another program{pid}. If it is `unitecon serve`, start it "
+            "again with this version (the command line then asks the service); otherwise wait "
+            "for that program to finish."
+        )
+    if isinstance(e, duckdb.OutOfMemoryException) or "out of memory" in text.lower():
+        return LedgerError(
+            f"The engine ran out of memory on {where}. Narrow the question (--since/--until) "
+            "or give DuckDB more memory (UNITECON_MEMORY_LIMIT, e.g. 8GB)."
+        )
+    if "No space left" in text or "disk is full" in text.lower():
+        return LedgerError(f"The disk holding {where} is full. Free space and run it again.")
+    if isinstance(e, duckdb.PermissionException) or "Permission denied" in text:
+        return LedgerError(
+            f"No permission to open {where}. Set UNITECON_HOME to a directory you can write."
+        )
+    if isinstance(e, duckdb.SerializationException | duckdb.InternalException) or (
+        "not a valid DuckDB database" in text or "corrupt" in text.lower()
+    ):
+        return LedgerError(
+            f"{where} cannot be read (damaged, or written by another program). Move it aside "
+            "and rebuild it with `unitecon ingest` from your sources (the lineage in "
+            "`unitecon quarantine` and your files are the record of what went in)."
+        )
+    if isinstance(e, duckdb.InterruptException):
+        return LedgerError("The question was interrupted (the service is stopping).")
+    first = text.strip().splitlines()[0] if text.strip() else type(e).__name__
+    return LedgerError(
+        f"The engine could not answer ({type(e).__name__}: {first[:200]}). "
+        "Please report it with the command you ran."
+    )
+
+
+class LedgerBusy(LedgerError):
+    """The ledger is held by another process (a running `unitecon serve`, or an ingest)."""
+
+
+def engine_errors() -> tuple[type[BaseException], ...]:
+    """The exception types an engine raises (for the surfaces to turn into messages)."""
+    return (duckdb.Error,)
+
+
+# -- capabilities -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine offers the analytical queries."""
+
+    name: str
+    temp_tables: bool
+    """`CREATE TEMP TABLE` (else materialized results stay expressions)."""
+    price_lookup: bool
+    """The price lookup by constant arrays and integer price arithmetic (DuckDB)."""
+    epoch_us: bool
+    """DuckDB's `epoch_us`/`make_timestamp` builtins (fast UTC day and month fields)."""
+
+
+def backend_of(x: Any) -> Any:
+    """The Ibis backend of a table expression, a backend itself, or Ibis' default backend
+    for an expression of in-memory tables only."""
+    from ibis.common.exceptions import IbisError
+
+    if hasattr(x, "_find_backend"):
+        try:
+            return x._find_backend()
+        except IbisError:
+            import ibis
+
+            return ibis.get_backend()
+    return x
+
+
+def capabilities(x: Any) -> Capabilities:
+    """The capabilities of the backend of `x` (a table, a backend)."""
+    name = str(getattr(backend_of(x), "name", "unknown"))
+    duck = name == "duckdb"
+    return Capabilities(name=name, temp_tables=duck, price_lookup=duck, epoch_us=duck)
+
+
+def is_duckdb(x: Any) -> bool:
+    """Whether `x` runs on DuckDB (where the fast paths of `Capabilities` exist)."""
+    return capabilities(x).price_lookup
+
+
+# -- temporary state --------------------------------------------------------------------
+@dataclass
+class _Scope:
+    """Temporary objects created while this scope was the innermost open one."""
+
+    made: list[tuple[Any, str]] = field(default_factory=list)
+
+    def close(self) -> None:
+        while self.made:
+            backend, name = self.made.pop()
+            _drop(backend, name)
+
+
+_SCOPE: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
+    "unitecon_engine_scope", default=None
+)
+
+
+@contextlib.contextmanager
+def scope() -> Iterator[None]:
+    """Everything `materialize` creates inside this block is dropped when it ends."""
+    s = _Scope()
+    token = _SCOPE.set(s)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+        s.close()
+
+
+def track(backend: Any, name: str) -> None:
+    """Drop the temporary object `name` of `backend` when the current scope ends (if any)."""
+    s = _SCOPE.get()
+    if s is not None:
+        s.made.append((backend, name))
+
+
+def materialize(t: Any) -> tuple[Any, str]:
+    """`t` computed once into a temporary table of its backend: (table, name). On an engine
+    without temporary tables, `t` itself (re-computed by each reader).
+
+    Not `Table.cache()`: its release renders a DROP without the table name under the
+    installed sqlglot, so `drop(t, name)` drops it with plain SQL instead.
+    """
+    backend = backend_of(t)
+    if not capabilities(backend).temp_tables:
+        return t, ""
+    name = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+    out = backend.create_table(name, t, temp=True)
+    track(backend, name)
+    return out, name
+
+
+def temp_table(backend: Any, name: str, arrow: Any) -> Any:
+    """A temporary table `name` holding the Arrow table `arrow` (kept if it exists: names
+    are chosen by content), dropped with the current scope."""
+    con = backend.con
+    con.register("_unitecon_upload", arrow)
+    try:
+        con.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{name}" AS SELECT * FROM _unitecon_upload')
+    finally:
+        con.unregister("_unitecon_upload")
+    track(backend, name)
+    return backend.table(name)
+
+
+def drop(t: Any, name: str) -> None:
+    """Drop the temporary table `name` made by `materialize` (now, before its scope ends)."""
+    if name:
+        _drop(backend_of(t), name)
+
+
+def _drop(backend: Any, name: str) -> None:
+    with contextlib.suppress(Exception):  # a closed connection has nothing left to drop
+        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def temp_objects(con: duckdb.DuckDBPyConnection) -> int:
+    """How many of unitecon's temporary tables a DuckDB connection holds (for tests and the
+    service's health)."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
+        [TEMP_PREFIX],
+    ).fetchone()
+    return int(row[0]) if row else 0
