@@ -240,14 +240,21 @@ class Analysis:
             ],
         )
 
-    def units(self, f: Filters, by: str = "feature", loaded: bool = False) -> UnitMetrics:
+    def units(
+        self,
+        f: Filters,
+        by: str = "feature",
+        loaded: bool = False,
+        only: dict[str, str] | None = None,
+    ) -> UnitMetrics:
         """Unit metrics per value of `by`, variable or fully loaded, with the window's
-        conserved totals (variable + fixed + idle)."""
+        conserved totals (variable + fixed + idle). `only` selects on more dimensions than
+        the filters (the command line's `--only DIM=VALUE`)."""
         from unitecon.economics.metrics import unit_rows
 
         dim = dimensions.get(by, dimensions.UNITS).name
         c = self.costed(f)
-        rows, alloc = unit_rows(c, self.project, dim, self.only(f))
+        rows, alloc = unit_rows(c, self.project, dim, {**(only or {}), **self.only(f)})
         return UnitMetrics(
             filters=f,
             by=dim,
@@ -305,6 +312,11 @@ class Analysis:
         return _table(f, [endpoint_metrics(u) for u in usage])
 
     # -- margins ---------------------------------------------------------------------
+    def margin_model(self, f: Filters) -> Any:
+        """The margin rows of the window (`economics.analysis.Margins`): revenue, cost and
+        margin per customer-month-feature, for the questions below and `collapse`."""
+        return self._margins(f)
+
     def _margins(self, f: Filters) -> Any:
         from unitecon.economics import analysis
 

@@ -19,9 +19,10 @@ from typing import Annotated, Any
 import typer
 from rich.tree import Tree
 
+from unitecon.analysis.answers import Filters
 from unitecon.cli.output import console, emit_json, money, parse_date, table
-from unitecon.cli.session import costed_ledger
-from unitecon.errors import LookupFailed, UniteconError
+from unitecon.cli.session import costed_ledger, dump, session
+from unitecon.errors import UniteconError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ConfigOpt = Annotated[
@@ -46,6 +47,11 @@ def _costed(config: Path | None, since: str | None, until: str | None) -> Iterat
     lo, hi = parse_date(since, "since"), parse_date(until, "until")
     with costed_ledger(config, lo, hi) as pair:
         yield pair
+
+
+def num(x: Any) -> Decimal | None:
+    """A number of an answer (exact; JSON carries it as a decimal string)."""
+    return None if x is None else Decimal(str(x))
 
 
 def _pct(x: Decimal | None) -> str:
@@ -81,15 +87,20 @@ def unit(
 
     Example: unitecon unit --by customer --loaded --only feature=support
     """
-    from unitecon.economics.metrics import unit_rows
-
-    with _costed(config, since, until) as (c, project):
-        rows, alloc = unit_rows(c, project, by, _only(only or []))
-    data = [r.metrics(loaded) for r in rows]
+    sel = _only(only or [])
+    f = Filters(
+        since=parse_date(since, "since"),
+        until=parse_date(until, "until"),
+        feature=sel.pop("feature", None),
+        customer=sel.pop("customer", sel.pop("customer_id", None)),
+    )
+    with session(config) as s:
+        got = s.ask("units", f, by=by, loaded=loaded, **({"only": sel} if sel else {}))
+    data = got.rows
     if as_json:
-        emit_json(_unit_json(by, loaded, c, alloc, data))
+        emit_json(dump(got))
         return
-    _unit_print(by, loaded, alloc, data[:top] if top else data, len(data))
+    _unit_print(got, data[:top] if top else data, len(data))
     if chart is not None:
         from unitecon.cli.charts import unit_chart
 
@@ -97,25 +108,8 @@ def unit(
         console.print(f"Chart written to {chart}")
 
 
-def _unit_json(by: str, loaded: bool, c: Any, alloc: Any, data: list[Any]) -> dict[str, Any]:
-    return {
-        "by": by,
-        "loaded": loaded,
-        "since": c.window.since,
-        "until": c.window.until,
-        "variable_cost": alloc.variable,
-        "fixed_cost": alloc.fixed,
-        "idle_cost": alloc.idle,
-        "total_cost": alloc.total,
-        "fixed_charges": [
-            {"name": ch.name, "month": ch.month, "amount": ch.amount} for ch in alloc.charges
-        ],
-        "rows": data,
-    }
-
-
-def _unit_print(by: str, loaded: bool, alloc: Any, data: list[Any], n: int) -> None:
-    basis = "fully loaded" if loaded else "variable"
+def _unit_print(got: Any, data: list[Any], n: int) -> None:
+    by, basis = got.by, "fully loaded" if got.loaded else "variable"
     cols = [
         by,
         "variable",
@@ -140,14 +134,15 @@ def _unit_print(by: str, loaded: bool, alloc: Any, data: list[Any], n: int) -> N
             money(d["cost_per_task"], 4),
             money(d["cost_per_successful_task"], 4),
             money(d["cost_per_1k_tokens"], 4),
-            _pct(d["rework_share"]),
+            _pct(num(d["rework_share"])),
             f"{d['unknown_outcome_tasks']:,}",
         )
         for d in data
     ]
     title = (
-        f"Unit cost by {by} ({basis}) — variable {money(alloc.variable)} + fixed "
-        f"{money(alloc.fixed)} + idle {money(alloc.idle)} = {money(alloc.total)}"
+        f"Unit cost by {by} ({basis}), {got.since.date()} to {got.until.date()} — variable "
+        f"{money(got.variable_cost)} + fixed {money(got.fixed_cost)} + idle "
+        f"{money(got.idle_cost)} = {money(got.total_cost)}"
     )
     if n > len(data):
         title += f" (top {len(data)} of {n})"
@@ -167,14 +162,13 @@ def tasks(
 
     Example: unitecon tasks --top 5 --feature support
     """
-    from unitecon.attribution.tasks import task_details, top_tasks
-
-    with _costed(config, since, until) as (c, _):
-        rows = top_tasks(c, top, feature)
-        found = (task_details(c, r["task"]) for r in rows[: max(trees, 0)])
-        details = [d for d in found if d is not None]
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"), feature=feature)
+    with session(config) as s:
+        got = s.ask("tasks", f, limit=top)
+        rows = got.rows
+        details = [s.ask("task", task_id=r["task"]) for r in rows[: max(trees, 0)]]
     if as_json:
-        emit_json({"tasks": rows, "trees": [d.as_dict() for d in details]})
+        emit_json(dump(got))
         return
     cols = [
         "task",
@@ -199,7 +193,7 @@ def tasks(
             r["agents"],
             r["fan_out"],
             r["supervisor"],
-            _pct(r["supervisor_overhead"]),
+            _pct(num(r["supervisor_overhead"])),
             r["outcome"],
             money(r["rework_cost"], 4),
         )
@@ -221,35 +215,33 @@ def trace(
 
     Example: unitecon trace 4bf92f3577b34da6a3ce929d0e0e4736
     """
-    from unitecon.attribution.tasks import task_details
-
-    with _costed(config, since, until) as (c, _):
-        d = task_details(c, task_id)
-    if d is None:
-        raise LookupFailed("task", task_id)
+    with session(config) as s:
+        d = s.ask("task", task_id=task_id)
     if as_json:
-        emit_json(d.as_dict())
+        emit_json(dump(d))
         return
     console.print(_tree(d))
 
 
-def _tree(d: Any) -> Tree:
-    s = d.stats
+def _tree(d: Any, lines: int = 60) -> Tree:
+    """The task's tree, its first `lines` nodes (breadth first: the upper levels whole)."""
     root = Tree(
-        f"[bold]task {d.task}[/] {money(s.cost, 4)} · {s.calls} calls · depth {s.depth} · "
-        f"fan-out {s.fan_out} · outcome {d.outcome} · supervisor overhead "
-        f"{_pct(d.supervisor_overhead)}"
+        f"[bold]task {d.task_id}[/] {money(d.cost, 4)} · {d.calls} calls · depth {d.depth} · "
+        f"fan-out {d.fan_out} · outcome {d.outcome} · supervisor overhead "
+        f"{_pct(num(d.supervisor_overhead))}"
     )
-
-    def add(parent: Tree, n: Any) -> None:
-        flags = "".join(f" [{c}]{w}[/]" for c, w in _flags(n.row) if w)
-        own = f"own {money(n.cost, 6)}" if not n.is_agent else f"own {money(n.agent_own, 6)}"
-        branch = parent.add(f"{n.label}  {money(n.inclusive, 6)} ({own}){flags}")
-        for ch in n.children:
-            add(branch, ch)
-
-    for r in d.roots:
-        add(root, r)
+    queue: list[tuple[Tree, Any]] = [(root, r) for r in d.roots]
+    shown = 0
+    while queue and shown < lines:
+        parent, n = queue.pop(0)
+        flag = " [red]error[/]" if n.status == "error" else ""
+        branch = parent.add(
+            f"{n.label}  {money(n.inclusive_cost, 6)} (own {money(n.cost, 6)}){flag}"
+        )
+        shown += 1
+        queue += [(branch, c) for c in n.children]
+    if queue:
+        root.add(f"[dim]… {len(queue)} more nodes: `unitecon trace {d.task_id} --json`[/]")
     return root
 
 
@@ -341,13 +333,12 @@ def endpoints(
 
     Example: unitecon endpoints --since 2026-01-01
     """
-    from unitecon.attribution.endpoints import endpoint_usage
-    from unitecon.economics.metrics import endpoint_metrics
-
-    with _costed(config, since, until) as (c, project):
-        rows = [endpoint_metrics(u) for u in endpoint_usage(c, project)]
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
+    with session(config) as s:
+        got = s.ask("endpoints", f)
+    rows = got.rows
     if as_json:
-        emit_json(rows)
+        emit_json(dump(got))
         return
     cols = [
         "endpoint",
@@ -369,10 +360,10 @@ def endpoints(
             r["gpu"],
             money(r["cost"]),
             money(r["idle_cost"]),
-            _pct(r["utilization"]),
+            _pct(num(r["utilization"])),
             f"{r['calls']:,}",
             r["output_tokens_per_s"],
-            f"{r['gpu_seconds_per_token']:.4f}" if r["gpu_seconds_per_token"] else "—",
+            f"{num(r['gpu_seconds_per_token']):.4f}" if r["gpu_seconds_per_token"] else "—",
             money(r["usd_per_mtok_input"]),
             money(r["usd_per_mtok_output"]),
             money(r["loaded_usd_per_mtok_input"]),

@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
+from unitecon.analysis.answers import Filters
 from unitecon.cli.output import console, emit_json, money, parse_date, parse_month, table
-from unitecon.cli.session import costed_ledger
+from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -36,21 +37,6 @@ def register(app: typer.Typer) -> None:
     app.command("alerts")(alerts)
 
 
-def _end_of_data(events: Any) -> dt.date:
-    from unitecon.governance import data_end
-
-    end = data_end(events)
-    if end is None:
-        raise UniteconError("The ledger has no events: run `unitecon ingest PATH` first.")
-    return end
-
-
-def _budget_statuses(c: Any, project: Any, month: dt.date | None) -> list[Any]:
-    from unitecon.governance.overview import budget_statuses
-
-    return budget_statuses(c.events, project.governance.budgets, month, _end_of_data(c.events))
-
-
 def _no_budgets() -> None:
     console.print(
         "No budgets in the project file. Add, for example:\n\n"
@@ -61,24 +47,23 @@ def _no_budgets() -> None:
     )
 
 
-def _print_budgets(statuses: list[Any]) -> None:
+def _print_budgets(statuses: list[Any], as_of: dt.date | None) -> None:
     rows = [
         (
-            s.budget.name,
-            s.month.strftime("%Y-%m"),
-            money(s.budget.monthly),
+            s.name,
+            s.month,
+            money(s.budget),
             money(s.actual),
             f"{s.used * 100:.0f}%",
-            f"{money(s.forecast)} ({money(s.low)}–{money(s.high)})",
+            f"{money(s.forecast)} ({money(s.forecast_low)}–{money(s.forecast_high)})",
             s.runs_out.isoformat() if s.runs_out else "—",
             s.status,
         )
         for s in statuses
     ]
-    as_of = statuses[0].as_of.isoformat() if statuses else "—"
     console.print(
         table(
-            f"Budgets (actual to {as_of}, exclusive; month-end forecast with an 80% range)",
+            f"Budgets (actual to {as_of or '—'}, exclusive; month-end forecast with an 80% range)",
             ["budget", "month", "budget $", "spent", "used", "forecast", "runs out", "status"],
             rows,
             right=["budget $", "spent", "used", "forecast"],
@@ -86,7 +71,7 @@ def _print_budgets(statuses: list[Any]) -> None:
     )
     for s in statuses:
         for a in s.alerts:
-            console.print(f"[bold yellow]alert[/] {a.message}")
+            console.print(f"[bold yellow]alert[/] {a}")
 
 
 def budgets(
@@ -100,50 +85,37 @@ def budgets(
     Example: unitecon budgets --month 2026-11 --chart budgets.html
     """
     m = parse_month(month)
-    since = None if m is None else m - dt.timedelta(days=35)  # the forecast's history
-    with costed_ledger(config, since) as (c, project):
-        if not project.governance.budgets:
-            if as_json:
-                emit_json({"budgets": []})
-            else:
-                _no_budgets()
-            return
-        statuses = _budget_statuses(c, project, m)
+    with session(config) as s:
+        got = s.ask("budgets", month=m)
     if as_json:
-        emit_json({"budgets": [s.as_dict() for s in statuses]})
+        emit_json(dump(got))
         return
-    _print_budgets(statuses)
+    if not got.budgets:
+        _no_budgets()
+        return
+    _print_budgets(got.budgets, got.as_of)
     if chart is not None:
         from unitecon.report.governance import write_budget_chart
 
-        console.print(f"Chart written to {write_budget_chart(statuses, chart)}")
+        console.print(f"Chart written to {write_budget_chart(got.budgets, chart)}")
 
 
-def _detect(c: Any, project: Any, recent: dt.date | None = None, top: int | None = 15) -> list[Any]:
-    """Anomalies (from `recent` on, if given); the `top` largest (None: all) explained."""
-    from unitecon.governance.overview import anomalies_from
-
-    cfg = project.governance.anomalies
-    end = _end_of_data(c.events)
-    return anomalies_from(c.events, cfg, c.window.since.date(), end, recent, top)
-
-
-def _print_anomalies(found: list[Any], top: int) -> None:
+def _print_anomalies(found: list[Any], top: int, total: int) -> None:
     rows = [
         (
             a.day.isoformat(),
-            a.label,
+            "all spend" if a.dim == "total" else f"{a.dim} {a.value}",
             money(a.cost),
             money(a.expected),
             money(a.impact),
             "—" if a.ratio is None else f"{a.ratio:.1f}x",
-            ", ".join(f"{c.value} (+{money(c.delta)})" for c in a.contributors) or "—",
+            ", ".join(f"{c.value} (+{money(c.above_usual)})" for c in a.contributors) or "—",
         )
         for a in found[:top]
     ]
     console.print(
         table(
-            f"Spend anomalies ({len(found)}, largest impact first)",
+            f"Spend anomalies ({total}, largest impact first)",
             ["day", "series", "cost", "expected", "above expected", "ratio", "driven by"],
             rows,
             right=["cost", "expected", "above expected", "ratio"],
@@ -152,7 +124,8 @@ def _print_anomalies(found: list[Any], top: int) -> None:
 
 
 def anomalies(
-    since: Annotated[str | None, typer.Option(help="From this UTC date (incl. history).")] = None,
+    since: Annotated[str | None, typer.Option(help="Test the days from this UTC date.")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
     top: Annotated[int, typer.Option(help="Rows to show.")] = 15,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -162,21 +135,16 @@ def anomalies(
 
     Example: unitecon anomalies --since 2026-09-01
     """
-    with costed_ledger(config, parse_date(since, "since")) as (c, project):
-        found = _detect(c, project, top=None if as_json else top)
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
+    with session(config) as s:
+        got = s.ask("anomalies", f, top=top)
     if as_json:
-        emit_json({"anomalies": [a.as_dict() for a in found]})
+        emit_json(dump(got))
         return
-    if not found:
+    if not got.anomalies:
         console.print("No spend anomalies.")
         return
-    _print_anomalies(found, top)
-
-
-def _runaways(c: Any, project: Any, top: int | None) -> list[Any]:
-    from unitecon.governance import runaway_tasks
-
-    return runaway_tasks(c.events, project.governance.runaway, top)
+    _print_anomalies(got.anomalies, top, got.total)
 
 
 def _print_runaways(found: list[Any]) -> None:
@@ -223,10 +191,12 @@ def runaway(
     """Tasks with far more calls than the other tasks of their feature (agent loops), with
     the agent that made most of them. Example: unitecon runaway --top 10
     """
-    with costed_ledger(config, parse_date(since, "since")) as (c, project):
-        found = _runaways(c, project, top or None)
+    f = Filters(since=parse_date(since, "since"))
+    with session(config) as s:
+        got = s.ask("runaway", f, top=top)
+    found = got.rows
     if as_json:
-        emit_json({"runaway_tasks": [r.as_dict() for r in found]})
+        emit_json(dump(got))
         return
     if not found:
         console.print("No runaway tasks.")
@@ -249,22 +219,22 @@ def coverage(
 
     Example: unitecon coverage --json
     """
-    from unitecon.governance import coverage as cov
-
-    with costed_ledger(config, parse_date(since, "since")) as (c, _):
-        found = cov(c.events)
+    f = Filters(since=parse_date(since, "since"))
+    with session(config) as s:
+        got = s.ask("coverage", f)
     if as_json:
-        emit_json({"coverage": [x.as_dict() for x in found]})
+        emit_json(dump(got))
         return
     rows = [
         (
-            x.dim,
-            _pct(x.cost_share),
+            x.dimension,
+            _pct(x.cost_coverage),
             money(x.untagged_cost),
-            _pct(x.call_share),
-            ", ".join(f"{Path(s).name} ({money(v)})" for s, v in x.worst) or "—",
+            _pct(x.call_coverage),
+            ", ".join(f"{Path(u.source).name} ({money(u.cost)})" for u in x.top_untagged_sources)
+            or "—",
         )
-        for x in found
+        for x in got.rows
     ]
     console.print(
         table(
@@ -289,20 +259,19 @@ def alerts(
     """
     if days < 1:
         raise UniteconError("--days: at least 1")
-    from unitecon.governance.overview import alerts as all_alerts
-
-    with costed_ledger(config) as (c, project):
-        end = _end_of_data(c.events)
-        got = all_alerts(c.events, project.governance, c.window.since.date(), end, days)
-    flagged, found, loops = list(got.budgets), list(got.anomalies), list(got.runaway_tasks)
+    with session(config) as s:
+        got = s.ask("alerts", days=days)
+    flagged, found, loops = got.budgets, got.anomalies, got.runaway_tasks
     if as_json:
-        emit_json(got.as_dict())
+        emit_json(dump(got))
+    elif got.as_of is None:
+        console.print("The ledger has no events: run `unitecon ingest PATH` first.")
     else:
-        console.print(f"[bold]Alerts[/] for the {days} days to {end.isoformat()} (exclusive)")
+        console.print(f"[bold]Alerts[/] for the {days} days to {got.as_of.isoformat()} (exclusive)")
         if flagged:
-            _print_budgets(flagged)
+            _print_budgets(flagged, got.as_of)
         if found:
-            _print_anomalies(found, 10)
+            _print_anomalies(found, 10, len(found))
         if loops:
             _print_runaways(loops[:10])
         if not (flagged or found or loops):

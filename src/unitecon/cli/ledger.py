@@ -8,8 +8,11 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from unitecon.analysis.answers import Filters
 from unitecon.cli.output import console, emit_json, money, parse_date, table
+from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
+from unitecon.ledger import dimensions
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ConfigOpt = Annotated[
@@ -92,14 +95,11 @@ def quarantine(
 
     Fix the file and ingest it again: its quarantine entries are replaced.
     """
-    with _ledger() as ledger:
-        rows = ledger.quarantine()
-    if source:
-        rows = [r for r in rows if r["source"] == source]
-    total = len(rows)
-    rows = rows[:limit] if limit else rows
+    with session(None) as s:
+        got = s.ask("quarantine", source=source, limit=limit)
+    total, rows = got.total, got.records
     if as_json:
-        emit_json({"total": total, "records": rows})
+        emit_json(dump(got))
         return
     if not total:
         console.print("Quarantine is empty.")
@@ -108,14 +108,14 @@ def quarantine(
         table(
             f"Quarantine ({total} records)",
             ["location", "reason", "raw"],
-            [(r["location"], r["reason"], (r["raw"] or "")[:60]) for r in rows],
+            [(r.location, r.reason, (r.raw or "")[:60]) for r in rows],
         )
     )
 
 
 def costs(
     by: Annotated[
-        str, typer.Option("--by", help="day,month,provider,model,customer,...")
+        str, typer.Option("--by", help="Comma-separated: " + dimensions.help_text(dimensions.COSTS))
     ] = "model",
     since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
@@ -127,47 +127,35 @@ def costs(
 
     Example: unitecon costs --by month,feature --since 2026-10-01
     """
-    from unitecon import config as cfg
-    from unitecon.economics.costs import costs_by, parse_dims
-
-    dims = parse_dims(by)
-    period = {"since": parse_date(since, "since"), "until": parse_date(until, "until")}
-    project = cfg.load(config)
-    with _ledger(read_only=True) as ledger:
-        from unitecon.attribution.costed import variable_costs
-        from unitecon.pricing import priced_events
-
-        costed = variable_costs(priced_events(ledger, project), project)
-        try:
-            rows = costs_by(costed.events, dims, **period)
-        finally:
-            costed.release()
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
+    with session(config) as s:
+        got = s.ask("costs", f, by=by, limit=limit)
     if as_json:
-        emit_json(rows)
+        emit_json(dump(got))
         return
-    total = sum((r["cost"] for r in rows), start=0)
-    shown = rows[:limit] if limit else rows
+    dims, rows, total = got.by, got.rows, got.total_cost
+    shown = rows
     cols = [*dims, "cost", "events", "input tokens", "output tokens", "unpriced"]
     body = [
         (
-            *(r[d] for d in dims),
-            money(r["cost"]),
-            f"{r['events']:,}",
-            f"{r['input_tokens']:,}",
-            f"{r['output_tokens']:,}",
-            r["unpriced_events"] or "",
+            *(r.dims[d] for d in dims),
+            money(r.cost),
+            f"{r.events:,}",
+            f"{r.input_tokens:,}",
+            f"{r.output_tokens:,}",
+            r.unpriced_events or "",
         )
         for r in shown
     ]
     title = f"Variable cost by {', '.join(dims)} — total {money(total)}"
-    if len(rows) > len(shown):
-        title += f" (top {len(shown)} of {len(rows)} rows)"
+    if got.total_rows > len(shown):
+        title += f" (top {len(shown)} of {got.total_rows} rows)"
     console.print(table(title, cols, body, right=cols[len(dims) :]))
     console.print(
         "Tokens, unit prices and self-hosted busy GPU time. Fixed costs and idle GPU time: "
         "`unitecon unit --by feature --loaded`."
     )
-    if any(r["unpriced_events"] for r in rows):
+    if any(r.unpriced_events for r in rows):
         console.print("[yellow]Some events have no price: see `unitecon prices missing`.[/]")
 
 
@@ -194,13 +182,10 @@ def prices_show(
 @prices_app.command("missing")
 def prices_missing(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Models in the ledger with no price, their volume, and the override to add."""
-    from unitecon import config as cfg
-    from unitecon.pricing import missing_prices
-
-    with _ledger(read_only=True) as ledger:
-        rows = missing_prices(ledger, cfg.load(config))
+    with session(config) as s:
+        rows = s.ask("prices_missing", Filters())
     if as_json:
-        emit_json(rows)
+        emit_json(dump(rows))
         return
     if not rows:
         console.print("Every model in the ledger has a price.")

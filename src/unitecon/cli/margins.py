@@ -14,8 +14,11 @@ from typing import Annotated, Any
 
 import typer
 
+from unitecon.analysis.answers import Filters
 from unitecon.cli.output import console, emit_json, money, parse_month, table
+from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
+from unitecon.ledger import dimensions
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ConfigOpt = Annotated[
@@ -29,23 +32,12 @@ def register(app: typer.Typer) -> None:
     app.command("collapse")(collapse_cmd)
 
 
-def _open_ledger() -> Any:
-    from unitecon.ledger.store import Ledger
-
-    return Ledger(read_only=True)
-
-
 def _margins(config: Path | None) -> Any:
-    """Read the ledger once and compute the margins (library calls only)."""
-    from unitecon import config as cfg
-    from unitecon.economics.analysis import book_for, load_inputs, margins
-    from unitecon.pricing import priced_events
+    """The margins of the whole ledger, from the analysis core (for `collapse`)."""
+    from unitecon.analysis import Analysis
 
-    project = cfg.load(config)
-    book = book_for(project, cfg.find(config))
-    with _open_ledger() as ledger:
-        inputs = load_inputs(priced_events(ledger, project), project)
-    return margins(inputs, book)
+    with Analysis.open(config) as a:
+        return a.margin_model(Filters())
 
 
 def _pct(x: Decimal | None) -> str:
@@ -53,7 +45,9 @@ def _pct(x: Decimal | None) -> str:
 
 
 def margins_cmd(
-    by: Annotated[str, typer.Option("--by", help="customer, feature, plan or month.")] = "customer",
+    by: Annotated[
+        str, typer.Option("--by", help=dimensions.help_text(dimensions.MARGINS) + ".")
+    ] = "customer",
     month: Annotated[str | None, typer.Option(help="Only this month (YYYY-MM).")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 30,
     config: ConfigOpt = None,
@@ -63,71 +57,42 @@ def margins_cmd(
 
     Example: unitecon margins --by plan --month 2026-10
     """
-    from unitecon.economics import margins as mg
-
-    if by not in BY:
-        raise UniteconError(f"--by {by!r}: choose from {', '.join(BY)}")
-    m_filter = parse_month(month)
-    m = _margins(config)
-    rows = mg.in_month(m.rows, m_filter) if m_filter else m.rows
-    groups = mg.roll_up(rows, by)  # type: ignore[arg-type]
-    planned = mg.in_month(m.planned, m_filter) if m_filter else m.planned
-    plan_f = {g.key[0]: g.fixed_cost for g in mg.roll_up(planned, by)}  # type: ignore[arg-type]
-    conc = mg.concentration(mg.roll_up(rows, "customer"))
+    with session(config) as s:
+        got = s.ask("margins", Filters(), by=by, month=parse_month(month))
     if as_json:
-        emit_json(_margins_json(by, month, groups, plan_f, conc, m))
+        emit_json(dump(got))
         return
-    _print_margins(by, groups, limit, plan_f if m.inputs.fixed_basis == "allocated" else None)
-    _print_fixed_basis(m, groups, plan_f, m_filter is not None)
-    _print_concentration(conc)
+    _print_margins(got, limit)
+    _print_fixed_basis(got)
+    _print_concentration(got.concentration)
 
 
-def _margins_json(
-    by: str, month: str | None, groups: Any, plan_f: dict[Any, Decimal], conc: Any, m: Any
-) -> dict[str, Any]:
-    total = {k: sum((getattr(g, k) for g in groups), Decimal(0))
-             for k in ("revenue", "variable_cost", "fixed_cost", "gross_margin")}  # fmt: skip
-    total["plan_fixed_cost"] = sum(plan_f.values(), Decimal(0))
-    fx = m.inputs.fixed
-    return {
-        "by": by,
-        "month": month,
-        "cost_source": m.inputs.cost_source,
-        "fixed_basis": m.inputs.fixed_basis,
-        "fixed_window": None
-        if fx is None
-        else {"fixed_costs": fx.fixed_total, "idle": fx.idle_total, "idle_mode": fx.idle},
-        "rows": [
-            {**g.as_dict([by]), "plan_fixed_cost": plan_f.get(g.key[0], Decimal(0))} for g in groups
-        ],
-        "total": total,
-        "concentration": {
-            "customers": conc.customers,
-            "gini": conc.gini,
-            "top_cost_share": conc.top_cost_share,
-            "top_negative_margin_share": conc.top_negative_share,
-            "negative_margin": conc.negative_margin,
-            "lorenz": [{"customers": x, "cost": y} for x, y in conc.lorenz],
-        },
-    }
+def _d(x: Any) -> Decimal | None:
+    return None if x is None else Decimal(str(x))
 
 
-def _print_margins(by: str, groups: Any, limit: int, plan_f: dict[Any, Decimal] | None) -> None:
-    """The table; with `plan_f` (fixed cost allocated) a `plan F` column beside `fixed`."""
+def _print_margins(got: Any, limit: int) -> None:
+    """The table; with the fixed cost allocated, a `plan F` column beside `fixed`."""
+    by, groups = got.by, got.rows
     shown = groups[:limit] if limit else groups
     plan_col = ["plan"] if by != "plan" else []
-    f_col = ["plan F"] if plan_f is not None else []
+    allocated = got.fixed_basis == "allocated"
+    f_col = ["plan F"] if allocated else []
     cols = [by, *plan_col, "revenue", "variable", "fixed", *f_col, "contribution",
             "gross margin", "GM %"]  # fmt: skip
     body = [
-        (g.key[0], *([g.plan] if plan_col else []), money(g.revenue), money(g.variable_cost),
-         money(g.fixed_cost), *([money(plan_f.get(g.key[0]))] if plan_f is not None else []),
-         money(g.contribution_margin), money(g.gross_margin), _pct(g.gross_margin_pct))
+        (g[by], *([g["plan"]] if plan_col else []), money(_d(g["revenue"])),
+         money(_d(g["variable_cost"])), money(_d(g["fixed_cost"])),
+         *([money(_d(g["plan_fixed_cost"]))] if allocated else []),
+         money(_d(g["contribution_margin"])), money(_d(g["gross_margin"])),
+         _pct(_d(g["gross_margin_pct"])))
         for g in shown
     ]  # fmt: skip
-    rev = sum((g.revenue for g in groups), Decimal(0))
-    gm = sum((g.gross_margin for g in groups), Decimal(0))
-    title = f"Margins by {by} (worst first) — revenue {money(rev)}, gross margin {money(gm)}"
+    rev, gm = got.total["revenue"], got.total["gross_margin"]
+    period = f"month {got.month}" if got.month else "the ledger's months"
+    title = (
+        f"Margins by {by}, {period} (worst first) — revenue {money(rev)}, gross margin {money(gm)}"
+    )
     if rev:
         title += f" ({_pct(gm / rev)})"
     if len(shown) < len(groups):
@@ -135,11 +100,11 @@ def _print_margins(by: str, groups: Any, limit: int, plan_f: dict[Any, Decimal] 
     console.print(table(title, cols, body, right=cols[1 + len(plan_col) :]))
 
 
-def _print_fixed_basis(m: Any, groups: Any, plan_f: dict[Any, Decimal], filtered: bool) -> None:
+def _print_fixed_basis(got: Any) -> None:
     """Which fixed cost the `fixed` column holds, and the other one."""
-    shown = money(sum((g.fixed_cost for g in groups), Decimal(0)))
-    f_total = money(sum(plan_f.values(), Decimal(0)))
-    fx = m.inputs.fixed
+    shown = money(got.total["fixed_cost"])
+    f_total = money(got.total["plan_fixed_cost"])
+    fx = got.fixed_window
     plan_line = (
         f"plan F: fixed_cost_per_customer x contract-days = {f_total}; the per-customer "
         "planning figure `unitecon collapse` uses in u0 = (P - F) / c"
@@ -147,10 +112,10 @@ def _print_fixed_basis(m: Any, groups: Any, plan_f: dict[Any, Decimal], filtered
     if fx is None:
         console.print(f"fixed cost: {plan_line} (no `fixed_costs` in the project file)")
         return
-    idle = "its own line __idle__" if fx.idle == "line" else "shared by GPU cost"
-    window = "" if filtered else (
-        f" = fixed costs {money(fx.fixed_total)} ({fx.charges} monthly charges) + idle GPU "
-        f"time {money(fx.idle_total)} ({idle})"
+    idle = "its own line __idle__" if fx["idle_mode"] == "line" else "shared by GPU cost"
+    window = "" if got.month else (
+        f" = fixed costs {money(_d(fx['fixed_costs']))} + idle GPU time "
+        f"{money(_d(fx['idle']))} ({idle})"
     )  # fmt: skip
     console.print(
         f"fixed cost: allocated from the project's fixed costs, each by its driver: {shown}"
@@ -159,15 +124,16 @@ def _print_fixed_basis(m: Any, groups: Any, plan_f: dict[Any, Decimal], filtered
     )
 
 
-def _print_concentration(c: Any) -> None:
+def _print_concentration(c: dict[str, Any]) -> None:
+    top, neg = c["top_cost_share"], c["top_negative_margin_share"]
     rows = [
-        ("customers", c.customers),
+        ("customers", c["customers"]),
         ("cost share, top 1% / 10%",
-         f"{_pct(c.top_cost_share['top_1pct'])} / {_pct(c.top_cost_share['top_10pct'])}"),
+         f"{_pct(_d(top['top_1pct']))} / {_pct(_d(top['top_10pct']))}"),
         ("negative margin share, top 1% / 10%",
-         f"{_pct(c.top_negative_share['top_1pct'])} / {_pct(c.top_negative_share['top_10pct'])}"),
-        ("negative margin (sum)", money(c.negative_margin)),
-        ("Gini of cost per customer", f"{c.gini:.3f}"),
+         f"{_pct(_d(neg['top_1pct']))} / {_pct(_d(neg['top_10pct']))}"),
+        ("negative margin (sum)", money(_d(c["negative_margin"]))),
+        ("Gini of cost per customer", f"{_d(c['gini']):.3f}"),
     ]  # fmt: skip
     console.print(table("Cost concentration (variable cost per customer)", ["", ""], rows))
 

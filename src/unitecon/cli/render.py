@@ -58,9 +58,11 @@ def render_prices(info: Any) -> None:
 
 
 def render_missing(rows: Any) -> None:
-    shown = [{k: v for k, v in r.as_dict().items() if k not in ("snippet", "reason")} for r in rows]
+    shown = [
+        {k: v for k, v in r.model_dump().items() if k not in ("snippet", "reason")} for r in rows
+    ]
     render(shown, "Models without a price (never counted as $0)")
     for r in rows:
         console.print(f"\n[bold]{r.model}[/]: {r.reason}", highlight=False)
         console.print("Add to unitecon.yaml:", highlight=False)
-        console.print(r.snippet(), highlight=False, markup=False)
+        console.print(r.snippet, highlight=False, markup=False)

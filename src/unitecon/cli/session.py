@@ -1,12 +1,168 @@
-"""What several commands open: the read-only ledger with its costed events."""
+"""Where a command's question goes: the analysis core on the ledger, or the running service.
+
+Every read command asks one question of the analysis core (`unitecon.analysis`) and prints
+its answer (or, with `--json`, the answer itself: the object the read API returns). DuckDB
+lets one process write a ledger file and no other process open it meanwhile, so while
+`unitecon serve` runs on the ledger the command asks the service instead, through the same
+read API, with the key the service left for this user beside the ledger (`service_file`):
+the answer is the same object either way.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from pydantic import TypeAdapter
+
+from unitecon.analysis import answers as ans
+from unitecon.analysis.answers import Filters
+from unitecon.errors import LedgerError, UniteconError
+
+#: Question -> (read API path, answer type, whether it takes the filters).
+QUESTIONS: dict[str, tuple[str, Any, bool]] = {
+    "filters": ("/api/v1/filters", ans.FilterChoices, False),
+    "costs": ("/api/v1/costs", ans.Costs, True),
+    "quarantine": ("/api/v1/quarantine", ans.Quarantine, False),
+    "prices_missing": ("/api/v1/prices/missing", list[ans.MissingPrice], True),
+    "units": ("/api/v1/metrics/units", ans.UnitMetrics, True),
+    "tasks": ("/api/v1/tasks", ans.Table, True),
+    "task": ("/api/v1/tasks/{task_id}", ans.TaskTree, False),
+    "endpoints": ("/api/v1/endpoints", ans.Table, True),
+    "margins": ("/api/v1/margins", ans.MarginTable, True),
+    "collapse": ("/api/v1/collapse", ans.Table, True),
+    "budgets": ("/api/v1/budgets", ans.Budgets, False),
+    "anomalies": ("/api/v1/anomalies", ans.Anomalies, True),
+    "runaway": ("/api/v1/runaway", ans.RunawayTasks, True),
+    "coverage": ("/api/v1/coverage", ans.Coverage, True),
+    "alerts": ("/api/v1/alerts", ans.Alerts, False),
+}
+
+
+def service_file(ledger: Path) -> Path:
+    """Where a running `unitecon serve` says where it listens, beside its ledger."""
+    return ledger.with_name(ledger.name + ".service.json")
+
+
+def running_service(ledger: Path) -> dict[str, Any] | None:
+    """The service file of a live service on `ledger` (None: no service, or a stale file)."""
+    path = service_file(ledger)
+    try:
+        info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info
+
+
+class Session:
+    """Asks questions: of a local `Analysis` (opened on first use) or of the service."""
+
+    def __init__(self, config: Path | None) -> None:
+        from unitecon.ledger.store import DB_NAME, home
+
+        self.config = config
+        self.ledger = home() / DB_NAME
+        self._analysis: Any = None
+        self._remote: dict[str, Any] | None = None
+        self._stack: Any = None
+
+    def _local(self) -> Any:
+        if self._analysis is None and self._remote is None:
+            from contextlib import ExitStack
+
+            from unitecon.analysis import Analysis
+            from unitecon.engine import LedgerBusy
+
+            stack = ExitStack()
+            try:
+                self._analysis = stack.enter_context(Analysis.open(self.config))
+            except LedgerBusy:
+                stack.close()
+                self._remote = running_service(self.ledger)
+                if self._remote is None:
+                    raise
+            else:
+                self._stack = stack
+        return self._analysis
+
+    @property
+    def project(self) -> Any:
+        from unitecon import config as cfg
+
+        a = self._local()
+        return a.project if a is not None else cfg.load(self.config)
+
+    def ask(self, question: str, f: Filters | None = None, **params: Any) -> Any:
+        """The answer to `question` (a key of `QUESTIONS`) under the filters `f`."""
+        a = self._local()
+        if a is not None:
+            method = getattr(a, question)
+            return method(f or Filters(), **params) if QUESTIONS[question][2] else method(**params)
+        return self._ask_service(question, f or Filters(), params)
+
+    def _ask_service(self, question: str, f: Filters, params: dict[str, Any]) -> Any:
+        import httpx
+
+        assert self._remote is not None
+        path, kind, filtered = QUESTIONS[question]
+        if "{task_id}" in path:
+            path = path.format(task_id=params.pop("task_id"))
+        query = {k: _param(v, k) for k, v in params.items() if v is not None}
+        if filtered:
+            query.update({k: _param(v) for k, v in f.model_dump().items() if v is not None})
+        url = self._remote["url"].rstrip("/") + path
+        headers = {"Authorization": f"Bearer {self._remote['key']}", "Cache-Control": "no-cache"}
+        try:
+            r = httpx.get(url, params=query, headers=headers, timeout=600)
+        except httpx.HTTPError as e:
+            raise LedgerError(
+                f"The ledger is held by `unitecon serve` at {self._remote['url']}, which did "
+                f"not answer ({type(e).__name__}). Check that it runs, or stop it."
+            ) from None
+        if r.status_code != 200:
+            try:
+                msg = r.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                msg = r.text[:200]
+            raise UniteconError(msg)
+        return TypeAdapter(kind).validate_python(r.json())
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+
+
+def _param(v: Any, name: str = "") -> Any:
+    if isinstance(v, dt.date) and name == "month":
+        return v.strftime("%Y-%m")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v
+
+
+@contextmanager
+def session(config: Path | None) -> Iterator[Session]:
+    """A `Session` for the duration of a command."""
+    s = Session(config)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def dump(answer: Any) -> Any:
+    """An answer as the JSON the read API returns for it."""
+    if isinstance(answer, list):
+        return [dump(x) for x in answer]
+    return answer.model_dump(mode="json")
 
 
 @contextmanager
@@ -14,19 +170,8 @@ def costed_ledger(
     config: Path | None, since: dt.date | None = None, until: dt.date | None = None
 ) -> Iterator[tuple[Any, Any]]:
     """(Costed, Project) over the ledger's events in [since, until) (UTC days; None: all),
-    open for the duration of the command."""
-    from unitecon import config as cfg
-    from unitecon.attribution.costed import variable_costs
-    from unitecon.attribution.frame import utc
-    from unitecon.ledger.store import Ledger
-    from unitecon.pricing import priced_events
+    from the analysis core, for the commands whose question the service does not offer."""
+    from unitecon.analysis import Analysis
 
-    project = cfg.load(config)
-    with Ledger(read_only=True) as ledger:
-        priced = priced_events(ledger, project)
-        lo, hi = (utc(d) if d else None for d in (since, until))
-        costed = variable_costs(priced, project, lo, hi)
-        try:
-            yield costed, project
-        finally:
-            costed.release()
+    with Analysis.open(config) as a:
+        yield a.costed(Filters(since=since, until=until)), a.project

@@ -3,6 +3,7 @@ spend with its anomalies marked. Plotly figures; `write_*` writes a standalone H
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,16 +14,23 @@ from unitecon.governance.budgets import BudgetStatus
 from unitecon.governance.overview import burn_up
 
 
-def budget_figure(s: BudgetStatus) -> go.Figure:
+def budget_figure(s: Any) -> go.Figure:
     """Cumulative spend against the budget: actual, forecast and its 80% range
-    (`governance.overview.burn_up`, the same days the dashboard draws)."""
-    days = burn_up(s)
-    spent = [d for d in days if d.spent is not None]
-    ahead = [d for d in days if d.forecast is not None]
-    fc_x = [d.day.isoformat() for d in ahead] if len(ahead) > 1 else []
-    fc = [float(d.forecast or 0) for d in ahead]
-    lo = [float(d.low or 0) for d in ahead]
-    hi = [float(d.high or 0) for d in ahead]
+    (`governance.overview.burn_up`, the same days the dashboard draws). `s` is a
+    `BudgetStatus` or the analysis core's answer for it (`answers.BudgetState`)."""
+    if isinstance(s, BudgetStatus):
+        days = [(d.day, d.spent, d.forecast, d.low, d.high) for d in burn_up(s)]
+        amount, name, month, status = s.budget.monthly, s.budget.name, s.month, s.status
+    else:
+        days = [(d.day, d.spent, d.forecast, d.forecast_low, d.forecast_high) for d in s.days]
+        amount, name, status = s.budget, s.name, s.status
+        month = dt.date.fromisoformat(s.month + "-01")
+    spent = [(d[0], d[1]) for d in days if d[1] is not None]
+    ahead = [d for d in days if d[2] is not None]
+    fc_x = [d[0].isoformat() for d in ahead] if len(ahead) > 1 else []
+    fc = [float(d[2] or 0) for d in ahead]
+    lo = [float(d[3] or 0) for d in ahead]
+    hi = [float(d[4] or 0) for d in ahead]
     fig = go.Figure()
     if fc_x:
         band = {"width": 0, "color": "rgba(99, 110, 250, 0.25)"}
@@ -49,20 +57,20 @@ def budget_figure(s: BudgetStatus) -> go.Figure:
         )
     fig.add_trace(
         go.Scatter(
-            x=[d.day.isoformat() for d in spent],
-            y=[float(d.spent or 0) for d in spent],
+            x=[d.isoformat() for d, _ in spent],
+            y=[float(v or 0) for _, v in spent],
             name="spent",
             mode="lines+markers",
             line={"color": "#636efa"},
         )
     )
     fig.add_hline(
-        y=float(s.budget.monthly),
+        y=float(amount),
         line={"color": "firebrick"},
-        annotation_text=f"budget ${s.budget.monthly:,.0f}",
+        annotation_text=f"budget ${amount:,.0f}",
     )
     fig.update_layout(
-        title=f"Budget: {s.budget.name}, {s.month.strftime('%B %Y')} ({s.status})",
+        title=f"Budget: {name}, {month.strftime('%B %Y')} ({status})",
         xaxis_title="day (UTC)",
         yaxis_title="cumulative spend (USD)",
         yaxis_tickprefix="$",
@@ -107,7 +115,7 @@ def anomaly_figure(days: list[Any], costs: list[Decimal], anomalies: list[Any]) 
     return fig
 
 
-def write_budget_chart(statuses: list[BudgetStatus], path: Path) -> Path:
+def write_budget_chart(statuses: list[Any], path: Path) -> Path:
     """All budgets' burn-up charts in one standalone HTML file (plotly inlined: offline)."""
     parts = [
         budget_figure(s).to_html(full_html=False, include_plotlyjs=(i == 0))
