@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -105,7 +107,43 @@ def serve(
         decode_processes = Settings.default_decode_processes()
     settings = Settings(decode_processes=decode_processes)
     app = create_app(path, project, keys=store, settings=settings, config_path=config_path)
+    local = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+    inner = app.router.lifespan_context
+    where = f"http://{local if ':' not in local else f'[{local}]'}:{port}"
+
+    @asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[None]:
+        # inside the app's lifespan: uvicorn re-raises SIGTERM after its shutdown, which
+        # would skip a `finally` around `uvicorn.run`
+        async with inner(a):
+            with announce(path, store, where):
+                yield
+
+    app.router.lifespan_context = lifespan
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+
+
+@contextmanager
+def announce(ledger: Path, store: Any, url: str) -> Iterator[None]:
+    """While the service runs, a file beside the ledger says where it listens, with a read
+    key for this machine's user (the file is readable by its owner only, like the ledger
+    the key reads): the command line asks the service while it holds the ledger
+    (`cli/session.py`). The key is revoked and the file removed when the service stops."""
+    import json
+    import os
+
+    from unitecon.cli.session import service_file
+
+    secret, info = store.create("read", name=f"command line (service pid {os.getpid()})")
+    path = service_file(ledger)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"url": url, "pid": os.getpid(), "key": secret}, f)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        store.revoke(info.key_id)
 
 
 @keys_app.command("create")

@@ -1,0 +1,223 @@
+"""The surfaces agree by construction: the CLI's `--json` and the read API return the same
+answer of the analysis core, also while `unitecon serve` holds the ledger; the service's
+engine state stays bounded; the defects of issue 15 stay fixed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from unitecon import config, engine
+from unitecon.cli.main import run
+from unitecon.ingest import read_path
+from unitecon.ledger.store import Ledger
+from unitecon.server.app import Settings, create_app
+from unitecon.server.auth import KeyStore
+
+#: (CLI argv, API path): the same question on both surfaces.
+QUESTIONS = [
+    (["costs", "--by", "feature", "--limit", "0"], "/api/v1/costs?by=feature"),
+    (["costs", "--by", "day,model", "--limit", "0"], "/api/v1/costs?by=day,model"),
+    (
+        ["costs", "--by", "customer", "--since", "2026-11-10", "--limit", "0"],
+        "/api/v1/costs?by=customer&since=2026-11-10",
+    ),
+    (["unit", "--by", "feature"], "/api/v1/metrics/units?by=feature"),
+    (
+        ["unit", "--by", "customer_id", "--loaded"],
+        "/api/v1/metrics/units?by=customer_id&loaded=true",
+    ),
+    (["unit", "--by", "task_type"], "/api/v1/metrics/units?by=task_type"),
+    (["tasks", "--top", "5", "--trees", "0"], "/api/v1/tasks?limit=5"),
+    (["endpoints"], "/api/v1/endpoints"),
+    (["margins", "--by", "plan"], "/api/v1/margins?by=plan"),
+    (["margins", "--by", "customer"], "/api/v1/margins?by=customer"),
+    (["budgets"], "/api/v1/budgets"),
+    (["anomalies", "--top", "50"], "/api/v1/anomalies?top=50"),
+    (["runaway"], "/api/v1/runaway"),
+    (["coverage"], "/api/v1/coverage"),
+    (["alerts"], "/api/v1/alerts"),
+    (["prices", "missing"], "/api/v1/prices/missing"),
+    (["quarantine"], "/api/v1/quarantine?limit=50"),
+]
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 7-day demo ledger and the demo's project file, in a data directory."""
+    from unitecon.demo import generate
+    from unitecon.pipeline import write_demo_project
+
+    home = tmp_path_factory.mktemp("surfaces")
+    files = generate(home / "demo", days=7, customers=12)
+    with Ledger(home / "ledger.duckdb") as lg:
+        for path in files.all:
+            lg.ingest(str(path), read_path(path, None))
+    write_demo_project(home)
+    return home
+
+
+@pytest.fixture
+def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("UNITECON_HOME", str(demo_home))
+    monkeypatch.chdir(demo_home)
+    return demo_home
+
+
+def cli_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
+    capsys.readouterr()
+    code = run([*argv, "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return json.loads(out)
+
+
+@pytest.fixture
+def client(home: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    store = KeyStore(home / "keys.sqlite")
+    key, _ = store.create("read", "surfaces test")
+    cfg = home / "unitecon.yaml"
+    app = create_app(
+        home / "ledger.duckdb",
+        config.load(cfg),
+        keys=store,
+        settings=Settings(prewarm=False),
+        config_path=cfg,
+    )
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c, {"Authorization": f"Bearer {key}"}
+
+
+def test_cli_json_equals_the_api(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cli = [cli_json(argv, capsys) for argv, _ in QUESTIONS]  # before the service holds it
+    store = KeyStore(home / "keys.sqlite")
+    key, _ = store.create("read", "surfaces test")
+    cfg = home / "unitecon.yaml"
+    app = create_app(
+        home / "ledger.duckdb", config.load(cfg), keys=store,
+        settings=Settings(prewarm=False), config_path=cfg,
+    )  # fmt: skip
+    with TestClient(app) as c:
+        for (argv, path), want in zip(QUESTIONS, cli, strict=True):
+            r = c.get(path, headers={"Authorization": f"Bearer {key}"})
+            assert r.status_code == 200, (path, r.text)
+            assert r.json() == want, argv
+    # the totals a dashboard's Overview and Budgets pages show are one number: the variable
+    # cost of the window, whichever question carries it
+    costs, units = cli[0], cli[3]
+    assert Decimal(costs["total_cost"]) == Decimal(units["variable_cost"])
+    assert Decimal(costs["total_cost"]) > 0
+    by_day = sum(Decimal(r["cost"]) for r in cli[1]["rows"])
+    assert by_day == Decimal(costs["total_cost"])
+
+
+def test_unit_dimensions_the_schema_offers_are_accepted(
+    client: tuple[TestClient, dict[str, str]],
+) -> None:
+    c, h = client
+    enum = c.get("/openapi.json").json()["paths"]["/api/v1/metrics/units"]["get"]["parameters"]
+    offered = next(p for p in enum if p["name"] == "by")["schema"]["enum"]
+    for by in [*offered, "customer_id", "task-type"]:
+        r = c.get(f"/api/v1/metrics/units?by={by}", headers=h)
+        assert r.status_code == 200, (by, r.text)
+    bad = c.get("/api/v1/metrics/units?by=custmer", headers=h)
+    assert bad.status_code == 422 and "customer" in bad.text
+
+
+def test_engine_state_stays_constant_over_write_read_rounds(
+    client: tuple[TestClient, dict[str, str]], home: Path
+) -> None:
+    c, h = client
+    ingest_key, _ = KeyStore(home / "keys.sqlite").create("ingest", "rounds")
+    counts = []
+    for i in range(5):
+        event = {
+            "event_id": f"round-{i}", "ts": "2026-11-14T12:00:00Z", "operation": "chat",
+            "provider": "openai", "model": "gpt-4o-mini", "input_tokens": 100,
+            "output_tokens": 10, "feature": "rag-search",
+        }  # fmt: skip
+        r = c.post(
+            "/api/v1/events", json=[event], headers={"Authorization": f"Bearer {ingest_key}"}
+        )
+        assert r.status_code in (200, 202), r.text
+        fresh = {**h, "Cache-Control": "no-cache"}
+        for path in ("/api/v1/tasks", "/api/v1/metrics/units?by=feature", "/api/v1/coverage"):
+            assert c.get(path, headers=fresh).status_code == 200
+        views = c.app.state.reads._views  # type: ignore[attr-defined]
+        counts.append(sum(engine.temp_objects(v.con) for v in views))
+    assert counts == [counts[0]] * 5, counts
+    assert counts[0] == 0
+
+
+def _unitecon(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = {**os.environ, "UNITECON_HOME": str(home), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-c", "from unitecon.cli.main import main; main()", *argv],
+        capture_output=True, text=True, env=env, cwd=home, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_cli_asks_a_running_service(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With `serve` holding the ledger (the lock is this process's), a command in another
+    process gets the same answer, through the service; no engine text reaches the user."""
+    from unitecon.cli.serve import announce
+
+    import importlib.util
+
+    # the service tests' loopback server (`live_server` of tests/server/conftest.py)
+    spec = importlib.util.spec_from_file_location(
+        "server_conftest", Path(__file__).parents[1] / "server" / "conftest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    live_server = mod.live_server
+
+    want = cli_json(["costs", "--by", "feature", "--limit", "0"], capsys)
+    store = KeyStore(home / "keys.sqlite")
+    cfg = home / "unitecon.yaml"
+    app = create_app(home / "ledger.duckdb", config.load(cfg), keys=store, config_path=cfg)
+    with live_server(app) as url, announce(home / "ledger.duckdb", store, url):
+        got = _unitecon("costs", "--by", "feature", "--limit", "0", "--json", home=home)
+        assert got.returncode == 0, got.stderr
+        assert json.loads(got.stdout) == want
+        text = _unitecon("unit", "--by", "feature", home=home)
+        assert text.returncode == 0 and "Unit cost by feature" in text.stdout
+    # the service stopped: its file and key are gone, the command reads the ledger itself
+    assert not (home / "ledger.duckdb.service.json").exists()
+    got = _unitecon("costs", "--by", "feature", "--limit", "0", "--json", home=home)
+    assert json.loads(got.stdout) == want
+
+
+def test_a_held_ledger_is_a_message_not_an_engine_error(home: Path) -> None:
+    """Another program holds the ledger and no service says where it is."""
+    import duckdb
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ok', flush=True); "
+         "time.sleep(120)", str(home / "ledger.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        got = _unitecon("costs", "--by", "feature", home=home)
+        assert got.returncode != 0
+        err = got.stdout + got.stderr
+        assert "in use by another program" in err
+        assert "Conflicting lock" not in err and "-readonly" not in err
+        assert "Traceback" not in err
+    finally:
+        holder.kill()
+        holder.wait()
+    del duckdb
