@@ -68,10 +68,10 @@ def run_demo(
 ) -> dict[str, Any]:
     """Generate demo traffic, ingest it through the real readers, price it, and report."""
     from unitecon import config
-    from unitecon.attribution.costed import variable_costs
+    from unitecon.analysis import Analysis
+    from unitecon.analysis.answers import Filters
     from unitecon.cli.output import console
     from unitecon.demo import generate
-    from unitecon.pricing import priced_events
     from unitecon.report.demo import write_report
 
     started = time.perf_counter()
@@ -80,12 +80,9 @@ def run_demo(
     project = config.load(write_demo_project(out))
     with Ledger(out / "ledger.duckdb") as ledger:
         results = ingest_paths(ledger, files.all, quiet=quiet)  # ingest -> ledger
-        priced = priced_events(ledger, project)  # price
-        costed = variable_costs(priced, project)  # attribute
-        try:
+        with Analysis(ledger, project) as analysis:  # price -> attribute (the analysis core)
+            costed = analysis.costed(Filters())
             report = write_report(ledger, costed.events, project, out / "report.html")  # report
-        finally:
-            costed.release()
     summary = {
         "ledger": str(out / "ledger.duckdb"),
         "report": str(report.path),

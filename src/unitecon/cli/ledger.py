@@ -30,6 +30,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(prices_app, name="prices")
 
 
+def _ledger_path() -> Path:
+    from unitecon.ledger.store import DB_NAME, home
+
+    return home() / DB_NAME
+
+
 def _ledger(read_only: bool = False) -> Any:
     from unitecon.ledger.store import Ledger
 
@@ -53,7 +59,22 @@ def ingest(
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UniteconError(f"No such file: {', '.join(map(str, missing))}")
-    with _ledger() as ledger:
+    from unitecon.engine import LedgerBusy
+
+    try:
+        ledger = _ledger()
+    except LedgerBusy as e:
+        from unitecon.cli.session import running_service
+
+        svc = running_service(_ledger_path())
+        if svc is None:
+            raise
+        raise LedgerBusy(
+            f"The ledger is held by `unitecon serve` ({svc['url']}, process {svc['pid']}): "
+            "send these events to it (POST /api/v1/events with an ingest key, or OTLP to "
+            "/v1/traces), or stop it and run `unitecon ingest` again."
+        ) from e
+    with ledger:
         results = ingest_paths(ledger, paths, fmt=fmt, quiet=as_json)
     if as_json:
         emit_json([r.as_dict() for r in results])

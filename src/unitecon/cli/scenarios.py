@@ -50,11 +50,11 @@ def whatif(
 
     Example: unitecon whatif whatif.yaml --json
     """
-    import ibis
 
     from unitecon import config as cfg
+    from unitecon import engine
     from unitecon.economics import analysis, replay
-    from unitecon.ledger.store import DB_NAME, home
+    from unitecon.ledger.store import DB_NAME, Ledger, home
     from unitecon.models import scenario as sc
     from unitecon.models import whatif as wi
     from unitecon.report import scenario_charts
@@ -64,11 +64,9 @@ def whatif(
     path = home() / DB_NAME
     if not path.exists():
         raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
-    con = ibis.duckdb.connect(str(path), read_only=True)  # replay never writes
-    try:
+    with Ledger(path, read_only=True) as ledger, engine.scope():  # replay never writes
+        con = ledger.ibis()
         rep = replay.replay(con, s, project, hit_rate=replay.measured_rate(con, s))
-    finally:
-        con.disconnect()
     book = analysis.book_for(project, cfg.find(config))
     margins = (
         analysis.margins(rep.baseline_inputs, book),
@@ -250,11 +248,11 @@ def tco(
 
 def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[str, Any]]:
     """The model with its `from_ledger` numbers measured in the ledger (opened read-only)."""
-    import ibis
 
     from unitecon import config as cfg
+    from unitecon import engine
     from unitecon.economics import replay
-    from unitecon.ledger.store import DB_NAME, home
+    from unitecon.ledger.store import DB_NAME, Ledger, home
     from unitecon.models import tco as t
 
     path = home() / DB_NAME
@@ -265,11 +263,9 @@ def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[st
             "Run `unitecon demo` or `unitecon ingest` first, or give the number instead."
         )
     project = cfg.load(config)
-    con = ibis.duckdb.connect(str(path), read_only=True)
-    try:
+    with Ledger(path, read_only=True) as ledger, engine.scope():
+        con = ledger.ibis()
         return t.resolve_ledger(m, lambda f: replay.measure_feature(con, project, f), str(model))
-    finally:
-        con.disconnect()
 
 
 def _tornado_metric(result: Any) -> str:

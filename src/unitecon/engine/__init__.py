@@ -63,7 +63,8 @@ def friendly(e: BaseException, path: Path | str | None = None) -> UniteconError:
         return e
     text = str(e)
     where = f"the ledger {path}" if path else "the ledger"
-    if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set" in text):
+    held = "lock" in text.lower() and ("conflicting" in text.lower() or "could not set" in text)
+    if held or "different configuration" in text:
         m = _LOCK.search(text)
         pid = f" (process {m.group('pid')})" if m and m.group("pid") else ""
         return LedgerBusy(

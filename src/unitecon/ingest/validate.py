@@ -393,9 +393,9 @@ def validation_sql(candidates: str, types: dict[str, pa.DataType], keep: Iterabl
 # -- running it ---------------------------------------------------------------------------------
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for parsing (UTC session time zone)."""
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    return con
+    from unitecon import engine
+
+    return engine.connect(None)
 
 
 @dataclass
