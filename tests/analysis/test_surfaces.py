@@ -193,10 +193,29 @@ def test_the_cli_asks_a_running_service(home: Path, capsys: pytest.CaptureFixtur
         assert json.loads(got.stdout) == want
         text = _unitecon("unit", "--by", "feature", home=home)
         assert text.returncode == 0 and "Unit cost by feature" in text.stdout
+        # ingest beside the service: its writer takes the file (lineage and all); the
+        # second run adds nothing (idempotent), as without a service
+        extra = home / "extra.jsonl"
+        extra.write_text(
+            '{"event_id": "beside-1", "ts": "2026-11-14T10:00:00Z", "provider": "openai", '
+            '"model": "gpt-4o-mini", "input_tokens": 1000000, "output_tokens": 0, '
+            '"feature": "rag-search"}\n'
+        )
+        first = _unitecon("ingest", str(extra), "--json", home=home)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert json.loads(first.stdout)[0]["accepted"] == 1
+        again = json.loads(_unitecon("ingest", str(extra), "--json", home=home).stdout)
+        assert again[0]["accepted"] == 0 and again[0]["duplicates"] == 1
+        after = _unitecon("costs", "--by", "feature", "--limit", "0", "--json", home=home)
+        # 1M input tokens of gpt-4o-mini at its list price, $0.15 per million
+        added = Decimal(json.loads(after.stdout)["total_cost"]) - Decimal(want["total_cost"])
+        assert added == Decimal("0.15")
     # the service stopped: its file and key are gone, the command reads the ledger itself
     assert not (home / "ledger.duckdb.service.json").exists()
     got = _unitecon("costs", "--by", "feature", "--limit", "0", "--json", home=home)
-    assert json.loads(got.stdout) == want
+    assert Decimal(json.loads(got.stdout)["total_cost"]) == Decimal(want["total_cost"]) + Decimal(
+        "0.15"
+    )
 
 
 def test_a_held_ledger_is_a_message_not_an_engine_error(home: Path) -> None:

@@ -63,19 +63,13 @@ def ingest(
 
     try:
         ledger = _ledger()
-    except LedgerBusy as e:
-        from unitecon.cli.session import running_service
+    except LedgerBusy:
+        from unitecon.cli.session import ingest_through_service
 
-        svc = running_service(_ledger_path())
-        if svc is None:
-            raise
-        raise LedgerBusy(
-            f"The ledger is held by `unitecon serve` ({svc['url']}, process {svc['pid']}): "
-            "send these events to it (POST /api/v1/events with an ingest key, or OTLP to "
-            "/v1/traces), or stop it and run `unitecon ingest` again."
-        ) from e
-    with ledger:
-        results = ingest_paths(ledger, paths, fmt=fmt, quiet=as_json)
+        results = ingest_through_service(_ledger_path(), paths, fmt, quiet=as_json)
+    else:
+        with ledger:
+            results = ingest_paths(ledger, paths, fmt=fmt, quiet=as_json)
     if as_json:
         emit_json([r.as_dict() for r in results])
         return

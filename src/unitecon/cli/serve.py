@@ -125,16 +125,17 @@ def serve(
 
 @contextmanager
 def announce(ledger: Path, store: Any, url: str) -> Iterator[None]:
-    """While the service runs, a file beside the ledger says where it listens, with a read
-    key for this machine's user (the file is readable by its owner only, like the ledger
-    the key reads): the command line asks the service while it holds the ledger
-    (`cli/session.py`). The key is revoked and the file removed when the service stops."""
+    """While the service runs, a file beside the ledger says where it listens, with a key
+    of its own (admin: reads and `unitecon ingest` of files) for this machine's user. The
+    file is readable by its owner only, like the ledger the key reads. The command line
+    asks the service while it holds the ledger (`cli/session.py`); the key is revoked and
+    the file removed when the service stops."""
     import json
     import os
 
     from unitecon.cli.session import service_file
 
-    secret, info = store.create("read", name=f"command line (service pid {os.getpid()})")
+    secret, info = store.create("admin", name=f"command line (service pid {os.getpid()})")
     path = service_file(ledger)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -126,11 +126,7 @@ class Session:
                 f"not answer ({type(e).__name__}). Check that it runs, or stop it."
             ) from None
         if r.status_code != 200:
-            try:
-                msg = r.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
-                msg = r.text[:200]
-            raise UniteconError(msg)
+            raise UniteconError(_message(r))
         return TypeAdapter(kind).validate_python(r.json())
 
     def close(self) -> None:
@@ -156,6 +152,64 @@ def session(config: Path | None) -> Iterator[Session]:
         yield s
     finally:
         s.close()
+
+
+def ingest_through_service(
+    ledger: Path, paths: list[Path], fmt: str | None, *, quiet: bool = False
+) -> list[Any]:
+    """`unitecon ingest` while `unitecon serve` holds the ledger: the service's writer
+    ingests the files (they are on its machine) with the ledger's own file path."""
+    import httpx
+
+    from unitecon.engine import LedgerBusy
+    from unitecon.ledger.store import IngestResult
+    from unitecon.cli.output import console
+
+    svc = running_service(ledger)
+    if svc is None:
+        raise LedgerBusy(
+            f"The ledger {ledger} is in use by another program; wait for it to finish."
+        )
+    body = {"paths": [str(p.resolve()) for p in paths], "format": fmt}
+    headers = {"Authorization": f"Bearer {svc['key']}"}
+    with (
+        console.status(f"ingesting through `unitecon serve` ({svc['url']})", spinner="dots")
+        if (not quiet)
+        else _nothing()
+    ):
+        try:
+            r = httpx.post(
+                svc["url"].rstrip("/") + "/api/v1/admin/ingest",
+                json=body,
+                headers=headers,
+                timeout=None,
+            )
+        except httpx.HTTPError as e:
+            raise LedgerError(
+                f"The ledger is held by `unitecon serve` at {svc['url']}, which did not "
+                f"answer ({type(e).__name__}). Check that it runs, or stop it."
+            ) from None
+    if r.status_code != 200:
+        raise UniteconError(_message(r))
+    out = []
+    for d in r.json():
+        res = IngestResult(d["ingest_id"], d["source"], d["sha256"], d["format"])
+        res.rows_read, res.accepted = d["rows_read"], d["accepted"]
+        res.duplicates, res.quarantined = d["duplicates"], d["quarantined"]
+        out.append(res)
+    return out
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _message(r: Any) -> str:
+    try:
+        return str(r.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return str(r.text[:200])
 
 
 def dump(answer: Any) -> Any:

@@ -307,3 +307,30 @@ def list_keys(request: Request, key: AdminKey) -> list[KeyListing]:
         )
         for k in request.app.state.keys.list()
     ]
+
+
+class IngestFiles(BaseModel):
+    """Files on the service's machine to ingest, as `unitecon ingest` would."""
+
+    paths: list[str]
+    format: str | None = None
+    """jsonl, csv, parquet, otlp-json, otlp-proto, provider (None: detect each)."""
+
+
+@router.post("/admin/ingest", tags=["admin"])
+async def ingest_files(request: Request, body: IngestFiles, key: AdminKey) -> list[dict[str, Any]]:
+    """Ingest files that lie on the service's machine into its ledger (what `unitecon
+    ingest` does while the service holds the ledger): lineage, quarantine with `file:line`,
+    idempotent. Needs an admin key. Answers with each file's lineage once it is committed."""
+    import asyncio
+    from pathlib import Path
+
+    missing = [p for p in body.paths if not Path(p).is_file()]
+    if missing:
+        raise InvalidBody(f"No such file on the service's machine: {', '.join(missing)}")
+    done = request.app.state.writer.ingest_files([(p, body.format) for p in body.paths])
+    try:
+        results = await asyncio.wrap_future(done)
+    except UniteconError as e:
+        raise InvalidBody(str(e)) from None
+    return [r.as_dict() | {"errors": [str(e) for e in r.errors]} for r in results]

@@ -48,6 +48,7 @@ capacity is refused, never silently dropped.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import queue
@@ -58,6 +59,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -102,6 +104,15 @@ class _Batch:
     """Requests in the batch (its jobs, answered or not)."""
     entry: Spooled
     own: dict[int, list[Rejected]]
+
+
+@dataclass
+class _Files:
+    """Files to ingest on the committer thread, in order after what was queued before."""
+
+    paths: list[tuple[str, str | None]]
+    """(path, format or None to detect it)."""
+    done: concurrent.futures.Future[list[Any]]
 
 
 @dataclass
@@ -176,7 +187,7 @@ class Writer:
         self.on_commit: list[Callable[[int], None]] = []
         """Called on the committer thread with the new generation after each commit."""
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._ready: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._ready: queue.SimpleQueue[_Batch | _Files | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._queued_rows = 0
         self._closing = False
@@ -369,9 +380,51 @@ class Writer:
             except (OSError, AttributeError):  # not permitted, or not Linux: run as is
                 log.info("could not lower the committer's priority")
         while (batch := self._ready.get()) is not None:
+            if isinstance(batch, _Files):
+                self._ingest_files(batch)
+                continue
             self._write(batch)
             if self.spool is not None or (self._ready.empty() and self._queue.empty()):
                 self._checkpoint()
+
+    def ingest_files(
+        self, paths: list[tuple[str, str | None]]
+    ) -> concurrent.futures.Future[list[Any]]:
+        """Ingest files with the ledger's own file path (`Ledger.ingest`: lineage, quarantine
+        with `file:line`, idempotent), on the committer thread, after every batch handed
+        over before; the future holds each file's `IngestResult`. For `unitecon ingest` while
+        the service holds the ledger."""
+        with self._lock:
+            if self._closing:
+                raise Unavailable("The server is shutting down; retry against the new one.")
+        done: concurrent.futures.Future[list[Any]] = concurrent.futures.Future()
+        self._ready.put(_Files(paths, done))
+        return done
+
+    def _ingest_files(self, job: _Files) -> None:
+        from unitecon.ingest import detect_format, read_path
+        from unitecon.ledger.store import sha256_file
+
+        if not job.done.set_running_or_notify_cancel():
+            return
+        try:
+            out = []
+            for path, fmt in job.paths:
+                kind = fmt or detect_format(Path(path))
+                out.append(
+                    self.ledger.ingest(
+                        path, read_path(Path(path), kind), sha256=sha256_file(Path(path)), fmt=kind
+                    )
+                )
+                self.generation += 1
+                for hook in self.on_commit:
+                    try:
+                        hook(self.generation)
+                    except Exception:
+                        log.exception("on_commit hook failed")
+            job.done.set_result(out)
+        except BaseException as e:  # handed to the request that asked
+            job.done.set_exception(e)
 
     def _checkpoint(self) -> None:
         """Checkpoint the ledger if its write-ahead log is past `checkpoint_wal_bytes`."""
