@@ -170,9 +170,9 @@ def _unitecon(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:
 def test_the_cli_asks_a_running_service(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With `serve` holding the ledger (the lock is this process's), a command in another
     process gets the same answer, through the service; no engine text reaches the user."""
-    from unitecon.cli.serve import announce
-
     import importlib.util
+
+    from unitecon.cli.serve import announce
 
     # the service tests' loopback server (`live_server` of tests/server/conftest.py)
     spec = importlib.util.spec_from_file_location(
