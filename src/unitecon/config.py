@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from unitecon.attribution.config import (
     AllocationConfig,
@@ -27,6 +25,7 @@ from unitecon.economics.revenue_config import RevenueConfig
 from unitecon.errors import ConfigError
 from unitecon.governance.config import GovernanceConfig
 from unitecon.pricing.config import PricingConfig
+from unitecon.yamlfile import parse_model
 
 
 class Strict(BaseModel):
@@ -52,45 +51,6 @@ class Project(Strict):
     """Plans, customers, invoice lines and currency rates (margins, collapse threshold)."""
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     """Monthly budgets, anomaly and runaway-task thresholds."""
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """Line (1-based) of the YAML node at pydantic error location `loc` (as deep as it goes)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        nxt: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == key), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            nxt = node.value[key] if key < len(node.value) else None
-        if nxt is None:  # a union's tag or a missing field: stay on this node
-            continue
-        node = nxt
-        line = node.start_mark.line + 1
-    return line
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse_model(cls: type[M], text: str, source: str, what: str) -> M:
-    """Validate YAML `text` as `cls`; raise ConfigError with `file:line: field: message`."""
-    try:
-        data: Any = yaml.safe_load(text) or {}
-        node = yaml.compose(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{source}: not valid YAML: {e}") from e
-    try:
-        return cls.model_validate(data)
-    except ValidationError as e:
-        msgs = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            line = _line_of(node, loc)
-            where = f"{source}:{line}" if line else source
-            field = ".".join(str(p) for p in loc) or "(top level)"
-            msgs.append(f"{where}: {field}: {err['msg']}")
-        raise ConfigError(f"invalid {what}\n" + "\n".join(msgs)) from None
 
 
 def parse(text: str, source: str = "<config>") -> Project:

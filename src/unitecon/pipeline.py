@@ -18,8 +18,8 @@ def ingest_paths(
     ledger: Ledger, paths: Iterable[Path], *, fmt: str | None = None, quiet: bool = False
 ) -> list[IngestResult]:
     """Read each file with its reader and write it to the ledger, showing progress."""
-    from unitecon.cli.ledger import progress
     from unitecon.ingest import detect_format, read_path
+    from unitecon.terminal import progress
 
     results = []
     files = sorted({p for p in paths})
@@ -70,9 +70,9 @@ def run_demo(
     from unitecon import config
     from unitecon.analysis import Analysis
     from unitecon.analysis.answers import Filters
-    from unitecon.cli.output import console
     from unitecon.demo import generate
     from unitecon.report.demo import write_report
+    from unitecon.terminal import console
 
     started = time.perf_counter()
     out = home()

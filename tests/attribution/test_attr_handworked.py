@@ -39,12 +39,12 @@ from decimal import Decimal as D
 from typing import Any
 
 from conftest import T0, MakePriced
-from unitecon.attribution import allocate, task_details, variable_costs
+from unitecon.attribution import allocate, variable_costs
 from unitecon.attribution.endpoints import endpoint_usage
 from unitecon.attribution.frame import IDLE
-from unitecon.attribution.tasks import outcome_rows
 from unitecon.config import parse
 from unitecon.economics.metrics import endpoint_metrics, unit_rows
+from unitecon.economics.tasks import outcome_rows, task_details
 
 PROJECT = """
 endpoints:

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from unitecon.attribution import allocate, task_details, variable_costs
+from unitecon.attribution import allocate, variable_costs
 from unitecon.config import Project
 from unitecon.economics.metrics import unit_rows
+from unitecon.economics.tasks import task_details
 from unitecon.ingest.otlp import read_otlp_json
 from unitecon.ledger.store import Ledger
 from unitecon.pricing import priced_events

@@ -13,8 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 from unitecon.cli import margins as cli
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import Ledger
 
 T0 = dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC)

@@ -8,8 +8,8 @@ from decimal import Decimal
 import ibis
 
 from unitecon.economics.inputs import UNATTRIBUTED, coverage, month_coverage, usage_lines
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import Ledger
 
 T0 = dt.datetime(2026, 10, 5, 12, tzinfo=dt.UTC)

@@ -8,7 +8,7 @@ import pytest
 
 from unitecon.economics.workload import measured_workload
 from unitecon.errors import UniteconError
-from unitecon.ingest.base import Chunk
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.schema import to_table
 from unitecon.ledger.store import Ledger
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from unitecon.ingest import read_path
-from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger.records import Chunk, Rejected
 
 
 class Result:

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from unitecon.ingest import native, read_path
 from unitecon.ingest import validate as v
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import store
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import IngestResult, Ledger
 
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import known
 from unitecon.ledger.known import KnownIds
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.schema import to_table
 from unitecon.ledger.store import Ledger
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger.records import Chunk, Rejected
 from unitecon.ledger.schema import to_table
 from unitecon.ledger.store import Ledger
 

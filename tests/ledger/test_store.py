@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unitecon.errors import LedgerError
-from unitecon.ingest.base import Chunk, Rejected
 from unitecon.ledger import migrations
+from unitecon.ledger.records import Chunk, Rejected
 from unitecon.ledger.schema import EVENT_SCHEMA, to_table
 from unitecon.ledger.store import Ledger
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from genai_prices import Usage, calc_price
 
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import Ledger
 
 Row = dict[str, Any]

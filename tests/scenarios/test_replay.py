@@ -15,12 +15,11 @@ from hypothesis import strategies as st
 
 from unitecon.attribution.costed import variable_costs
 from unitecon.config import Project
-from unitecon.economics import replay
-from unitecon.ingest.base import Chunk
+from unitecon.economics import replay, whatif
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import Ledger
 from unitecon.models import scenario as sc
-from unitecon.models import whatif
 from unitecon.pricing import priced_events
 
 T0 = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)

@@ -17,8 +17,8 @@ from unitecon.cli import scenarios
 from unitecon.config import Project
 from unitecon.economics import replay
 from unitecon.errors import UniteconError
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import DB_NAME, Ledger
 from unitecon.models import scenario as sc
 from unitecon.models import tco

@@ -9,13 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from unitecon.config import Project
-from unitecon.economics import analysis, replay
+from unitecon.economics import analysis, replay, whatif
 from unitecon.economics.revenue_config import AssignRule, Plan, RevenueConfig, UsagePrice
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import Ledger
 from unitecon.models import scenario as sc
-from unitecon.models import whatif
 
 T0 = dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC)
 # gpt-4o list price (OpenAI rate card): $2.50 per million input, $10 per million output

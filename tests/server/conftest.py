@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import Ledger
 from unitecon.server.app import Settings, create_app
 from unitecon.server.auth import KeyStore

@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from unitecon import config
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import Ledger
 from unitecon.server.app import create_app
 from unitecon.server.auth import KeyStore

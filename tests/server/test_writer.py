@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from unitecon.ingest.base import Chunk, Rejected
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk, Rejected
 from unitecon.ledger.spool import Spool, Spooled, spool_dir
 from unitecon.ledger.store import Ledger
 from unitecon.server.errors import Overloaded, Unavailable

@@ -275,7 +275,7 @@ class Analysis:
 
     def tasks(self, f: Filters, limit: int = 20) -> Table:
         """The most expensive tasks: cost, calls, agents, supervisor, outcome, rework."""
-        from unitecon.attribution.tasks import top_tasks
+        from unitecon.economics.tasks import top_tasks
 
         c = self.costed(f)
         rows = top_tasks(c, limit, f.feature, f.customer)
@@ -283,7 +283,7 @@ class Analysis:
 
     def task(self, task_id: str, f: Filters | None = None) -> TaskTree:
         """One task's agent tree: every span with its own and inclusive cost (leaf-only)."""
-        from unitecon.attribution.tasks import task_details
+        from unitecon.economics.tasks import task_details
 
         f = f or Filters()
         d = task_details(self.costed(f), task_id)

@@ -2,14 +2,14 @@
 caused it, and the totals always add up.
 
 Flow: priced events (pricing stage) -> `variable_costs` (unit prices, self-hosted GPU time,
-leaf-only) -> `allocate` (fixed costs and idle, conserved, with a filtered bucket) and the
-task reports (`top_tasks`, `task_details`, `outcome_rows`). Ratios live in
-`unitecon.economics.metrics`.
+leaf-only) -> `allocate` (fixed costs and idle, conserved, with a filtered bucket). The
+task reports (`top_tasks`, `task_details`, `outcome_rows`) and every ratio are the economics
+stage's (`unitecon.economics.tasks`, `unitecon.economics.metrics`).
 
 Modules: config (project-file sections), frame (money type, window, leaf rule), units,
-selfhosted, costed, trees, outcomes, fixed, allocation, rollup, endpoints, tasks.
-May import: unitecon.ledger.schema, unitecon.errors, unitecon.economics.metrics (formulas),
-Ibis. Never DuckDB directly.
+selfhosted, costed, trees, outcomes, fixed, allocation, rollup, endpoints.
+May import: unitecon.ledger, unitecon.pricing, unitecon.engine, unitecon.errors, Ibis
+(docs/architecture.md). Never DuckDB directly.
 
 The public names below load lazily, so `unitecon.config` (which imports this package's
 `config` models) stays light.
@@ -40,11 +40,6 @@ _EXPORTS: dict[str, str] = {
     "task_outcomes": "outcomes",
     "Period": "selfhosted",
     "hourly_cost": "selfhosted",
-    "TaskDetail": "tasks",
-    "outcome_rows": "tasks",
-    "supervisor_overhead": "tasks",
-    "task_details": "tasks",
-    "top_tasks": "tasks",
     "build_forest": "trees",
     "resolve_agents": "trees",
     "task_rollup": "trees",

@@ -264,7 +264,7 @@ def outcomes(
 
     Example: unitecon outcomes --by feature
     """
-    from unitecon.attribution.tasks import outcome_rows, supervisor_overhead
+    from unitecon.economics.tasks import outcome_rows, supervisor_overhead
 
     if by not in ("kind", "feature"):
         raise UniteconError(f"--by: choose kind or feature, not {by!r}")

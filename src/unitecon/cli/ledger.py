@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from unitecon.analysis.answers import Filters
 from unitecon.cli.output import console, emit_json, money, parse_date, table
@@ -283,17 +282,4 @@ def _next_steps(summary: dict[str, Any]) -> None:
         f"  Explore:   {u} costs --by feature,model · {u} tasks --top 5 · "
         f"{u} prices missing · {u} quarantine",
         highlight=False,
-    )
-
-
-def progress(quiet: bool) -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f} rows"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=quiet,
     )

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+from unitecon.terminal import console, money, table
 
-
-def _console() -> Console:
-    """Wide enough for money tables when piped (rich defaults to 80 columns off a TTY)."""
-    c = Console()
-    return c if c.is_terminal else Console(width=160)
-
-
-console = _console()
-CENT = Decimal("0.01")
+__all__ = ["console", "dumps", "emit_json", "money", "parse_date", "parse_month", "table"]
 
 
 def _default(o: Any) -> Any:
@@ -44,32 +35,6 @@ def dumps(obj: Any) -> str:
 
 def emit_json(obj: Any) -> None:
     sys.stdout.write(dumps(obj) + "\n")
-
-
-def money(value: Decimal | None, places: int = 2) -> str:
-    """`$1,234.56`; more places for sub-cent unit costs."""
-    if value is None:
-        return "—"
-    q = Decimal(1).scaleb(-places)
-    v = Decimal(value).quantize(q, rounding=ROUND_HALF_EVEN)
-    sign = "-" if v < 0 else ""
-    return f"{sign}${abs(v):,.{places}f}"
-
-
-def table(
-    title: str,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    right: Iterable[str] = (),
-) -> Table:
-    right_set = set(right)
-    t = Table(title=title, title_justify="left", header_style="bold")
-    for c in columns:
-        t.add_column(c, justify="right" if c in right_set else "left")
-    for r in rows:
-        t.add_row(*("—" if v is None else str(v) for v in r))
-    return t
 
 
 def parse_date(value: str | None, name: str) -> date | None:

@@ -54,9 +54,9 @@ def whatif(
     from unitecon import config as cfg
     from unitecon import engine
     from unitecon.economics import analysis, replay
+    from unitecon.economics import whatif as wi
     from unitecon.ledger.store import DB_NAME, Ledger, home
     from unitecon.models import scenario as sc
-    from unitecon.models import whatif as wi
     from unitecon.report import scenario_charts
 
     s = sc.load(sc.Scenario, scenario)

@@ -8,7 +8,7 @@ Each transformation may also add to the project what pricing needs (a self-hoste
 sized by the performance model, a semantic-cache lookup price) or a price factor applied
 right after token pricing. A scenario with no transformations is priced by exactly the code
 that prices the baseline, so it reproduces it to the cent. See `unitecon.models.scenario`
-for the file and `unitecon.models.whatif` for the comparison.
+for the file and `unitecon.economics.whatif` for the comparison.
 
 The baseline's and the scenario's costed events also become the margins stage's records
 (`MarginInputs`: usage lines and month coverage, as `economics.analysis.load_inputs` reads
@@ -32,11 +32,11 @@ from unitecon.attribution.costed import Costed, variable_costs
 from unitecon.attribution.frame import task_count
 from unitecon.economics import inputs as inp
 from unitecon.economics.analysis import MarginInputs
+from unitecon.economics.whatif import Group, Side
 from unitecon.errors import UniteconError
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 from unitecon.models import scenario as sc
 from unitecon.models import tco
-from unitecon.models.whatif import Group, Side
 from unitecon.pricing.engine import apply_prices, build_prices, ledger_events
 
 LOOKUP_UNIT = "semantic_cache_lookup"
@@ -508,6 +508,14 @@ def measure_feature(ledger: Any, project: Any, f: tco.FromLedger) -> tco.Measure
             f"{', '.join(known) or '(none)'}"
         )
     seconds = int((c.window.until - c.window.since).total_seconds())
+    from unitecon.economics import metrics
+
+    cost, tasks, ok = Decimal(r["cost"] or 0), int(r["tasks"]), int(r["ok"])
     return tco.Measured(
-        Decimal(r["cost"] or 0), int(r["tasks"]), int(r["ok"]), Decimal(seconds) / 86400
+        cost,
+        tasks,
+        ok,
+        Decimal(seconds) / 86400,
+        metrics.cost_per_task(cost, tasks),
+        metrics.cost_per_successful_task(cost, ok),
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from unitecon.errors import InputError
 from unitecon.ingest import native, otlp, provider
-from unitecon.ingest.base import Chunk
 from unitecon.ingest.lines import _Broken, raw_blocks
+from unitecon.ledger.records import Chunk
 
 Reader = Callable[[Path, str | None], Iterator[Chunk]]
 

@@ -20,7 +20,7 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from unitecon.ingest.base import CHUNK_ROWS, Rejected, Scanned
+from unitecon.ledger.records import CHUNK_ROWS, Rejected, Scanned
 
 READ_BYTES = 16 << 20
 #: A block of lines holds at most about this many bytes (fewer lines than asked when long).

@@ -26,7 +26,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from unitecon.ingest import validate as v
-from unitecon.ingest.base import CHUNK_ROWS, Chunk, DirectRead, Rejected
 from unitecon.ingest.lines import (
     LineBlock,
     _Broken,
@@ -38,6 +37,7 @@ from unitecon.ingest.lines import (
     raw_blocks,
     scan_text,
 )
+from unitecon.ledger.records import CHUNK_ROWS, Chunk, DirectRead, Rejected
 from unitecon.ledger.schema import EVENT_SCHEMA
 
 MALFORMED = "malformed JSON"

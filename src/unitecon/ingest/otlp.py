@@ -35,8 +35,8 @@ from google.protobuf.message import DecodeError
 
 from unitecon.ingest import keys as k
 from unitecon.ingest import validate as v
-from unitecon.ingest.base import CHUNK_ROWS, Chunk, Rejected
 from unitecon.ingest.lines import _Broken, raw_blocks
+from unitecon.ledger.records import CHUNK_ROWS, Chunk, Rejected
 from unitecon.ledger.schema import KNOWN_OPERATIONS
 
 #: event field -> attribute keys, in order of preference.

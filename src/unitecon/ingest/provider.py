@@ -22,9 +22,9 @@ import pyarrow as pa
 from genai_prices import data_snapshot, extract_usage
 
 from unitecon.ingest import validate as v
-from unitecon.ingest.base import CHUNK_ROWS, Chunk, Rejected
 from unitecon.ingest.lines import iter_line_blocks
 from unitecon.ingest.otlp import _text
+from unitecon.ledger.records import CHUNK_ROWS, Chunk, Rejected
 
 ENVELOPE_KEYS = frozenset({"response", "provider", "api_flavor"})
 #: Provider-reported service tiers -> ours.

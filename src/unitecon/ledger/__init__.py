@@ -7,5 +7,5 @@
     migrations.py  numbered schema migrations, tested from a blank and from an older ledger
 
 Usage is stored; cost is never stored (the pricing stage derives it at query time).
-May import: unitecon.ingest.base (the Chunk a reader yields), unitecon.errors, DuckDB.
+May import: unitecon.ledger.records (the Chunk a reader yields), unitecon.errors, DuckDB.
 """

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger.records import Chunk, Rejected
 
 log = logging.getLogger("unitecon.ledger")
 

@@ -28,9 +28,9 @@ import pyarrow.compute as pc
 
 from unitecon import engine
 from unitecon.errors import LedgerError
-from unitecon.ingest.base import Chunk, DirectRead, HasDirect, Rejected, Scanned
 from unitecon.ledger import migrations
 from unitecon.ledger.known import KnownIds
+from unitecon.ledger.records import Chunk, DirectRead, HasDirect, Rejected, Scanned
 from unitecon.ledger.schema import EVENT_SCHEMA
 
 DB_NAME = "ledger.duckdb"

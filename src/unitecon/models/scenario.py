@@ -249,7 +249,7 @@ def label(tr: BaseModel, i: int) -> str:
 
 def parse(cls: type[M], text: str, source: str) -> M:
     """Validate YAML `text` as `cls`; raise ConfigError with ``file:line: field: message``."""
-    from unitecon.config import parse_model
+    from unitecon.yamlfile import parse_model
 
     return parse_model(cls, text, source, f"{cls.__name__} file")
 

@@ -766,14 +766,14 @@ class Measured:
     """Tasks whose last known `accepted` is true (`attribution.outcomes`)."""
     days: Decimal
     """Length of the window [days]."""
+    per_task: Decimal | None = None
+    """cost / tasks, as the economics stage's `metrics.cost_per_task` computed it [USD]."""
+    per_successful_task: Decimal | None = None
+    """cost / successful tasks (`metrics.cost_per_successful_task`) [USD]."""
 
     def usd_per_task(self, per: str) -> Decimal | None:
-        """Cost per task or per successful task (`economics.metrics`) [USD/task]."""
-        from unitecon.economics import metrics
-
-        if per == "successful_task":
-            return metrics.cost_per_successful_task(self.cost, self.successful_tasks)
-        return metrics.cost_per_task(self.cost, self.tasks)
+        """Cost per task or per successful task, as measured [USD/task]."""
+        return self.per_successful_task if per == "successful_task" else self.per_task
 
     def tasks_per_month(self) -> Decimal | None:
         """tasks · DAYS_PER_MONTH / days, to whole tasks [tasks/month]."""

@@ -37,7 +37,7 @@ class Report:
     headline: dict[str, Any] = field(default_factory=dict)
 
     def print_summary(self, console: Console) -> None:
-        from unitecon.cli.output import money, table
+        from unitecon.terminal import money, table
 
         rows = [(k, _fmt(v, money)) for k, v in self.headline.items()]
         console.print(table("Demo summary", ["", "value"], rows, right=["value"]))

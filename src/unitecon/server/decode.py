@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from unitecon.ingest import otlp as o
 from unitecon.ingest import validate as v
-from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger.records import Chunk, Rejected
 from unitecon.ledger.schema import EVENT_SCHEMA
 from unitecon.server.errors import InvalidBody
 

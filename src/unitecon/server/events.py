@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from unitecon.errors import InputError
-from unitecon.ingest.base import Chunk
+from unitecon.ledger.records import Chunk
 
 
 def _as_lines(body: bytes, kind: str) -> bytes:

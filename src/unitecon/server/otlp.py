@@ -31,7 +31,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from pydantic import BaseModel, ConfigDict
 
 from unitecon.errors import UniteconError
-from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger.records import Chunk, Rejected
 from unitecon.server.auth import KeyInfo, Kind, require
 from unitecon.server.body import media_type, read_body
 from unitecon.server.decode import decode_otlp, decode_validated

@@ -63,7 +63,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from unitecon.ingest.base import Chunk, Rejected
+from unitecon.ledger.records import Chunk, Rejected
 from unitecon.ledger.spool import Spool, Spooled, spool_dir
 from unitecon.ledger.store import Ledger
 from unitecon.server.decode import BatchValidator
