@@ -161,7 +161,7 @@ def ingest_through_service(
     ingests the files (they are on its machine) with the ledger's own file path."""
     import httpx
 
-    from unitecon.cli.output import console
+    from unitecon.terminal import console
     from unitecon.engine import LedgerBusy
     from unitecon.ledger.store import IngestResult
 
