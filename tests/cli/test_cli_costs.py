@@ -33,4 +33,8 @@ def test_costs_adds_token_and_unit_prices(
     cfg.write_text('unit_prices:\n  - {unit_type: web_search, usd_per_1000: "5"}\n')
     assert run(["costs", "--by", "feature", "--config", str(cfg), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [(r["feature"], Decimal(r["cost"])) for r in out] == [("search", Decimal("0.0535"))]
+    rows = out["rows"]
+    assert [(r["dims"]["feature"], Decimal(r["cost"])) for r in rows] == [
+        ("search", Decimal("0.0535"))
+    ]
+    assert Decimal(out["total_cost"]) == Decimal("0.0535")

@@ -17,7 +17,7 @@ def test_costs_without_a_ledger_says_what_to_do(capsys: pytest.CaptureFixture[st
 def test_unknown_dimension_lists_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["costs", "--by", "colour"]) == 2
     err = capsys.readouterr().err
-    assert "Unknown dimension colour" in err and "customer" in err
+    assert "Unknown dimension 'colour'" in err and "customer" in err
 
 
 def test_bad_date(capsys: pytest.CaptureFixture[str]) -> None:

@@ -82,7 +82,7 @@ def test_alerts_fail_and_anomaly(project: Path, capsys: pytest.CaptureFixture[st
 
 def test_coverage_and_runaway_text(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["coverage", "--config", str(project), "--json"]) == 0
-    cov = {c["dimension"]: c for c in json.loads(capsys.readouterr().out)["coverage"]}
+    cov = {c["dimension"]: c for c in json.loads(capsys.readouterr().out)["rows"]}
     assert Decimal(cov["customer_id"]["cost_coverage"]) == 1
     assert Decimal(cov["team"]["cost_coverage"]) == 0
     assert Decimal(cov["team"]["untagged_cost"]) == Decimal(39 * 10 + 60)

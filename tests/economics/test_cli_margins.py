@@ -56,9 +56,6 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     (tmp_path / "unitecon.yaml").write_text(YAML)
     with Ledger(tmp_path / "ledger.duckdb") as led:
         led.ingest("t", [Chunk(schema.to_table(_events()))])
-    # The ledger's read-only open currently fails (migrations.current_version runs a CREATE);
-    # open it for writing here so these tests exercise the margin commands, not that bug.
-    monkeypatch.setattr(cli, "_open_ledger", lambda: Ledger(tmp_path / "ledger.duckdb"))
     a = typer.Typer()
     cli.register(a)
     return a

@@ -141,6 +141,7 @@ def costs(
 
     Example: unitecon costs --by month,feature --since 2026-10-01
     """
+    dimensions.parse(by, dimensions.COSTS)  # a mistake is told before the ledger is opened
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
         got = s.ask("costs", f, by=by, limit=limit)
