@@ -14,7 +14,8 @@ import typer
 from unitecon.cli.output import console, emit_json, money, table
 from unitecon.errors import InputError
 from unitecon.models import selfhost
-from unitecon.models.perf import calibrate, catalog, serving
+from unitecon.models.perf import calibrate, catalog, coverage, serving
+from unitecon.models.perf.engines import ENGINES
 from unitecon.models.perf.predict import deployment
 
 perf_app = typer.Typer(
@@ -46,6 +47,7 @@ TpotOpt = Annotated[
 TtftOpt = Annotated[
     float | None, typer.Option("--ttft-ms", help="Target time to first token [ms].")
 ]
+EngineOpt = Annotated[str, typer.Option("--engine", help=f"Serving engine: {', '.join(ENGINES)}.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -71,13 +73,14 @@ def _point(
     max_throughput: bool,
     tpot_ms: float | None,
     ttft_ms: float | None,
+    engine: serving.Engine,
 ) -> serving.OperatingPoint:
     modes = sum([concurrency is not None, max_throughput, tpot_ms is not None or bool(ttft_ms)])
     if modes != 1:
         raise InputError(
             "give exactly one of --concurrency C, --max-throughput, or --tpot-ms/--ttft-ms"
         )
-    eff, engine = calibrate.fitted(), serving.Engine()
+    eff = calibrate.fitted()
     if concurrency is not None:
         return serving.at_concurrency(dep, eff, engine, lengths, concurrency)
     if max_throughput:
@@ -122,16 +125,21 @@ def predict(
     cached_share: Annotated[
         float, typer.Option("--cached-share", help="Share of input read from prefix cache.")
     ] = 0.0,
+    engine: EngineOpt = "trtllm",
     as_json: JsonOpt = False,
 ) -> None:
-    """Throughput, latency, max batch, bound and $/M tokens of one configuration."""
+    """Throughput, latency, max batch, bound and $/M tokens of one configuration, with the
+    uncertainty band from its calibration coverage."""
     dep = deployment(model, gpu, gpus, precision, kv_precision)
     lengths = serving.Lengths(input_len, output_len, cached_share)
-    point = _point(dep, lengths, concurrency, max_throughput, tpot_ms, ttft_ms)
+    eng = serving.Engine(name=engine)
+    point = _point(dep, lengths, concurrency, max_throughput, tpot_ms, ttft_ms, eng)
     price = _gpu_price(gpu_price, dep.gpu)
     costs = selfhost.unit_costs(point, price, utilization)
     warning = selfhost.mismatch_warning(dep, point, calibrate.fitted())
-    result = _predict_dict(dep, point, price, costs, warning)
+    cov = coverage.assess(dep, eng.name, lengths)
+    result = _predict_dict(dep, point, price, costs, warning, cov)
+    result["engine"] = eng.name
     if as_json:
         emit_json(result)
         return
@@ -144,6 +152,7 @@ def _predict_dict(
     price: Decimal,
     costs: dict[str, Decimal],
     warning: str | None,
+    cov: coverage.Coverage,
 ) -> dict[str, Any]:
     return {
         "model": dep.arch.name,
@@ -154,6 +163,13 @@ def _predict_dict(
         "kv_cache": dep.kv.name,
         "output_tok_s": round(point.output_tok_s, 1),
         "output_tok_s_per_gpu": round(point.output_tok_s_per_gpu, 1),
+        "output_tok_s_band": [
+            round(point.output_tok_s * cov.low, 1),
+            round(point.output_tok_s * cov.high, 1),
+        ],
+        "calibrated": cov.calibrated,
+        "coverage_gaps": list(cov.gaps),
+        "coverage_warning": cov.warning,
         "ttft_ms": round(point.ttft_s * 1e3, 2),
         "tpot_ms": round(point.tpot_s * 1e3, 2),
         "batch": round(point.batch, 1),
@@ -177,8 +193,10 @@ def _predict_dict(
 
 
 def _print_predict(r: dict[str, Any], point: serving.OperatingPoint) -> None:
+    low, high = r["output_tok_s_band"]
     rows = [
         ("output tokens/s (total)", f"{r['output_tok_s']:,.0f}"),
+        ("  uncertainty band", f"{low:,.0f} to {high:,.0f}"),
         ("output tokens/s per GPU", f"{r['output_tok_s_per_gpu']:,.0f}"),
         ("time to first token", f"{r['ttft_ms']:.1f} ms"),
         ("time per output token", f"{r['tpot_ms']:.2f} ms"),
@@ -199,6 +217,8 @@ def _print_predict(r: dict[str, Any], point: serving.OperatingPoint) -> None:
     console.print(table(title, ["", "value"], rows, right=["value"]))
     for reason in point.reasons:
         console.print(f"  - {reason}")
+    if r["coverage_warning"]:
+        console.print(f"[bold yellow]UNCALIBRATED:[/] {r['coverage_warning']}")
     if r["warning"]:
         console.print(f"[yellow]warning:[/] {r['warning']}")
 
@@ -283,6 +303,7 @@ def compare(
     tpot_ms: Annotated[float, typer.Option("--tpot-ms", help="SLO: time per output token.")] = 50,
     ttft_ms: Annotated[float, typer.Option("--ttft-ms", help="SLO: time to first token.")] = 2000,
     top: Annotated[int, typer.Option("--top", help="Options to show.")] = 10,
+    engine: EngineOpt = "trtllm",
     as_json: JsonOpt = False,
 ) -> None:
     """Rank GPU configurations by monthly cost for a peak load, against an API model."""
@@ -301,6 +322,7 @@ def compare(
         plan=plan,
         slo=selfhost.Slo(tpot_ms / 1e3, ttft_ms / 1e3),
         deployments=deps,
+        engine=serving.Engine(name=engine),
     )
     if as_json:
         emit_json(_compare_dict(result, top))
@@ -364,7 +386,10 @@ def _option_dict(o: selfhost.Option) -> dict[str, Any]:
         "monthly_usd": o.monthly_usd,
         "usd_per_mtok": o.usd_per_mtok,
         "break_even_mtok_per_month": o.break_even_mtok_per_month,
-        "calibrated_gpu": o.calibrated,
+        "calibrated": o.calibrated,
+        "throughput_band": [round(o.coverage.low, 3), round(o.coverage.high, 3)],
+        "conservative_monthly_usd": o.conservative_monthly_usd,
+        "coverage_warning": o.coverage.warning,
         "warning": o.warning,
     }
 
@@ -377,6 +402,8 @@ def _compare_dict(c: selfhost.Comparison, top: int) -> dict[str, Any]:
         "api_monthly_usd": c.api_monthly_usd,
         "plan": c.plan,
         "options": [_option_dict(o) for o in c.options[:top]],
+        "ranking": "by monthly cost at the low end of each option's throughput band",
+        "ranking_note": c.ranking_note,
         "skipped": c.skipped,
     }
 
@@ -389,7 +416,7 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
     )
     rows = [
         (
-            f"{o['num_gpus']}x {o['gpu_id']}" + ("" if o["calibrated_gpu"] else "*"),
+            f"{o['num_gpus']}x {o['gpu_id']}" + ("" if o["calibrated"] else " (UNCALIBRATED)"),
             o["precision"],
             o["replicas"],
             f"{o['tokens_per_s_per_replica']:,.0f}",
@@ -414,9 +441,11 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
     ]
     console.print(table("Self-hosted options, cheapest first", cols, rows, right=cols[2:]))
     console.print(
-        f"break-even: monthly volume above which the {c.plan} fleet beats the API. "
-        "* GPU without calibration rows: its efficiency factors are extrapolated."
+        f"break-even: monthly volume above which the {c.plan} fleet beats the API. Ranked by "
+        "the monthly cost if throughput is at the low end of each option's band."
     )
+    if r["ranking_note"]:
+        console.print(f"[bold yellow]warning:[/] {r['ranking_note']}")
     best = c.cheapest
     if best is not None:
         verdict = "cheaper" if best.monthly_usd[c.plan] < c.api_monthly_usd else "dearer"
@@ -426,6 +455,9 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
             f"{verdict} than the API at this volume."
         )
     for o in r["options"]:
+        if o["coverage_warning"]:
+            where = f"{o['num_gpus']} x {o['gpu']}"
+            console.print(f"[yellow]UNCALIBRATED[/] ({where}): {o['coverage_warning']}")
         if o["warning"]:
             console.print(f"[yellow]warning[/] ({o['num_gpus']} x {o['gpu']}): {o['warning']}")
     if not c.options:

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from genai_prices import Usage, calc_price
 
 from unitecon.errors import InputError, LookupFailed, UniteconError
-from unitecon.models.perf import calibrate
+from unitecon.models.perf import calibrate, coverage
 from unitecon.models.perf.catalog import Architecture, Gpu, find_architecture, gpus
 from unitecon.models.perf.predict import deployment
 from unitecon.models.perf.serving import (
@@ -199,9 +199,16 @@ class Option:
     monthly_usd: dict[str, Decimal]
     usd_per_mtok: dict[str, Decimal]
     break_even_mtok_per_month: Decimal
-    calibrated: bool
-    """False when no calibration row used this GPU (its factors are extrapolated)."""
+    coverage: coverage.Coverage
+    """Calibration coverage of the prediction and its band."""
+    conservative_monthly_usd: Decimal
+    """Monthly cost (ranking plan) if throughput is at the low end of the band [USD/month]."""
     warning: str | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        """False when the configuration is outside the calibration data (see `coverage`)."""
+        return self.coverage.calibrated
 
 
 @dataclass(frozen=True)
@@ -219,6 +226,24 @@ class Comparison:
     def cheapest(self) -> Option | None:
         return self.options[0] if self.options else None
 
+    @property
+    def ranking_note(self) -> str | None:
+        """Said whenever an option outside the calibration data is ranked first."""
+        top = self.cheapest
+        if top is None or top.calibrated:
+            return None
+        safe = next((o for o in self.options if o.calibrated), None)
+        alt = (
+            f"the cheapest calibrated option is {safe.num_gpus} x {safe.gpu} {safe.precision} "
+            f"at ${money(safe.monthly_usd[self.plan])}/month"
+            if safe
+            else "no calibrated option meets the SLO"
+        )
+        return (
+            f"ranked first on an UNCALIBRATED prediction ({top.num_gpus} x {top.gpu} "
+            f"{top.precision}: {'; '.join(top.coverage.gaps)}); {alt}."
+        )
+
 
 def _option(
     dep: Deployment,
@@ -228,10 +253,13 @@ def _option(
     api: ApiPrice,
     plan: str,
     eff: Efficiency,
+    engine: Engine,
 ) -> Option:
     per_replica = replica_tokens_per_s(point, workload.lengths)
     replicas = replicas_for_peak(workload.peak_tokens_per_s, per_replica)
     monthly = {p: monthly_cost(replicas, dep.num_gpus, r) for p, r in rates.items()}
+    cov = coverage.assess(dep, engine.name, workload.lengths)
+    low_replicas = replicas_for_peak(workload.peak_tokens_per_s, per_replica * cov.low)
     util = workload.peak_tokens_per_s / workload.peak_to_average / (replicas * per_replica)
     return Option(
         gpu=dep.gpu.name,
@@ -250,7 +278,8 @@ def _option(
             )
         },
         break_even_mtok_per_month=money(monthly[plan] / api.usd_per_mtok_blended),
-        calibrated=dep.gpu.key in calibrate.calibrated_gpus(),
+        coverage=cov,
+        conservative_monthly_usd=monthly_cost(low_replicas, dep.num_gpus, rates[plan]),
         warning=mismatch_warning(dep, point, eff),
     )
 
@@ -309,8 +338,12 @@ def compare(
         except UniteconError as e:
             skipped.append(f"{label}: {e}")
             continue
-        options.append(_option(dep, workload, point, plans.rates(rate), api, plan, eff))
-    options.sort(key=lambda o: (o.monthly_usd[plan], o.replicas * o.num_gpus))
+        options.append(_option(dep, workload, point, plans.rates(rate), api, plan, eff, engine))
+    # Rank on the low end of each band: an option outside the calibration data must be
+    # cheaper even if its throughput disappoints as far as its band allows.
+    options.sort(
+        key=lambda o: (o.conservative_monthly_usd, o.monthly_usd[plan], o.replicas * o.num_gpus)
+    )
     api_monthly = money(api.usd_per_mtok_blended * Decimal(workload.monthly_tokens / 1e6))
     return Comparison(workload, api, api_monthly, plan, options, skipped)
 

@@ -189,8 +189,11 @@ class Gpu:
 
     @property
     def pcie_only(self) -> bool:
-        """True when GPUs talk over PCIe only (no NVLink/Infinity Fabric)."""
-        return self.link.lower().startswith("pcie") and "nvlink" not in self.link.lower()
+        """True when GPUs talk over PCIe only (no NVLink/Infinity Fabric). A parenthesis
+        qualifies: 'PCIe Gen4 (no NVLink)' is PCIe only, 'PCIe Gen5 (+ optional NVLink
+        bridge)' is not."""
+        low = self.link.lower()
+        return low.startswith("pcie") and ("nvlink" not in low or "no nvlink" in low)
 
 
 @dataclass(frozen=True)
