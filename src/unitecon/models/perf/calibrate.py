@@ -39,6 +39,7 @@ from unitecon.models.perf.serving import (
     OperatingPoint,
     at_concurrency,
     at_request_rate,
+    finite_burst,
     max_throughput,
 )
 from unitecon.models.perf.step import Efficiency
@@ -63,6 +64,8 @@ class CalibrationRow:
     concurrency: int | None
     engine: str
     source_url: str
+    variable_lengths: bool
+    """True when the notes say the lengths are ShareGPT-like means (not fixed)."""
     input_len: int
     output_len: int
     output_tok_s: float
@@ -115,6 +118,7 @@ def _row(r: dict[str, str]) -> CalibrationRow:
         concurrency=int(conc.group(1)) if conc else None,
         engine=engine_name(r["engine"]),
         source_url=r["source_url"],
+        variable_lengths="sharegpt" in r["notes"].lower(),
         input_len=int(r["input_len"]),
         output_len=int(r["output_len"]),
         output_tok_s=float(r["measured_output_tok_s_total"]),
@@ -151,6 +155,8 @@ def predict_row(
         return at_request_rate(dep, eff, engine, lengths, row.request_rate)
     if row.concurrency is not None:
         return at_concurrency(dep, eff, engine, lengths, row.concurrency)
+    if row.burst and row.variable_lengths:
+        return finite_burst(dep, eff, engine, lengths, BURST_REQUESTS)
     if row.burst:
         engine = replace(engine, max_batch=min(engine.max_batch or 2048, BURST_REQUESTS))
     return max_throughput(dep, eff, engine, lengths)

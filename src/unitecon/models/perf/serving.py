@@ -344,3 +344,56 @@ def at_latency_target(
         mid = (low + high) // 2
         low, high = (mid, high) if ok(at_batch(dep, eff, engine, lengths, mid)) else (low, mid)
     return at_batch(dep, eff, engine, lengths, low)
+
+
+def finite_burst(
+    dep: Deployment,
+    eff: Efficiency,
+    engine: Engine,
+    lengths: Lengths,
+    requests: int,
+    spread_outputs: bool = True,
+) -> OperatingPoint:
+    """`requests` requests arriving at once, served to the last token (a benchmark burst).
+
+    With `spread_outputs`, output lengths are exponential with mean O (as in ShareGPT-like
+    traces), so the batch drains: after k steps N·e^(-k/O) requests are still decoding and
+    the last one ends near step O·ln(2N). The burst takes
+
+        T = T_prefill(N·I) + Σ_k T_step(min(cap, N·e^(-k/O)))        tok/s = N·O / T
+
+    where T_prefill is the compute time of all prompts and cap the batch limits. Without
+    spread, every request has O tokens and T = T_prefill + O·T_step(min(cap, N)). The
+    returned point has the burst's mean output tok/s and the step at the start.
+    """
+    if requests <= 0:
+        raise InputError(f"requests must be positive, got {requests}")
+    start = at_batch(dep, eff, engine, lengths, requests)
+    cap = start.batch
+    decode_only = Lengths(lengths.input_len, lengths.output_len, 0.999999)
+    prefill = compute_time(dep, eff, 0, 0, requests * lengths.prefill_len, lengths.input_len)
+    if not spread_outputs:
+        steps = lengths.output_len * math.ceil(requests / cap)
+        total = prefill + steps * _mixed_step(dep, eff, cap, decode_only).total_s
+    else:
+        total, k, mean = prefill, 0, float(lengths.output_len)
+        while (left := requests * math.exp(-k / mean)) >= 0.5:
+            total += _mixed_step(dep, eff, max(1.0, min(cap, left)), decode_only).total_s
+            k += 1
+    tok_s = requests * lengths.output_len / total
+    return OperatingPoint(
+        batch=cap,
+        max_batch=start.max_batch,
+        batch_limit=start.batch_limit,
+        step=start.step,
+        ttft_s=start.ttft_s,
+        output_tok_s=tok_s,
+        num_gpus=dep.num_gpus,
+        gpu_s_per_input_token=start.gpu_s_per_input_token,
+        gpu_s_per_output_token=dep.num_gpus / tok_s,
+        reasons=[
+            *start.reasons,
+            f"burst of {requests} requests drains to the last token: mean output "
+            f"{tok_s:,.0f} tok/s vs {start.output_tok_s:,.0f} at full batch",
+        ],
+    )
