@@ -13,7 +13,7 @@ import typer
 
 from unitecon.cli.output import console, emit_json, money, table
 from unitecon.errors import InputError
-from unitecon.models import selfhost
+from unitecon.models import instances, selfhost
 from unitecon.models.perf import calibrate, catalog, coverage, serving
 from unitecon.models.perf.engines import ENGINES
 from unitecon.models.perf.predict import deployment
@@ -304,9 +304,27 @@ def compare(
     ttft_ms: Annotated[float, typer.Option("--ttft-ms", help="SLO: time to first token.")] = 2000,
     top: Annotated[int, typer.Option("--top", help="Options to show.")] = 10,
     engine: EngineOpt = "trtllm",
+    pricing: Annotated[
+        str,
+        typer.Option(
+            "--pricing", help="Node pricing: on_demand, reserved_1y, reserved_3y or spot."
+        ),
+    ] = "reserved_1y",
+    cloud: Annotated[
+        list[str] | None,
+        typer.Option("--cloud", help="Only these clouds: aws, azure, gcp, marketplace."),
+    ] = None,
+    utilization: Annotated[
+        float, typer.Option("--target-utilization", help="Fleet sized to peak at this load.")
+    ] = 0.8,
+    mlops_fte: Annotated[
+        float | None,
+        typer.Option("--mlops-fte", help="MLOps FTEs (default: project file selfhost.mlops_fte)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rank GPU configurations by monthly cost for a peak load, against an API model."""
+    """Rank GPU configurations by monthly cost for a peak load, against an API model:
+    per-GPU slices, then whole nodes as clouds rent them with the people to run them."""
     if plan not in ("on_demand", "reserved", "spot"):
         raise InputError(f"--plan must be on_demand, reserved or spot, got {plan!r}")
     workload = _workload(
@@ -324,10 +342,94 @@ def compare(
         deployments=deps,
         engine=serving.Engine(name=engine),
     )
+    fleets = selfhost.compare_fleets(
+        workload,
+        arch,
+        api_model,
+        shapes=instances.shapes(tuple(cloud) if cloud else None),
+        plan=pricing,
+        slo=selfhost.Slo(tpot_ms / 1e3, ttft_ms / 1e3),
+        target_utilization=utilization,
+        people=_people(mlops_fte),
+        engine=serving.Engine(name=engine),
+    )
     if as_json:
-        emit_json(_compare_dict(result, top))
+        emit_json({**_compare_dict(result, top), "fleets": _fleets_dict(fleets, top)})
         return
     _print_compare(result, top)
+    _print_fleets(fleets, top)
+
+
+def _people(fte: float | None) -> selfhost.People:
+    """MLOps people from the option, else from the project file's `selfhost` section."""
+    from unitecon import config
+
+    project = config.load()
+    salary = Decimal(str(project.selfhost.loaded_salary_annual))
+    chosen = fte if fte is not None else project.selfhost.mlops_fte
+    return selfhost.People(Decimal(str(chosen)), salary)
+
+
+def _fleets_dict(c: selfhost.FleetComparison, top: int) -> dict[str, Any]:
+    return {
+        "pricing": c.plan,
+        "target_utilization": c.target_utilization,
+        "people_monthly_usd": c.people.monthly_usd,
+        "mlops_fte": c.people.fte,
+        "ranking_note": c.ranking_note,
+        "options": [
+            {
+                "cloud": f.shape.cloud,
+                "instance": f.shape.instance,
+                "gpus_per_node": f.shape.gpus,
+                "gpu_id": f.shape.gpu_id,
+                "tensor_parallel": f.deployment.num_gpus,
+                "precision": f.deployment.weights.name,
+                "replicas": f.replicas,
+                "nodes": f.nodes,
+                "node_usd_per_hour": selfhost.money(f.shape.usd_h[c.plan], Decimal("0.0001")),
+                "price_derived": c.plan in f.shape.derived,
+                "price_date": f.shape.price_date,
+                "price_source": f.shape.source,
+                "nodes_monthly_usd": f.monthly_usd[c.plan],
+                "total_monthly_usd": f.total_usd(c.plan, c.people),
+                "ratio_to_api": round(float(c.ratio(f)), 4),
+                "calibrated": f.coverage.calibrated,
+                "coverage_warning": f.coverage.warning,
+            }
+            for f in c.fleets[:top]
+        ],
+    }
+
+
+def _print_fleets(c: selfhost.FleetComparison, top: int) -> None:
+    r = _fleets_dict(c, top)
+    rows = [
+        (
+            f"{o['cloud']} {o['instance']}" + ("" if o["calibrated"] else " (UNCALIBRATED)"),
+            f"{o['gpus_per_node']}x {o['gpu_id']}",
+            f"TP{o['tensor_parallel']} {o['precision']}",
+            o["nodes"],
+            money(o["node_usd_per_hour"]) + ("*" if o["price_derived"] else ""),
+            money(o["nodes_monthly_usd"]),
+            money(o["total_monthly_usd"]),
+            f"{o['ratio_to_api']:.0%}",
+        )
+        for o in r["options"]
+    ]
+    cols = ["instance", "node", "replica", "nodes", "node $/h", "nodes/mo", "with people", "vs API"]
+    title = (
+        f"Fleets of whole nodes, {c.plan} pricing, sized to peak at "
+        f"{c.target_utilization:.0%} utilization"
+    )
+    console.print(table(title, cols, rows, right=cols[3:]))
+    console.print(
+        f"people: {c.people.fte} MLOps FTE = {money(r['people_monthly_usd'])}/month "
+        "(project file `selfhost:` or --mlops-fte). * price derived from on-demand "
+        "(1y 0.586, 3y 0.439, spot 0.35); dated sources in --json."
+    )
+    if r["ranking_note"]:
+        console.print(f"[bold yellow]warning:[/] {r['ranking_note']}")
 
 
 def _workload(
