@@ -4,7 +4,8 @@ The packaged CSVs in `data/` are copies of `shared/data/*.csv` with every source
 (specs, price ranges, sources, verification notes). We appended only lookup and structure
 columns the sources give as prose: `id`, `aliases` (GPUs) and `attention`, `q_lora_rank`,
 `kv_lora_rank`, `qk_rope_head_dim`, `v_head_dim`, `dense_layers`, `sliding_window`,
-`window_layers` (models). A custom GPU or model is a YAML or JSON mapping with the same field
+`window_layers`, `aliases` (models; Llama 3.3 70B shares Llama 3.1 70B's architecture).
+A custom GPU or model is a YAML or JSON mapping with the same field
 names; it goes through the same validation (`GpuRecord`, `ModelRecord`) as the packaged rows.
 
 Units: `memory_gb` is read as GiB (2^30 bytes), because vendors' "80GB" HBM parts report
@@ -168,6 +169,8 @@ class ModelRecord(_Record):
     """Attention window [tokens] of the windowed layers."""
     window_layers: str | None = None
     """How many layers use the window (the rest attend globally)."""
+    aliases: str | None = None
+    """Other names, ';'-separated, e.g. Llama 3.3 70B for the same architecture (added by us)."""
 
 
 @dataclass(frozen=True)
@@ -452,7 +455,10 @@ def find_architecture(name: str) -> Architecture:
         return architecture_from_record(_validate(ModelRecord, _load_file(path), path))
     by_key = {_key(n): a for n, a in architectures().items()}
     for row in _rows("models.csv"):
-        by_key.setdefault(_key(row["hf_repo"].split(" ")[0]), architectures()[row["model"]])
+        found = architectures()[row["model"]]
+        by_key.setdefault(_key(row["hf_repo"].split(" ")[0]), found)
+        for alias in filter(None, (row.get("aliases") or "").split(";")):
+            by_key.setdefault(_key(alias), found)
     arch = by_key.get(_key(name))
     if arch is None:
         raise LookupFailed("model", name, architectures())
