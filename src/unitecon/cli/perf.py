@@ -402,6 +402,11 @@ def _fleets_dict(c: selfhost.FleetComparison, top: int) -> dict[str, Any]:
     }
 
 
+def _ratio(x: float) -> str:
+    """Self-host / API as a percentage, or as a multiple from 10x up."""
+    return f"x{x:,.0f}" if x >= 10 else f"{x:.0%}"
+
+
 def _print_fleets(c: selfhost.FleetComparison, top: int) -> None:
     r = _fleets_dict(c, top)
     rows = [
@@ -413,7 +418,7 @@ def _print_fleets(c: selfhost.FleetComparison, top: int) -> None:
             money(o["node_usd_per_hour"]) + ("*" if o["price_derived"] else ""),
             money(o["nodes_monthly_usd"]),
             money(o["total_monthly_usd"]),
-            f"{o['ratio_to_api']:.0%}",
+            _ratio(o["ratio_to_api"]),
         )
         for o in r["options"]
     ]
