@@ -33,7 +33,7 @@ def test_every_row_is_compared_once_on_a_primary_metric(
     comparisons: list[calibrate.Comparison],
 ) -> None:
     primary = [c.row_id for c in comparisons if c.primary]
-    assert len(primary) == len(set(primary)) == len(calibrate.rows()) == 25
+    assert len(primary) == len(set(primary)) == len(calibrate.rows()) == 31
 
 
 def test_median_error_at_most_15_percent_and_no_row_off_by_2x(

@@ -30,12 +30,15 @@ def test_calibrated_configuration_has_a_narrow_band_and_no_warning() -> None:
 
 
 def test_mi300x_is_uncalibrated_and_says_why() -> None:
+    # AMD's own vLLM results are the only AMD source: 6 rows, 1 source -> still a gap.
     c = coverage.assess(deployment("Llama-3.1-70B", "MI300X", 1, "fp8"), "vllm", BALANCED)
     assert not c.calibrated
     text = c.warning or ""
-    assert "vendor amd" in text and "GPU mi300x" in text and "engine vllm" in text
-    # gaps: vendor ln2, GPU ln1.6, engine ln1.35 -> w_gap = sqrt(sum of squares)
-    w_gap = math.sqrt(math.log(2) ** 2 + math.log(1.6) ** 2 + math.log(1.35) ** 2)
+    assert "vendor amd: 6 calibration rows from 1 source" in text
+    c = coverage.assess(deployment("Llama-3.1-70B", "MI300X", 1, "fp8"), "sglang", BALANCED)
+    assert "engine sglang: 1 calibration row" in (c.warning or "")
+    # gaps: vendor ln2, engine ln1.35 -> w_gap = sqrt(sum of squares)
+    w_gap = math.sqrt(math.log(2) ** 2 + math.log(1.35) ** 2)
     w_cal = -math.log(
         coverage.assess(deployment("Llama-3.1-8B", "H100", 1), "trtllm", BALANCED).low
     )

@@ -66,6 +66,10 @@ class CalibrationRow:
     source_url: str
     variable_lengths: bool
     """True when the notes say the lengths are ShareGPT-like means (not fixed)."""
+    max_num_seqs: int | None
+    """The engine's sequence limit when the source states it."""
+    max_num_tokens: int | None
+    """The engine's tokens per step when the source states (or we assume) it."""
     input_len: int
     output_len: int
     output_tok_s: float
@@ -105,6 +109,8 @@ def _ms(text: str) -> float | None:
 def _row(r: dict[str, str]) -> CalibrationRow:
     rate = re.search(r"QPS=(\w+)", r["scenario"])
     conc = re.search(r"concurrency=(\d+)", r["scenario"])
+    seqs = re.search(r"max_num_seqs=(\d+)", r["scenario"])
+    tokens = re.search(r"max_num_batched_tokens=(\d+)", r["scenario"])
     return CalibrationRow(
         id=r["id"],
         source_table=r["source_location"].split("(")[0].strip(),
@@ -119,6 +125,8 @@ def _row(r: dict[str, str]) -> CalibrationRow:
         engine=engine_name(r["engine"]),
         source_url=r["source_url"],
         variable_lengths="sharegpt" in r["notes"].lower(),
+        max_num_seqs=int(seqs.group(1)) if seqs else None,
+        max_num_tokens=int(tokens.group(1)) if tokens else None,
         input_len=int(r["input_len"]),
         output_len=int(r["output_len"]),
         output_tok_s=float(r["measured_output_tok_s_total"]),
@@ -146,7 +154,9 @@ def predict_row(
     row: CalibrationRow, eff: Efficiency, engine: Engine | None = None
 ) -> OperatingPoint:
     """The model's operating point for a row's configuration and scenario."""
-    engine = engine or Engine(name=row.engine)
+    engine = engine or Engine(
+        name=row.engine, max_batch=row.max_num_seqs, max_num_tokens=row.max_num_tokens
+    )
     dep = deployment(
         row.model, find_gpu(row.gpu), row.num_gpus, row.weight_precision, row.kv_precision
     )

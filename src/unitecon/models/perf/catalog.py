@@ -191,6 +191,12 @@ class Gpu:
     price_date: str
 
     @property
+    def vendor(self) -> str:
+        """'amd' for Instinct (MI*) parts, else 'nvidia'."""
+        amd = self.key.lower().startswith("mi") or " mi" in f" {self.name.lower()}"
+        return "amd" if amd else "nvidia"
+
+    @property
     def pcie_only(self) -> bool:
         """True when GPUs talk over PCIe only (no NVLink/Infinity Fabric). A parenthesis
         qualifies: 'PCIe Gen4 (no NVLink)' is PCIe only, 'PCIe Gen5 (+ optional NVLink

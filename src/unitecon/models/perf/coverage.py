@@ -45,11 +45,12 @@ GAP_WIDTH = {
 }
 DEFAULT_CAL_WIDTH = 0.25
 MIN_ROWS = 2
+MIN_VENDOR_SOURCES = 2
 
 
 def vendor(gpu: Gpu) -> str:
     """'amd' for Instinct (MI*) parts, else 'nvidia'."""
-    return "amd" if gpu.key.lower().startswith("mi") or "mi300" in gpu.name.lower() else "nvidia"
+    return gpu.vendor
 
 
 def regime(lengths: Lengths) -> str:
@@ -86,7 +87,7 @@ def features(dep: Deployment, engine: str, lengths: Lengths) -> dict[str, str]:
         "architecture": architecture_kind(dep),
         "tensor parallel": "TP1"
         if dep.num_gpus == 1
-        else "TP>1 (NVLink)"
+        else "TP>1 (GPU link)"
         if not dep.gpu.pcie_only
         else "TP>1 (PCIe)",
         "regime": regime(lengths),
@@ -94,22 +95,43 @@ def features(dep: Deployment, engine: str, lengths: Lengths) -> dict[str, str]:
 
 
 @cache
-def row_counts() -> dict[str, Counter[str]]:
-    """How many calibration rows have each value of each dimension."""
+def _seen() -> tuple[dict[str, Counter[str]], dict[str, dict[str, set[str]]]]:
     from unitecon.models.perf import calibrate
     from unitecon.models.perf.predict import deployment
 
-    seen: dict[str, Counter[str]] = {k: Counter() for k in GAP_WIDTH}
+    rows: dict[str, Counter[str]] = {k: Counter() for k in GAP_WIDTH}
+    sources: dict[str, dict[str, set[str]]] = {k: {} for k in GAP_WIDTH}
     for r in calibrate.rows():
         dep = deployment(r.model, find_gpu(r.gpu), r.num_gpus, r.weight_precision, r.kv_precision)
         for k, v in features(dep, r.engine, Lengths(r.input_len, r.output_len)).items():
-            seen[k][v] += 1
-    return seen
+            rows[k][v] += 1
+            sources[k].setdefault(v, set()).add(r.source_table)
+    return rows, sources
+
+
+def row_counts() -> dict[str, Counter[str]]:
+    """How many calibration rows have each value of each dimension."""
+    return _seen()[0]
+
+
+def source_counts() -> dict[str, Counter[str]]:
+    """How many calibration sources have each value of each dimension."""
+    return {k: Counter({v: len(s) for v, s in d.items()}) for k, d in _seen()[1].items()}
 
 
 def calibrated_values() -> dict[str, frozenset[str]]:
-    """The values each dimension takes in at least `MIN_ROWS` calibration rows."""
-    return {k: frozenset(v for v, n in c.items() if n >= MIN_ROWS) for k, c in row_counts().items()}
+    """The values each dimension takes in at least `MIN_ROWS` calibration rows; a vendor
+    also needs `MIN_VENDOR_SOURCES` sources, because its factors (`amd_*`) are fitted on its
+    rows alone and one source cannot tell the vendor from that source's setup."""
+    srcs = source_counts()
+    return {
+        k: frozenset(
+            v
+            for v, n in c.items()
+            if n >= MIN_ROWS and (k != "vendor" or srcs[k][v] >= MIN_VENDOR_SOURCES)
+        )
+        for k, c in row_counts().items()
+    }
 
 
 @cache
@@ -155,8 +177,10 @@ def assess(dep: Deployment, engine: str, lengths: Lengths) -> Coverage:
     gaps, widths = [], []
     for dim, value in features(dep, engine, lengths).items():
         if value not in known[dim]:
-            n = counts[dim][value]
+            n, k = counts[dim][value], source_counts()[dim][value]
             seen = f"{n} calibration row" if n else "no calibration row"
+            if n > 1:
+                seen = f"{n} calibration rows from {k} source" + ("s" if k > 1 else "")
             gaps.append(f"{dim} {value}: {seen} (calibrated: {', '.join(sorted(known[dim]))})")
             widths.append(GAP_WIDTH[dim])
     w_gap = math.sqrt(sum(w * w for w in widths))

@@ -43,6 +43,10 @@ class Efficiency:
     """Fixed time to first token outside the GPU (tokenize, queue, respond) [s]."""
     reserve_gib: float = 3.0
     """Per-GPU memory kept from the KV cache (CUDA context, activations) [GiB]."""
+    amd_bandwidth: float = 1.0
+    """AMD Instinct + ROCm stack: achieved bandwidth relative to the NVIDIA stack's [-]."""
+    amd_compute: float = 1.0
+    """AMD Instinct + ROCm stack: achieved FLOP/s relative to the NVIDIA stack's [-]."""
     fp4_moe: float = 1.0
     """Achieved / nominal bandwidth of 4-bit expert weights dequantized in the MoE kernel on
     a GPU without FP4 tensor cores (MXFP4 on Hopper) η_fp4moe [-]."""
@@ -122,7 +126,7 @@ def memory_time(
     if dep.dequantized_moe:
         experts /= eff.fp4_moe
     kv = batch * arch.kv_bytes_per_sequence(dep.arch, dep.kv.bytes_per_value, context)
-    rate = dep.num_gpus * dep.gpu.bandwidth_b_s * eff.bandwidth
+    rate = dep.num_gpus * dep.gpu.bandwidth_b_s * eff.bandwidth * vendor_factor(dep, eff, "bw")
     return (always_on + experts + kv) / rate
 
 
@@ -141,7 +145,14 @@ def compute_time(
     flops = batch * arch.decode_flops(dep.arch, context)
     if prefill_tokens:
         flops += prefill_tokens * arch.prefill_flops_per_token(dep.arch, prompt_len)
-    return flops / (dep.num_gpus * dep.peak_flop_s * eff.compute)
+    return flops / (dep.num_gpus * dep.peak_flop_s * eff.compute * vendor_factor(dep, eff, "fl"))
+
+
+def vendor_factor(dep: Deployment, eff: Efficiency, kind: str) -> float:
+    """The vendor stack's efficiency relative to NVIDIA's (1 on NVIDIA GPUs)."""
+    if dep.gpu.vendor != "amd":
+        return 1.0
+    return eff.amd_bandwidth if kind == "bw" else eff.amd_compute
 
 
 def comm_time(dep: Deployment, eff: Efficiency, tokens: float) -> float:
