@@ -201,6 +201,16 @@ def test_audit_cli_on_vllm_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Binding constraint: KV capacity" in out and "Top bottlenecks" in out
 
 
+def test_audit_chart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "audit.html"
+    argv = [
+        "audit", "tgi", "--metrics", str(FIX / "tgi_metrics.prom"), "--model",
+        "Llama-3.1-8B", "--gpu", "L40S", "--chart", str(path),
+    ]  # fmt: skip
+    assert run(argv) == 0
+    assert "plotly" in path.read_text()[:200_000].lower()
+
+
 def test_audit_cli_sglang_gpt_oss_warns_uncalibrated(capsys: pytest.CaptureFixture[str]) -> None:
     argv = [
         "audit", "oss", "--metrics", str(FIX / "sglang_metrics.prom"), "--model",

@@ -32,7 +32,7 @@ TPOT, the binding constraint, and the top three bottlenecks with their effect on
 throughput and $/M tokens.
 
 Examples:
-    unitecon audit llama-70b-h100
+    unitecon audit llama-70b-h100 --precision fp8
     unitecon audit vllm-prod --metrics http://10.0.0.5:8000/metrics --interval 30 --model Llama-3.1-8B --gpu H100 --json
 """,  # noqa: E501
     )(audit_command)
@@ -132,6 +132,9 @@ def audit_command(
     gpu_price: Annotated[
         str | None, typer.Option("--gpu-price", help="USD per GPU-hour (default: project).")
     ] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Also write an HTML chart here.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """TPS audit of a self-hosted endpoint."""
@@ -157,11 +160,54 @@ def audit_command(
     price = _price(gpu_price, cfg, dep.gpu)
     eff, eng = calibrate.fitted(), serving.Engine(name=name)
     audits = [(label, tps.audit(obs, dep, eff, eng, price)) for label, obs in sources]
+    if chart is not None:
+        _chart(endpoint, [a for _, a in audits], chart)
     if as_json:
         emit_json({"endpoint": endpoint, "audits": [_audit_dict(a) for _, a in audits]})
         return
     for label, a in audits:
         _print(endpoint, label, a)
+
+
+def _chart(endpoint: str, audits: list[tps.Audit], path: Path) -> None:
+    """Tokens/s observed vs the model (log scale), and each bottleneck's $/M before/after."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("output tokens/s", "$ per million output tokens, bottleneck removed"),
+    )
+    for a in audits:
+        src = a.observed.source
+        fig.add_trace(
+            go.Bar(
+                x=["observed", "model at this load", "theoretical max"],
+                y=[a.observed.output_tok_s, a.at_load.output_tok_s, a.ceiling.output_tok_s],
+                name=f"tokens/s ({src})",
+            ),
+            row=1,
+            col=1,
+        )
+        names = [b.name for b in a.bottlenecks]
+        fig.add_trace(
+            go.Bar(x=names, y=[float(b.usd_per_mtok_before) for b in a.bottlenecks],
+                   name=f"now ({src})"),
+            row=1,
+            col=2,
+        )  # fmt: skip
+        fig.add_trace(
+            go.Bar(x=names, y=[float(b.usd_per_mtok_after) for b in a.bottlenecks],
+                   name=f"after ({src})"),
+            row=1,
+            col=2,
+        )  # fmt: skip
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_layout(title=f"TPS audit of {endpoint}", barmode="group")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_html(str(path), include_plotlyjs=True)
+    console.print(f"chart: {path}")
 
 
 def _engine_of(sources: list[tuple[str, tps.Observed]]) -> str | None:
