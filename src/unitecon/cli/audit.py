@@ -313,7 +313,7 @@ def _print(endpoint: str, label: str, a: tps.Audit) -> None:
         ),
         (
             "requests in flight",
-            f"{o.concurrency:,.2f}",
+            f"{o.concurrency:,.3g}",
             f"{a.at_load.batch:,.0f}",
             f"{a.ceiling.batch:,.0f} ({a.ceiling.batch_limit})",
         ),
@@ -325,7 +325,7 @@ def _print(endpoint: str, label: str, a: tps.Audit) -> None:
     cols = ["", "observed", "model at this load", "theoretical max"]
     console.print(table(title, cols, rows, right=cols[1:]))
     console.print(
-        f"{a.share_of_ceiling:.1%} of the theoretical maximum. [bold]Binding constraint: "
+        f"{a.share_of_ceiling:.2%} of the theoretical maximum. [bold]Binding constraint: "
         f"{a.binding}[/] — {a.binding_reason}"
     )
     brows = [
