@@ -34,6 +34,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SelfHostConfig(Strict):
+    """People who would run a self-hosted fleet (`selfhost compare` adds their cost)."""
+
+    mlops_fte: float = Field(default=0.0, ge=0)
+    """MLOps full-time equivalents to run the fleet [FTE]."""
+    loaded_salary_annual: float = Field(default=250_000.0, ge=0)
+    """Salary with benefits and overhead [USD/FTE-year]."""
+
+
 class Project(Strict):
     """The whole project file."""
 
@@ -51,6 +60,8 @@ class Project(Strict):
     """Plans, customers, invoice lines and currency rates (margins, collapse threshold)."""
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     """Monthly budgets, anomaly and runaway-task thresholds."""
+    selfhost: SelfHostConfig = Field(default_factory=SelfHostConfig)
+    """People cost of running a self-hosted fleet."""
 
 
 def parse(text: str, source: str = "<config>") -> Project:

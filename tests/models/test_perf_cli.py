@@ -169,8 +169,9 @@ def test_selfhost_compare_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert r["api_model"] == "openai:gpt-4.1-mini"
     options = r["options"]
     assert isinstance(options, list) and 0 < len(options) <= 3
-    costs = [float(o["monthly_usd"]["reserved"]) for o in options]
-    assert costs == sorted(costs)
+    costs = [float(o["conservative_monthly_usd"]) for o in options]
+    assert costs == sorted(costs)  # ranked on the low end of each throughput band
+    assert all("calibrated" in o and len(o["throughput_band"]) == 2 for o in options)
 
 
 def test_selfhost_compare_text_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,3 +197,25 @@ def test_selfhost_compare_text_and_errors(capsys: pytest.CaptureFixture[str]) ->
     assert run([*base, "--api-model", "gpt-4.1", "--gpu-price", "h100"]) == 2
     assert run([*base, "--api-model", "gpt-4.1", "--plan", "weekly"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_selfhost_compare_shows_shapes_pricing_and_people(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [
+        "selfhost", "compare", "--model", "Llama-3.1-8B", "--api-model", "openai:gpt-4.1",
+        "--input-len", "800", "--output-len", "200", "--cached-share", "0",
+        "--peak-tps", "50000", "--cloud", "aws", "--pricing", "reserved_3y",
+        "--mlops-fte", "1",
+    ]  # fmt: skip
+    r = _json(capsys, argv)
+    fleets = r["fleets"]
+    assert isinstance(fleets, dict) and fleets["pricing"] == "reserved_3y"
+    assert fleets["people_monthly_usd"] == "20833.33"  # 1 FTE x 250,000 / 12
+    o = fleets["options"][0]
+    assert o["cloud"] == "aws" and o["gpus_per_node"] in (1, 8) and o["price_source"]
+    # total = nodes x node $/h x 730 + people
+    nodes = float(o["nodes"]) * float(o["node_usd_per_hour"]) * 730
+    assert float(o["total_monthly_usd"]) == pytest.approx(nodes + 20833.33, abs=1.0)
+    assert run(argv) == 0
+    assert "Fleets of whole nodes" in capsys.readouterr().out

@@ -67,7 +67,7 @@ def test_compare_ranks_configs_and_breaks_even() -> None:
     c = selfhost.compare(
         w, "Llama-3.1-70B", "openai:gpt-4.1", on_demand_usd_h=prices, deployments=deps
     )
-    costs = [o.monthly_usd["reserved"] for o in c.options]
+    costs = [o.conservative_monthly_usd for o in c.options]
     assert costs == sorted(costs) and c.cheapest is c.options[0]
     for o in c.options:
         assert o.point.tpot_s <= 0.05 and o.point.ttft_s <= 2.0

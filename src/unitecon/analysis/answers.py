@@ -257,7 +257,12 @@ class SelfHostOption(Model):
     usd_per_mtok: dict[str, Decimal]
     """input/output -> USD per million tokens at the fleet's utilization."""
     break_even_mtok_per_month: Decimal
-    calibrated_gpu: bool
+    calibrated: bool
+    """False when the configuration is outside the performance model's calibration data."""
+    throughput_band: list[float]
+    """[low, high] multipliers on the predicted throughput from calibration coverage."""
+    coverage_warning: str | None
+    """What is outside the calibration data, when something is."""
     warning: str | None
 
 
@@ -268,6 +273,8 @@ class SelfHostComparison(Model):
     api_monthly_usd: Decimal
     plan: str
     options: list[SelfHostOption]
+    ranking_note: str | None
+    """Set whenever the first option is outside the calibration data."""
     skipped: list[str]
 
 

@@ -250,6 +250,8 @@ def _tour() -> None:
         ("Engineering — cost per successful task, rework, supervisor overhead",
          ["outcomes", "--by", "feature"]),
         ("Engineering — the self-hosted endpoint: utilization and idle cost", ["endpoints"]),
+        ("Engineering — TPS audit of the endpoint: observed vs theoretical, top bottlenecks",
+         ["audit", "llama-70b-h100", "--precision", "fp8"]),
         ("Finance — fully loaded unit cost per feature (variable + fixed + idle)",
          ["unit", "--by", "feature", "--loaded"]),
         ("Finance and engineering — what needs attention: budgets, spend anomalies, runaways",

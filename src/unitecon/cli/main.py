@@ -38,7 +38,16 @@ def _register() -> None:
     """Attach command modules. Each module defines its commands on `app` or a sub-app."""
     import importlib
 
-    for mod in ("ledger", "perf", "attribution", "margins", "governance", "scenarios", "serve"):
+    for mod in (
+        "ledger",
+        "perf",
+        "attribution",
+        "margins",
+        "governance",
+        "scenarios",
+        "serve",
+        "audit",
+    ):
         try:
             m = importlib.import_module(f"unitecon.cli.{mod}")
         except ModuleNotFoundError as e:  # a stage not built yet

@@ -13,8 +13,9 @@ import typer
 
 from unitecon.cli.output import console, emit_json, money, table
 from unitecon.errors import InputError
-from unitecon.models import selfhost
-from unitecon.models.perf import calibrate, catalog, serving
+from unitecon.models import instances, selfhost
+from unitecon.models.perf import calibrate, catalog, coverage, serving
+from unitecon.models.perf.engines import ENGINES
 from unitecon.models.perf.predict import deployment
 
 perf_app = typer.Typer(
@@ -46,6 +47,7 @@ TpotOpt = Annotated[
 TtftOpt = Annotated[
     float | None, typer.Option("--ttft-ms", help="Target time to first token [ms].")
 ]
+EngineOpt = Annotated[str, typer.Option("--engine", help=f"Serving engine: {', '.join(ENGINES)}.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -71,13 +73,14 @@ def _point(
     max_throughput: bool,
     tpot_ms: float | None,
     ttft_ms: float | None,
+    engine: serving.Engine,
 ) -> serving.OperatingPoint:
     modes = sum([concurrency is not None, max_throughput, tpot_ms is not None or bool(ttft_ms)])
     if modes != 1:
         raise InputError(
             "give exactly one of --concurrency C, --max-throughput, or --tpot-ms/--ttft-ms"
         )
-    eff, engine = calibrate.fitted(), serving.Engine()
+    eff = calibrate.fitted()
     if concurrency is not None:
         return serving.at_concurrency(dep, eff, engine, lengths, concurrency)
     if max_throughput:
@@ -122,16 +125,21 @@ def predict(
     cached_share: Annotated[
         float, typer.Option("--cached-share", help="Share of input read from prefix cache.")
     ] = 0.0,
+    engine: EngineOpt = "trtllm",
     as_json: JsonOpt = False,
 ) -> None:
-    """Throughput, latency, max batch, bound and $/M tokens of one configuration."""
+    """Throughput, latency, max batch, bound and $/M tokens of one configuration, with the
+    uncertainty band from its calibration coverage."""
     dep = deployment(model, gpu, gpus, precision, kv_precision)
     lengths = serving.Lengths(input_len, output_len, cached_share)
-    point = _point(dep, lengths, concurrency, max_throughput, tpot_ms, ttft_ms)
+    eng = serving.Engine(name=engine)
+    point = _point(dep, lengths, concurrency, max_throughput, tpot_ms, ttft_ms, eng)
     price = _gpu_price(gpu_price, dep.gpu)
     costs = selfhost.unit_costs(point, price, utilization)
     warning = selfhost.mismatch_warning(dep, point, calibrate.fitted())
-    result = _predict_dict(dep, point, price, costs, warning)
+    cov = coverage.assess(dep, eng.name, lengths)
+    result = _predict_dict(dep, point, price, costs, warning, cov)
+    result["engine"] = eng.name
     if as_json:
         emit_json(result)
         return
@@ -144,6 +152,7 @@ def _predict_dict(
     price: Decimal,
     costs: dict[str, Decimal],
     warning: str | None,
+    cov: coverage.Coverage,
 ) -> dict[str, Any]:
     return {
         "model": dep.arch.name,
@@ -154,6 +163,13 @@ def _predict_dict(
         "kv_cache": dep.kv.name,
         "output_tok_s": round(point.output_tok_s, 1),
         "output_tok_s_per_gpu": round(point.output_tok_s_per_gpu, 1),
+        "output_tok_s_band": [
+            round(point.output_tok_s * cov.low, 1),
+            round(point.output_tok_s * cov.high, 1),
+        ],
+        "calibrated": cov.calibrated,
+        "coverage_gaps": list(cov.gaps),
+        "coverage_warning": cov.warning,
         "ttft_ms": round(point.ttft_s * 1e3, 2),
         "tpot_ms": round(point.tpot_s * 1e3, 2),
         "batch": round(point.batch, 1),
@@ -177,8 +193,10 @@ def _predict_dict(
 
 
 def _print_predict(r: dict[str, Any], point: serving.OperatingPoint) -> None:
+    low, high = r["output_tok_s_band"]
     rows = [
         ("output tokens/s (total)", f"{r['output_tok_s']:,.0f}"),
+        ("  uncertainty band", f"{low:,.0f} to {high:,.0f}"),
         ("output tokens/s per GPU", f"{r['output_tok_s_per_gpu']:,.0f}"),
         ("time to first token", f"{r['ttft_ms']:.1f} ms"),
         ("time per output token", f"{r['tpot_ms']:.2f} ms"),
@@ -199,6 +217,8 @@ def _print_predict(r: dict[str, Any], point: serving.OperatingPoint) -> None:
     console.print(table(title, ["", "value"], rows, right=["value"]))
     for reason in point.reasons:
         console.print(f"  - {reason}")
+    if r["coverage_warning"]:
+        console.print(f"[bold yellow]UNCALIBRATED:[/] {r['coverage_warning']}")
     if r["warning"]:
         console.print(f"[yellow]warning:[/] {r['warning']}")
 
@@ -283,9 +303,28 @@ def compare(
     tpot_ms: Annotated[float, typer.Option("--tpot-ms", help="SLO: time per output token.")] = 50,
     ttft_ms: Annotated[float, typer.Option("--ttft-ms", help="SLO: time to first token.")] = 2000,
     top: Annotated[int, typer.Option("--top", help="Options to show.")] = 10,
+    engine: EngineOpt = "trtllm",
+    pricing: Annotated[
+        str,
+        typer.Option(
+            "--pricing", help="Node pricing: on_demand, reserved_1y, reserved_3y or spot."
+        ),
+    ] = "reserved_1y",
+    cloud: Annotated[
+        list[str] | None,
+        typer.Option("--cloud", help="Only these clouds: aws, azure, gcp, marketplace."),
+    ] = None,
+    utilization: Annotated[
+        float, typer.Option("--target-utilization", help="Fleet sized to peak at this load.")
+    ] = 0.8,
+    mlops_fte: Annotated[
+        float | None,
+        typer.Option("--mlops-fte", help="MLOps FTEs (default: project file selfhost.mlops_fte)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rank GPU configurations by monthly cost for a peak load, against an API model."""
+    """Rank GPU configurations by monthly cost for a peak load, against an API model:
+    per-GPU slices, then whole nodes as clouds rent them with the people to run them."""
     if plan not in ("on_demand", "reserved", "spot"):
         raise InputError(f"--plan must be on_demand, reserved or spot, got {plan!r}")
     workload = _workload(
@@ -301,11 +340,101 @@ def compare(
         plan=plan,
         slo=selfhost.Slo(tpot_ms / 1e3, ttft_ms / 1e3),
         deployments=deps,
+        engine=serving.Engine(name=engine),
+    )
+    fleets = selfhost.compare_fleets(
+        workload,
+        arch,
+        api_model,
+        shapes=instances.shapes(tuple(cloud) if cloud else None),
+        plan=pricing,
+        slo=selfhost.Slo(tpot_ms / 1e3, ttft_ms / 1e3),
+        target_utilization=utilization,
+        people=_people(mlops_fte),
+        engine=serving.Engine(name=engine),
     )
     if as_json:
-        emit_json(_compare_dict(result, top))
+        emit_json({**_compare_dict(result, top), "fleets": _fleets_dict(fleets, top)})
         return
     _print_compare(result, top)
+    _print_fleets(fleets, top)
+
+
+def _people(fte: float | None) -> selfhost.People:
+    """MLOps people from the option, else from the project file's `selfhost` section."""
+    from unitecon import config
+
+    project = config.load()
+    salary = Decimal(str(project.selfhost.loaded_salary_annual))
+    chosen = fte if fte is not None else project.selfhost.mlops_fte
+    return selfhost.People(Decimal(str(chosen)), salary)
+
+
+def _fleets_dict(c: selfhost.FleetComparison, top: int) -> dict[str, Any]:
+    return {
+        "pricing": c.plan,
+        "target_utilization": c.target_utilization,
+        "people_monthly_usd": c.people.monthly_usd,
+        "mlops_fte": c.people.fte,
+        "ranking_note": c.ranking_note,
+        "options": [
+            {
+                "cloud": f.shape.cloud,
+                "instance": f.shape.instance,
+                "gpus_per_node": f.shape.gpus,
+                "gpu_id": f.shape.gpu_id,
+                "tensor_parallel": f.deployment.num_gpus,
+                "precision": f.deployment.weights.name,
+                "replicas": f.replicas,
+                "nodes": f.nodes,
+                "node_usd_per_hour": selfhost.money(f.shape.usd_h[c.plan], Decimal("0.0001")),
+                "price_derived": c.plan in f.shape.derived,
+                "price_date": f.shape.price_date,
+                "price_source": f.shape.source,
+                "nodes_monthly_usd": f.monthly_usd[c.plan],
+                "total_monthly_usd": f.total_usd(c.plan, c.people),
+                "ratio_to_api": round(float(c.ratio(f)), 4),
+                "calibrated": f.coverage.calibrated,
+                "coverage_warning": f.coverage.warning,
+            }
+            for f in c.fleets[:top]
+        ],
+    }
+
+
+def _ratio(x: float) -> str:
+    """Self-host / API as a percentage, or as a multiple from 10x up."""
+    return f"x{x:,.0f}" if x >= 10 else f"{x:.0%}"
+
+
+def _print_fleets(c: selfhost.FleetComparison, top: int) -> None:
+    r = _fleets_dict(c, top)
+    rows = [
+        (
+            f"{o['cloud']} {o['instance']}" + ("" if o["calibrated"] else " (UNCALIBRATED)"),
+            f"{o['gpus_per_node']}x {o['gpu_id']}",
+            f"TP{o['tensor_parallel']} {o['precision']}",
+            o["nodes"],
+            money(o["node_usd_per_hour"]) + ("*" if o["price_derived"] else ""),
+            money(o["nodes_monthly_usd"]),
+            money(o["total_monthly_usd"]),
+            _ratio(o["ratio_to_api"]),
+        )
+        for o in r["options"]
+    ]
+    cols = ["instance", "node", "replica", "nodes", "node $/h", "nodes/mo", "with people", "vs API"]
+    title = (
+        f"Fleets of whole nodes, {c.plan} pricing, sized to peak at "
+        f"{c.target_utilization:.0%} utilization"
+    )
+    console.print(table(title, cols, rows, right=cols[3:]))
+    console.print(
+        f"people: {c.people.fte} MLOps FTE = {money(r['people_monthly_usd'])}/month "
+        "(project file `selfhost:` or --mlops-fte). * price derived from on-demand "
+        "(1y 0.586, 3y 0.439, spot 0.35); dated sources in --json."
+    )
+    if r["ranking_note"]:
+        console.print(f"[bold yellow]warning:[/] {r['ranking_note']}")
 
 
 def _workload(
@@ -364,7 +493,10 @@ def _option_dict(o: selfhost.Option) -> dict[str, Any]:
         "monthly_usd": o.monthly_usd,
         "usd_per_mtok": o.usd_per_mtok,
         "break_even_mtok_per_month": o.break_even_mtok_per_month,
-        "calibrated_gpu": o.calibrated,
+        "calibrated": o.calibrated,
+        "throughput_band": [round(o.coverage.low, 3), round(o.coverage.high, 3)],
+        "conservative_monthly_usd": o.conservative_monthly_usd,
+        "coverage_warning": o.coverage.warning,
         "warning": o.warning,
     }
 
@@ -377,6 +509,8 @@ def _compare_dict(c: selfhost.Comparison, top: int) -> dict[str, Any]:
         "api_monthly_usd": c.api_monthly_usd,
         "plan": c.plan,
         "options": [_option_dict(o) for o in c.options[:top]],
+        "ranking": "by monthly cost at the low end of each option's throughput band",
+        "ranking_note": c.ranking_note,
         "skipped": c.skipped,
     }
 
@@ -389,7 +523,7 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
     )
     rows = [
         (
-            f"{o['num_gpus']}x {o['gpu_id']}" + ("" if o["calibrated_gpu"] else "*"),
+            f"{o['num_gpus']}x {o['gpu_id']}" + ("" if o["calibrated"] else " (UNCALIBRATED)"),
             o["precision"],
             o["replicas"],
             f"{o['tokens_per_s_per_replica']:,.0f}",
@@ -414,9 +548,11 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
     ]
     console.print(table("Self-hosted options, cheapest first", cols, rows, right=cols[2:]))
     console.print(
-        f"break-even: monthly volume above which the {c.plan} fleet beats the API. "
-        "* GPU without calibration rows: its efficiency factors are extrapolated."
+        f"break-even: monthly volume above which the {c.plan} fleet beats the API. Ranked by "
+        "the monthly cost if throughput is at the low end of each option's band."
     )
+    if r["ranking_note"]:
+        console.print(f"[bold yellow]warning:[/] {r['ranking_note']}")
     best = c.cheapest
     if best is not None:
         verdict = "cheaper" if best.monthly_usd[c.plan] < c.api_monthly_usd else "dearer"
@@ -426,6 +562,9 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
             f"{verdict} than the API at this volume."
         )
     for o in r["options"]:
+        if o["coverage_warning"]:
+            where = f"{o['num_gpus']} x {o['gpu']}"
+            console.print(f"[yellow]UNCALIBRATED[/] ({where}): {o['coverage_warning']}")
         if o["warning"]:
             console.print(f"[yellow]warning[/] ({o['num_gpus']} x {o['gpu']}): {o['warning']}")
     if not c.options:

@@ -21,7 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from genai_prices import Usage, calc_price
 
 from unitecon.errors import InputError, LookupFailed, UniteconError
-from unitecon.models.perf import calibrate
+from unitecon.models import instances
+from unitecon.models.perf import calibrate, coverage
 from unitecon.models.perf.catalog import Architecture, Gpu, find_architecture, gpus
 from unitecon.models.perf.predict import deployment
 from unitecon.models.perf.serving import (
@@ -199,9 +200,16 @@ class Option:
     monthly_usd: dict[str, Decimal]
     usd_per_mtok: dict[str, Decimal]
     break_even_mtok_per_month: Decimal
-    calibrated: bool
-    """False when no calibration row used this GPU (its factors are extrapolated)."""
+    coverage: coverage.Coverage
+    """Calibration coverage of the prediction and its band."""
+    conservative_monthly_usd: Decimal
+    """Monthly cost (ranking plan) if throughput is at the low end of the band [USD/month]."""
     warning: str | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        """False when the configuration is outside the calibration data (see `coverage`)."""
+        return self.coverage.calibrated
 
 
 @dataclass(frozen=True)
@@ -219,6 +227,24 @@ class Comparison:
     def cheapest(self) -> Option | None:
         return self.options[0] if self.options else None
 
+    @property
+    def ranking_note(self) -> str | None:
+        """Said whenever an option outside the calibration data is ranked first."""
+        top = self.cheapest
+        if top is None or top.calibrated:
+            return None
+        safe = next((o for o in self.options if o.calibrated), None)
+        alt = (
+            f"the cheapest calibrated option is {safe.num_gpus} x {safe.gpu} {safe.precision} "
+            f"at ${money(safe.monthly_usd[self.plan])}/month"
+            if safe
+            else "no calibrated option meets the SLO"
+        )
+        return (
+            f"ranked first on an UNCALIBRATED prediction ({top.num_gpus} x {top.gpu} "
+            f"{top.precision}: {'; '.join(top.coverage.gaps)}); {alt}."
+        )
+
 
 def _option(
     dep: Deployment,
@@ -228,10 +254,13 @@ def _option(
     api: ApiPrice,
     plan: str,
     eff: Efficiency,
+    engine: Engine,
 ) -> Option:
     per_replica = replica_tokens_per_s(point, workload.lengths)
     replicas = replicas_for_peak(workload.peak_tokens_per_s, per_replica)
     monthly = {p: monthly_cost(replicas, dep.num_gpus, r) for p, r in rates.items()}
+    cov = coverage.assess(dep, engine.name, workload.lengths)
+    low_replicas = replicas_for_peak(workload.peak_tokens_per_s, per_replica * cov.low)
     util = workload.peak_tokens_per_s / workload.peak_to_average / (replicas * per_replica)
     return Option(
         gpu=dep.gpu.name,
@@ -250,7 +279,8 @@ def _option(
             )
         },
         break_even_mtok_per_month=money(monthly[plan] / api.usd_per_mtok_blended),
-        calibrated=dep.gpu.key in calibrate.calibrated_gpus(),
+        coverage=cov,
+        conservative_monthly_usd=monthly_cost(low_replicas, dep.num_gpus, rates[plan]),
         warning=mismatch_warning(dep, point, eff),
     )
 
@@ -309,8 +339,12 @@ def compare(
         except UniteconError as e:
             skipped.append(f"{label}: {e}")
             continue
-        options.append(_option(dep, workload, point, plans.rates(rate), api, plan, eff))
-    options.sort(key=lambda o: (o.monthly_usd[plan], o.replicas * o.num_gpus))
+        options.append(_option(dep, workload, point, plans.rates(rate), api, plan, eff, engine))
+    # Rank on the low end of each band: an option outside the calibration data must be
+    # cheaper even if its throughput disappoints as far as its band allows.
+    options.sort(
+        key=lambda o: (o.conservative_monthly_usd, o.monthly_usd[plan], o.replicas * o.num_gpus)
+    )
     api_monthly = money(api.usd_per_mtok_blended * Decimal(workload.monthly_tokens / 1e6))
     return Comparison(workload, api, api_monthly, plan, options, skipped)
 
@@ -321,3 +355,160 @@ def _on_demand(gpu: Gpu, overrides: Mapping[str, Decimal]) -> Decimal | None:
     if gpu.price_low_usd_h is None or gpu.price_high_usd_h is None:
         return None
     return (gpu.price_low_usd_h + gpu.price_high_usd_h) / 2
+
+
+# ---- fleets of rented nodes (issue 18) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class People:
+    """Staff who run the fleet: MLOps FTEs x loaded salary / 12 [USD/month]."""
+
+    fte: Decimal = Decimal(0)
+    loaded_salary_annual: Decimal = Decimal(250_000)
+
+    @property
+    def monthly_usd(self) -> Decimal:
+        return money(self.fte * self.loaded_salary_annual / 12)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """One instance shape and configuration sized for the peak."""
+
+    shape: instances.Shape
+    deployment: Deployment
+    point: OperatingPoint
+    replicas: int
+    nodes: int
+    tokens_per_s_per_replica: float
+    monthly_usd: dict[str, Decimal]
+    """Plan -> node cost per month [USD/month] (people excluded)."""
+    coverage: coverage.Coverage
+    conservative_nodes: int
+    """Nodes needed if throughput is at the low end of the band."""
+
+    def total_usd(self, plan: str, people: People) -> Decimal:
+        """Nodes + people [USD/month]."""
+        return money(self.monthly_usd[plan] + people.monthly_usd)
+
+
+@dataclass(frozen=True)
+class FleetComparison:
+    """Fleets on rented nodes against the API, cheapest (at the band's low end) first."""
+
+    workload: Workload
+    api: ApiPrice
+    api_monthly_usd: Decimal
+    plan: str
+    people: People
+    target_utilization: float
+    fleets: list[Fleet]
+    skipped: list[str] = field(default_factory=list)
+
+    def ratio(self, fleet: Fleet) -> Decimal:
+        """Self-hosted total / API cost for the same month [-]."""
+        return fleet.total_usd(self.plan, self.people) / self.api_monthly_usd
+
+    @property
+    def ranking_note(self) -> str | None:
+        top = self.fleets[0] if self.fleets else None
+        if top is None or top.coverage.calibrated:
+            return None
+        safe = next((f for f in self.fleets if f.coverage.calibrated), None)
+        alt = (
+            f"the cheapest calibrated fleet is {safe.nodes} x {safe.shape.instance} "
+            f"({safe.shape.cloud}) at ${money(safe.monthly_usd[self.plan])}/month"
+            if safe
+            else "no calibrated fleet meets the SLO"
+        )
+        return (
+            f"ranked first on an UNCALIBRATED prediction ({top.shape.instance}: "
+            f"{'; '.join(top.coverage.gaps)}); {alt}."
+        )
+
+
+def compare_fleets(
+    workload: Workload,
+    model: str | Architecture,
+    api_model: str,
+    *,
+    shapes: Sequence[instances.Shape] | None = None,
+    plan: str = "reserved_1y",
+    precisions: Sequence[str] = ("bf16", "fp8"),
+    slo: Slo | None = None,
+    target_utilization: float = 0.8,
+    people: People | None = None,
+    eff: Efficiency | None = None,
+    engine: Engine | None = None,
+) -> FleetComparison:
+    """Size a fleet of whole nodes for the workload's peak on each shape, TP size and
+    precision the shape's GPU runs (one replica's GPUs never span nodes), and rank them."""
+    if plan not in instances.PLANS:
+        raise InputError(f"plan must be one of {', '.join(instances.PLANS)}, got {plan!r}")
+    arch = model if isinstance(model, Architecture) else find_architecture(model)
+    eff, engine, slo = eff or calibrate.fitted(), engine or Engine(), slo or Slo()
+    people = people or People()
+    api = api_price(api_model, workload)
+    fleets, skipped = [], []
+    points: dict[tuple[str, int, str], OperatingPoint | str] = {}
+    for shape in shapes or instances.shapes():
+        gpu = gpus()[shape.gpu_id]
+        for prec in precisions:
+            if prec != "bf16" and prec not in gpu.peak_flop_s and prec != "mxfp4":
+                continue
+            for tp in (n for n in (1, 2, 4, 8) if n <= shape.gpus):
+                key = (gpu.key, tp, prec)
+                if key not in points:
+                    try:
+                        dep = deployment(arch, gpu, tp, prec)
+                        points[key] = at_latency_target(
+                            dep, eff, engine, workload.lengths, slo.tpot_s, slo.ttft_s
+                        )
+                    except UniteconError as e:
+                        points[key] = str(e)
+                got = points[key]
+                if isinstance(got, str):
+                    skipped.append(f"{shape.instance} TP{tp} {prec}: {got}")
+                    continue
+                dep = deployment(arch, gpu, tp, prec)
+                fleets.append(_fleet(shape, dep, got, workload, target_utilization, engine))
+    fleets.sort(
+        key=lambda f: (
+            f.conservative_nodes * f.shape.usd_h[plan],
+            f.monthly_usd[plan],
+            f.nodes * f.shape.gpus,
+        )
+    )
+    api_monthly = money(api.usd_per_mtok_blended * Decimal(workload.monthly_tokens / 1e6))
+    return FleetComparison(
+        workload, api, api_monthly, plan, people, target_utilization, fleets, skipped
+    )
+
+
+def _fleet(
+    shape: instances.Shape,
+    dep: Deployment,
+    point: OperatingPoint,
+    workload: Workload,
+    target_utilization: float,
+    engine: Engine,
+) -> Fleet:
+    per_replica = replica_tokens_per_s(point, workload.lengths)
+    size = (dep.num_gpus, shape.gpus, target_utilization)
+    replicas, nodes = instances.nodes_for_peak(workload.peak_tokens_per_s, per_replica, *size)
+    cov = coverage.assess(dep, engine.name, workload.lengths)
+    _, low_nodes = instances.nodes_for_peak(
+        workload.peak_tokens_per_s, per_replica * cov.low, *size
+    )
+    return Fleet(
+        shape,
+        dep,
+        point,
+        replicas,
+        nodes,
+        per_replica,
+        {p: money(instances.monthly(nodes, r)) for p, r in shape.usd_h.items()},
+        cov,
+        low_nodes,
+    )

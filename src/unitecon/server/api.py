@@ -271,6 +271,7 @@ def selfhost_compare(body: SelfHostRequest, key: ReadKey) -> SelfHostComparison:
         api_monthly_usd=c.api_monthly_usd,
         plan=c.plan,
         options=[_option(o) for o in c.options[: body.top]],
+        ranking_note=c.ranking_note,
         skipped=c.skipped,
     )
 
@@ -289,7 +290,9 @@ def _option(o: Any) -> SelfHostOption:
         monthly_usd=o.monthly_usd,
         usd_per_mtok=o.usd_per_mtok,
         break_even_mtok_per_month=o.break_even_mtok_per_month,
-        calibrated_gpu=o.calibrated,
+        calibrated=o.calibrated,
+        throughput_band=[round(o.coverage.low, 3), round(o.coverage.high, 3)],
+        coverage_warning=o.coverage.warning,
         warning=o.warning,
     )
 

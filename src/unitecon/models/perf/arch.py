@@ -82,18 +82,35 @@ def expert_coverage(a: Architecture, tokens: float) -> float:
     return 1.0 - float((1.0 - a.experts_per_token / a.experts) ** tokens)
 
 
-def weight_bytes(a: Architecture, bytes_per_weight: float) -> float:
-    """Resident weights [B] = total params × bytes per weight."""
-    return total_params(a) * bytes_per_weight
+def weight_bytes(
+    a: Architecture, bytes_per_weight: float, expert_bytes: float | None = None
+) -> float:
+    """Resident weights [B] = non-expert params × bytes + routed experts × expert bytes.
+
+    `expert_bytes` defaults to `bytes_per_weight`; gpt-oss ships MXFP4 experts and BF16
+    attention, embeddings and router (`expert_bytes` 0.53, `bytes_per_weight` 2).
+    """
+    experts = routed_expert_params(a)
+    per_expert = bytes_per_weight if expert_bytes is None else expert_bytes
+    return (total_params(a) - experts) * bytes_per_weight + experts * per_expert
 
 
-def weights_touched_bytes(a: Architecture, bytes_per_weight: float, tokens: float) -> float:
+def weights_touched_bytes(
+    a: Architecture, bytes_per_weight: float, tokens: float, expert_bytes: float | None = None
+) -> float:
     """Weights one forward step over `tokens` tokens reads from memory [B].
 
-    = (always-on + routed·(1 - (1 - k/E)^T))·bytes per weight; the embedding table is a gather.
+    = always-on·bytes + routed·(1 - (1 - k/E)^T)·expert bytes; the embedding table is a
+    gather.
     """
-    routed = routed_expert_params(a) * expert_coverage(a, tokens)
-    return (always_on_params(a) + routed) * bytes_per_weight
+    return always_on_params(a) * bytes_per_weight + touched_expert_bytes(
+        a, bytes_per_weight if expert_bytes is None else expert_bytes, tokens
+    )
+
+
+def touched_expert_bytes(a: Architecture, expert_bytes: float, tokens: float) -> float:
+    """Routed-expert weights a step over `tokens` tokens reads [B] = routed·coverage·bytes."""
+    return routed_expert_params(a) * expert_coverage(a, tokens) * expert_bytes
 
 
 def kv_bytes_per_token_layer(a: Architecture, bytes_per_value: float) -> float:

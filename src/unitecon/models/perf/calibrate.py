@@ -1,12 +1,19 @@
 """The calibration table as data, the model's prediction for each row, and the fitted factors.
 
-Each row of `data/throughput-calibration.csv` is replayed with one `Efficiency` for all rows
-(no per-row factors). What is compared:
+Each row of `data/throughput-calibration.csv` (a copy of `shared/data/`) and of
+`data/calibration-extra.csv` (public measurements we added, each with its URL) is replayed
+with one `Efficiency` for all rows (no per-row factors), on the row's own engine. What is
+compared:
 
 - online rows at a finite request rate: time per output token (primary) and TTFT; their
   output throughput is set by the offered load (QPS x output length), so it proves nothing;
+- closed-loop rows at a fixed concurrency: time per output token (primary), output tokens/s
+  and TTFT (secondary);
 - saturated online rows (all 500 requests at once) and offline rows: output tokens/s (primary);
   the saturated rows' inter-token latency is reported as secondary.
+
+A row's *source* (its table or publication) is the unit of leave-one-source-out validation
+(`scripts/fit_perf.py --cv`).
 
 `scripts/fit_perf.py` fits the factors and stores them in `data/fitted.json`, read by
 `fitted()`.
@@ -18,23 +25,27 @@ import csv
 import json
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import cache
 from importlib import resources
 from statistics import median
 
 from unitecon.models.perf.catalog import find_gpu
+from unitecon.models.perf.engines import engine_name
 from unitecon.models.perf.predict import deployment
 from unitecon.models.perf.serving import (
     Engine,
     Lengths,
     OperatingPoint,
+    at_concurrency,
     at_request_rate,
+    finite_burst,
     max_throughput,
 )
 from unitecon.models.perf.step import Efficiency
 
 BURST_REQUESTS = 500  # "500 requests" per the source's online table
+TABLES = ("throughput-calibration.csv", "calibration-extra.csv")
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,15 @@ class CalibrationRow:
     kv_precision: str
     request_rate: float | None
     burst: bool
+    concurrency: int | None
+    engine: str
+    source_url: str
+    variable_lengths: bool
+    """True when the notes say the lengths are ShareGPT-like means (not fixed)."""
+    max_num_seqs: int | None
+    """The engine's sequence limit when the source states it."""
+    max_num_tokens: int | None
+    """The engine's tokens per step when the source states (or we assume) it."""
     input_len: int
     output_len: int
     output_tok_s: float
@@ -88,6 +108,9 @@ def _ms(text: str) -> float | None:
 
 def _row(r: dict[str, str]) -> CalibrationRow:
     rate = re.search(r"QPS=(\w+)", r["scenario"])
+    conc = re.search(r"concurrency=(\d+)", r["scenario"])
+    seqs = re.search(r"max_num_seqs=(\d+)", r["scenario"])
+    tokens = re.search(r"max_num_batched_tokens=(\d+)", r["scenario"])
     return CalibrationRow(
         id=r["id"],
         source_table=r["source_location"].split("(")[0].strip(),
@@ -98,6 +121,12 @@ def _row(r: dict[str, str]) -> CalibrationRow:
         kv_precision=_first_word(r["kv_precision"]),
         request_rate=float(rate.group(1)) if rate and rate.group(1) != "inf" else None,
         burst=bool(rate and rate.group(1) == "inf"),
+        concurrency=int(conc.group(1)) if conc else None,
+        engine=engine_name(r["engine"]),
+        source_url=r["source_url"],
+        variable_lengths="sharegpt" in r["notes"].lower(),
+        max_num_seqs=int(seqs.group(1)) if seqs else None,
+        max_num_tokens=int(tokens.group(1)) if tokens else None,
         input_len=int(r["input_len"]),
         output_len=int(r["output_len"]),
         output_tok_s=float(r["measured_output_tok_s_total"]),
@@ -108,29 +137,38 @@ def _row(r: dict[str, str]) -> CalibrationRow:
 
 @cache
 def rows() -> tuple[CalibrationRow, ...]:
-    """The packaged calibration table."""
-    text = resources.files("unitecon.models.perf").joinpath("data", "throughput-calibration.csv")
-    return tuple(_row(r) for r in csv.DictReader(text.read_text("utf-8").splitlines()))
+    """The packaged calibration tables (shared table first, then the added sources)."""
+    out = []
+    for name in TABLES:
+        text = resources.files("unitecon.models.perf").joinpath("data", name)
+        out += [_row(r) for r in csv.DictReader(text.read_text("utf-8").splitlines())]
+    return tuple(out)
+
+
+def sources() -> list[str]:
+    """The distinct sources (tables or publications) of the calibration rows, in order."""
+    return list(dict.fromkeys(r.source_table for r in rows()))
 
 
 def predict_row(
     row: CalibrationRow, eff: Efficiency, engine: Engine | None = None
 ) -> OperatingPoint:
     """The model's operating point for a row's configuration and scenario."""
-    engine = engine or Engine()
+    engine = engine or Engine(
+        name=row.engine, max_batch=row.max_num_seqs, max_num_tokens=row.max_num_tokens
+    )
     dep = deployment(
         row.model, find_gpu(row.gpu), row.num_gpus, row.weight_precision, row.kv_precision
     )
     lengths = Lengths(row.input_len, row.output_len)
     if row.request_rate is not None:
         return at_request_rate(dep, eff, engine, lengths, row.request_rate)
+    if row.concurrency is not None:
+        return at_concurrency(dep, eff, engine, lengths, row.concurrency)
+    if row.burst and row.variable_lengths:
+        return finite_burst(dep, eff, engine, lengths, BURST_REQUESTS)
     if row.burst:
-        engine = Engine(
-            min(engine.max_batch, BURST_REQUESTS),
-            engine.max_num_tokens,
-            engine.kv_mem_fraction,
-            engine.reserve_full_sequence,
-        )
+        engine = replace(engine, max_batch=min(engine.max_batch or 2048, BURST_REQUESTS))
     return max_throughput(dep, eff, engine, lengths)
 
 
@@ -138,18 +176,25 @@ def compare_row(row: CalibrationRow, eff: Efficiency) -> list[Comparison]:
     """Every measured metric of a row next to its prediction."""
     p = predict_row(row, eff)
     online = row.request_rate is not None
+    closed = row.concurrency is not None
     out = []
     if not online:
-        out.append(("output_tok_s", True, row.output_tok_s, p.output_tok_s))
+        out.append(("output_tok_s", not closed, row.output_tok_s, p.output_tok_s))
     if row.tpot_s:
-        out.append(("tpot_s", online, row.tpot_s, p.tpot_s))
-    if online and row.ttft_s:
+        out.append(("tpot_s", online or closed, row.tpot_s, p.tpot_s))
+    if (online or closed) and row.ttft_s:
         out.append(("ttft_s", False, row.ttft_s, p.ttft_s))
     return [Comparison(row.id, row.source_table, *c) for c in out]
 
 
-def compare_all(eff: Efficiency) -> list[Comparison]:
-    return [c for row in rows() for c in compare_row(row, eff)]
+def compare_all(eff: Efficiency, only: set[str] | None = None) -> list[Comparison]:
+    """Comparisons for every row, or for the rows of the sources in `only`."""
+    return [
+        c
+        for row in rows()
+        if only is None or row.source_table in only
+        for c in compare_row(row, eff)
+    ]
 
 
 def summary(comparisons: list[Comparison]) -> tuple[float, float, str]:

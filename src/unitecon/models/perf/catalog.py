@@ -4,7 +4,8 @@ The packaged CSVs in `data/` are copies of `shared/data/*.csv` with every source
 (specs, price ranges, sources, verification notes). We appended only lookup and structure
 columns the sources give as prose: `id`, `aliases` (GPUs) and `attention`, `q_lora_rank`,
 `kv_lora_rank`, `qk_rope_head_dim`, `v_head_dim`, `dense_layers`, `sliding_window`,
-`window_layers` (models). A custom GPU or model is a YAML or JSON mapping with the same field
+`window_layers`, `aliases` (models; Llama 3.3 70B shares Llama 3.1 70B's architecture).
+A custom GPU or model is a YAML or JSON mapping with the same field
 names; it goes through the same validation (`GpuRecord`, `ModelRecord`) as the packaged rows.
 
 Units: `memory_gb` is read as GiB (2^30 bytes), because vendors' "80GB" HBM parts report
@@ -168,6 +169,8 @@ class ModelRecord(_Record):
     """Attention window [tokens] of the windowed layers."""
     window_layers: str | None = None
     """How many layers use the window (the rest attend globally)."""
+    aliases: str | None = None
+    """Other names, ';'-separated, e.g. Llama 3.3 70B for the same architecture (added by us)."""
 
 
 @dataclass(frozen=True)
@@ -188,9 +191,18 @@ class Gpu:
     price_date: str
 
     @property
+    def vendor(self) -> str:
+        """'amd' for Instinct (MI*) parts, else 'nvidia'."""
+        amd = self.key.lower().startswith("mi") or " mi" in f" {self.name.lower()}"
+        return "amd" if amd else "nvidia"
+
+    @property
     def pcie_only(self) -> bool:
-        """True when GPUs talk over PCIe only (no NVLink/Infinity Fabric)."""
-        return self.link.lower().startswith("pcie") and "nvlink" not in self.link.lower()
+        """True when GPUs talk over PCIe only (no NVLink/Infinity Fabric). A parenthesis
+        qualifies: 'PCIe Gen4 (no NVLink)' is PCIe only, 'PCIe Gen5 (+ optional NVLink
+        bridge)' is not."""
+        low = self.link.lower()
+        return low.startswith("pcie") and ("nvlink" not in low or "no nvlink" in low)
 
 
 @dataclass(frozen=True)
@@ -449,7 +461,10 @@ def find_architecture(name: str) -> Architecture:
         return architecture_from_record(_validate(ModelRecord, _load_file(path), path))
     by_key = {_key(n): a for n, a in architectures().items()}
     for row in _rows("models.csv"):
-        by_key.setdefault(_key(row["hf_repo"].split(" ")[0]), architectures()[row["model"]])
+        found = architectures()[row["model"]]
+        by_key.setdefault(_key(row["hf_repo"].split(" ")[0]), found)
+        for alias in filter(None, (row.get("aliases") or "").split(";")):
+            by_key.setdefault(_key(alias), found)
     arch = by_key.get(_key(name))
     if arch is None:
         raise LookupFailed("model", name, architectures())

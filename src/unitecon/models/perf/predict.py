@@ -24,9 +24,11 @@ def math_precision(weights: Precision, gpu: Gpu) -> Precision:
 
 
 def default_kv_precision(weights: Precision) -> Precision:
-    """KV cache format when none is given: FP8 with FP8 weights (TensorRT-LLM's FP8 recipe,
-    as in the calibration table), otherwise BF16."""
-    return precision("fp8" if weights.name == "fp8" else "bf16", "kv")
+    """KV cache format when none is given: FP8 with FP8 or NVFP4 weights (TensorRT-LLM's FP8
+    recipe, as in the calibration table; NVIDIA's NVFP4 checkpoints, e.g.
+    `nvidia/Llama-3.1-405B-Instruct-FP4`, set `kv_cache_quant_algo: FP8`), otherwise BF16
+    (vLLM's `--kv-cache-dtype auto`: the model's dtype, also for gpt-oss's MXFP4)."""
+    return precision("fp8" if weights.name in ("fp8", "fp4") else "bf16", "kv")
 
 
 def deployment(

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from unitecon.errors import InputError
-from unitecon.models.perf import arch
+from unitecon.models.perf import arch, engines
 from unitecon.models.perf.catalog import GIB
 from unitecon.models.perf.step import (
     Deployment,
@@ -27,16 +27,23 @@ from unitecon.models.perf.step import (
 
 @dataclass(frozen=True)
 class Engine:
-    """Serving-engine limits. Defaults: TensorRT-LLM build and KV-cache defaults (assumed)."""
+    """Serving-engine limits; None takes the named engine's default (`engines.defaults`)."""
 
-    max_batch: int = 2048
-    """Most sequences in one step (`--max_batch_size`)."""
-    max_num_tokens: int = 8192
-    """Most tokens (decode + prefill) in one step (`--max_num_tokens`)."""
-    kv_mem_fraction: float = 0.9
-    """Share of free memory given to the KV cache (`free_gpu_memory_fraction`)."""
+    max_batch: int | None = None
+    """Most sequences in one step (`--max_batch_size`, `--max-num-seqs`)."""
+    max_num_tokens: int | None = None
+    """Most tokens (decode + prefill) in one step (`--max_num_tokens`,
+    `--max-num-batched-tokens`, `--chunked-prefill-size`)."""
+    kv_mem_fraction: float | None = None
+    """Share of memory given to the KV cache (`free_gpu_memory_fraction`,
+    `--gpu-memory-utilization`)."""
     reserve_full_sequence: bool = True
     """Reserve KV for input+output at admission (GUARANTEED_NO_EVICT) instead of input+output/2."""
+    name: str = "trtllm"
+    """Serving engine: trtllm, vllm, sglang or tgi (`engines.ENGINES`)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", engines.engine_name(self.name))
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,10 @@ def kv_budget_bytes(dep: Deployment, eff: Efficiency, engine: Engine) -> float:
     = shards · f_kv · (M - W/N - reserve): per GPU, the KV gets a fraction of what weights and
     the fixed reserve leave (TensorRT-LLM `free_gpu_memory_fraction`).
     """
-    per_gpu_weights = arch.weight_bytes(dep.arch, dep.weights.bytes_per_value) / dep.num_gpus
+    per_gpu_weights = dep.resident_weight_bytes / dep.num_gpus
     free = dep.gpu.memory_bytes - per_gpu_weights - eff.reserve_gib * GIB
+    d = engines.defaults(engine.name, dep.gpu)
+    fraction = engine.kv_mem_fraction if engine.kv_mem_fraction is not None else d.kv_mem_fraction
     if free <= 0:
         need = (per_gpu_weights + eff.reserve_gib * GIB) / GIB
         raise InputError(
@@ -123,7 +132,15 @@ def kv_budget_bytes(dep: Deployment, eff: Efficiency, engine: Engine) -> float:
             f"reserve), has {dep.gpu.memory_bytes / GIB:.0f} GiB. Use more GPUs or a lower "
             "precision."
         )
-    return kv_shards(dep) * engine.kv_mem_fraction * free
+    if d.kv_of_total:  # vLLM/SGLang: a fraction of ALL memory holds weights, reserve and KV
+        kv = fraction * dep.gpu.memory_bytes - per_gpu_weights - eff.reserve_gib * GIB
+        if kv <= 0:
+            raise InputError(
+                f"{dep.arch.name} leaves no KV cache on {dep.num_gpus} x {dep.gpu.name} with "
+                f"{engine.name}'s memory share {fraction:g}; use more GPUs or a lower precision"
+            )
+        return kv_shards(dep) * kv
+    return kv_shards(dep) * fraction * free
 
 
 def max_batch(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths) -> int:
@@ -142,13 +159,27 @@ def max_batch(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths
     return fits
 
 
+def tokens_per_step(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths) -> int:
+    """The engine's token budget per step: the explicit one, the engine's default, or for
+    trtllm-bench the KV-limited batch x (1 + I/O) (`engines.trtllm_tokens_per_step`)."""
+    if engine.max_num_tokens is not None:
+        return engine.max_num_tokens
+    budget = engines.defaults(engine.name, dep.gpu).tokens_per_step
+    if budget is not None:
+        return budget
+    kv = max_batch(dep, eff, engine, lengths)
+    return engines.trtllm_tokens_per_step(kv, lengths.input_len, lengths.output_len)
+
+
 def _limits(dep: Deployment, eff: Efficiency, engine: Engine, lengths: Lengths) -> dict[str, float]:
-    """Caps on the mean decoding batch. Tokens per step: B·(1 + I(1-s)/O) <= max_num_tokens;
+    """Caps on the mean decoding batch. Tokens per step: B·(1 + I(1-s)/O) <= budget;
     below 1 it means long prompts keep the engine prefilling most of the time."""
+    seqs = engine.max_batch or engines.defaults(engine.name, dep.gpu).max_batch
     return {
         "KV-cache capacity": max_batch(dep, eff, engine, lengths),
-        "engine max batch": engine.max_batch,
-        "tokens per step": engine.max_num_tokens / (1 + lengths.prefill_per_output),
+        "engine max batch": seqs,
+        "tokens per step": tokens_per_step(dep, eff, engine, lengths)
+        / (1 + lengths.prefill_per_output),
     }
 
 
@@ -186,7 +217,9 @@ def _gpu_seconds(
 
 def _memory_reason(dep: Deployment, batch: float, lengths: Lengths, b_star: float) -> str:
     """Why memory is the larger roof: few sequences per weight read, or the KV cache."""
-    weights = arch.weights_touched_bytes(dep.arch, dep.weights.bytes_per_value, batch)
+    weights = arch.weights_touched_bytes(
+        dep.arch, dep.dense_bytes_per_value, batch, dep.weights.bytes_per_value
+    )
     kv = batch * arch.kv_bytes_per_sequence(dep.arch, dep.kv.bytes_per_value, lengths.mean_context)
     kv_share = kv / (weights + kv)
     a = dep.arch
@@ -211,7 +244,7 @@ def _reasons(
     else:
         out = [f"compute-bound: {roofs} (prefill tokens and large batches add FLOPs)"]
     if limit == "KV-cache capacity" and batch < b_star:
-        weights = arch.weight_bytes(dep.arch, dep.weights.bytes_per_value) / dep.num_gpus
+        weights = dep.resident_weight_bytes / dep.num_gpus
         out.append(
             f"batch capped at {batch:.0f} by KV-cache capacity: weights take "
             f"{weights / GIB:.0f} of {dep.gpu.memory_bytes / GIB:.0f} GiB per GPU and each "
@@ -311,3 +344,56 @@ def at_latency_target(
         mid = (low + high) // 2
         low, high = (mid, high) if ok(at_batch(dep, eff, engine, lengths, mid)) else (low, mid)
     return at_batch(dep, eff, engine, lengths, low)
+
+
+def finite_burst(
+    dep: Deployment,
+    eff: Efficiency,
+    engine: Engine,
+    lengths: Lengths,
+    requests: int,
+    spread_outputs: bool = True,
+) -> OperatingPoint:
+    """`requests` requests arriving at once, served to the last token (a benchmark burst).
+
+    With `spread_outputs`, output lengths are exponential with mean O (as in ShareGPT-like
+    traces), so the batch drains: after k steps N·e^(-k/O) requests are still decoding and
+    the last one ends near step O·ln(2N). The burst takes
+
+        T = T_prefill(N·I) + Σ_k T_step(min(cap, N·e^(-k/O)))        tok/s = N·O / T
+
+    where T_prefill is the compute time of all prompts and cap the batch limits. Without
+    spread, every request has O tokens and T = T_prefill + O·T_step(min(cap, N)). The
+    returned point has the burst's mean output tok/s and the step at the start.
+    """
+    if requests <= 0:
+        raise InputError(f"requests must be positive, got {requests}")
+    start = at_batch(dep, eff, engine, lengths, requests)
+    cap = start.batch
+    decode_only = Lengths(lengths.input_len, lengths.output_len, 0.999999)
+    prefill = compute_time(dep, eff, 0, 0, requests * lengths.prefill_len, lengths.input_len)
+    if not spread_outputs:
+        steps = lengths.output_len * math.ceil(requests / cap)
+        total = prefill + steps * _mixed_step(dep, eff, cap, decode_only).total_s
+    else:
+        total, k, mean = prefill, 0, float(lengths.output_len)
+        while (left := requests * math.exp(-k / mean)) >= 0.5:
+            total += _mixed_step(dep, eff, max(1.0, min(cap, left)), decode_only).total_s
+            k += 1
+    tok_s = requests * lengths.output_len / total
+    return OperatingPoint(
+        batch=cap,
+        max_batch=start.max_batch,
+        batch_limit=start.batch_limit,
+        step=start.step,
+        ttft_s=start.ttft_s,
+        output_tok_s=tok_s,
+        num_gpus=dep.num_gpus,
+        gpu_s_per_input_token=start.gpu_s_per_input_token,
+        gpu_s_per_output_token=dep.num_gpus / tok_s,
+        reasons=[
+            *start.reasons,
+            f"burst of {requests} requests drains to the last token: mean output "
+            f"{tok_s:,.0f} tok/s vs {start.output_tok_s:,.0f} at full batch",
+        ],
+    )

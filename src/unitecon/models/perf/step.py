@@ -43,6 +43,13 @@ class Efficiency:
     """Fixed time to first token outside the GPU (tokenize, queue, respond) [s]."""
     reserve_gib: float = 3.0
     """Per-GPU memory kept from the KV cache (CUDA context, activations) [GiB]."""
+    amd_bandwidth: float = 1.0
+    """AMD Instinct + ROCm stack: achieved bandwidth relative to the NVIDIA stack's [-]."""
+    amd_compute: float = 1.0
+    """AMD Instinct + ROCm stack: achieved FLOP/s relative to the NVIDIA stack's [-]."""
+    fp4_moe: float = 1.0
+    """Achieved / nominal bandwidth of 4-bit expert weights dequantized in the MoE kernel on
+    a GPU without FP4 tensor cores (MXFP4 on Hopper) η_fp4moe [-]."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,30 @@ class Deployment:
     weights: Precision
     activations: Precision
     kv: Precision
+
+    @property
+    def dense_bytes_per_value(self) -> float:
+        """Bytes per non-expert weight: BF16 beside MXFP4 experts (gpt-oss), else the
+        weights' format."""
+        if self.weights.name == "mxfp4" and self.arch.is_moe:
+            return 2.0
+        return self.weights.bytes_per_value
+
+    @property
+    def dequantized_moe(self) -> bool:
+        """4-bit experts the GPU cannot multiply natively (dequantized inside the kernel)."""
+        return (
+            self.arch.is_moe
+            and self.weights.bytes_per_value < 1
+            and self.activations.name != self.weights.name
+        )
+
+    @property
+    def resident_weight_bytes(self) -> float:
+        """All weights in memory [B] (experts in the weights' format, the rest as above)."""
+        return arch.weight_bytes(
+            self.arch, self.dense_bytes_per_value, self.weights.bytes_per_value
+        )
 
     @property
     def peak_flop_s(self) -> float:
@@ -87,12 +118,16 @@ def memory_time(
     """Memory roof [s] = (W_touched(B+P) + B·KV_seq(c)) / (N·BW·η_bw).
 
     W_touched includes the MoE expert coverage of the step's tokens; KV_seq applies windows.
+    4-bit experts dequantized in the kernel (MXFP4 on Hopper) move at η_fp4moe of that rate.
     """
     tokens = batch + prefill_tokens
-    weights = arch.weights_touched_bytes(dep.arch, dep.weights.bytes_per_value, tokens)
+    always_on = arch.always_on_params(dep.arch) * dep.dense_bytes_per_value
+    experts = arch.touched_expert_bytes(dep.arch, dep.weights.bytes_per_value, tokens)
+    if dep.dequantized_moe:
+        experts /= eff.fp4_moe
     kv = batch * arch.kv_bytes_per_sequence(dep.arch, dep.kv.bytes_per_value, context)
-    rate = dep.num_gpus * dep.gpu.bandwidth_b_s * eff.bandwidth
-    return (weights + kv) / rate
+    rate = dep.num_gpus * dep.gpu.bandwidth_b_s * eff.bandwidth * vendor_factor(dep, eff, "bw")
+    return (always_on + experts + kv) / rate
 
 
 def compute_time(
@@ -110,7 +145,14 @@ def compute_time(
     flops = batch * arch.decode_flops(dep.arch, context)
     if prefill_tokens:
         flops += prefill_tokens * arch.prefill_flops_per_token(dep.arch, prompt_len)
-    return flops / (dep.num_gpus * dep.peak_flop_s * eff.compute)
+    return flops / (dep.num_gpus * dep.peak_flop_s * eff.compute * vendor_factor(dep, eff, "fl"))
+
+
+def vendor_factor(dep: Deployment, eff: Efficiency, kind: str) -> float:
+    """The vendor stack's efficiency relative to NVIDIA's (1 on NVIDIA GPUs)."""
+    if dep.gpu.vendor != "amd":
+        return 1.0
+    return eff.amd_bandwidth if kind == "bw" else eff.amd_compute
 
 
 def comm_time(dep: Deployment, eff: Efficiency, tokens: float) -> float:

@@ -486,6 +486,7 @@ function renderComparison(out, r) {
     ["Cheapest self-hosted", best ? money(best.monthly_usd[r.plan]) : "—", best ? `${best.replicas} × ${best.num_gpus} ${best.gpu} (${best.precision})` : "nothing meets the latency target"],
     ["Break-even volume", best ? `${count(best.break_even_mtok_per_month)} M tokens/month` : "—", "above it the GPUs are cheaper"],
   ]);
+  if (r.ranking_note) out.appendChild(el(`<p class="warning"><strong>Warning:</strong> ${esc(r.ranking_note)}</p>`));
   const labels = r.options.map((o) => `${o.replicas}×${o.num_gpus} ${o.gpu_id} ${o.precision}`);
   chart(out, "calc-chart", `Monthly cost: self-hosted options (${r.plan.replace("_", "-")}) vs the API (USD)`, [
     { type: "bar", name: "self-hosted fleet", x: labels, y: r.options.map((o) => num(o.monthly_usd[r.plan])) },
@@ -497,6 +498,7 @@ function renderComparison(out, r) {
     { label: "Per month", num: true, get: (o) => money(o.monthly_usd[r.plan]) },
     { label: "Per 1M output tokens", num: true, get: (o) => money(o.usd_per_mtok.output) },
     { label: "Break-even (M tokens/month)", num: true, get: (o) => count(o.break_even_mtok_per_month) },
+    { label: "Performance model", get: (o) => (o.calibrated ? "calibrated" : `UNCALIBRATED: ${o.coverage_warning}`) },
   ], r.options, { empty: "No configuration meets the latency target." });
 }
 function kpisInto(parent, items) {

@@ -1,0 +1,27 @@
+"""`POST /api/v1/selfhost/compare` carries each option's calibration coverage and says so
+when an uncalibrated option (MI300X here) is ranked first."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_api_compare_carries_coverage(client: TestClient, hdr: dict[str, dict[str, str]]) -> None:
+    body = {
+        "model": "Llama-3.1-8B",
+        "api_model": "openai:gpt-4.1-mini",
+        "input_len": 800,
+        "output_len": 200,
+        "peak_tokens_per_s": 5000,
+        "gpu_prices": {"mi300x": "0.10"},
+        "top": 100,
+    }
+    r = client.post("/api/v1/selfhost/compare", json=body, headers=hdr["read"])
+    assert r.status_code == 200, r.text
+    data = r.json()
+    mi = [o for o in data["options"] if o["gpu_id"] == "mi300x"]
+    assert mi and not mi[0]["calibrated"] and "vendor amd" in mi[0]["coverage_warning"]
+    low, high = mi[0]["throughput_band"]
+    assert low < 1 < high
+    assert data["options"][0]["gpu_id"] == "mi300x"  # $0.10/GPU-h wins even at its low end
+    assert "UNCALIBRATED" in data["ranking_note"]
