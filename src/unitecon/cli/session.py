@@ -161,9 +161,9 @@ def ingest_through_service(
     ingests the files (they are on its machine) with the ledger's own file path."""
     import httpx
 
-    from unitecon.terminal import console
     from unitecon.engine import LedgerBusy
     from unitecon.ledger.store import IngestResult
+    from unitecon.terminal import console
 
     svc = running_service(ledger)
     if svc is None:
