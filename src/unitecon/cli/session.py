@@ -63,10 +63,11 @@ def running_service(ledger: Path) -> dict[str, Any] | None:
 class Session:
     """Asks questions: of a local `Analysis` (opened on first use) or of the service."""
 
-    def __init__(self, config: Path | None) -> None:
+    def __init__(self, config: Path | None, quiet: bool = False) -> None:
         from unitecon.ledger.store import DB_NAME, home
 
         self.config = config
+        self.quiet = quiet
         self.ledger = home() / DB_NAME
         self._analysis: Any = None
         self._remote: dict[str, Any] | None = None
@@ -99,12 +100,19 @@ class Session:
         return a.project if a is not None else cfg.load(self.config)
 
     def ask(self, question: str, f: Filters | None = None, **params: Any) -> Any:
-        """The answer to `question` (a key of `QUESTIONS`) under the filters `f`."""
-        a = self._local()
-        if a is not None:
-            method = getattr(a, question)
-            return method(f or Filters(), **params) if QUESTIONS[question][2] else method(**params)
-        return self._ask_service(question, f or Filters(), params)
+        """The answer to `question` (a key of `QUESTIONS`) under the filters `f`; a spinner
+        on a terminal while it is computed."""
+        from unitecon.terminal import console
+
+        shown = console.is_terminal and not self.quiet
+        with console.status(f"{question}…", spinner="dots") if shown else _nothing():
+            a = self._local()
+            if a is not None:
+                method = getattr(a, question)
+                if QUESTIONS[question][2]:
+                    return method(f or Filters(), **params)
+                return method(**params)
+            return self._ask_service(question, f or Filters(), params)
 
     def _ask_service(self, question: str, f: Filters, params: dict[str, Any]) -> Any:
         import httpx
