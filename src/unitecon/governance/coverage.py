@@ -21,8 +21,12 @@ from typing import Any
 import ibis
 
 from unitecon.attribution.frame import is_leaf
+from unitecon.ledger import dimensions
 
-DIMENSIONS = ("customer_id", "feature", "team", "user_id", "environment", "agent")
+#: The business tags whose coverage is reported: the registry's coverage dimensions.
+DIMENSIONS = tuple(
+    d.column for d in dimensions.REGISTRY if dimensions.COVERAGE in d.uses and d.column
+)
 ZERO = Decimal(0)
 
 

@@ -1,0 +1,97 @@
+"""Read commands as a user runs them: each one end to end, as a subprocess, on a demo ledger.
+
+The reference, measured in the same run: a bare `python -c "import duckdb; ..."` subprocess
+that opens the same ledger read-only and sums the token columns by feature (what the
+cheapest possible answer to `costs --by feature` costs a fresh process). Each command's
+time is printed with its ratio to that reference, best of `--runs`, and its CPU time.
+
+    .venv/bin/python bench/cli.py [--days 60] [--customers 200] [--runs 3] [--home DIR]
+
+Without `--home` a demo ledger is generated first (`unitecon demo --no-tour`); with it, the
+ledger and project file there are used as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COMMANDS = [
+    ["costs", "--by", "feature"],
+    ["costs", "--by", "customer,day", "--json"],
+    ["costs", "--by", "feature", "--since", "2030-01-01"],
+    ["unit", "--by", "feature", "--loaded"],
+    ["tasks", "--top", "5"],
+    ["outcomes", "--by", "feature"],
+    ["endpoints"],
+    ["margins", "--by", "plan"],
+    ["budgets"],
+    ["anomalies"],
+    ["runaway"],
+    ["coverage"],
+    ["alerts"],
+    ["prices", "missing"],
+]
+
+BARE = (
+    "import duckdb,sys; c=duckdb.connect(sys.argv[1], read_only=True); "
+    "c.execute('SELECT feature, sum(input_tokens), sum(output_tokens) FROM events "
+    "GROUP BY 1').fetchall()"
+)
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
+    """(wall s, CPU s of the child, exit code)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if r.returncode:
+        sys.stderr.write(r.stdout[-500:] + r.stderr[-500:])
+    return wall, cpu, r.returncode
+
+
+def best(argv: list[str], env: dict[str, str], cwd: Path, runs: int) -> tuple[float, float, int]:
+    results = [timed(argv, env, cwd) for _ in range(runs)]
+    return min(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--days", type=int, default=60)
+    ap.add_argument("--customers", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--home", type=Path)
+    args = ap.parse_args(argv)
+    unitecon = str(Path(sys.executable).with_name("unitecon"))
+    home = args.home or Path(tempfile.mkdtemp(prefix="unitecon-bench-cli-"))
+    env = {**os.environ, "UNITECON_HOME": str(home), "COLUMNS": "160"}
+    if args.home is None:
+        print(f"demo ledger: {args.days} days, {args.customers} customers in {home}", flush=True)
+        demo = [unitecon, "demo", "--no-tour", "--days", str(args.days)]
+        subprocess.run([*demo, "--customers", str(args.customers)], env=env, cwd=home,
+                       check=True, capture_output=True)  # fmt: skip
+    ledger = home / "ledger.duckdb"
+    ref, ref_cpu, _ = best([sys.executable, "-c", BARE, str(ledger)], env, home, args.runs)
+    print(f"reference (bare DuckDB in a fresh process): {ref:.2f} s wall, {ref_cpu:.2f} s CPU")
+    print(f"{'command':44} {'wall s':>7} {'CPU s':>7} {'x ref':>7}")
+    worst = 0.0
+    for cmd in COMMANDS:
+        wall, cpu, code = best([unitecon, *cmd], env, home, args.runs)
+        worst = max(worst, wall)
+        flag = "" if code == 0 else f"  (exit {code})"
+        print(f"{' '.join(cmd):44} {wall:7.2f} {cpu:7.2f} {wall / ref:7.1f}{flag}", flush=True)
+    print(f"slowest read command: {worst:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
