@@ -130,7 +130,9 @@ def test_migrate_from_version_2_keys_every_event(tmp_path: Path) -> None:
     with Ledger(path) as ledger:
         ledger.con.execute("DROP TABLE price_keys")
         ledger.con.execute("ALTER TABLE events DROP COLUMN price_key")
-        ledger.con.execute("DELETE FROM schema_migrations WHERE version = 3")
+        ledger.con.execute("DROP TABLE bill_lines")
+        ledger.con.execute("DROP TABLE bill_imports")
+        ledger.con.execute("DELETE FROM schema_migrations WHERE version >= 3")
     con = duckdb.connect(str(path))
     assert migrations.current_version(con) == 2
     rows = [

@@ -47,6 +47,7 @@ def _register() -> None:
         "scenarios",
         "serve",
         "audit",
+        "billing",
     ):
         try:
             m = importlib.import_module(f"unitecon.cli.{mod}")

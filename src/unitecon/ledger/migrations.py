@@ -167,7 +167,64 @@ def _m003_price_keys(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_task_type, _m003_price_keys)
+def _m004_bills(con: duckdb.DuckDBPyConnection) -> None:
+    """What providers bill (`unitecon.billing`): a bill is not a usage event, so it has its
+    own table. `bill_lines` holds cost lines (an amount) and usage lines (a quantity of
+    tokens or requests the provider counted), each with where it came from; `bill_imports`
+    is their lineage. A bucket (source kind, provider, period) comes from one download: a
+    later import of the same bucket replaces it (re-importing a file changes nothing)."""
+    con.execute(
+        """
+        CREATE TABLE bill_imports (
+            import_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            sha256 VARCHAR,
+            format VARCHAR NOT NULL,
+            imported_at TIMESTAMPTZ NOT NULL,
+            lines_read BIGINT NOT NULL,
+            buckets_new BIGINT NOT NULL,
+            buckets_replaced BIGINT NOT NULL,
+            buckets_unchanged BIGINT NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE bill_lines (
+            bucket VARCHAR NOT NULL,
+            fingerprint VARCHAR NOT NULL,
+            format VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            period_start TIMESTAMPTZ NOT NULL,
+            period_end TIMESTAMPTZ NOT NULL,
+            model VARCHAR,
+            sku VARCHAR,
+            token_kind VARCHAR,
+            account VARCHAR,
+            api_key_id VARCHAR,
+            service_tier VARCHAR,
+            batch BOOLEAN,
+            quantity DECIMAL(38, 6),
+            unit VARCHAR,
+            amount DECIMAL(38, 12),
+            list_amount DECIMAL(38, 12),
+            currency VARCHAR NOT NULL,
+            invoice_id VARCHAR,
+            source VARCHAR NOT NULL,
+            location VARCHAR NOT NULL,
+            import_id VARCHAR NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _m001_initial,
+    _m002_task_type,
+    _m003_price_keys,
+    _m004_bills,
+)
 LATEST = len(MIGRATIONS)
 
 
