@@ -25,6 +25,7 @@ from unitecon.economics.revenue_config import RevenueConfig
 from unitecon.errors import ConfigError
 from unitecon.governance.config import GovernanceConfig
 from unitecon.pricing.config import PricingConfig
+from unitecon.reconcile.config import ReconcileConfig
 from unitecon.yamlfile import parse_model
 
 
@@ -62,6 +63,8 @@ class Project(Strict):
     """Monthly budgets, anomaly and runaway-task thresholds."""
     selfhost: SelfHostConfig = Field(default_factory=SelfHostConfig)
     """People cost of running a self-hosted fleet."""
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
+    """Bill reconciliation: tolerances and the capture-rate alert threshold."""
 
 
 def parse(text: str, source: str = "<config>") -> Project:

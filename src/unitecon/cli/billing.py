@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,6 +28,7 @@ bills_app = typer.Typer(help="Provider bills: OpenAI / Anthropic cost and usage 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(bills_app, name="bills")
+    app.command("reconcile")(reconcile)
 
 
 @bills_app.command("import")
@@ -116,3 +117,97 @@ def bills_fetch(
     folder = out or home() / "bills"
     files = [download(k, lo, hi, folder / f"{k}-{lo}-{hi}.jsonl") for k in kinds]
     bills_import(files, None, as_json)
+
+
+def reconcile(
+    since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
+    provider: Annotated[str | None, typer.Option(help="Only this provider.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Matching rows too.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 30,
+    chart: Annotated[Path | None, typer.Option(help="Write a chart (HTML) here.")] = None,
+    fail: Annotated[
+        bool, typer.Option("--fail", help="Exit 1 when a capture rate is below the threshold.")
+    ] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The bill against the ledger: residuals, what explains them, capture rate.
+
+    Per provider, bill period (a UTC day) and model: the ledger's computed cost, the cost
+    the sources reported, the bill, the residual and its explanation (untracked usage,
+    price differences, unknown models, sampling). Example: unitecon reconcile --chart r.html
+    """
+    from unitecon import config as cfg
+    from unitecon.ledger.store import Ledger
+    from unitecon.reconcile import reconcile_ledger
+
+    project = cfg.load(config)
+    with Ledger(read_only=True) as ledger:
+        rec = reconcile_ledger(
+            ledger, project, parse_date(since, "since"), parse_date(until, "until")
+        )
+    if provider:
+        rec.rows = [r for r in rec.rows if r.provider == provider.lower()]
+    if chart:
+        from unitecon.reconcile.chart import write_chart
+
+        write_chart(rec, chart)
+    if as_json:
+        emit_json(rec.as_dict())
+    else:
+        _print_reconciliation(rec, show_all, limit)
+        if chart:
+            console.print(f"Chart: {chart}")
+    if fail and rec.alerts:
+        raise typer.Exit(1)
+
+
+def _period(r: Any) -> str:
+    days = (r.period_end - r.period_start).days
+    return str(r.period_start) if days == 1 else f"{r.period_start}..{r.period_end}"
+
+
+def _pct(v: Any) -> str:
+    return "—" if v is None else f"{v:+.1f}%"
+
+
+def _print_reconciliation(rec: Any, show_all: bool, limit: int) -> None:
+    if not rec.rows:
+        console.print("No bills to reconcile: `unitecon bills import FILE` first.")
+        return
+    rows = rec.rows if show_all else [r for r in rec.rows if r.status != "match"]
+    shown = rows[:limit] if limit else rows
+    cols = ["provider", "period", "model", "computed", "reported", "billed", "residual",
+            "%", "explained by"]  # fmt: skip
+    body = [
+        (r.provider, _period(r),
+         r.model[:40], money(r.computed), money(r.reported) if r.reported is not None else "",
+         money(r.billed), money(r.residual), _pct(r.residual_pct),
+         "; ".join(f"{e.kind.replace('_', ' ')} {money(e.amount)}" for e in r.explanations)
+         or r.status)
+        for r in shown
+    ]  # fmt: skip
+    n_match = sum(r.status == "match" for r in rec.rows)
+    title = f"Bill vs ledger — {len(rec.rows)} rows, {n_match} within tolerance"
+    if len(rows) > len(shown):
+        title += f" (top {len(shown)} of {len(rows)} shown)"
+    console.print(table(title, cols, body, right=cols[3:8]))
+    for r in shown[:5]:
+        for e in r.explanations:
+            console.print(f"  {r.provider} {r.period_start} {r.model[:30]}: {e.text}",
+                          highlight=False, markup=False)  # fmt: skip
+    cap = [
+        (c.provider, money(c.tracked), money(c.billed),
+         "—" if c.rate is None else f"{c.rate * 100:.1f}%",
+         "[bold red]below threshold[/]" if c.alert else "ok")
+        for c in rec.capture
+    ]  # fmt: skip
+    thr = f"{rec.threshold * 100:.0f}%"
+    console.print(table(f"Capture rate (tracked / billed, over the bill's periods; alert "
+                        f"below {thr})", ["provider", "tracked", "billed", "capture", "status"],
+                        cap, right=["tracked", "billed", "capture"]))  # fmt: skip
+    for p, n in rec.uncovered_days.items():
+        console.print(f"[yellow]{p}: {n} day(s) of ledger cost outside the bill's periods "
+                      "(not reconciled).[/]")  # fmt: skip
+    console.print(f"Bill sources: {', '.join(f'{p}: {s}' for p, s in rec.sources.items())}")
