@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint types bench clean venv browser
+.PHONY: demo test check lint types bench clean venv browser focus-validator
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,7 +22,11 @@ demo: $(STAMP)
 browser:
 	@sh scripts/install-browser.sh || { [ -z "$$CI" ] && echo "no chromium: browser tests will be skipped"; }
 
-test: $(STAMP) browser
+# The FinOps Foundation's FOCUS validator in its own venv, for the FOCUS export's test.
+focus-validator:
+	@sh scripts/install-focus-validator.sh
+
+test: $(STAMP) browser focus-validator
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -39,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/montecarlo.py
 
 clean:
-	rm -rf $(VENV) .unitecon .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-focus .unitecon .pytest_cache .mypy_cache .ruff_cache

@@ -63,6 +63,22 @@ def write_demo_project(home_dir: Path) -> Path:
     return target
 
 
+def import_demo_bill(ledger: Ledger, project: Any, folder: Path) -> list[Path]:
+    """Write the demo's provider bills (`demo.bill`: what the ledger tracked, with untracked
+    usage, a negotiated discount and an unknown model planted) and import them."""
+    from dataclasses import asdict
+
+    from unitecon.billing import import_lines, read_bill
+    from unitecon.demo.bill import write_bill
+    from unitecon.reconcile import ledger_days
+
+    files = write_bill(folder, [asdict(d) for d in ledger_days(ledger, project)])
+    for path in files:
+        fmt, lines = read_bill(path)
+        import_lines(ledger.con, str(path), fmt, lines, sha256_file(path))
+    return files
+
+
 def run_demo(
     *, seed: int = 7, days: int = 60, customers: int = 200, quiet: bool = False
 ) -> dict[str, Any]:
@@ -80,6 +96,7 @@ def run_demo(
     project = config.load(write_demo_project(out))
     with Ledger(out / "ledger.duckdb") as ledger:
         results = ingest_paths(ledger, files.all, quiet=quiet)  # ingest -> ledger
+        import_demo_bill(ledger, project, out / "demo" / "bills")  # the providers' bill
         with Analysis(ledger, project) as analysis:  # price -> attribute (the analysis core)
             costed = analysis.costed(Filters())
             report = write_report(ledger, costed.events, project, out / "report.html")  # report

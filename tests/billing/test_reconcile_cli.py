@@ -53,7 +53,7 @@ def test_import_then_reconcile(
     assert second["explanations"][0]["kind"] == "price_difference"
     assert "usage report" in second["explanations"][0]["text"]
     cap = {c["provider"]: c for c in out["capture"]}
-    assert Decimal(cap["all"]["rate"]) == Decimal("4.20") / Decimal("6.30")  # 2/3
+    assert Decimal(cap["all"]["rate"]) == Decimal("0.666667")  # 4.20 / 6.30 = 2/3
     assert cap["all"]["alert"] is True
     assert run(["reconcile", "--fail", "--chart", str(tmp_path / "r.html")]) == 1
     text = capsys.readouterr().out

@@ -10,6 +10,7 @@ Examples:
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ bills_app = typer.Typer(help="Provider bills: OpenAI / Anthropic cost and usage 
 def register(app: typer.Typer) -> None:
     app.add_typer(bills_app, name="bills")
     app.command("reconcile")(reconcile)
+    app.command("export")(export)
 
 
 @bills_app.command("import")
@@ -193,10 +195,13 @@ def _print_reconciliation(rec: Any, show_all: bool, limit: int) -> None:
     if len(rows) > len(shown):
         title += f" (top {len(shown)} of {len(rows)} shown)"
     console.print(table(title, cols, body, right=cols[3:8]))
-    for r in shown[:5]:
-        for e in r.explanations:
-            console.print(f"  {r.provider} {r.period_start} {r.model[:30]}: {e.text}",
-                          highlight=False, markup=False)  # fmt: skip
+    summ = [
+        (s["provider"], s["kind"].replace("_", " "), s["rows"], money(s["amount"]), s["example"])
+        for s in rec.summary()
+    ]
+    console.print(table("What explains the residuals (over the bill's periods; an example each)",
+                        ["provider", "explanation", "rows", "amount", "largest row"], summ,
+                        right=["rows", "amount"]))  # fmt: skip
     cap = [
         (c.provider, money(c.tracked), money(c.billed),
          "—" if c.rate is None else f"{c.rate * 100:.1f}%",
@@ -211,3 +216,44 @@ def _print_reconciliation(rec: Any, show_all: bool, limit: int) -> None:
         console.print(f"[yellow]{p}: {n} day(s) of ledger cost outside the bill's periods "
                       "(not reconciled).[/]")  # fmt: skip
     console.print(f"Bill sources: {', '.join(f'{p}: {s}' for p, s in rec.sources.items())}")
+
+
+def export(
+    focus: Annotated[
+        Path, typer.Option("--focus", help="Write FOCUS 1.2 here (.csv or .parquet).")
+    ],
+    since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
+    account: Annotated[str, typer.Option(help="BillingAccountId / Name to write.")] = "unitecon",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export the ledger's cost as FinOps FOCUS 1.2 (CSV or Parquet, by the file's suffix).
+
+    One row per UTC day x provider x service x SKU (model and token kind) x tags; self-hosted
+    GPU time and fixed costs as charges of their own. Example:
+    unitecon export --focus focus.parquet --since 2026-10-01
+    """
+    from unitecon import config as cfg
+    from unitecon.ledger.store import Ledger
+    from unitecon.reconcile import focus as f
+
+    if focus.suffix.lower() not in (".csv", ".parquet"):
+        raise UniteconError(f"--focus {focus}: name a .csv or .parquet file")
+    project = cfg.load(config)
+    with console.status("pricing the ledger for FOCUS...", spinner="dots"):
+        with Ledger(read_only=True) as ledger:
+            rows = f.focus_rows(
+                ledger, project, parse_date(since, "since"), parse_date(until, "until"), account
+            )
+        f.write(rows, focus)
+    totals = f.totals(rows)
+    if as_json:
+        emit_json({"path": str(focus), "rows": len(rows), "billed_by_service": totals})
+        return
+    body = [(s, money(v)) for s, v in sorted(totals.items(), key=lambda kv: -kv[1])]
+    body.append(("total", money(sum(totals.values(), start=Decimal(0)))))
+    days = sorted({r["ChargePeriodStart"].date() for r in rows})
+    span = f"{days[0]} .. {days[-1]}" if days else "no charges"
+    console.print(table(f"FOCUS 1.2 export: {len(rows):,} rows, charge periods {span} -> {focus}",
+                        ["ServiceName", "BilledCost"], body, right=["BilledCost"]))  # fmt: skip

@@ -31,6 +31,10 @@ class LedgerDay:
     events: int
     tokens: int
     """Input + output tokens, sampling-weighted (input inclusive of cache)."""
+    input_tokens: int
+    output_tokens: int
+    input_cost: Decimal
+    """The input tokens' part of `computed` [USD], sampling-weighted."""
     unpriced_events: int
     unpriced_tokens: int
     sampled_events: int
@@ -83,6 +87,9 @@ def _aggregate(t: Any, tol_pct: Decimal) -> list[LedgerDay]:
             computed=t.var_cost.sum(),
             events=t.count(),
             tokens=tokens.sum(),
+            input_tokens=(t.input_tokens.cast("float64") / t.sample_rate).sum(),
+            output_tokens=(t.output_tokens.cast("float64") / t.sample_rate).sum(),
+            input_cost=ibis.ifelse(t.cost_kind == "token", t.input_cost * weight, 0).sum(),
             unpriced_events=(t.cost_kind == "unpriced").sum(),
             unpriced_tokens=ibis.ifelse(t.cost_kind == "unpriced", tokens, 0.0).sum(),
             sampled_events=sampled.sum(),
@@ -106,6 +113,9 @@ def _aggregate(t: Any, tol_pct: Decimal) -> list[LedgerDay]:
                 computed=Decimal(r["computed"] or 0),
                 events=int(r["events"]),
                 tokens=round(r["tokens"] or 0),
+                input_tokens=round(r["input_tokens"] or 0),
+                output_tokens=round(r["output_tokens"] or 0),
+                input_cost=Decimal(r["input_cost"] or 0),
                 unpriced_events=int(r["unpriced_events"] or 0),
                 unpriced_tokens=round(r["unpriced_tokens"] or 0),
                 sampled_events=int(r["sampled_events"] or 0),

@@ -4,8 +4,8 @@ Example::
 
     reconcile:
       capture_alert_below: 0.95     # alert when tracked / billed drops below 95 %
-      tolerance_pct: 2              # a residual within 2 % of the bill (or $0.05) is a match
-      tolerance_usd: 0.05
+      tolerance_pct: 2              # a residual within 2 % of the bill (or $0.01) is a match
+      tolerance_usd: 0.01
       reported_tolerance_pct: 1     # a source's reported cost vs ours, per event
 """
 
@@ -25,7 +25,7 @@ class ReconcileConfig(BaseModel):
     """Alert when a provider's (or the overall) capture rate, tracked / billed, is below this."""
     tolerance_pct: Decimal = Field(default=Decimal("2"), ge=0)
     """A residual within this share of the bill [%] is a match (rounding, timing)."""
-    tolerance_usd: Decimal = Field(default=Decimal("0.05"), ge=0)
+    tolerance_usd: Decimal = Field(default=Decimal("0.01"), ge=0)
     """... or within this amount [USD per row]."""
     reported_tolerance_pct: Decimal = Field(default=Decimal("1"), ge=0)
     """A source's reported cost disagrees with ours when off by more than this [%] (and

@@ -105,6 +105,7 @@ class Capture:
     tracked: Decimal
     billed: Decimal
     rate: Decimal | None
+    """tracked / billed, to 6 places; None with nothing billed."""
     alert: bool
 
 
@@ -122,9 +123,26 @@ class Reconciliation:
     def alerts(self) -> list[Capture]:
         return [c for c in self.capture if c.alert]
 
+    def summary(self) -> list[dict[str, Any]]:
+        """Per provider and explanation: rows, amount [USD over the bill's periods], and the
+        largest row's text as an example; largest amount first."""
+        by: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in self.rows:
+            for e in r.explanations:
+                first = {"provider": r.provider, "kind": e.kind, "rows": 0, "amount": ZERO,
+                         "example": e.text, "top": ZERO}  # fmt: skip
+                s = by.setdefault((r.provider, e.kind), first)
+                s["rows"] += 1
+                s["amount"] += e.amount
+                if abs(e.amount) > s["top"]:
+                    s["top"], s["example"] = abs(e.amount), f"{r.period_start} {r.model}: {e.text}"
+        out = sorted(by.values(), key=lambda s: -abs(s["amount"]))
+        return [{k: v for k, v in s.items() if k != "top"} for s in out]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "rows": [r.as_dict() for r in self.rows],
+            "summary": self.summary(),
             "capture": [asdict(c) for c in self.capture],
             "threshold": self.threshold,
             "sources": self.sources,
@@ -165,7 +183,7 @@ def reconcile(
     uncovered = _add_ledger(ledger, periods, model_key, row)
     for r in rows.values():
         explain(r, cfg)
-    ordered = sorted(rows.values(), key=lambda r: (r.provider, r.period_start, -abs(r.residual)))
+    ordered = sorted(rows.values(), key=lambda r: (-abs(r.residual), r.provider, r.period_start))
     return Reconciliation(
         ordered, capture(ordered, cfg), cfg.capture_alert_below, sources, uncovered
     )
@@ -270,10 +288,6 @@ def _tolerance(r: Row, cfg: ReconcileConfig) -> Decimal:
     return max(cfg.tolerance_usd, abs(r.billed) * cfg.tolerance_pct / 100)
 
 
-def _pct(x: Decimal) -> str:
-    return f"{x:+.1f}%"
-
-
 def explain(r: Row, cfg: ReconcileConfig) -> None:
     """Fill `r.explanations` and `r.status` (see the module doc for the order)."""
     tol = _tolerance(r, cfg)
@@ -355,13 +369,13 @@ def _price(r: Row, left: Decimal, ex: list[Explanation], tol: Decimal) -> Decima
         off = (1 - r.billed / r.list_billed) * 100
         text = f"the bill is {off:.1f}% below its own list price: a negotiated discount"
     elif Decimal(-53) <= ratio <= Decimal(-47):
-        text = f"the bill is {_pct(ratio)} off our price: batch pricing on calls not marked batch"
+        text = f"the bill is {-ratio:.1f}% below our price: batch pricing on calls not marked batch"
     elif ratio < 0:
-        text = (f"the bill is {_pct(ratio)} off our list price: a negotiated discount not in the "
+        text = (f"the bill is {-ratio:.1f}% below our list price: a negotiated discount not in the "
                 f"project file (pricing.discounts: - {{provider: {r.provider}, percent: "
                 f"{-ratio:.0f}}})")  # fmt: skip
     else:
-        text = (f"the bill is {_pct(ratio)} above our price: a priority or long-context tier, "
+        text = (f"the bill is {ratio:.1f}% above our price: a priority or long-context tier, "
                 "or a price change the catalog lacks (`unitecon prices update`)")  # fmt: skip
     if not tokens_agree:
         text += " — or usage the ledger never saw: import the usage report to tell them apart"
@@ -379,7 +393,7 @@ def capture(rows: list[Row], cfg: ReconcileConfig) -> list[Capture]:
     out = []
     for p in [*sorted(k for k in by if k != "all"), "all"] if by else []:
         tracked, billed = by[p]
-        rate = tracked / billed if billed else None
+        rate = (tracked / billed).quantize(CENT) if billed else None
         alert = rate is not None and rate < cfg.capture_alert_below
         out.append(Capture(p, tracked, billed, rate, alert))
     return out

@@ -13,13 +13,13 @@ from unitecon.reconcile.reconcile import ModelKey, Reconciliation, reconcile
 def catalog_model_key(pricing: Any) -> ModelKey:
     """The catalog's model id for a (provider, model) as genai-prices matches it, so that
     the bill's "gpt-4o-mini-2024-07-18" and the events' "gpt-4o-mini" meet; a model the
-    catalog does not know keeps its own name (lowercase)."""
+    catalog does not know keeps its own name."""
     from unitecon.pricing.catalog import Resolved, resolve
 
     @cache
     def key(provider: str, model: str) -> str:
         r = resolve(provider, model, pricing)
-        return r.model_id if isinstance(r, Resolved) else model.lower()
+        return r.model_id if isinstance(r, Resolved) else model
 
     return key
 
