@@ -21,11 +21,11 @@ from unitecon.attribution.config import (
     FixedCost,
     UnitPrice,
 )
+from unitecon.billing.config import ReconcileConfig
 from unitecon.economics.revenue_config import RevenueConfig
 from unitecon.errors import ConfigError
 from unitecon.governance.config import GovernanceConfig
 from unitecon.pricing.config import PricingConfig
-from unitecon.reconcile.config import ReconcileConfig
 from unitecon.yamlfile import parse_model
 
 

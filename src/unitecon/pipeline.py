@@ -68,11 +68,14 @@ def import_demo_bill(ledger: Ledger, project: Any, folder: Path) -> list[Path]:
     usage, a negotiated discount and an unknown model planted) and import them."""
     from dataclasses import asdict
 
+    from unitecon.analysis import Analysis
     from unitecon.billing import import_lines, read_bill
     from unitecon.demo.bill import write_bill
     from unitecon.reconcile import ledger_days
 
-    files = write_bill(folder, [asdict(d) for d in ledger_days(ledger, project)])
+    with Analysis(ledger, project) as analysis:
+        days = ledger_days(analysis)
+    files = write_bill(folder, [asdict(d) for d in days])
     for path in files:
         fmt, lines = read_bill(path)
         import_lines(ledger.con, str(path), fmt, lines, sha256_file(path))

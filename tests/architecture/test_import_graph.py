@@ -29,16 +29,30 @@ RULES: dict[str, set[str]] = {
     "models": BASE,
     "economics": BASE | {"ledger", "pricing", "attribution", "models"},
     "governance": BASE | {"ledger", "pricing", "attribution"},
-    "config": BASE | {"ledger", "pricing", "attribution", "economics", "governance"},
+    "billing": BASE | {"ledger"},
+    "config": BASE | {"ledger", "pricing", "attribution", "economics", "governance", "billing"},
     "demo": BASE | {"ledger", "ingest"},
     "analysis": BASE | STAGES | {"config"},
+    "reconcile": BASE | STAGES | {"config", "analysis", "billing"},
     "terminal": set(),
-    "report": BASE | STAGES | {"config", "analysis", "terminal"},
-    "pipeline": BASE | STAGES | {"config", "analysis", "demo", "report", "terminal"},
-    "server": BASE | STAGES | {"config", "analysis"},
+    "report": BASE | STAGES | {"config", "analysis", "terminal", "billing", "reconcile"},
+    "pipeline": BASE
+    | STAGES
+    | {"config", "analysis", "demo", "report", "terminal", "billing", "reconcile"},
+    "server": BASE | STAGES | {"config", "analysis", "billing", "reconcile"},
     "cli": BASE
     | STAGES
-    | {"config", "analysis", "demo", "report", "server", "pipeline", "terminal"},
+    | {
+        "config",
+        "analysis",
+        "demo",
+        "report",
+        "server",
+        "pipeline",
+        "terminal",
+        "billing",
+        "reconcile",
+    },
 }
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from unitecon.analysis import Analysis
 from unitecon.demo.bill import OPENAI_DISCOUNT, UNTRACKED_SHARE
 from unitecon.demo.catalog import FT_TRIAGE
 from unitecon.ledger.store import Ledger
@@ -16,8 +17,8 @@ from unitecon.reconcile import reconcile_ledger
 
 def _rec(demo_ledger: tuple[Path, Any, Path]) -> Any:
     path, project, _ = demo_ledger
-    with Ledger(path, read_only=True) as ledger:
-        return reconcile_ledger(ledger, project)
+    with Ledger(path, read_only=True) as ledger, Analysis(ledger, project) as analysis:
+        return reconcile_ledger(analysis)
 
 
 def test_every_residual_is_explained(demo_ledger: tuple[Path, Any, Path]) -> None:

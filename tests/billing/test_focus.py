@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from unitecon.analysis import Analysis
 from unitecon.attribution import fixed
 from unitecon.attribution.costed import variable_costs
 from unitecon.economics.costs import costs_by
@@ -40,8 +41,8 @@ UNCHECKABLE = {"InvoiceId-C-005-C"}
 @pytest.fixture(scope="module")
 def rows(demo_ledger: tuple[Path, Any, Path]) -> list[dict[str, Any]]:
     path, project, _ = demo_ledger
-    with Ledger(path, read_only=True) as ledger:
-        return focus.focus_rows(ledger, project)
+    with Ledger(path, read_only=True) as ledger, Analysis(ledger, project) as analysis:
+        return focus.focus_rows(analysis)
 
 
 def _validate(path: Path, criteria: str | None) -> tuple[set[str], int]:

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unitecon import config
+from unitecon.analysis import Analysis
 from unitecon.billing import BillLine, import_lines
 from unitecon.ingest.base import Chunk
 from unitecon.ledger.schema import to_table
@@ -78,7 +79,8 @@ def result() -> Any:
         import_lines(
             ledger.con, "usage.json", "openai_usage", [b for b in bill if b.kind == "usage"]
         )
-        return reconcile_ledger(ledger, config.Project())
+        with Analysis(ledger, config.Project()) as analysis:
+            return reconcile_ledger(analysis)
 
 
 def _row(result: Any, day: int, model: str = "gpt-4o-mini") -> Any:

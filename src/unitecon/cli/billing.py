@@ -140,15 +140,11 @@ def reconcile(
     the sources reported, the bill, the residual and its explanation (untracked usage,
     price differences, unknown models, sampling). Example: unitecon reconcile --chart r.html
     """
-    from unitecon import config as cfg
-    from unitecon.ledger.store import Ledger
+    from unitecon.analysis import Analysis
     from unitecon.reconcile import reconcile_ledger
 
-    project = cfg.load(config)
-    with Ledger(read_only=True) as ledger:
-        rec = reconcile_ledger(
-            ledger, project, parse_date(since, "since"), parse_date(until, "until")
-        )
+    with Analysis.open(config) as analysis:
+        rec = reconcile_ledger(analysis, parse_date(since, "since"), parse_date(until, "until"))
     if provider:
         rec.rows = [r for r in rec.rows if r.provider == provider.lower()]
     if chart:
@@ -234,18 +230,15 @@ def export(
     GPU time and fixed costs as charges of their own. Example:
     unitecon export --focus focus.parquet --since 2026-10-01
     """
-    from unitecon import config as cfg
-    from unitecon.ledger.store import Ledger
+    from unitecon.analysis import Analysis
     from unitecon.reconcile import focus as f
 
     if focus.suffix.lower() not in (".csv", ".parquet"):
         raise UniteconError(f"--focus {focus}: name a .csv or .parquet file")
-    project = cfg.load(config)
+    lo, hi = parse_date(since, "since"), parse_date(until, "until")
     with console.status("pricing the ledger for FOCUS...", spinner="dots"):
-        with Ledger(read_only=True) as ledger:
-            rows = f.focus_rows(
-                ledger, project, parse_date(since, "since"), parse_date(until, "until"), account
-            )
+        with Analysis.open(config) as analysis:
+            rows = f.focus_rows(analysis, lo, hi, account)
         f.write(rows, focus)
     totals = f.totals(rows)
     if as_json:

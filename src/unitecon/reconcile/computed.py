@@ -1,6 +1,6 @@
 """The ledger's side of a reconciliation: computed and reported cost per provider, UTC day
-and model, in one function, so that it can be pointed at another cost source (the
-analysis core) without touching the comparison.
+and model, in one function over the analysis core's costed events (`Analysis.events`), so
+the bill is compared with the very numbers every other surface shows.
 
 Computed cost is the attribution stage's variable cost (`var_cost`: catalog prices with the
 project's overrides and discounts, weighted by 1/sample_rate), leaf calls only, API calls
@@ -51,24 +51,17 @@ class LedgerDay:
 
 
 def ledger_days(
-    ledger: Any,
-    project: Any,
+    analysis: Any,
     since: dt.date | None = None,
     until: dt.date | None = None,
     reported_tolerance_pct: Decimal = Decimal(1),
 ) -> list[LedgerDay]:
-    """Per provider x UTC day x model: the ledger's computed and reported cost."""
-    from unitecon.attribution.costed import variable_costs
-    from unitecon.attribution.frame import utc
-    from unitecon.pricing import priced_events
+    """Per provider x UTC day x model: the ledger's computed and reported cost, from the
+    analysis core's costed events of [since, until)."""
+    from unitecon.analysis.answers import Filters
 
-    priced = priced_events(ledger, project)
-    lo, hi = (utc(d) if d else None for d in (since, until))
-    costed = variable_costs(priced, project, lo, hi)
-    try:
-        return _aggregate(costed.events, reported_tolerance_pct)
-    finally:
-        costed.release()
+    events = analysis.events(Filters(since=since, until=until), once=True)
+    return _aggregate(events, reported_tolerance_pct)
 
 
 def _aggregate(t: Any, tol_pct: Decimal) -> list[LedgerDay]:

@@ -320,32 +320,28 @@ def _issuer(provider: str) -> str:
 
 
 def focus_rows(
-    ledger: Any,
-    project: Any,
+    analysis: Any,
     since: dt.date | None = None,
     until: dt.date | None = None,
     account: str = "unitecon",
 ) -> list[dict[str, Any]]:
-    """The ledger's cost over [since, until) as FOCUS 1.2 rows (see the module doc)."""
-    from unitecon.attribution.costed import variable_costs
-    from unitecon.attribution.frame import utc
-    from unitecon.pricing import catalog_version, priced_events
+    """The analysed ledger's cost over [since, until) as FOCUS 1.2 rows (see the module
+    doc): the analysis core's costed events, and the same events costed by a second
+    analysis without the project's discounts for the list prices."""
+    from unitecon.analysis import Analysis
+    from unitecon.analysis.answers import Filters
+    from unitecon.pricing import catalog_version
 
-    lo, hi = (utc(d) if d else None for d in (since, until))
+    f = Filters(since=since, until=until)
+    project = analysis.project
     undiscounted = project.model_copy(
         update={"pricing": project.pricing.model_copy(update={"discounts": []})}
     )
-    listed_c = variable_costs(priced_events(ledger, undiscounted), undiscounted, lo, hi)
-    try:
-        listed = _groups(listed_c.events)
-    finally:
-        listed_c.release()
-    costed = variable_costs(priced_events(ledger, project), project, lo, hi)
-    try:
-        charges = [*usage_charges(costed, listed), *idle_charges(costed),
-                   *fixed_charges(costed, project)]  # fmt: skip
-    finally:
-        costed.release()
+    with Analysis(analysis.source, undiscounted) as at_list:
+        listed = _groups(at_list.costed(f).events)
+    costed = analysis.costed(f)
+    charges = [*usage_charges(costed, listed), *idle_charges(costed),
+               *fixed_charges(costed, project)]  # fmt: skip
     return rows(charges, account, catalog_version(project.pricing))
 
 

@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from unitecon.billing.config import ReconcileConfig
 from unitecon.reconcile.computed import LedgerDay
-from unitecon.reconcile.config import ReconcileConfig
 
 ZERO = Decimal(0)
 CENT = Decimal("0.000001")

@@ -37,14 +37,16 @@ def bill_lines(con: Any, since: dt.date | None, until: dt.date | None) -> list[d
 
 
 def reconcile_ledger(
-    ledger: Any, project: Any, since: dt.date | None = None, until: dt.date | None = None
+    analysis: Any, since: dt.date | None = None, until: dt.date | None = None
 ) -> Reconciliation:
-    """Reconcile the ledger's bills with its computed cost over [since, until)."""
+    """Reconcile the bills in the analysed ledger with its computed cost over [since, until)
+    (default: the bills' own periods)."""
+    project = analysis.project
     cfg = project.reconcile
-    lines = bill_lines(ledger.con, since, until)
+    lines = bill_lines(analysis.source.con, since, until)
     if lines and since is None:  # the ledger side only over the bill's own periods
         since = min(x["period_start"] for x in lines).date()
     if lines and until is None:
         until = max(x["period_end"] for x in lines).date()
-    days = ledger_days(ledger, project, since, until, cfg.reported_tolerance_pct)
+    days = ledger_days(analysis, since, until, cfg.reported_tolerance_pct)
     return reconcile(days, lines, catalog_model_key(project.pricing), cfg)
