@@ -192,3 +192,21 @@ def test_explanations_sum_to_the_residual(
         assert abs(row.residual) <= max(Decimal("0.01"), billed * 2 / 100)
     else:
         assert sum(e.amount for e in row.explanations) == row.residual
+
+
+def test_reported_vs_computed_is_flagged_beyond_tolerance() -> None:
+    """A source reporting $0.21 a call agrees with us; one reporting $0.30 is 42.9 % off
+    ($0.09 / $0.21) on each of its calls, beyond the 1 % tolerance."""
+    ok = [{**e, "reported_cost": CALL} for e in _events(0, 3)]
+    off = [{**e, "reported_cost": Decimal("0.30"), "model": "gpt-4o-mini-2024-07-18",
+            "event_id": e["event_id"] + "x"} for e in _events(0, 2)]  # fmt: skip
+    with Ledger(":memory:") as ledger:
+        ledger.ingest("t.jsonl", [Chunk(to_table(ok + off + _events(1, 4)))])
+        with Analysis(ledger, config.Project()) as analysis:
+            rec = reconcile_ledger(analysis)
+    gaps = {g.model: g for g in rec.reported}
+    assert rec.rows == []  # no bill: only the reported comparison
+    good, bad = gaps["gpt-4o-mini"], gaps["gpt-4o-mini-2024-07-18"]
+    assert (good.events, good.reported, good.computed, good.flagged) == (3, 3 * CALL, 3 * CALL, 0)
+    assert (bad.events, bad.gap, bad.flagged) == (2, Decimal("0.18"), 2)  # 2 x (0.30 - 0.21)
+    assert bad.gap_pct == Decimal("0.18") / Decimal("0.42") * 100

@@ -166,11 +166,26 @@ def _period(r: Any) -> str:
     return str(r.period_start) if days == 1 else f"{r.period_start}..{r.period_end}"
 
 
+def _print_reported(gaps: list[Any]) -> None:
+    if not gaps:
+        return
+    body = [
+        (g.provider, g.model[:40], f"{g.events:,}", money(g.reported, 4), money(g.computed, 4),
+         money(g.gap, 4), _pct(g.gap_pct),
+         f"[bold red]{g.flagged:,}[/]" if g.flagged else "0")
+        for g in gaps
+    ]  # fmt: skip
+    cols = ["provider", "model", "calls", "reported", "computed", "gap", "%", "calls off"]
+    console.print(table("Reported vs computed (calls that carry a source's own cost)", cols,
+                        body, right=cols[2:]))  # fmt: skip
+
+
 def _pct(v: Any) -> str:
     return "—" if v is None else f"{v:+.1f}%"
 
 
 def _print_reconciliation(rec: Any, show_all: bool, limit: int) -> None:
+    _print_reported(rec.reported)
     if not rec.rows:
         console.print("No bills to reconcile: `unitecon bills import FILE` first.")
         return

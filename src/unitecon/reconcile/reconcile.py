@@ -118,6 +118,8 @@ class Reconciliation:
     """provider -> the bill source used for its cost."""
     uncovered_days: dict[str, int]
     """provider -> days with ledger cost that no bill period covers (not reconciled)."""
+    reported: list[Any] = field(default_factory=list)
+    """`reported.ReportedGap`s: the sources' own reported cost vs ours, per model."""
 
     @property
     def alerts(self) -> list[Capture]:
@@ -148,6 +150,7 @@ class Reconciliation:
             "sources": self.sources,
             "uncovered_days": self.uncovered_days,
             "alerts": [asdict(c) for c in self.alerts],
+            "reported": [g.as_dict() for g in self.reported],
         }
 
 

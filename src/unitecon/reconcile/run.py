@@ -8,6 +8,7 @@ from typing import Any
 
 from unitecon.reconcile.computed import ledger_days
 from unitecon.reconcile.reconcile import ModelKey, Reconciliation, reconcile
+from unitecon.reconcile.reported import reported_gaps
 
 
 def catalog_model_key(pricing: Any) -> ModelKey:
@@ -49,4 +50,6 @@ def reconcile_ledger(
     if lines and until is None:
         until = max(x["period_end"] for x in lines).date()
     days = ledger_days(analysis, since, until, cfg.reported_tolerance_pct)
-    return reconcile(days, lines, catalog_model_key(project.pricing), cfg)
+    rec = reconcile(days, lines, catalog_model_key(project.pricing), cfg)
+    rec.reported = reported_gaps(days)
+    return rec
