@@ -48,6 +48,7 @@ def _register() -> None:
         "serve",
         "audit",
         "billing",
+        "prices",
     ):
         try:
             m = importlib.import_module(f"unitecon.cli.{mod}")

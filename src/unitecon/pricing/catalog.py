@@ -59,10 +59,23 @@ def _data_hash() -> str:
     return hashlib.sha256(Path(data.__file__).read_bytes()).hexdigest()[:12]
 
 
+def _snapshot() -> data_snapshot.DataSnapshot:
+    """The catalog in use: an installed snapshot (`prices update`), else the package's."""
+    from unitecon.pricing import snapshot
+
+    return snapshot.current()
+
+
 def catalog_version(config: PricingConfig | None = None) -> str:
-    """`genai-prices 0.2.3 data:<sha256>` plus a hash of the overrides when there are any."""
-    snap = data_snapshot.get_snapshot()
-    if snap.from_auto_update:
+    """`genai-prices 0.2.5 data:<sha256>` (the package's data), or `... snapshot:<sha256>
+    <installed date>` (`prices update`), plus a hash of the overrides when there are any."""
+    from unitecon.pricing import snapshot
+
+    snap = snapshot.current()
+    installed = snapshot.installed()
+    if installed is not None:
+        data = f"snapshot:{installed.sha256[:12]} {installed.installed_at.date()}"
+    elif snap.from_auto_update:
         data = f"snapshot {snap.timestamp.isoformat()}"
     else:
         data = f"data:{_data_hash()}"
@@ -111,7 +124,7 @@ def resolve(provider: str, model: str, config: PricingConfig) -> Resolved | Unpr
     )
     if private:
         return Resolved(provider, model, provider, model, None, False, private)
-    snap = data_snapshot.get_snapshot()
+    snap = _snapshot()
     try:
         prov, info = snap.find_provider_model(model, None, provider or None, None)
     except LookupError as e:
@@ -466,7 +479,7 @@ class PriceEntry:
 
 
 def _known_models(provider: str | None) -> list[str]:
-    snap = data_snapshot.get_snapshot()
+    snap = _snapshot()
     provs = [p for p in snap.providers if provider is None or p.id == provider]
     return [m.id for p in provs for m in p.models]
 
