@@ -22,6 +22,7 @@ def test_public_api_is_exactly_all() -> None:
         "config",
         "engine",
         "rates",
+        "snapshot",
     }
     assert public == set(pricing.__all__)
 

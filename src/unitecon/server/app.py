@@ -247,11 +247,12 @@ def create_app(
     app.state.config_path = config_path
     errors.install(app)
 
-    from unitecon.server import api, api_governance, api_units, dashboard, otlp
+    from unitecon.server import api, api_billing, api_governance, api_units, dashboard, otlp
 
     app.include_router(otlp.router)
     app.include_router(api.router)
     app.include_router(api_units.router)
     app.include_router(api_governance.router)
+    app.include_router(api_billing.router)
     app.include_router(dashboard.router)
     return app
