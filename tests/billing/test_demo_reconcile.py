@@ -66,3 +66,14 @@ def test_capture_rate_alerts_for_openai(demo_ledger: tuple[Path, Any, Path]) -> 
     ft = sum(r.billed for r in openai if r.model == FT_TRIAGE.response)
     expected = (1 - OPENAI_DISCOUNT) * (cap["openai"].tracked + o3) + ft
     assert abs(cap["openai"].billed - expected) < Decimal("0.001")  # 6-place rounding per line
+
+
+def test_the_report_shows_the_capture_rate(demo_ledger: tuple[Path, Any, Path]) -> None:
+    from unitecon.report.bill import bill_section
+
+    path, project, _ = demo_ledger
+    with Ledger(path, read_only=True) as ledger:
+        cards, figs = bill_section(ledger, project)
+    assert "capture rate, openai (tracked / billed) — below threshold" in cards
+    assert cards["capture rate, anthropic (tracked / billed)"] == "100.0%"
+    assert len(figs) == 3

@@ -254,6 +254,8 @@ def _tour() -> None:
          ["audit", "llama-70b-h100", "--precision", "fp8"]),
         ("Finance — fully loaded unit cost per feature (variable + fixed + idle)",
          ["unit", "--by", "feature", "--loaded"]),
+        ("Finance — the bill vs the ledger: what explains the gap, capture rate",
+         ["reconcile", "--limit", "6"]),
         ("Finance and engineering — what needs attention: budgets, spend anomalies, runaways",
          ["alerts", "--days", "30"]),
         ("Finance — who is past the margin-collapse line, and the plan design for 60%",

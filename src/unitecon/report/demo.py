@@ -52,6 +52,8 @@ def _money(v: Decimal) -> str:
 
 
 def _fmt(v: Any, money: Any) -> str:
+    if isinstance(v, str):
+        return v
     return str(money(v)) if isinstance(v, Decimal) else f"{v:,}"
 
 
@@ -135,6 +137,11 @@ def write_report(ledger: Any, priced: Any, project: Any, path: Path) -> Report:
         _bar([r for r in by_customer if r["customer"]], "customer", "Top 15 customers by spend"),
     ]
     figs += _governance_figures(priced, project)
+    from unitecon.report.bill import bill_section
+
+    bill_cards, bill_figs = bill_section(ledger, project)  # the bill vs the ledger
+    headline.update(bill_cards)
+    figs += bill_figs
     parts = [
         f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
         for i, f in enumerate(figs)

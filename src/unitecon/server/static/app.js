@@ -673,6 +673,43 @@ async function budgets(f, choices) {
     { label: "Most untagged spend from", get: (r) => r.top_untagged_sources.map((s) => `${s.source.split("/").pop()} (${money(s.cost)})`).join(", ") || "—" },
   ], cov.rows);
   note(c4, "Spend without a customer or team cannot be charged back; fix it where the calls are made (the sources listed).");
+
+  await billVsLedger(g, f);
+}
+
+// The provider bills against the ledger: capture rate (tracked / billed) and what explains the gap.
+async function billVsLedger(g, f) {
+  const rec = await api("reconcile", { since: f.since, until: f.until, limit: 500 });
+  const c5 = card(g, "Bill vs ledger", { wide: true });
+  c5.dataset.section = "bill";
+  if (!rec.total_rows) {
+    note(c5, "No provider bills imported: `unitecon bills import FILE` (OpenAI / Anthropic cost and usage reports, an invoice CSV), then the capture rate shows here.");
+    return;
+  }
+  tableOf(c5, [
+    { label: "Provider", get: (r) => r.provider },
+    { label: "Tracked (ledger)", num: true, get: (r) => money(r.tracked) },
+    { label: "Billed", num: true, get: (r) => money(r.billed) },
+    { label: "Capture rate", num: true, get: (r) => pct(r.rate) },
+    { label: "Status", get: (r) => (r.alert ? `below ${pct(rec.threshold)}` : "ok") },
+  ], rec.capture).querySelectorAll("tbody tr").forEach((tr, i) => { tr.dataset.status = rec.capture[i].alert ? "alert" : "ok"; });
+  const days = [...new Set(rec.rows.map((r) => r.period_start))].sort();
+  const sum = (rows, get) => days.map((d) => rows.filter((r) => r.period_start === d).reduce((a, r) => a + get(r), 0));
+  const kinds = [...new Set(rec.rows.flatMap((r) => r.explanations.map((e) => e.kind)))];
+  chart(c5, "bill-vs-ledger", "Tracked cost and what explains the rest of the bill (USD per bill period)", [
+    { type: "bar", name: "tracked", x: days, y: sum(rec.rows, (r) => num(r.computed)) },
+    ...kinds.map((k) => ({ type: "bar", name: k.replace(/_/g, " "), x: days,
+      y: sum(rec.rows, (r) => r.explanations.filter((e) => e.kind === k).reduce((a, e) => a + num(e.amount), 0)) })),
+    { type: "scatter", mode: "lines+markers", name: "billed", x: days, y: sum(rec.rows, (r) => num(r.billed)), line: { color: "#101828" } },
+  ], { barmode: "relative", yaxis: moneyAxis, xaxis: { type: "date" } });
+  tableOf(c5, [
+    { label: "Provider", get: (r) => r.provider },
+    { label: "Explained by", get: (r) => r.kind.replace(/_/g, " ") },
+    { label: "Rows", num: true, get: (r) => count(r.rows) },
+    { label: "Amount", num: true, sign: true, raw: (r) => r.amount, get: (r) => money(r.amount) },
+    { label: "Largest row", get: (r) => r.example },
+  ], rec.summary, { empty: "Every row matches the bill within tolerance." });
+  note(c5, "Capture rate = the ledger's computed cost / what the provider billed, over the bills' periods (`unitecon reconcile`).");
 }
 
 // ---- start ------------------------------------------------------------------------------
