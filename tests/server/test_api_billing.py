@@ -57,3 +57,9 @@ def test_reconcile_and_capture_rate(client: TestClient, hdr: dict[str, dict[str,
     r2 = client.get("/api/v1/capture-rate", headers=hdr["read"])
     assert r2.status_code == 200 and r2.json() == body["capture"]
     assert client.get("/api/v1/capture-rate").status_code == 401
+
+
+def test_openapi_documents_the_reconciliation(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/api/v1/reconcile", "/api/v1/capture-rate"} <= set(spec["paths"])
+    assert "CaptureRate" in spec["components"]["schemas"]

@@ -161,6 +161,11 @@ def reconcile(
         raise typer.Exit(1)
 
 
+def _usd(v: Any) -> str:
+    """Money to the cent, or to 4 places under a dollar (the demo's cents-a-day lines)."""
+    return money(v, 4 if v is not None and abs(v) < 1 else 2)
+
+
 def _period(r: Any) -> str:
     days = (r.period_end - r.period_start).days
     return str(r.period_start) if days == 1 else f"{r.period_start}..{r.period_end}"
@@ -195,9 +200,9 @@ def _print_reconciliation(rec: Any, show_all: bool, limit: int) -> None:
             "%", "explained by"]  # fmt: skip
     body = [
         (r.provider, _period(r),
-         r.model[:40], money(r.computed), money(r.reported) if r.reported is not None else "",
-         money(r.billed), money(r.residual), _pct(r.residual_pct),
-         "; ".join(f"{e.kind.replace('_', ' ')} {money(e.amount)}" for e in r.explanations)
+         r.model[:40], _usd(r.computed), _usd(r.reported) if r.reported is not None else "",
+         _usd(r.billed), _usd(r.residual), _pct(r.residual_pct),
+         "; ".join(f"{e.kind.replace('_', ' ')} {_usd(e.amount)}" for e in r.explanations)
          or r.status)
         for r in shown
     ]  # fmt: skip
@@ -207,7 +212,7 @@ def _print_reconciliation(rec: Any, show_all: bool, limit: int) -> None:
         title += f" (top {len(shown)} of {len(rows)} shown)"
     console.print(table(title, cols, body, right=cols[3:8]))
     summ = [
-        (s["provider"], s["kind"].replace("_", " "), s["rows"], money(s["amount"]), s["example"])
+        (s["provider"], s["kind"].replace("_", " "), s["rows"], _usd(s["amount"]), s["example"])
         for s in rec.summary()
     ]
     console.print(table("What explains the residuals (over the bill's periods; an example each)",
