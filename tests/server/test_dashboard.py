@@ -136,6 +136,7 @@ def _agent_trees(day: dt.datetime, n: int) -> list[dict[str, Any]]:
 def demo_ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     from unitecon.demo import generate
     from unitecon.ingest import read_path
+    from unitecon.pipeline import import_demo_bill
 
     root = tmp_path_factory.mktemp("dash")
     files = generate(root / "demo", days=7, customers=10)
@@ -145,8 +146,9 @@ def demo_ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             lg.ingest(str(path), read_path(path, None))
         start = dt.datetime.fromisoformat(files.summary.window_start.replace("Z", "+00:00"))
         lg.ingest("trees", [Chunk(schema.to_table(_agent_trees(start, 12)))])
-    project = root / "unitecon.yaml"
-    project.write_text(PROJECT)
+        project = root / "unitecon.yaml"
+        project.write_text(PROJECT)
+        import_demo_bill(lg, config.load(project), root / "bills")  # the providers' bill
     return ledger, project
 
 
@@ -299,3 +301,19 @@ def test_budgets_page(page: Any, dashboard: tuple[str, str]) -> None:
     page.wait_for_selector("#task-tree li")
     assert page.locator("#task-panel").get_attribute("data-task") == task
     assert page.console_errors == []
+
+
+def test_bill_vs_ledger(page: Any, dashboard: tuple[str, str]) -> None:
+    """Budgets & alerts shows the capture rate per provider (the demo's OpenAI bill has
+    usage the ledger never saw: below the threshold) and what explains the gap."""
+    _open(page, dashboard, "/budgets")
+    card = page.locator("section[data-section=bill]")
+    rows = card.locator("table").first.locator("tbody tr").all_text_contents()
+    openai = next(r for r in rows if r.startswith("openai"))
+    assert "below" in openai and "%" in openai
+    charts = {c["id"]: c for c in _charts(page)}
+    assert charts["bill-vs-ledger"]["points"] > 0 and charts["bill-vs-ledger"]["title"].strip()
+    assert "untracked usage" in card.text_content()
+    assert page.console_errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    card.screenshot(path=str(ARTIFACTS / "dashboard-bill-vs-ledger.png"))
