@@ -126,3 +126,31 @@ def test_changes_in_closed_months_are_marked() -> None:
     assert [(r["day"], r["change"], r["closed"]) for r in rows] == [
         (date(2026, 10, 31), Decimal("0.5"), True)
     ]
+
+
+def test_from_a_url_and_every_priced_row_names_the_catalog(
+    ledger: None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import httpx
+
+    from unitecon import config
+    from unitecon.pricing import priced_events, snapshot
+
+    base = tmp_path / "base.json"
+    assert run(["prices", "snapshot", str(base)]) == 0
+    body = _with_output_price(base, tmp_path / "new.json", "gpt-4o", "12").read_bytes()
+    asked: list[str] = []
+
+    def get(url: str, **kw: Any) -> httpx.Response:
+        asked.append(url)
+        return httpx.Response(200, content=body, request=httpx.Request("GET", url))
+
+    monkeypatch.setattr(httpx, "get", get)
+    res = _json(capsys, ["prices", "update", "--url"])
+    assert asked == [snapshot.DEFAULT_URL] and res["models_changed"] == ["openai/gpt-4o"]
+    with Ledger(read_only=True) as store:
+        t = priced_events(store, config.Project())
+        versions = t.select("catalog_version").distinct().to_pyarrow().to_pylist()
+    assert versions == [{"catalog_version": res["catalog_after"]}]
+    assert "snapshot:" + res["sha256"][:12] in res["catalog_after"]
