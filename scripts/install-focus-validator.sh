@@ -6,17 +6,20 @@
 # focus-validator 2.x declares Python >= 3.12 for one f-string (a backslash inside an
 # f-string expression, `config_objects/focus_to_duckdb_converter.py`); our machines have
 # CPython 3.11, so it is installed with --ignore-requires-python and that one expression is
-# rewritten to its 3.11 equivalent. Idempotent; the stamp records the version.
+# rewritten to its 3.11 equivalent. It pins numpy < 2 and takes the newest pyarrow, which
+# needs numpy 2: pyarrow is pinned to 19.0.1, which works with numpy 1.26. Idempotent; the
+# stamp records what was installed.
 set -eu
 VERSION=2.2.1
+PYARROW=19.0.1
 VENV=.venv-focus
-STAMP="$VENV/.installed-$VERSION"
+STAMP="$VENV/.installed-$VERSION-pyarrow-$PYARROW"
 [ -f "$STAMP" ] && exit 0
 PY=${PY:-python3}
 rm -rf "$VENV"
 $PY -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --ignore-requires-python \
-    "focus-validator==$VERSION"
+    "focus-validator==$VERSION" "pyarrow==$PYARROW"
 "$VENV/bin/python" - <<'PYEOF'
 import pathlib, sys
 import importlib.util
