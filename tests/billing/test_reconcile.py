@@ -210,3 +210,15 @@ def test_reported_vs_computed_is_flagged_beyond_tolerance() -> None:
     assert (good.events, good.reported, good.computed, good.flagged) == (3, 3 * CALL, 3 * CALL, 0)
     assert (bad.events, bad.gap, bad.flagged) == (2, Decimal("0.18"), 2)  # 2 x (0.30 - 0.21)
     assert bad.gap_pct == Decimal("0.18") / Decimal("0.42") * 100
+
+
+def test_a_bill_in_another_currency_is_converted_or_left_out() -> None:
+    day = LedgerDay("openai", date(2026, 11, 1), "m", Decimal("108"), 1, 10, 5, 5, Decimal(1),
+                    0, 0, 0, Decimal(0), 1.0, None, 0, Decimal(0), Decimal(0), 0)  # fmt: skip
+    line = {"kind": "cost", "format": "invoice_csv", "provider": "openai", "model": "m",
+            "sku": "m", "period_start": D0, "period_end": D0 + timedelta(days=1),
+            "amount": Decimal("100"), "list_amount": None, "currency": "EUR"}  # fmt: skip
+    rec = reconcile([day], [line], lambda p, m: m, rates={"EUR": Decimal("1.08")})
+    assert rec.rows[0].billed == Decimal("108.00") and rec.rows[0].status == "match"
+    rec = reconcile([day], [line], lambda p, m: m)
+    assert rec.rows == [] and rec.skipped == {"EUR": 1}

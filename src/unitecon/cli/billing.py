@@ -232,6 +232,10 @@ def _print_reconciliation(rec: Any, show_all: bool, limit: int) -> None:
         console.print(f"[yellow]{p}: {n} day(s) of ledger cost outside the bill's periods "
                       "(not reconciled).[/]")  # fmt: skip
     console.print(f"Bill sources: {', '.join(f'{p}: {s}' for p, s in rec.sources.items())}")
+    for cur, n in rec.skipped.items():
+        hint = f"revenue: rates: {{{cur}: ...}} (USD per {cur})"
+        console.print(f"[yellow]{n} bill line(s) in {cur} left out: add its rate to the "
+                      f"project file, {hint}.[/]")  # fmt: skip
 
 
 def export(

@@ -120,6 +120,8 @@ class Reconciliation:
     """provider -> days with ledger cost that no bill period covers (not reconciled)."""
     reported: list[Any] = field(default_factory=list)
     """`reported.ReportedGap`s: the sources' own reported cost vs ours, per model."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Currency -> bill cost lines left out: no rate for it in `revenue.rates`."""
 
     @property
     def alerts(self) -> list[Capture]:
@@ -151,6 +153,7 @@ class Reconciliation:
             "uncovered_days": self.uncovered_days,
             "alerts": [asdict(c) for c in self.alerts],
             "reported": [g.as_dict() for g in self.reported],
+            "skipped": self.skipped,
         }
 
 
@@ -162,10 +165,13 @@ def reconcile(
     bill: Iterable[Mapping[str, Any]],
     model_key: ModelKey,
     config: ReconcileConfig | None = None,
+    rates: Mapping[str, Decimal] | None = None,
 ) -> Reconciliation:
-    """Compare ledger days with bill lines (rows of `bill_lines`); see the module doc."""
+    """Compare ledger days with bill lines (rows of `bill_lines`); see the module doc.
+    `rates`: USD per unit of another currency (the project file's `revenue.rates`); a
+    bill line in a currency without a rate is left out and counted in `skipped`."""
     cfg = config or ReconcileConfig()
-    lines = list(bill)
+    lines, skipped = _in_usd(list(bill), rates or {})
     costs, sources = _cost_lines(lines)
     periods = _periods(costs)
     rows: dict[tuple[str, dt.date, dt.date, str], Row] = {}
@@ -187,9 +193,31 @@ def reconcile(
     for r in rows.values():
         explain(r, cfg)
     ordered = sorted(rows.values(), key=lambda r: (-abs(r.residual), r.provider, r.period_start))
-    return Reconciliation(
+    rec = Reconciliation(
         ordered, capture(ordered, cfg), cfg.capture_alert_below, sources, uncovered
     )
+    rec.skipped = skipped
+    return rec
+
+
+def _in_usd(
+    lines: list[Mapping[str, Any]], rates: Mapping[str, Decimal]
+) -> tuple[list[Mapping[str, Any]], dict[str, int]]:
+    """Cost lines converted to USD at `rates`; those in a currency without a rate left out."""
+    out: list[Mapping[str, Any]] = []
+    skipped: dict[str, int] = defaultdict(int)
+    for x in lines:
+        cur = (x.get("currency") or "USD").upper()
+        if x["kind"] != "cost" or cur == "USD":
+            out.append(x)
+        elif cur in rates:
+            rate = Decimal(rates[cur])
+            listed = x.get("list_amount")
+            out.append({**x, "amount": x["amount"] * rate, "currency": "USD",
+                        "list_amount": None if listed is None else listed * rate})  # fmt: skip
+        else:
+            skipped[cur] += 1
+    return out, dict(skipped)
 
 
 def _day(ts: Any) -> dt.date:

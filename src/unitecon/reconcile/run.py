@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -50,6 +51,7 @@ def reconcile_ledger(
     if lines and until is None:
         until = max(x["period_end"] for x in lines).date()
     days = ledger_days(analysis, since, until, cfg.reported_tolerance_pct)
-    rec = reconcile(days, lines, catalog_model_key(project.pricing), cfg)
+    rates = {k.upper(): Decimal(v) for k, v in project.revenue.rates.items()}
+    rec = reconcile(days, lines, catalog_model_key(project.pricing), cfg, rates)
     rec.reported = reported_gaps(days)
     return rec
