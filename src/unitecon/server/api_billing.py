@@ -99,6 +99,9 @@ class Reconciliation(Model):
     """Largest residual first; the first `limit`."""
     reported: list[ReportedGap]
     uncovered_days: dict[str, int]
+    """Provider -> days with ledger cost outside the bills' periods (not reconciled)."""
+    skipped: dict[str, int]
+    """Currency -> bill lines left out (no rate in the project file's `revenue.rates`)."""
 
 
 def _answer(rec: Any, limit: int) -> Reconciliation:
@@ -116,6 +119,7 @@ def _answer(rec: Any, limit: int) -> Reconciliation:
         rows=rows,
         reported=[ReportedGap(**g.as_dict()) for g in rec.reported],
         uncovered_days=rec.uncovered_days,
+        skipped=rec.skipped,
     )
 
 
