@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unitecon.billing import BillLine, import_lines
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import migrations
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.schema import to_table
 from unitecon.ledger.store import Ledger
 

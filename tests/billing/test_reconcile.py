@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from unitecon import config
 from unitecon.analysis import Analysis
 from unitecon.billing import BillLine, import_lines
-from unitecon.ingest.base import Chunk
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.schema import to_table
 from unitecon.ledger.store import Ledger
 from unitecon.reconcile import LedgerDay, ReconcileConfig, reconcile, reconcile_ledger

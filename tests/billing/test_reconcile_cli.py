@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from unitecon.cli.main import run
-from unitecon.ingest.base import Chunk
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.schema import to_table
 from unitecon.ledger.store import Ledger
 

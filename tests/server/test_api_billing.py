@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from unitecon.billing import import_lines, read_bill
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import Ledger
 
 D0 = datetime(2026, 11, 1, tzinfo=UTC)
