@@ -23,6 +23,7 @@ from unitecon.attribution.config import (
 )
 from unitecon.billing.config import ReconcileConfig
 from unitecon.economics.revenue_config import RevenueConfig
+from unitecon.engine import EngineSettings
 from unitecon.errors import ConfigError
 from unitecon.governance.config import GovernanceConfig
 from unitecon.pricing.config import PricingConfig
@@ -65,6 +66,8 @@ class Project(Strict):
     """People cost of running a self-hosted fleet."""
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     """Bill reconciliation: tolerances and the capture-rate alert threshold."""
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    """Where the analytics run: the embedded DuckDB ledger (default) or Spark over a lake."""
 
 
 def parse(text: str, source: str = "<config>") -> Project:

@@ -116,6 +116,10 @@ class Analysis:
         from unitecon.ledger.store import Ledger
 
         project = cfg.load(config)
+        if project.engine.chosen() == "spark":
+            with cls(spark_lake(project), project, cfg.find(config)) as a:
+                yield a
+            return
         with Ledger(ledger, read_only=True) as store, cls(store, project, cfg.find(config)) as a:
             yield a
 
@@ -469,6 +473,16 @@ class Analysis:
         return Alerts.model_validate(
             {**plain(got.as_dict()), "anomalies": [_anomaly(a) for a in got.anomalies]}
         )
+
+
+def spark_lake(project: Any) -> Any:
+    """The lake of the project's Spark engine (`engine:` in the project file)."""
+    from unitecon.engine import spark
+    from unitecon.ledger.lake import Lake
+    from unitecon.ledger.store import home
+
+    root = project.engine.lake or home() / "lake"
+    return Lake(root, spark.backend(project.engine.master, root))
 
 
 def _text(v: Any) -> str | None:

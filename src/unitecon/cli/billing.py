@@ -240,8 +240,16 @@ def _print_reconciliation(rec: Any, show_all: bool, limit: int) -> None:
 
 def export(
     focus: Annotated[
-        Path, typer.Option("--focus", help="Write FOCUS 1.2 here (.csv or .parquet).")
-    ],
+        Path | None, typer.Option("--focus", help="Write FOCUS 1.2 here (.csv or .parquet).")
+    ] = None,
+    lake: Annotated[
+        Path | None,
+        typer.Option(
+            "--lake",
+            help="Write the ledger's events (by day), quarantine and lineage as Parquet here, "
+            "for the Spark engine (re-exported days are replaced).",
+        ),
+    ] = None,
     since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
     account: Annotated[str, typer.Option(help="BillingAccountId / Name to write.")] = "unitecon",
@@ -257,6 +265,12 @@ def export(
     from unitecon.analysis import Analysis
     from unitecon.reconcile import focus as f
 
+    if lake is not None:
+        _export_lake(lake, since, until, as_json)
+        if focus is None:
+            return
+    if focus is None:
+        raise UniteconError("Say what to export: --focus FILE and/or --lake DIR.")
     if focus.suffix.lower() not in (".csv", ".parquet"):
         raise UniteconError(f"--focus {focus}: name a .csv or .parquet file")
     lo, hi = parse_date(since, "since"), parse_date(until, "until")
@@ -274,3 +288,27 @@ def export(
     span = f"{days[0]} .. {days[-1]}" if days else "no charges"
     console.print(table(f"FOCUS 1.2 export: {len(rows):,} rows, charge periods {span} -> {focus}",
                         ["ServiceName", "BilledCost"], body, right=["BilledCost"]))  # fmt: skip
+
+
+def _export_lake(root: Path, since: str | None, until: str | None, as_json: bool) -> None:
+    from unitecon.ledger.lake import export as export_lake
+    from unitecon.ledger.store import Ledger
+
+    lo, hi = parse_date(since, "since"), parse_date(until, "until")
+    with (
+        console.status(f"writing the lake at {root}...", spinner="dots"),
+        Ledger(read_only=True) as ledger,
+    ):
+        done = export_lake(ledger, root, lo, hi)
+    if as_json:
+        emit_json(
+            {"lake": str(root), "days": done.days, "events": done.events,
+             "quarantined": done.quarantined}
+        )  # fmt: skip
+        return
+    console.print(
+        f"Lake written: {done.events:,} events in {done.days} daily partitions, "
+        f"{done.quarantined:,} quarantined records -> {root}\n"
+        "Analyse it on Spark: set `engine: {kind: spark, lake: ...}` in unitecon.yaml, or "
+        "run a command with UNITECON_ENGINE=spark."
+    )

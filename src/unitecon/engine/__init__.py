@@ -24,9 +24,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
+from pydantic import BaseModel, ConfigDict
 
 from unitecon.errors import LedgerError, UniteconError
 
@@ -107,6 +108,31 @@ class LedgerBusy(LedgerError):
 def engine_errors() -> tuple[type[BaseException], ...]:
     """The exception types an engine raises (for the surfaces to turn into messages)."""
     return (duckdb.Error,)
+
+
+# -- the project file's choice ----------------------------------------------------------
+class EngineSettings(BaseModel):
+    """`engine:` in the project file: where the analytics run.
+
+    `duckdb` (default): the embedded ledger, `$UNITECON_HOME/ledger.duckdb`. `spark`: a
+    SparkSession at `master` over the lake at `lake` (written by `unitecon export --lake`).
+    `UNITECON_ENGINE=spark` chooses Spark for one command."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["duckdb", "spark"] = "duckdb"
+    master: str = "local[2]"
+    """Spark master URL (`local[*]`, `spark://host:7077`, `yarn`)."""
+    lake: Path | None = None
+    """The lake's root (a path every Spark executor can read); default $UNITECON_HOME/lake."""
+
+    def chosen(self) -> str:
+        import os
+
+        kind = os.environ.get("UNITECON_ENGINE", "").strip().lower() or self.kind
+        if kind not in ("duckdb", "spark"):
+            raise UniteconError(f"UNITECON_ENGINE={kind!r}: choose duckdb or spark.")
+        return kind
 
 
 # -- capabilities -----------------------------------------------------------------------
