@@ -120,7 +120,15 @@ def serve(
                 yield
 
     app.router.lifespan_context = lifespan
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        timeout_keep_alive=max(1, int(settings.keep_alive_s)),
+        limit_concurrency=settings.max_connections,
+    )
 
 
 @contextmanager
