@@ -177,7 +177,7 @@ def test_every_report_runs_on_events_at_the_limits(
     capsys.readouterr()
     assert run(["costs", "--by", "model", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    web = next(r for r in out if r["model"] is None)
+    web = next(r for r in out["rows"] if r["dims"]["model"] is None)
     # 1e6 units x $0.01 = $1e4, weighted by 1/0.1 = 10: $1e5
     assert float(web["cost"]) == pytest.approx(1e5)
 
