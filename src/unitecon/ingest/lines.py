@@ -156,7 +156,11 @@ def read_whole(path: Path, limit: int | None = None) -> bytes:
 def _utf16_of(head: bytes) -> str | None:
     """The UTF-16 codec of text starting with `head`, or None."""
     if head[:2] in _UTF16_BOMS and head[:4] != b"\xff\xfe\x00\x00":  # not UTF-32
-        return _UTF16_BOMS[head[:2]]
+        codec = _UTF16_BOMS[head[:2]]
+        # the mark alone is not enough (two stray bytes): text after it must look UTF-16
+        text = head[2:34]
+        ascii_nuls = text[1::2] if codec == "utf-16-le" else text[0::2]
+        return codec if len(text) < 2 or ascii_nuls.count(0) * 2 >= len(ascii_nuls) else None
     probe = head[:64]
     if len(probe) >= 8 and len(probe) % 2 == 0:
         even, odd = probe[0::2], probe[1::2]

@@ -193,7 +193,9 @@ def _validate_lines(
         try:
             cand = _jsonl_candidates(name, False, fast, fast and typed)
             return v._as_table(con.execute(v.validation_sql(cand, types, ["_p"])).arrow())
-        except duckdb.InvalidInputException:
+        except (duckdb.InvalidInputException, UnicodeDecodeError):
+            # malformed JSON (DuckDB's message quotes the line, cut mid-character at times,
+            # which then fails to decode: that is the same error)
             cand = _jsonl_candidates(name, True, fast, fast and typed)
             return v._as_table(con.execute(v.validation_sql(cand, types, ["_p"])).arrow())
     finally:
@@ -387,10 +389,10 @@ def _run_columns(
     text instead; if even that fails, every row of the table is rejected with the reason."""
     try:
         out = _validate_columns(con, table, names, loc)
-    except (duckdb.Error, pa.ArrowException):
+    except (duckdb.Error, pa.ArrowException, UnicodeDecodeError):
         try:
             out = _validate_columns(con, _as_text_columns(table, len(names)), names, loc)
-        except (duckdb.Error, pa.ArrowException) as e:
+        except (duckdb.Error, pa.ArrowException, UnicodeDecodeError) as e:
             return _reject_all(table, loc, raw_of, f"cannot read these rows' values: {e}")
     events, rejected = val.split(out)
     rejected = [

@@ -329,7 +329,7 @@ class Ledger:
                 showing = pool.submit(self._show_progress, res, scanning, done, on_chunk)
             try:
                 con.execute(f"CREATE TEMP TABLE {table} AS {plan.query}")
-            except duckdb.Error:
+            except (duckdb.Error, UnicodeDecodeError):  # (a message cut mid-character)
                 return False  # the chunked read says what is wrong, and where
             finally:
                 done.set()
