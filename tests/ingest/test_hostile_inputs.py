@@ -369,3 +369,46 @@ def test_csv_any_line_ending(tmp_path: Path, end: str) -> None:
     f.write_bytes(end.join([HEADER, *csv_rows(20)]).encode() + end.encode())
     res, _ids = ingest(f)
     assert (res.accepted, res.quarantined, res.rows_read) == (20, 0, 20)
+
+
+def _pb_varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _pb_len(field: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (wire type 2)."""
+    return _pb_varint(field << 3 | 2) + _pb_varint(len(payload)) + payload
+
+
+def test_protobuf_with_one_span_too_deep_or_not_utf8_keeps_the_others(tmp_path: Path) -> None:
+    from opentelemetry.proto.common.v1 import common_pb2 as cm
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    spans = []
+    for i in range(1, 6):
+        s = trace_pb2.Span(trace_id=i.to_bytes(16, "big"), span_id=i.to_bytes(8, "big"))
+        s.start_time_unix_nano = 1740823200000000000
+        s.attributes.add(key="gen_ai.request.model", value=cm.AnyValue(string_value="gpt-4o"))
+        spans.append(bytearray(s.SerializeToString()))
+    # span 2: an attribute 150 arrays deep (the parser stops at 100 levels), written by hand
+    deep = cm.AnyValue(string_value="x").SerializeToString()
+    for _ in range(150):  # AnyValue.array_value (5) -> ArrayValue.values (1) -> AnyValue
+        deep = _pb_len(5, _pb_len(1, deep))
+    spans[1] += _pb_len(9, _pb_len(1, b"app.deep") + _pb_len(2, deep))  # Span.attributes
+    # span 5: its model string made invalid UTF-8 in place
+    spans[4][spans[4].find(b"gpt-4o")] = 0xFF
+    scope = b"".join(_pb_len(2, bytes(sp)) for sp in spans)  # ScopeSpans.spans
+    body = _pb_len(1, _pb_len(2, scope))  # request.resource_spans -> scope_spans
+    f = tmp_path / "deep.pb"
+    f.write_bytes(body)
+    res, ids = ingest(f)
+    # spans 1, 3, 4 kept; span 2 (too deep) and span 5 (not UTF-8) rejected, by span id
+    assert len(ids) == 3 and res.quarantined == 2
+    got = reasons(f)
+    assert set(got) == {f"{f}#{2:016x}", f"{f}#{5:016x}"}
+    assert all("cannot decode this span" in r for r in got.values())

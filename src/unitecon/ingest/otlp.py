@@ -19,6 +19,7 @@ them to `candidate` (tests/ingest/test_otlp_decode_equivalence.py).
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import threading
@@ -799,10 +800,106 @@ def read_otlp_proto(path: Path, name: str | None = None) -> Iterator[Chunk]:
     try:
         req = parse_proto(body)
     except DECODE_ERRORS as e:
-        batch.reject(name, f"not an OTLP protobuf ExportTraceServiceRequest: {e}", "")
+        try:  # one span the parser refuses (nested too deep, a string not UTF-8...)
+            yield from batch.add_rows(salvage_proto(body, batch, name))
+        except (ValueError, IndexError):  # not even the framing of protobuf fields
+            batch.reject(name, f"not an OTLP protobuf ExportTraceServiceRequest: {e}", "")
     else:
         yield from batch.add_rows(proto_rows(req))
     yield batch.flush()
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    out = shift = 0
+    while True:
+        b = buf[i]  # IndexError past the end
+        i += 1
+        out |= (b & 0x7F) << shift
+        if b < 0x80:
+            return out, i
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, bytes | None]]:
+    """(field number, bytes of a length-delimited field, else None) of a protobuf message,
+    read from its wire framing alone; ValueError when the framing is broken."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _varint(buf, i)
+            yield number, None
+        elif wire in (1, 5):
+            i += 8 if wire == 1 else 4
+            yield number, None
+        elif wire == 2:
+            size, i = _varint(buf, i)
+            if i + size > len(buf):
+                raise ValueError("a field runs past the end of the message")
+            yield number, buf[i : i + size]
+            i += size
+        else:
+            raise ValueError(f"wire type {wire}")
+        if i > len(buf):
+            raise ValueError("a field runs past the end of the message")
+
+
+def salvage_proto(body: bytes, batch: SpanBatcher, name: str) -> Iterator[_Row | None]:
+    """The rows of a request the protobuf parser refuses whole, part by part: each resource,
+    scope and span that parses on its own is kept; a span that does not is rejected (its
+    position and, when readable, its span id as location) with the parser's reason."""
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+    from opentelemetry.proto.resource.v1 import resource_pb2
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    def wrapped(rs: Any) -> Iterator[_Row | None]:
+        req = trace_service_pb2.ExportTraceServiceRequest()
+        req.resource_spans.append(rs)
+        return proto_rows(req)
+
+    n = 0
+    for field_no, rs_bytes in _fields(body):
+        if field_no != 1 or rs_bytes is None:
+            continue
+        try:
+            yield from wrapped(trace_pb2.ResourceSpans.FromString(rs_bytes))
+            continue
+        except DecodeError:
+            pass
+        resource = resource_pb2.Resource()
+        scopes: list[bytes] = []
+        for f, part in _fields(rs_bytes):
+            if f == 1 and part is not None:
+                # a resource that does not parse: its spans are kept without its attributes
+                with contextlib.suppress(DecodeError):
+                    resource = resource_pb2.Resource.FromString(part)
+            elif f == 2 and part is not None:
+                scopes.append(part)
+        for ss_bytes in scopes:
+            rs = trace_pb2.ResourceSpans(resource=resource)
+            try:
+                rs.scope_spans.append(trace_pb2.ScopeSpans.FromString(ss_bytes))
+                yield from wrapped(rs)
+                continue
+            except DecodeError:
+                pass
+            for f, span_bytes in _fields(ss_bytes):
+                if f != 2 or span_bytes is None:
+                    continue
+                n += 1
+                try:
+                    span = trace_pb2.Span.FromString(span_bytes)
+                except DecodeError as e:
+                    sid = next((b.hex() for g, b in _fields(span_bytes) if g == 2 and b), "")
+                    where = f"{name}#{sid}" if sid else f"{name} (span {n})"
+                    batch.reject(where, f"cannot decode this span: {e}", "")
+                    continue
+                one = trace_pb2.ResourceSpans(resource=resource)
+                one.scope_spans.add().spans.append(span)
+                yield from wrapped(one)
 
 
 def read_otlp_json(path: Path, name: str | None = None) -> Iterator[Chunk]:
