@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import re
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -78,10 +79,10 @@ class Settings:
     """The read cache keeps answers of at most this size in all (least recently read go
     first) [bytes]."""
     memory_limit: str = ""
-    """DuckDB's memory limit for the ledger (e.g. `2GB`; empty: a quarter of the machine's
-    memory, at least 1 GiB). DuckDB keeps data it has read in memory up to its limit, so
-    without one the service grows with every new read until the machine's memory is
-    spent; past the limit queries spill to disk."""
+    """DuckDB's memory limit for the ledger (e.g. `2GB`; empty: `$UNITECON_MEMORY_LIMIT`,
+    else a quarter of the machine's memory, at least 1 GiB). DuckDB keeps data it has read
+    in memory up to its limit, so without one the service grows with every new read until
+    the machine's memory is spent; past the limit queries spill to disk."""
     decode_threads: int = 1
     """Threads of the server process that decode OTLP bodies when there are no decoder
     processes (0: on the event loop itself). Decoding holds the GIL, so more threads than
@@ -89,8 +90,11 @@ class Settings:
 
     def duckdb_memory(self) -> str:
         """The ledger's DuckDB memory limit (`memory_limit`, or a quarter of the memory)."""
-        if self.memory_limit:
-            return self.memory_limit
+        limit = self.memory_limit or os.environ.get("UNITECON_MEMORY_LIMIT", "")
+        if limit:
+            if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit.strip(), re.IGNORECASE):
+                raise ValueError(f"memory limit {limit!r}: expected a size like 2GB or 512MB")
+            return limit.strip()
         try:
             total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (ValueError, OSError, AttributeError):
