@@ -11,6 +11,7 @@ the end, and the slope of the tail (MiB per round; flat is ~0).
 
     .venv/bin/python bench/serve_rss.py                   # demo ledger, 100 rounds
     .venv/bin/python bench/serve_rss.py --home DIR --rounds 30 --no-vary
+    .venv/bin/python bench/serve_rss.py --home DIR --rounds 20 --paths 6 --memory-limit 1GB
 
 Not a test: it takes minutes and the whole machine. Results: docs/benchmarks.md.
 """
@@ -92,10 +93,15 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=10, help="rounds before the tail's slope")
     ap.add_argument("--vary", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--days", type=int, default=60, help="demo days, when building one")
+    ap.add_argument("--paths", type=int, default=len(DASHBOARD), help="the first N reads only")
+    ap.add_argument("--memory-limit", help="UNITECON_MEMORY_LIMIT for the service, e.g. 1GB")
     ap.add_argument("--json", type=Path, help="also write the samples here")
     args = ap.parse_args()
 
     env = dict(os.environ)
+    if args.memory_limit:
+        env["UNITECON_MEMORY_LIMIT"] = args.memory_limit
+    paths = DASHBOARD[: args.paths]
     home = args.home
     if home is None:
         home = Path(tempfile.mkdtemp(prefix="unitecon-rss-"))
@@ -132,7 +138,7 @@ def main() -> None:
         for r in range(1, args.rounds + 1):
             errors = 0
             since = (day0 + dt.timedelta(days=r)).isoformat()
-            for path in DASHBOARD:
+            for path in paths:
                 if args.vary and any(f"/{p}" in path for p in FILTERED):
                     path += ("&" if "?" in path else "?") + f"since={since}"
                 status, _ = get(base + path, key)

@@ -559,8 +559,12 @@ class Ledger:
         """The records of `table` (event columns) whose event_id is stored with other
         content: each a rejection naming where the stored one came from."""
         cols = [n for n in EVENT_SCHEMA.names if n not in ("source", "ingest_id")]
-        mine = ", ".join(f"b.{c}" for c in cols)
-        theirs = ", ".join(f"e.{c}" for c in cols)
+
+        def value(t: str, c: str) -> str:  # tags in any order are the same tags
+            return f"list_sort(map_entries({t}.{c}))" if c == "tags" else f"{t}.{c}"
+
+        mine = ", ".join(value("b", c) for c in cols)
+        theirs = ", ".join(value("e", c) for c in cols)
         rows = self.con.execute(
             f"SELECT {location}, b.event_id, e.source FROM {table} AS b JOIN events AS e "
             f"ON b.event_id = e.event_id WHERE hash({mine}) <> hash({theirs})"
