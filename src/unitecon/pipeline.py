@@ -58,8 +58,8 @@ def _unreadable(ledger: Ledger, path: Path, kind: str | None, e: Exception) -> I
     """Record a file that could not be read at all (or whose reader failed) as one
     quarantine entry naming it, so the files after it are still ingested; an error of the
     disk or the ledger itself (`operational.is_fatal`) stops the command instead."""
-    from unitecon.ingest.base import Chunk, Rejected
     from unitecon.ledger.operational import is_fatal
+    from unitecon.ledger.records import Chunk, Rejected
     from unitecon.ledger.schema import EVENT_SCHEMA
 
     if is_fatal(e):

@@ -73,7 +73,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 def load_yaml(text: str, source: str) -> Any:
     """`text` as YAML (`_Loader`); ConfigError naming the file and line when it is not."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: not valid YAML: {e}") from None
     except (ValueError, TypeError, RecursionError) as e:

@@ -17,8 +17,8 @@ import pytest
 
 from unitecon.cli.main import run
 from unitecon.ingest import read_path
-from unitecon.ingest.base import Chunk
 from unitecon.ledger import operational
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.store import Ledger
 
 
