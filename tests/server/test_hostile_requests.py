@@ -253,3 +253,47 @@ def test_fuzz_no_request_gets_a_500(
     assert r.status_code < 500, (path, query, r.text[:300])
     r = c.post(post, content=body, headers={**ingest, "content-type": ctype})
     assert r.status_code < 500 or r.status_code == 503, (post, ctype, body[:80], r.text[:300])
+
+
+def test_a_slow_request_head_is_cut_off(
+    ledger_path: Path, store: KeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that connects and sends its headers too slowly (slow loris) is disconnected;
+    a normal request on the same server still works."""
+    import threading
+
+    import uvicorn
+    from tests.server.conftest import free_port
+
+    from unitecon.server import protocol
+
+    monkeypatch.setattr(protocol, "HEADER_TIMEOUT_S", 1.0)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            _app(ledger_path, store),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            http=protocol.TimedHttpToolsProtocol,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline
+            time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")  # never finished
+            started = time.monotonic()
+            assert s.recv(1024) == b""  # closed by the server
+            assert time.monotonic() - started < 5
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            time.sleep(0.5)  # idle a little, then a whole request in time
+            s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    finally:
+        server.should_exit = True
+        thread.join(30)

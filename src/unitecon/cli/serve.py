@@ -120,6 +120,10 @@ def serve(
                 yield
 
     app.router.lifespan_context = lifespan
+    from unitecon.server import protocol
+    from unitecon.server.protocol import TimedHttpToolsProtocol
+
+    protocol.HEADER_TIMEOUT_S = settings.header_timeout_s
     uvicorn.run(
         app,
         host=host,
@@ -128,6 +132,7 @@ def serve(
         server_header=False,
         timeout_keep_alive=max(1, int(settings.keep_alive_s)),
         limit_concurrency=settings.max_connections,
+        http=TimedHttpToolsProtocol,
     )
 
 

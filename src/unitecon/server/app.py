@@ -72,6 +72,9 @@ class Settings:
     """A request body must arrive whole within this time, else 408 [s]."""
     keep_alive_s: float = 5.0
     """An idle keep-alive connection is closed after this long (uvicorn) [s]."""
+    header_timeout_s: float = 10.0
+    """A request's line and headers must arrive within this time of the connection opening
+    or the request starting, else the connection is closed (`protocol.py`) [s]."""
     max_connections: int = 1000
     """Connections and requests served at once; past it uvicorn answers 503, so clients
     that hold connections open without finishing a request cannot take every slot."""
