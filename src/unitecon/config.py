@@ -27,7 +27,7 @@ from unitecon.engine import EngineSettings
 from unitecon.errors import ConfigError
 from unitecon.governance.config import GovernanceConfig
 from unitecon.pricing.config import PricingConfig
-from unitecon.yamlfile import parse_model
+from unitecon.yamlfile import parse_model, read_text
 
 
 class Strict(BaseModel):
@@ -96,4 +96,4 @@ def load(explicit: Path | None = None) -> Project:
     path = find(explicit)
     if path is None:
         return Project()
-    return parse(path.read_text(encoding="utf-8"), str(path))
+    return parse(read_text(path), str(path))

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from unitecon.errors import UniteconError
 from unitecon.ledger.store import IngestResult, Ledger, home, sha256_file
 
 
@@ -26,24 +27,52 @@ def ingest_paths(
     with progress(quiet) as bar:
         overall = bar.add_task("ingest", total=len(files)) if len(files) > 1 else None
         for path in files:
-            kind = fmt or detect_format(path)
+            try:
+                kind = fmt or detect_format(path)
+            except UniteconError as e:
+                results.append(_unreadable(ledger, path, None, e))
+                continue
             task = bar.add_task(f"{path.name} ({kind})", total=None)
 
             def tick(res: IngestResult, task: Any = task) -> None:
                 bar.update(task, completed=res.rows_read)
 
-            res = ledger.ingest(
-                str(path),
-                read_path(path, kind),
-                sha256=sha256_file(path),
-                fmt=kind,
-                on_chunk=tick,
-            )
+            try:
+                res = ledger.ingest(
+                    str(path),
+                    read_path(path, kind),
+                    sha256=sha256_file(path),
+                    fmt=kind,
+                    on_chunk=tick,
+                )
+            except Exception as e:  # one bad file never stops the others
+                res = _unreadable(ledger, path, kind, e)
             bar.update(task, total=res.rows_read, completed=res.rows_read)
             if overall is not None:
                 bar.advance(overall)
             results.append(res)
     return results
+
+
+def _unreadable(ledger: Ledger, path: Path, kind: str | None, e: Exception) -> IngestResult:
+    """Record a file that could not be read at all (or whose reader failed) as one
+    quarantine entry naming it, so the files after it are still ingested; an error of the
+    disk or the ledger itself (`operational.is_fatal`) stops the command instead."""
+    from unitecon.ledger.operational import is_fatal
+    from unitecon.ledger.records import Chunk, Rejected
+    from unitecon.ledger.schema import EVENT_SCHEMA
+
+    if is_fatal(e):
+        raise e
+    if isinstance(e, UniteconError):
+        reason = str(e)
+    else:
+        reason = (
+            f"could not be read ({type(e).__name__}: {str(e)[:300]}); the records before the "
+            "failure are kept. Please report this with the file's format"
+        )
+    rejected = Rejected(str(path), reason, "")
+    return ledger.ingest(str(path), [Chunk(EVENT_SCHEMA.empty_table(), [rejected])], fmt=kind)
 
 
 DEMO_MARKER = "# The demo's project file."

@@ -3,6 +3,7 @@ progress bar. Shared by the command line, the pipeline and the report's summary.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -44,8 +45,18 @@ def table(
     for c in columns:
         t.add_column(c, justify="right" if c in right_set else "left")
     for r in rows:
-        t.add_row(*("—" if v is None else str(v) for v in r))
+        t.add_row(*("—" if v is None else safe_text(str(v)) for v in r))
     return t
+
+
+#: C0 and C1 control characters (and DEL): an ingested name holding them could drive the
+#: terminal (escape sequences), so tables show them as `\x1b` instead.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe_text(text: str) -> str:
+    """`text` with its control characters written out (`\x1b`), safe for a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def progress(quiet: bool) -> Progress:

@@ -49,7 +49,8 @@ def test_loaded_from_the_ledger() -> None:
         led.ingest("a", [rows([1, 2, 3], 10)])
         led.track_ids()
         res = led.ingest("b", [rows([3, 4], 99)])  # e3 stored: the first one wins
-        assert (res.accepted, res.duplicates) == (1, 1)
+        # e3 came again with other content: a conflict (quarantined), not a duplicate
+        assert (res.accepted, res.duplicates, res.conflicts, res.quarantined) == (1, 0, 1, 1)
         got = led.rows("SELECT event_id, input_tokens FROM events ORDER BY event_id")
         assert [(r["event_id"], r["input_tokens"]) for r in got] == [
             ("e1", 10),

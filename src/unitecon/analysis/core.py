@@ -495,10 +495,11 @@ def _text(v: Any) -> str | None:
 
 def _select(rows: list[Any], f: Filters) -> list[Any]:
     """Margin rows of the feature and customer filters."""
+    # a MarginRow's key is (customer_id, month, feature): `margins.KEY_NAMES`
     if f.feature is not None:
-        rows = [r for r in rows if r.feature == f.feature]
+        rows = [r for r in rows if r.key[2] == f.feature]
     if f.customer is not None:
-        rows = [r for r in rows if r.customer_id == f.customer]
+        rows = [r for r in rows if r.key[0] == f.customer]
     return rows
 
 

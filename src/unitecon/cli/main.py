@@ -40,6 +40,7 @@ def _register() -> None:
 
     for mod in (
         "ledger",
+        "lineage",
         "perf",
         "attribution",
         "margins",
@@ -82,6 +83,12 @@ def run(argv: Sequence[str] | None = None) -> int:
             err_console.print(f"error: {e.format_message()}")
         return int(e.exit_code)
     except Exception as e:
+        from unitecon.ledger.operational import explain
+
+        known = explain(e)
+        if known is not None:  # disk full, read-only home, a damaged ledger: what to do
+            err_console.print(f"[bold red]error:[/] {known}", highlight=False)
+            return 2
         err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
         err_console.print("Please report this with the command you ran.")
         return 3

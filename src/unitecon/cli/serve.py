@@ -120,7 +120,20 @@ def serve(
                 yield
 
     app.router.lifespan_context = lifespan
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    from unitecon.server import protocol
+    from unitecon.server.protocol import TimedHttpToolsProtocol
+
+    protocol.HEADER_TIMEOUT_S = settings.header_timeout_s
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        timeout_keep_alive=max(1, int(settings.keep_alive_s)),
+        limit_concurrency=settings.max_connections,
+        http=TimedHttpToolsProtocol,
+    )
 
 
 @contextmanager

@@ -11,6 +11,8 @@ only worked out for a block whose total shows some line may have keys beyond the
 
 from __future__ import annotations
 
+import codecs
+import itertools
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +28,19 @@ READ_BYTES = 16 << 20
 #: A block of lines holds at most about this many bytes (fewer lines than asked when long).
 MAX_BLOCK_BYTES = 256 << 20
 GZIP_MAGIC = b"\x1f\x8b"
+#: A gzip stream may expand to at most this many times its compressed size (past
+#: `GZIP_RATIO_FREE_BYTES`): real usage exports compress 5-30x, deflate's ceiling is ~1032x,
+#: and a decompression bomb sits near that ceiling.
+MAX_GZIP_RATIO = 200
+#: Output below this size is never refused for its ratio (a small, very repetitive file).
+GZIP_RATIO_FREE_BYTES = 64 << 20
+#: A gzip stream may expand to at most this many bytes in all.
+MAX_GZIP_BYTES = 64 << 30
+#: A line longer than this is not held in memory: it is skipped to its end and rejected
+#: (records over `validate.MAX_RECORD_BYTES` are rejected anyway).
+MAX_LINE_BYTES = 64 << 20
+_UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -70,21 +85,38 @@ def _plain_blocks(f: BinaryIO) -> Iterator[bytes]:
 
 def _gunzip_blocks(f: BinaryIO) -> Iterator[bytes]:
     """Decompressed blocks (all gzip members); raises _Broken after yielding what it could
-    decode when the stream is cut short or corrupt."""
+    decode when the stream is cut short, corrupt, or expands past `MAX_GZIP_RATIO` times its
+    compressed size or `MAX_GZIP_BYTES` (a decompression bomb)."""
     d = zlib.decompressobj(wbits=47)
     fed = False
+    read = out = 0  # compressed bytes consumed, decompressed bytes given
     while comp := f.read(READ_BYTES // 4):
         while comp:
             try:
-                yield d.decompress(comp)
+                data = d.decompress(comp, READ_BYTES)
             except zlib.error as e:
                 raise _Broken(f"corrupt gzip ({e})") from e
+            read += len(comp) - len(d.unconsumed_tail)
+            out += len(data)
+            yield data
+            _check_ratio(out, read)
             fed = True
-            comp = b""
+            comp = d.unconsumed_tail
             if d.eof:
+                read -= len(d.unused_data)
                 comp, d, fed = d.unused_data, zlib.decompressobj(wbits=47), False
     if fed and not d.eof:
         raise _Broken("truncated gzip (the compressed stream ends early)")
+
+
+def _check_ratio(out: int, read: int) -> None:
+    if out > MAX_GZIP_BYTES:
+        raise _Broken(f"gzip expands past {MAX_GZIP_BYTES >> 30} GiB, the limit (split the file)")
+    if out > GZIP_RATIO_FREE_BYTES and out > MAX_GZIP_RATIO * read:
+        raise _Broken(
+            f"gzip expands over {MAX_GZIP_RATIO}x its compressed size (a decompression bomb?); "
+            f"stopped after {out >> 20} MiB"
+        )
 
 
 class _Broken(Exception):
@@ -92,9 +124,84 @@ class _Broken(Exception):
 
 
 def raw_blocks(path: Path) -> Iterator[bytes]:
-    """The file's bytes in blocks, gunzipped when it starts with the gzip magic number."""
+    """The file's bytes in blocks, gunzipped when it starts with the gzip magic number, as
+    UTF-8: a UTF-8 byte-order mark is dropped and UTF-16 text (a byte-order mark, or NULs in
+    every other byte) is transcoded (what it cannot decode becomes bytes that are not UTF-8,
+    so the record holding them is rejected as such)."""
     with path.open("rb") as f:
-        yield from (_gunzip_blocks(f) if is_gzip(path) else _plain_blocks(f))
+        yield from as_utf8(_gunzip_blocks(f) if is_gzip(path) else _plain_blocks(f))
+
+
+#: A format read whole (OTLP, gzipped Parquet) is held in memory: at most this many bytes.
+MAX_WHOLE_FILE_BYTES = 1 << 30
+
+
+def read_whole(path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes (`raw_blocks`), at most `limit` (default `MAX_WHOLE_FILE_BYTES`);
+    raises _Broken past that."""
+    limit = MAX_WHOLE_FILE_BYTES if limit is None else limit
+    parts: list[bytes] = []
+    size = 0
+    for block in raw_blocks(path):
+        size += len(block)
+        if size > limit:
+            raise _Broken(
+                f"over {limit >> 20} MiB once decompressed, the limit for a file read whole "
+                "(split it)"
+            )
+        parts.append(block)
+    return b"".join(parts)
+
+
+def _utf16_of(head: bytes) -> str | None:
+    """The UTF-16 codec of text starting with `head`, or None."""
+    if head[:2] in _UTF16_BOMS and head[:4] != b"\xff\xfe\x00\x00":  # not UTF-32
+        codec = _UTF16_BOMS[head[:2]]
+        # the mark alone is not enough (two stray bytes): text after it must look UTF-16
+        text = head[2:34]
+        ascii_nuls = text[1::2] if codec == "utf-16-le" else text[0::2]
+        return codec if len(text) < 2 or ascii_nuls.count(0) * 2 >= len(ascii_nuls) else None
+    probe = head[:64]
+    if len(probe) >= 8 and len(probe) % 2 == 0:
+        even, odd = probe[0::2], probe[1::2]
+        if not odd.strip(b"\x00") and even.isascii() and b"\x00" not in even:
+            return "utf-16-le"
+        if not even.strip(b"\x00") and odd.isascii() and b"\x00" not in odd:
+            return "utf-16-be"
+    return None
+
+
+def _bad_text(e: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: what cannot be decoded becomes a lone surrogate, which
+    `surrogatepass` writes as bytes that are not valid UTF-8."""
+    assert isinstance(e, UnicodeDecodeError)
+    return "\udcff", e.end
+
+
+codecs.register_error("unitecon-bad-text", _bad_text)
+
+
+def as_utf8(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """`blocks` with a leading UTF-8 byte-order mark dropped, UTF-16 transcoded to UTF-8."""
+    head = b""
+    for block in blocks:
+        head += block
+        if len(head) >= 64:
+            break
+    codec = _utf16_of(head)
+    if codec is None:
+        if head.startswith(UTF8_BOM):
+            head = head[len(UTF8_BOM) :]
+        if head:
+            yield head
+        yield from blocks
+        return
+    if head[:2] in _UTF16_BOMS:
+        head = head[2:]
+    dec = codecs.getincrementaldecoder(codec)("unitecon-bad-text")
+    for block in itertools.chain([head], blocks):
+        yield dec.decode(block).encode("utf-8", "surrogatepass")
+    yield dec.decode(b"", final=True).encode("utf-8", "surrogatepass")
 
 
 def _to_lines(
@@ -226,12 +333,13 @@ def iter_line_blocks(
     path: Path, rows: int = CHUNK_ROWS, name: str | None = None
 ) -> Iterator[LineBlock]:
     """Blocks of `rows` lines (fewer at the end, or when `MAX_BLOCK_BYTES` is reached first);
-    the last line need not end with a newline."""
+    the last line need not end with a newline. A line over `MAX_LINE_BYTES` is skipped to
+    its end and comes as a block of no lines whose `truncated` rejects it."""
     name = name or str(path)
     line_no = 1
     parts: list[bytes] = []
     part_ends: list[np.ndarray] = []  # the index after each newline, from the start of parts
-    lines = size = 0  # newlines and bytes in parts
+    lines = size = last_end = 0  # newlines and bytes in parts, the index after the last newline
     broken: str | None = None
     blocks = raw_blocks(path)
     while True:
@@ -246,6 +354,25 @@ def iter_line_blocks(
         part_ends.append(np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + (size + 1))
         lines += len(part_ends[-1])
         size += len(data)
+        if len(part_ends[-1]):
+            last_end = int(part_ends[-1][-1])
+        if size - last_end > MAX_LINE_BYTES:  # one line too long to hold: skip to its end
+            whole = b"".join(parts)
+            for block in _blocks(memoryview(whole)[:last_end], line_no, rows):
+                line_no += len(block.lines)
+                yield block
+            head = whole[last_end : last_end + MAX_RAW_BYTES]
+            rest, broken = _skip_line(blocks)
+            yield LineBlock(
+                line_no, pa.array([], pa.large_string()), truncated=_overlong(name, line_no, head)
+            )
+            line_no += 1
+            parts, part_ends = [rest], [np.flatnonzero(np.frombuffer(rest, np.uint8) == 10) + 1]
+            lines, size = len(part_ends[0]), len(rest)
+            last_end = int(part_ends[0][-1]) if lines else 0
+            if broken is not None:
+                break
+            continue
         if lines >= rows or (lines and size >= MAX_BLOCK_BYTES):
             whole = b"".join(parts)
             ends = np.concatenate(part_ends)
@@ -257,12 +384,39 @@ def iter_line_blocks(
             parts = [whole[cut:]]
             part_ends = [ends[take:] - cut]
             lines, size = len(ends) - take, len(parts[0])
+            last_end = int(part_ends[0][-1]) if lines else 0
     pending = b"".join(parts)
     cut = pending.rfind(b"\n") + 1
     for block in _blocks(pending[:cut], line_no, rows):
         line_no += len(block.lines)
         yield block
     yield _tail(name, line_no, pending[cut:], broken)
+
+
+MAX_RAW_BYTES = 2000
+
+
+def _skip_line(blocks: Iterator[bytes]) -> tuple[bytes, str | None]:
+    """Read `blocks` up to the end of the current line; the bytes after its newline, and
+    why the stream broke (if it did)."""
+    while True:
+        try:
+            data = next(blocks, b"")
+        except _Broken as e:
+            return b"", str(e)
+        if not data:
+            return b"", None
+        nl = data.find(b"\n")
+        if nl >= 0:
+            return data[nl + 1 :], None
+
+
+def _overlong(name: str, line_no: int, head: bytes) -> Rejected:
+    return Rejected(
+        f"{name}:{line_no}",
+        f"line is over {MAX_LINE_BYTES >> 20} MiB, the limit (no record is that large); skipped",
+        head.decode("utf-8", "replace"),
+    )
 
 
 def _blocks(

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -27,6 +30,7 @@ import pyarrow.parquet as pq
 
 from unitecon.ingest import validate as v
 from unitecon.ingest.lines import (
+    MAX_LINE_BYTES,
     LineBlock,
     _Broken,
     _to_lines,
@@ -35,6 +39,7 @@ from unitecon.ingest.lines import (
     key_colons,
     pick_lines,
     raw_blocks,
+    read_whole,
     scan_text,
 )
 from unitecon.ledger.records import CHUNK_ROWS, Chunk, DirectRead, Rejected
@@ -188,7 +193,9 @@ def _validate_lines(
         try:
             cand = _jsonl_candidates(name, False, fast, fast and typed)
             return v._as_table(con.execute(v.validation_sql(cand, types, ["_p"])).arrow())
-        except duckdb.InvalidInputException:
+        except (duckdb.InvalidInputException, UnicodeDecodeError):
+            # malformed JSON (DuckDB's message quotes the line, cut mid-character at times,
+            # which then fails to decode: that is the same error)
             cand = _jsonl_candidates(name, True, fast, fast and typed)
             return v._as_table(con.execute(v.validation_sql(cand, types, ["_p"])).arrow())
     finally:
@@ -339,49 +346,102 @@ def read_jsonl(path: Path, name: str | None = None) -> JsonlChunks:
 
 
 # -- columnar sources (CSV, Parquet) --------------------------------------------------------------
-def _columns_candidates(columns: Iterable[str], loc: str) -> str:
-    """Candidate rows from the registered table `_cols`: known columns by name, the others
-    collected into `_extra` (non-null values only)."""
-    cols = list(columns)
-    known = [c for c in cols if c in v.INPUT_FIELDS]
-    unknown = [c for c in cols if c not in v.INPUT_FIELDS and not c.startswith("_")]
+def _data_name(i: int) -> str:
+    """The column that carries the source's column `i`: the source's own names may be
+    anything (`e`, `_pos`, a quote), so the query never sees them as identifiers."""
+    return f"_d{i}"
+
+
+def _columns_candidates(names: list[str], loc: str) -> str:
+    """Candidate rows from the registered table `_cols`, whose column `_d{i}` holds the
+    source's column `names[i]`: known columns by name, the others collected into `_extra`
+    (non-null values only). A name that comes twice is read the first time only; columns
+    named with a leading `_`, or no name, are ignored."""
+    firsts: dict[str, int] = {}
+    for i, n in enumerate(names):
+        firsts.setdefault(n, i)
+    known = [(n, i) for n, i in firsts.items() if n in v.INPUT_FIELDS]
+    unknown = [(n, i) for n, i in firsts.items() if n not in v.INPUT_FIELDS and n[:1] not in "_"]
     extra = "NULL"
     if unknown:
         entries = ", ".join(
-            f"struct_pack(key := {v.q(c)}, value := CAST({_ident(c)} AS VARCHAR))" for c in unknown
+            f"struct_pack(key := {v.q(n)}, value := CAST({_data_name(i)} AS VARCHAR))"
+            for n, i in unknown
         )
-        extra = f"map_from_entries(list_filter([{entries}], e -> e.value IS NOT NULL))"
-    sel = ", ".join(_ident(c) for c in known)
+        extra = f"map_from_entries(list_filter([{entries}], _x -> _x.value IS NOT NULL))"
+    sel = ", ".join(f"{_data_name(i)} AS {n}" for n, i in known)
     return f"""(SELECT _pos, {loc} AS _loc, NULL AS _raw, _size, _error,
         {sel}{", " if sel else ""}{extra} AS _extra FROM _cols)"""
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _run_columns(
     con: duckdb.DuckDBPyConnection,
     table: pa.Table,
+    names: list[str],
     loc: str,
     val: v.Validator,
     raw_of: Callable[[int], str],
 ) -> Chunk:
-    data_cols = [c for c in table.column_names if not c.startswith("_")]
-    types = {c: table.schema.field(c).type for c in data_cols if c in v.INPUT_FIELDS}
-    types.update({m: pa.string() for m in v.META_COLUMNS})
-    con.register("_cols", table)
+    """Validate a table of the source's columns, `_d{i}` holding the column named
+    `names[i]` (whatever its name), plus `_pos`, `_size`, `_error`.
+
+    A column whose type the query cannot take (a Parquet struct of maps, say) is read as
+    text instead; if even that fails, every row of the table is rejected with the reason."""
     try:
-        out = v._as_table(
-            con.execute(v.validation_sql(_columns_candidates(data_cols, loc), types)).arrow()
-        )
-    finally:
-        con.unregister("_cols")
+        out = _validate_columns(con, table, names, loc)
+    except (duckdb.Error, pa.ArrowException, UnicodeDecodeError):
+        try:
+            out = _validate_columns(con, _as_text_columns(table, len(names)), names, loc)
+        except (duckdb.Error, pa.ArrowException, UnicodeDecodeError) as e:
+            return _reject_all(table, loc, raw_of, f"cannot read these rows' values: {e}")
     events, rejected = val.split(out)
     rejected = [
         r if r.raw else Rejected(r.location, r.reason, raw_of_loc(r, raw_of)) for r in rejected
     ]
     return Chunk(events, rejected, rows_read=events.num_rows + len(rejected))
+
+
+def _validate_columns(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, names: list[str], loc: str
+) -> pa.Table:
+    firsts: dict[str, int] = {}
+    for i, n in enumerate(names):
+        firsts.setdefault(n, i)
+    types = {
+        n: table.schema.field(_data_name(i)).type for n, i in firsts.items() if n in v.INPUT_FIELDS
+    }
+    types.update({m: pa.string() for m in v.META_COLUMNS})
+    con.register("_cols", table)
+    try:
+        return v._as_table(
+            con.execute(v.validation_sql(_columns_candidates(names, loc), types)).arrow()
+        )
+    finally:
+        con.unregister("_cols")
+
+
+def _as_text_columns(table: pa.Table, n: int) -> pa.Table:
+    """The data columns `_d0.._d{n-1}` of `table` as strings (JSON for nested values)."""
+    for i in range(n):
+        name = _data_name(i)
+        col = table.column(name)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            continue
+        text = pa.array(
+            [None if x is None else json.dumps(x, default=str) for x in col.to_pylist()],
+            pa.string(),
+        )
+        table = table.set_column(table.schema.get_field_index(name), name, text)
+    return table
+
+
+def _reject_all(table: pa.Table, loc: str, raw_of: Callable[[int], str], reason: str) -> Chunk:
+    prefix = loc.split("'")[1] if loc.count("'") >= 2 else ""
+    rejected = [
+        Rejected(f"{prefix}{pos}", reason, raw_of(pos)[: v.MAX_RAW_CHARS])
+        for pos in table.column("_pos").to_pylist()
+    ]
+    return Chunk(EVENT_SCHEMA.empty_table(), rejected, rows_read=len(rejected))
 
 
 def raw_of_loc(r: Rejected, raw_of: Callable[[int], str]) -> str:
@@ -390,22 +450,38 @@ def raw_of_loc(r: Rejected, raw_of: Callable[[int], str]) -> str:
 
 
 def read_parquet(path: Path, name: str | None = None) -> Iterator[Chunk]:
-    """Parquet in record batches; locations are `file:row N` (1-based)."""
+    """Parquet in record batches (plain or gzip); locations are `file:row N` (1-based). A
+    file that is not Parquet, or a row group that cannot be read, is one rejection naming
+    the file (rows before it are kept)."""
     name = name or str(path)
     con = v.connect()
     val = v.Validator(locate=lambda pos: f"{name}:row {pos}")
     first = 1
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
-        n = batch.num_rows
-        table = pa.Table.from_batches([batch])
-        table = _with_meta(table, first, [None] * n)
-        rows = batch
+    try:
+        source: Any = path
+        if is_gzip(path):
+            source = pa.BufferReader(read_whole(path))
+        batches = pq.ParquetFile(source).iter_batches(batch_size=CHUNK_ROWS)
+        for batch in batches:
+            n = batch.num_rows
+            names = list(batch.schema.names)
+            table = pa.Table.from_batches([batch])
+            table = table.rename_columns([_data_name(i) for i in range(len(names))])
+            table = _with_meta(table, first, [None] * n)
+            rows = batch
 
-        def raw_of(pos: int, rows: pa.RecordBatch = rows, first: int = first) -> str:
-            return json.dumps(rows.slice(pos - first, 1).to_pylist()[0], default=str)
+            def raw_of(pos: int, rows: pa.RecordBatch = rows, first: int = first) -> str:
+                return json.dumps(rows.slice(pos - first, 1).to_pylist()[0], default=str)
 
-        yield _run_columns(con, table, f"{v.q(name + ':row ')} || _pos", val, raw_of)
-        first += n
+            loc = f"{v.q(name + ':row ')} || _pos"
+            yield _run_columns(con, table, names, loc, val, raw_of)
+            first += n
+    except (pa.ArrowException, OSError, _Broken, ValueError) as e:
+        where = f"{name}:row {first}" if first > 1 else name
+        reason = f"cannot read as Parquet ({type(e).__name__}: {str(e)[:300]}); " + (
+            "rows from here on are lost" if first > 1 else "no row kept"
+        )
+        yield Chunk(EVENT_SCHEMA.empty_table(), [Rejected(where, reason, "")], rows_read=1)
 
 
 def _with_meta(table: pa.Table, first: int, errors: list[str | None]) -> pa.Table:
@@ -416,32 +492,132 @@ def _with_meta(table: pa.Table, first: int, errors: list[str | None]) -> pa.Tabl
 
 
 # -- CSV --------------------------------------------------------------------------------------
-def _text_lines(path: Path) -> Iterator[str]:
-    """Decoded lines (newline kept) of a plain or gzip file; raises _Broken when cut short."""
+#: A CSV record (a quoted field may span lines) is at most this many lines ...
+MAX_CSV_RECORD_LINES = 1000
+#: ... and characters; past either, a quote was most likely left open (`_csv_rows`).
+MAX_CSV_RECORD_CHARS = v.MAX_RECORD_BYTES
+_LINE_END = re.compile(rb"\r\n|\n|\r")
+
+
+def _physical_lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
+    """(number, text with its line end, why it is bad or None) for each line of a plain or
+    gzip file; `\n`, `\r\n` and a lone `\r` each end a line. A line that is not UTF-8 is
+    decoded with replacement characters and flagged; one over `MAX_LINE_BYTES` is skipped to
+    its end and flagged. Raises _Broken (after the lines before) when the file is cut short."""
+    no = 1
     pending = b""
+    skipping = False
     for data in raw_blocks(path):
         pending += data
-        cut = pending.rfind(b"\n") + 1
-        if cut:
-            text = pending[:cut].decode("utf-8", "replace")
-            pending = pending[cut:]
-            yield from text.splitlines(keepends=True)
-    if pending:
-        yield pending.decode("utf-8", "replace")
+        pos = 0
+        for m in _LINE_END.finditer(pending):
+            if m.end() == len(pending) and m.group() == b"\r":
+                break  # a \r at the end of the block: a \n may follow in the next one
+            line = pending[pos : m.end()]
+            pos = m.end()
+            if skipping:
+                skipping = False
+                yield no, "\n", _too_long_line()
+            else:
+                yield no, *_decoded(line)
+            no += 1
+        pending = pending[pos:]
+        if len(pending) > MAX_LINE_BYTES:
+            skipping, pending = True, b""
+    if skipping:
+        yield no, "\n", _too_long_line()
+    elif pending:
+        yield no, *_decoded(pending)
 
 
-def _csv_rows(path: Path, name: str) -> Iterator[tuple[int, list[str] | Rejected]]:
-    """(line, fields) per CSV record, or a Rejected for a truncated file."""
-    lines = _text_lines(path)
-    reader = csv.reader(lines)
-    last = 0
+def _too_long_line() -> str:
+    return f"line is over {MAX_LINE_BYTES >> 20} MiB, the limit (no record is that large); skipped"
+
+
+def _decoded(line: bytes) -> tuple[str, str | None]:
     try:
-        for fields in reader:
-            yield last + 1, fields
-            last = reader.line_num
-    except (_Broken, csv.Error) as e:
-        reason = f"{e}: the file ends inside or before this line; lines from here on are lost"
-        yield last + 1, Rejected(f"{name}:{last + 1}", reason, "")
+        return line.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        return line.decode("utf-8", "replace"), f"not valid UTF-8 at byte {e.start}"
+
+
+class _RecordTooLong(Exception):
+    pass
+
+
+class _Feed(Iterator[str]):
+    """The lines handed to `csv.reader`, remembering those taken for the current record,
+    with lines pushed back to be read again."""
+
+    def __init__(self, lines: Iterator[tuple[int, str, str | None]]) -> None:
+        self.lines = lines
+        self.back: deque[tuple[int, str, str | None]] = deque()
+        self.taken: list[tuple[int, str, str | None]] = []
+        self.chars = 0
+
+    def start(self) -> None:
+        self.taken, self.chars = [], 0
+
+    def __next__(self) -> str:
+        item = self.back.popleft() if self.back else next(self.lines)
+        self.taken.append(item)
+        self.chars += len(item[1])
+        if len(self.taken) > MAX_CSV_RECORD_LINES or self.chars > MAX_CSV_RECORD_CHARS:
+            raise _RecordTooLong(
+                f"a record over {MAX_CSV_RECORD_LINES} lines or {MAX_CSV_RECORD_CHARS:,} characters"
+            )
+        return item[1]
+
+
+_CsvRow = tuple[int, list[str], str | None]
+
+
+def _csv_rows(path: Path, name: str, width: list[int]) -> Iterator[_CsvRow | Rejected]:
+    """(line, fields, why the record is bad or None) per CSV record, or a Rejected.
+
+    A record that spans lines (a quoted field holding a newline) but does not come out with
+    the header's width, or runs past the record limits, is taken for a quote left open: its
+    first line is rejected alone and the lines after it are read again, so one stray quote
+    costs one line. A file cut short ends with one rejection. `width` holds the header's
+    width once the caller knows it (empty before)."""
+    feed = _Feed(_physical_lines(path))
+    reader = csv.reader(feed)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_RECORD_CHARS + 1))
+    while True:
+        feed.start()
+        error: str | None = None
+        fields: list[str] | None = None
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except _Broken as e:
+            at = feed.taken[0][0] if feed.taken else None
+            reason = f"{e}: the file ends inside or before this line; lines from here on are lost"
+            yield Rejected(f"{name}:{at}" if at else name, reason, "")
+            return
+        except (csv.Error, _RecordTooLong) as e:
+            error = str(e)
+        taken = feed.taken
+        if not taken:
+            return
+        line = taken[0][0]
+        bad_width = bool(fields and width and len(fields) != width[0])
+        if len(taken) > 1 and (fields is None or bad_width):
+            yield Rejected(
+                f"{name}:{line}",
+                "unterminated quoted field: a quote opened on this line does not close "
+                f"where the record ends ({error or f'{len(fields or [])} fields'}); "
+                f"the line is rejected alone and reading resumes at line {line + 1}",
+                taken[0][1][: v.MAX_RAW_CHARS],
+            )
+            feed.back.extendleft(reversed(taken[1:]))
+            continue
+        if fields is None:
+            yield Rejected(f"{name}:{line}", error or "unreadable", taken[0][1][: v.MAX_RAW_CHARS])
+            continue
+        bad = next((f"{e}" for _, _, e in taken if e), None)
+        yield line, fields, bad
 
 
 def read_csv(path: Path, name: str | None = None) -> Iterator[Chunk]:
@@ -449,59 +625,82 @@ def read_csv(path: Path, name: str | None = None) -> Iterator[Chunk]:
     name = name or str(path)
     con = v.connect()
     val = v.Validator(locate=lambda pos: f"{name}:{pos}")
-    rows = _csv_rows(path, name)
-    first = next(rows, None)
-    if first is None or isinstance(first[1], Rejected):
-        if first is not None and isinstance(first[1], Rejected):
-            yield Chunk(EVENT_SCHEMA.empty_table(), [first[1]], rows_read=1)
-        return
-    header = [h.strip() for h in first[1]]
-    batch: list[tuple[int, list[str]]] = []
+    width: list[int] = []
+    rows = _csv_rows(path, name, width)
+    header: list[str] | None = None
+    rejected: list[Rejected] = []
     for item in rows:
-        line, fields = item
-        if isinstance(fields, Rejected):
-            yield from _csv_chunk(con, header, batch, name, val, [fields])
-            return
-        if fields:
-            batch.append((line, fields))
-        if len(batch) >= CHUNK_ROWS:
-            yield from _csv_chunk(con, header, batch, name, val, [])
-            batch = []
-    if batch:
-        yield from _csv_chunk(con, header, batch, name, val, [])
+        if isinstance(item, Rejected):
+            rejected.append(item)
+            continue
+        line, fields, bad = item
+        if not fields:
+            continue
+        if bad is not None:
+            rejected.append(Rejected(f"{name}:{line}", f"header: {bad}", ",".join(fields)))
+            break
+        header = [h.strip() for h in fields]
+        break
+    if header is None:
+        if rejected:
+            yield Chunk(EVENT_SCHEMA.empty_table(), rejected, rows_read=len(rejected))
+        return
+    width.append(len(header))
+    batch: list[_CsvRow] = []
+    for item in rows:
+        if isinstance(item, Rejected):
+            rejected.append(item)
+        elif item[1]:
+            batch.append(item)
+        if len(batch) + len(rejected) >= CHUNK_ROWS:
+            yield from _csv_chunk(con, header, batch, name, val, rejected)
+            batch, rejected = [], []
+    if batch or rejected:
+        yield from _csv_chunk(con, header, batch, name, val, rejected)
 
 
 def _csv_chunk(
     con: duckdb.DuckDBPyConnection,
     header: list[str],
-    batch: list[tuple[int, list[str]]],
+    batch: list[_CsvRow],
     name: str,
     val: v.Validator,
     extra_rejected: list[Rejected],
 ) -> Iterator[Chunk]:
     width = len(header)
     errors = [
-        None if len(f) == width else f"expected {width} fields (as in the header), got {len(f)}"
-        for _, f in batch
+        bad
+        if bad is not None
+        else None
+        if len(f) == width
+        else f"expected {width} fields (as in the header), got {len(f)}"
+        for _, f, bad in batch
     ]
     cols = {
-        h: pa.array(
-            [(f[i] if len(f) == width and f[i] != "" else None) for _, f in batch], pa.string()
+        _data_name(i): pa.array(
+            [
+                (f[i] if len(f) == width and bad is None and f[i] != "" else None)
+                for _, f, bad in batch
+            ],
+            pa.string(),
         )
-        for i, h in enumerate(header)
+        for i in range(width)
     }
     table = _with_meta(
-        pa.table(cols) if cols else pa.table({}), batch[0][0] if batch else 1, errors
+        pa.table(cols, schema=pa.schema([(c, pa.string()) for c in cols])), 1, errors
     )
     table = table.set_column(
-        table.schema.get_field_index("_pos"), "_pos", pa.array([ln for ln, _ in batch], pa.int64())
+        table.schema.get_field_index("_pos"),
+        "_pos",
+        pa.array([ln for ln, _, _ in batch], pa.int64()),
     )
-    by_line = {ln: f for ln, f in batch}
+    by_line = {ln: f for ln, f, _ in batch}
 
     def raw_of(pos: int) -> str:
         return ",".join(by_line.get(pos, []))
 
-    chunk = _run_columns(con, table, f"{v.q(name + ':')} || _pos", val, raw_of)
+    chunk = _run_columns(con, table, header, f"{v.q(name + ':')} || _pos", val, raw_of)
     chunk.rejected.extend(extra_rejected)
+    chunk.rejected.sort(key=v._order)
     chunk.rows_read += len(extra_rejected)
     yield chunk

@@ -19,6 +19,7 @@ them to `candidate` (tests/ingest/test_otlp_decode_equivalence.py).
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import threading
@@ -35,7 +36,7 @@ from google.protobuf.message import DecodeError
 
 from unitecon.ingest import keys as k
 from unitecon.ingest import validate as v
-from unitecon.ingest.lines import _Broken, raw_blocks
+from unitecon.ingest.lines import MAX_WHOLE_FILE_BYTES, _Broken, raw_blocks
 from unitecon.ledger.records import CHUNK_ROWS, Chunk, Rejected
 from unitecon.ledger.schema import KNOWN_OPERATIONS
 
@@ -83,7 +84,10 @@ CONTENT_KEYS = frozenset(
     }
 )
 STATUS_ERROR = 2
-DECODE_ERRORS = (OSError, EOFError, zlib.error, ValueError, KeyError, TypeError, DecodeError)
+DECODE_ERRORS = (
+    *(OSError, EOFError, zlib.error, ValueError, KeyError, TypeError, DecodeError),
+    *(AttributeError, RecursionError),
+)
 
 
 @dataclass
@@ -100,10 +104,16 @@ class Span:
     attrs: dict[str, Any]
     resource: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    #: not decoded (`error` says why): rejected whether or not it looks GenAI
+    broken: bool = False
 
 
 # -- JSON encoding --------------------------------------------------------------------------------
-def _json_any(value: dict[str, Any] | None) -> Any:
+#: An attribute value nested deeper than this (arrays in arrays...) rejects its span.
+MAX_VALUE_DEPTH = 64
+
+
+def _json_any(value: dict[str, Any] | None, depth: int = 0) -> Any:
     if not value:
         return None
     if "stringValue" in value:
@@ -111,28 +121,48 @@ def _json_any(value: dict[str, Any] | None) -> Any:
     if "boolValue" in value:
         return bool(value["boolValue"])
     if "intValue" in value:
-        return int(value["intValue"])
+        return _json_int(value["intValue"], "intValue")
     if "doubleValue" in value:
         return float(value["doubleValue"])
     if "arrayValue" in value:
-        return [_json_any(x) for x in value["arrayValue"].get("values", [])]
+        if depth >= MAX_VALUE_DEPTH:
+            raise ValueError(f"an attribute value nested over {MAX_VALUE_DEPTH} levels")
+        return [_json_any(x, depth + 1) for x in value["arrayValue"].get("values", [])]
     if "kvlistValue" in value:
-        return _json_attrs(value["kvlistValue"].get("values", []))
+        if depth >= MAX_VALUE_DEPTH:
+            raise ValueError(f"an attribute value nested over {MAX_VALUE_DEPTH} levels")
+        return _json_attrs(value["kvlistValue"].get("values", []), depth + 1)
     if "bytesValue" in value:
-        return base64.b64decode(value["bytesValue"]).hex()
+        return base64.b64decode(value["bytesValue"], validate=True).hex()
     return None
 
 
-def _json_attrs(kvs: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def _json_int(value: Any, what: str) -> int:
+    """An OTLP JSON 64-bit integer: a number or a decimal string; never a fraction, NaN,
+    or a boolean (ValueError naming `what`)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    raise ValueError(f"{what}: expected an integer, got {str(value)[:40]!r}")
+
+
+def _json_attrs(kvs: Iterable[dict[str, Any]], depth: int = 0) -> dict[str, Any]:
+    if not isinstance(kvs, list):
+        raise ValueError(f"attributes: expected a list of key/value objects, got {kvs!r:.40}")
     out = {}
     for kv in kvs:
+        if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+            raise ValueError(f"attributes: expected a {{key, value}} object, got {kv!r:.40}")
         key = kv["key"]
         value = kv.get("value")
         # The usual value, without the call (the same as `_json_any` gives).
         if value.__class__ is dict and "stringValue" in value:
             out[key] = value["stringValue"]
         else:
-            out[key] = _json_any(value)
+            out[key] = _json_any(value, depth)
     return out
 
 
@@ -152,21 +182,78 @@ def _json_span(s: dict[str, Any], resource: dict[str, Any]) -> Span:
         span,
         parent,
         str(s.get("name", "")),
-        int(s.get("startTimeUnixNano") or 0),
-        int(s.get("endTimeUnixNano") or 0),
-        int(status.get("code") or 0),
+        _json_int(s.get("startTimeUnixNano") or 0, "startTimeUnixNano"),
+        _json_int(s.get("endTimeUnixNano") or 0, "endTimeUnixNano"),
+        _json_int(status.get("code") or 0, "status.code"),
         _json_attrs(s.get("attributes", [])),
         resource,
         e1 or e2,
     )
 
 
+#: What a malformed span of an OTLP JSON document raises while it is decoded.
+SPAN_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+
+
 def spans_from_json(doc: dict[str, Any]) -> Iterator[Span]:
-    for rs in doc.get("resourceSpans", []):
-        resource = _json_attrs((rs.get("resource") or {}).get("attributes", []))
-        for ss in rs.get("scopeSpans", rs.get("instrumentationLibrarySpans", [])):
-            for s in ss.get("spans", []):
-                yield _json_span(s, resource)
+    """The spans of a JSON request. A span (or a resource, or scope) that cannot be decoded
+    comes as a `broken` span whose `error` says why, so its neighbours are kept."""
+    for i, rs in enumerate(_json_list(doc, "resourceSpans")):
+        try:
+            if not isinstance(rs, dict):
+                raise ValueError(f"expected an object, got {rs!r:.40}")
+            resource = _json_attrs((rs.get("resource") or {}).get("attributes", []))
+            scopes = _json_list(rs, "scopeSpans", "instrumentationLibrarySpans")
+        except SPAN_ERRORS as e:
+            yield _broken(None, _why(e), f"resourceSpans[{i}]")
+            continue
+        for j, ss in enumerate(scopes):
+            try:
+                spans = _json_list(ss, "spans")
+            except SPAN_ERRORS as e:
+                yield _broken(None, _why(e), f"resourceSpans[{i}].scopeSpans[{j}]")
+                continue
+            for s in spans:
+                try:
+                    span = _json_span(s, resource)
+                except SPAN_ERRORS as e:
+                    span = _broken(s, f"cannot decode the span: {_why(e)}")
+                yield span
+
+
+def _json_list(obj: Any, *keys: str) -> list[Any]:
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected an object, got {obj!r:.40}")
+    for key in keys:
+        if key in obj:
+            value = obj[key]
+            if value is None:
+                return []
+            if not isinstance(value, list):
+                raise ValueError(f"{key}: expected a list, got {value!r:.40}")
+            return value
+    return []
+
+
+def _why(e: BaseException) -> str:
+    if isinstance(e, RecursionError):
+        return "nested too deep"
+    return f"{type(e).__name__}: {e}" if isinstance(e, KeyError | AttributeError) else str(e)
+
+
+def _broken(s: Any, reason: str, where: str | None = None) -> Span:
+    """A span that could not be decoded: rejected (whatever its attributes) with `reason`,
+    unless its attributes decode and show it is not GenAI (then it is skipped, as such)."""
+    s = s if isinstance(s, dict) else {}
+    trace = str(s.get("traceId") or "")[:40]
+    span = where or str(s.get("spanId") or "")[:40] or "?"
+    try:
+        attrs = _json_attrs(s.get("attributes") or [])
+    except SPAN_ERRORS:
+        attrs = None
+    if attrs is not None and "attributes" in s and not _is_genai(attrs):
+        return Span(trace, span, None, "", 0, 0, 0, attrs)
+    return Span(trace, span, None, str(s.get("name") or "")[:200], 0, 0, 0, {}, {}, reason, True)
 
 
 # -- protobuf encoding ----------------------------------------------------------------------------
@@ -239,7 +326,9 @@ def spans_from_proto(body: bytes) -> Iterator[Span]:
 
 # -- span -> candidate event --------------------------------------------------------------------
 def is_genai(span: Span) -> bool:
-    return any(key.startswith(("gen_ai.", "unitecon.")) for key in span.attrs)
+    """Whether the span has a `gen_ai.*` or `unitecon.*` attribute; a `broken` span counts
+    (it is rejected, not skipped: its attributes could not be read)."""
+    return span.broken or any(key.startswith(("gen_ai.", "unitecon.")) for key in span.attrs)
 
 
 def _text(value: Any) -> str | None:
@@ -519,7 +608,11 @@ def span_rows(spans: Iterable[Span]) -> Iterator[_Row | None]:
                 span.error,
             )
         except Exception:
-            row = _candidate_row(candidate(span, 0, ""))
+            try:
+                row = _candidate_row(candidate(span, 0, ""))
+            except SPAN_ERRORS as e:  # a value nested too deep, say
+                bad = Span(span.trace_id, span.span_id, None, "", 0, 0, 0, {}, {}, _why(e), True)
+                row = _candidate_row(candidate(bad, 0, ""))
         yield row
 
 
@@ -682,8 +775,13 @@ def _merge(chunks: list[Chunk]) -> Chunk:
 
 def _read_all(path: Path) -> tuple[bytes, str | None]:
     parts: list[bytes] = []
+    size = 0
     try:
         for block in raw_blocks(path):
+            size += len(block)
+            if size > MAX_WHOLE_FILE_BYTES:
+                limit = MAX_WHOLE_FILE_BYTES >> 20
+                return b"".join(parts), f"over {limit} MiB, the limit for a file read whole"
             parts.append(block)
     except _Broken as e:
         return b"".join(parts), str(e)
@@ -702,10 +800,106 @@ def read_otlp_proto(path: Path, name: str | None = None) -> Iterator[Chunk]:
     try:
         req = parse_proto(body)
     except DECODE_ERRORS as e:
-        batch.reject(name, f"not an OTLP protobuf ExportTraceServiceRequest: {e}", "")
+        try:  # one span the parser refuses (nested too deep, a string not UTF-8...)
+            yield from batch.add_rows(salvage_proto(body, batch, name))
+        except (ValueError, IndexError):  # not even the framing of protobuf fields
+            batch.reject(name, f"not an OTLP protobuf ExportTraceServiceRequest: {e}", "")
     else:
         yield from batch.add_rows(proto_rows(req))
     yield batch.flush()
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    out = shift = 0
+    while True:
+        b = buf[i]  # IndexError past the end
+        i += 1
+        out |= (b & 0x7F) << shift
+        if b < 0x80:
+            return out, i
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, bytes | None]]:
+    """(field number, bytes of a length-delimited field, else None) of a protobuf message,
+    read from its wire framing alone; ValueError when the framing is broken."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _varint(buf, i)
+            yield number, None
+        elif wire in (1, 5):
+            i += 8 if wire == 1 else 4
+            yield number, None
+        elif wire == 2:
+            size, i = _varint(buf, i)
+            if i + size > len(buf):
+                raise ValueError("a field runs past the end of the message")
+            yield number, buf[i : i + size]
+            i += size
+        else:
+            raise ValueError(f"wire type {wire}")
+        if i > len(buf):
+            raise ValueError("a field runs past the end of the message")
+
+
+def salvage_proto(body: bytes, batch: SpanBatcher, name: str) -> Iterator[_Row | None]:
+    """The rows of a request the protobuf parser refuses whole, part by part: each resource,
+    scope and span that parses on its own is kept; a span that does not is rejected (its
+    position and, when readable, its span id as location) with the parser's reason."""
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+    from opentelemetry.proto.resource.v1 import resource_pb2
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    def wrapped(rs: Any) -> Iterator[_Row | None]:
+        req = trace_service_pb2.ExportTraceServiceRequest()
+        req.resource_spans.append(rs)
+        return proto_rows(req)
+
+    n = 0
+    for field_no, rs_bytes in _fields(body):
+        if field_no != 1 or rs_bytes is None:
+            continue
+        try:
+            yield from wrapped(trace_pb2.ResourceSpans.FromString(rs_bytes))
+            continue
+        except DecodeError:
+            pass
+        resource = resource_pb2.Resource()
+        scopes: list[bytes] = []
+        for f, part in _fields(rs_bytes):
+            if f == 1 and part is not None:
+                # a resource that does not parse: its spans are kept without its attributes
+                with contextlib.suppress(DecodeError):
+                    resource = resource_pb2.Resource.FromString(part)
+            elif f == 2 and part is not None:
+                scopes.append(part)
+        for ss_bytes in scopes:
+            rs = trace_pb2.ResourceSpans(resource=resource)
+            try:
+                rs.scope_spans.append(trace_pb2.ScopeSpans.FromString(ss_bytes))
+                yield from wrapped(rs)
+                continue
+            except DecodeError:
+                pass
+            for f, span_bytes in _fields(ss_bytes):
+                if f != 2 or span_bytes is None:
+                    continue
+                n += 1
+                try:
+                    span = trace_pb2.Span.FromString(span_bytes)
+                except DecodeError as e:
+                    sid = next((b.hex() for g, b in _fields(span_bytes) if g == 2 and b), "")
+                    where = f"{name}#{sid}" if sid else f"{name} (span {n})"
+                    batch.reject(where, f"cannot decode this span: {e}", "")
+                    continue
+                one = trace_pb2.ResourceSpans(resource=resource)
+                one.scope_spans.add().spans.append(span)
+                yield from wrapped(one)
 
 
 def read_otlp_json(path: Path, name: str | None = None) -> Iterator[Chunk]:
@@ -715,7 +909,7 @@ def read_otlp_json(path: Path, name: str | None = None) -> Iterator[Chunk]:
     batch = SpanBatcher(name)
     try:
         docs: list[tuple[int, Any]] = [(1, json.loads(body))]
-    except ValueError:
+    except (ValueError, RecursionError):
         docs = list(_json_lines(body, name, batch, broken is not None))
     else:
         broken = None
@@ -736,7 +930,7 @@ def _json_lines(body: bytes, name: str, batch: SpanBatcher, cut: bool) -> Iterat
             continue
         try:
             yield i, json.loads(line)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             if cut and i == len(lines):
                 continue  # the cut line: reported once as truncation
             batch.reject(f"{name}:{i}", f"malformed JSON: {e}", line.decode("utf-8", "replace"))

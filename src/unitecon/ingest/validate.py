@@ -39,6 +39,20 @@ from unitecon.ledger.schema import (
 
 #: The largest `attempt` (the column is a 32-bit integer).
 MAX_ATTEMPT = 2**31 - 1
+#: The largest `units` of one event (a million searches, or 11 days of review seconds).
+MAX_UNITS = 1e6
+#: The smallest `sample_rate`: one kept event stands for at most 1,000,000.
+MIN_SAMPLE_RATE = 1e-6
+#: The largest token count of one event once weighted for sampling (divided by
+#: `sample_rate`), and the largest `units` so weighted. The cost stage multiplies a sampled
+#: event's cost (DECIMAL(38, 24)) by its weight (DECIMAL(18, 6)) into DECIMAL(38, 30), which
+#: holds under $10^8: at the catalog's dearest token ($0.0006, o1-pro output) 10^10 tokens
+#: cost $6M, and 10^7 units stay under it at any unit price up to $10. Sums are taken in
+#: DECIMAL(38, 24) (under $10^14). See docs/ingest.md.
+MAX_WEIGHTED_TOKENS = 1e10
+MAX_WEIGHTED_UNITS = 1e7
+#: The longest `duration_ms` / `ttft_ms` (30 days): GPU time is priced from the duration.
+MAX_DURATION_MS = 30 * 86_400_000
 #: A record larger than this (bytes of its raw text) is rejected whole.
 MAX_RECORD_BYTES = 1 << 20
 #: Known string fields longer than this (characters) are rejected.
@@ -273,6 +287,39 @@ def _range_checks() -> list[tuple[str, str]]:
     ]
     for f in ("duration_ms", "ttft_ms", "units"):
         checks.append((f"t_{f} < 0", f"'{f}: negative value ' || {_shown(f)}"))
+    for f in ("duration_ms", "ttft_ms"):
+        checks.append(
+            (
+                f"t_{f} > {MAX_DURATION_MS}",
+                f"'{f}: ' || {_shown(f)} || ' is over the limit of {MAX_DURATION_MS:,} (30 days)'",
+            )
+        )
+    checks += [
+        (
+            f"t_units > {MAX_UNITS:.0f}",
+            f"'units: ' || {_shown('units')} || ' is over the limit of {MAX_UNITS:,.0f} "
+            "in one event'",
+        ),
+        (
+            f"t_sample_rate < {MIN_SAMPLE_RATE}",
+            f"'sample_rate: ' || {_shown('sample_rate')} || ' is under the limit of "
+            f"{MIN_SAMPLE_RATE:g} (one event may stand for at most "
+            f"{1 / MIN_SAMPLE_RATE:,.0f})'",
+        ),
+    ]
+    tokens = "greatest(" + ", ".join(f"coalesce(t_{f}, 0)" for f in TOKEN_FIELDS) + ")"
+    for what, amount, limit in (
+        ("a token count", tokens, MAX_WEIGHTED_TOKENS),
+        ("units", "coalesce(t_units, 0)", MAX_WEIGHTED_UNITS),
+    ):
+        weighted = f"{amount} / coalesce(t_sample_rate, 1)"
+        checks.append(
+            (
+                f"{weighted} > {limit:.0f}",
+                f"'{what} divided by sample_rate is ' || printf('%.0f', {weighted}) "
+                f"|| ', over the limit of {limit:,.0f} for one event'",
+            )
+        )
     for f in STRING_FIELDS:
         checks.append(
             (

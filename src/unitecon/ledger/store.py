@@ -9,6 +9,7 @@ re-ingesting clears it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
@@ -28,12 +29,15 @@ import pyarrow.compute as pc
 
 from unitecon import engine
 from unitecon.errors import LedgerError
-from unitecon.ledger import migrations
+from unitecon.ledger import migrations, operational
 from unitecon.ledger.known import KnownIds
 from unitecon.ledger.records import Chunk, DirectRead, HasDirect, Rejected, Scanned
 from unitecon.ledger.schema import EVENT_SCHEMA
 
 DB_NAME = "ledger.duckdb"
+#: The ingests this process is writing (their lineage rows are `running` and live).
+_LIVE: set[str] = set()
+_LIVE_LOCK = threading.Lock()
 #: How often a direct read (`Ledger.ingest`) reports DuckDB's progress.
 PROGRESS_SECONDS = 0.25
 
@@ -66,6 +70,8 @@ class IngestResult:
     errors: list[Rejected] = field(default_factory=list)  # the first few, for display
     #: read by the ledger in one statement (`DirectRead`), not chunk by chunk
     direct: bool = False
+    #: records whose event_id is stored with different content (quarantined, not stored)
+    conflicts: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,8 +83,14 @@ class IngestResult:
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "quarantined": self.quarantined,
+            "conflicts": self.conflicts,
             "first_errors": [str(e) for e in self.errors],
         }
+
+
+def _order(r: Rejected) -> tuple[str, int]:
+    head, _, tail = r.location.rpartition(":")
+    return (head, int(tail)) if tail.isdigit() else (r.location, 0)
 
 
 def read_ahead(chunks: Iterable[Chunk]) -> Iterator[Chunk]:
@@ -145,11 +157,20 @@ class Ledger:
                     f"No ledger at {self.path}. Run `unitecon ingest FILE` or "
                     "`unitecon demo` first (or set UNITECON_HOME)."
                 )
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = engine.connect(self.path, read_only=read_only)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise operational.explain(e) or e from None
+        try:
+            self.con = engine.connect(self.path, read_only=read_only)
+        except LedgerError as e:
+            if self.path is not None and "cannot be read" in str(e):
+                raise LedgerError(str(e) + operational.damaged_hint(self.path)) from None
+            raise
         self._known: KnownIds | None = None
         if not read_only:
             migrations.migrate(self.con)
+            self._mark_interrupted()
             self.replay_spool()
         elif migrations.current_version(self.con) < migrations.LATEST:
             raise LedgerError(
@@ -158,6 +179,17 @@ class Ledger:
             )
 
     # -- lifecycle -------------------------------------------------------------------
+    def _mark_interrupted(self) -> None:
+        """Lineage rows still `running` that no ingest of this process is writing become
+        `interrupted`: the ledger has one writing process (DuckDB locks the file), so an
+        ingest that is not ours and not finished was stopped (killed, a crash, power)."""
+        with _LIVE_LOCK:
+            live = sorted(_LIVE)
+        skip = f" AND ingest_id NOT IN ({', '.join('?' * len(live))})" if live else ""
+        self.con.execute(
+            f"UPDATE ingests SET status = 'interrupted' WHERE status = 'running'{skip}", live
+        )
+
     def close(self) -> None:
         self.con.close()
 
@@ -213,6 +245,32 @@ class Ledger:
         before the write, to know after a crash whether the write was committed.
         """
         res = IngestResult(ingest_id or uuid.uuid4().hex, source, sha256, fmt)
+        with _LIVE_LOCK:
+            _LIVE.add(res.ingest_id)
+        try:
+            return self._ingest(res, chunks, on_chunk)
+        except BaseException:
+            self._set_status(res.ingest_id, "failed")
+            raise
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(res.ingest_id)
+
+    def _set_status(self, ingest_id: str, status: str) -> None:
+        """Best effort (the error that stopped the ingest may also stop this)."""
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute(
+                "UPDATE ingests SET status = ?, finished_at = ? "
+                "WHERE ingest_id = ? AND status = 'running'",
+                [status, datetime.now(UTC), ingest_id],
+            )
+
+    def _ingest(
+        self,
+        res: IngestResult,
+        chunks: Iterable[Chunk],
+        on_chunk: Callable[[IngestResult], None] | None,
+    ) -> IngestResult:
         if isinstance(chunks, list | tuple) and len(chunks) == 1:
             # One chunk (the service's batches): lineage and rows in one transaction, one
             # commit (each commit is a WAL sync).
@@ -220,7 +278,7 @@ class Ledger:
             try:
                 self._start(res)
                 self._write_chunk(res, chunks[0], clear_quarantine=True, transaction=False)
-                self._finish(res)
+                self._finish(res, log=False)
                 self.con.execute("COMMIT")
             except Exception:
                 self.con.execute("ROLLBACK")
@@ -271,7 +329,7 @@ class Ledger:
                 showing = pool.submit(self._show_progress, res, scanning, done, on_chunk)
             try:
                 con.execute(f"CREATE TEMP TABLE {table} AS {plan.query}")
-            except duckdb.Error:
+            except (duckdb.Error, UnicodeDecodeError):  # (a message cut mid-character)
                 return False  # the chunked read says what is wrong, and where
             finally:
                 done.set()
@@ -352,8 +410,10 @@ class Ledger:
             con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
             keys = f"(SELECT DISTINCT {migrations.key_columns_sql()} FROM {valid})"
             con.execute(migrations.ADD_PRICE_KEYS.format(source=keys))
-            new = ""
+            new, conflicts = "", []
             if self.count():  # the ids stored already: a semi-join built on the new ones
+                located = f"(SELECT *, {location} || (_row + 1) AS _src FROM {valid})"
+                conflicts = self._conflicts(located, "b._src")
                 new = (
                     f"WHERE d.event_id NOT IN (SELECT n.event_id FROM {table} AS n "
                     "SEMI JOIN events AS e ON n.event_id = e.event_id)"
@@ -365,6 +425,7 @@ class Ledger:
                 f"JOIN price_keys AS k ON {match} {new}",
                 {"ingest_id": res.ingest_id},
             ).fetchone()
+            rejected = sorted([*rejected, *conflicts], key=_order)
             self._quarantine(res, rejected)
             con.execute("COMMIT")
         except Exception:
@@ -375,6 +436,7 @@ class Ledger:
         res.rows_read += records
         res.accepted += inserted
         res.duplicates += records - len(rejected) - inserted
+        res.conflicts += len(conflicts)
         self._count_rejected(res, rejected)
 
     def _quarantine(self, res: IngestResult, rejected: list[Rejected]) -> None:
@@ -393,12 +455,15 @@ class Ledger:
 
     def _start(self, res: IngestResult) -> None:
         self.con.execute(
-            "INSERT INTO ingests (ingest_id, source, sha256, format, started_at, status) "
-            "VALUES (?, ?, ?, ?, ?, 'running')",
+            "INSERT OR REPLACE INTO ingests (ingest_id, source, sha256, format, started_at, "
+            "status) VALUES (?, ?, ?, ?, ?, 'running')",
             [res.ingest_id, res.source, res.sha256, res.format, datetime.now(UTC)],
         )
 
-    def _finish(self, res: IngestResult) -> None:
+    def _finish(self, res: IngestResult, *, log: bool = True) -> None:
+        if log:  # a file's ingest, not one of the service's batches
+            row = {k: v for k, v in res.as_dict().items() if k != "first_errors"}
+            operational.log_lineage(self.path, row | {"status": "done"})
         self.con.execute(
             "UPDATE ingests SET finished_at = ?, rows_read = ?, accepted = ?, duplicates = ?, "
             "quarantined = ?, status = 'done' WHERE ingest_id = ?",
@@ -426,8 +491,9 @@ class Ledger:
         try:
             if clear_quarantine:
                 con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
-            inserted = self._insert_new(batch) if batch.num_rows else 0
-            self._quarantine(res, chunk.rejected)
+            inserted, conflicts = self._insert_new(batch) if batch.num_rows else (0, [])
+            rejected = sorted([*chunk.rejected, *conflicts], key=_order)
+            self._quarantine(res, rejected)
             if transaction:
                 con.execute("COMMIT")
         except Exception:
@@ -436,10 +502,11 @@ class Ledger:
             raise
         res.rows_read += chunk.rows_read or (batch.num_rows + len(chunk.rejected))
         res.accepted += inserted
-        res.duplicates += batch.num_rows - inserted
-        self._count_rejected(res, chunk.rejected)
+        res.duplicates += batch.num_rows - inserted - len(conflicts)
+        res.conflicts += len(conflicts)
+        self._count_rejected(res, rejected)
 
-    def _insert_new(self, batch: pa.Table) -> int:
+    def _insert_new(self, batch: pa.Table) -> tuple[int, list[Rejected]]:
         """Insert the rows of `batch` whose event_id is not stored yet (first one wins).
 
         The stored ids that the batch repeats are found with a semi-join whose hash table is
@@ -447,7 +514,8 @@ class Ledger:
         the id column) however large the ledger grows; they are removed from the batch in
         Arrow. With `track_ids()` only the ids whose hash is already known are probed, and
         the scan is skipped when there are none. Rows repeated inside the batch are
-        collapsed with a window only when there are any.
+        collapsed with a window only when there are any. A stored id whose row differs
+        (`_conflicts`) comes back as a rejection; the stored row stays.
         """
         con = self.con
         ids = batch.column("event_id")
@@ -470,6 +538,7 @@ class Ledger:
                 if probe
                 else pa.table({"event_id": pa.array([], pa.string())})
             )
+            conflicts = self._conflicts(probe) if stored.num_rows else []
         finally:
             con.unregister("_batch")
             if self._known is not None:
@@ -477,14 +546,39 @@ class Ledger:
         if stored.num_rows:
             batch = batch.filter(pc.invert(pc.is_in(ids, value_set=stored.column(0))))
         if not batch.num_rows:
-            return 0
+            return 0, conflicts
         source = (
             "(SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER "
             "(PARTITION BY event_id ORDER BY source) AS _rn FROM _batch) WHERE _rn = 1)"
             if repeated
             else "_batch"
         )
-        return self._append(batch, source)
+        return self._append(batch, source), conflicts
+
+    def _conflicts(self, table: str, location: str = "b.source") -> list[Rejected]:
+        """The records of `table` (event columns) whose event_id is stored with other
+        content: each a rejection naming where the stored one came from."""
+        cols = [n for n in EVENT_SCHEMA.names if n not in ("source", "ingest_id")]
+
+        def value(t: str, c: str) -> str:  # tags in any order are the same tags
+            return f"list_sort(map_entries({t}.{c}))" if c == "tags" else f"{t}.{c}"
+
+        mine = ", ".join(value("b", c) for c in cols)
+        theirs = ", ".join(value("e", c) for c in cols)
+        rows = self.con.execute(
+            f"SELECT {location}, b.event_id, e.source FROM {table} AS b JOIN events AS e "
+            f"ON b.event_id = e.event_id WHERE hash({mine}) <> hash({theirs})"
+        ).fetchall()
+        return [
+            Rejected(
+                str(loc),
+                f"event_id: {eid!r} is already stored with different content (first from "
+                f"{first}); this record was not stored. To replace it, `unitecon forget` "
+                "the first source and ingest again",
+                "",
+            )
+            for loc, eid, first in rows
+        ]
 
     def _append(self, batch: pa.Table, source: str = "_batch") -> int:
         """Insert `batch` (EVENT_SCHEMA; `source` a query over it named `_batch`) as is, each
@@ -520,6 +614,52 @@ class Ledger:
         at = keys.append_column("_i", pa.array(np.arange(batch.num_rows, dtype=np.int64)))
         found = at.join(known, names, join_type="left outer").sort_by("_i")
         return found.column("key_id").combine_chunks().cast(pa.int32())
+
+    # -- removal ---------------------------------------------------------------------
+    def forget(self, source: str) -> dict[str, Any]:
+        """Remove the events every ingest of `source` stored, and its quarantine entries,
+        in one transaction, and record it in the lineage (a row of format `forget`, status
+        `done`, `rows_read` = the events removed, `quarantined` = the entries removed).
+
+        An event another source also held (a duplicate there, so not stored twice) goes
+        too: ingest that source again to bring it back. Raises LookupFailed (with the
+        nearest sources) when the lineage has no ingest of `source`."""
+        from unitecon.errors import LookupFailed
+
+        known = [r[0] for r in self.con.execute("SELECT DISTINCT source FROM ingests").fetchall()]
+        if source not in known:
+            raise LookupFailed("source", source, known)
+        con = self.con
+        ingest_id = uuid.uuid4().hex
+        now = datetime.now(UTC)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            removed = con.execute(
+                "DELETE FROM events WHERE ingest_id IN (SELECT ingest_id FROM ingests "
+                "WHERE source = ? AND format IS DISTINCT FROM 'forget')",
+                [source],
+            ).fetchone()
+            cleared = con.execute("DELETE FROM quarantine WHERE source = ?", [source]).fetchone()
+            events = int(removed[0]) if removed else 0
+            entries = int(cleared[0]) if cleared else 0
+            con.execute(
+                "INSERT INTO ingests (ingest_id, source, sha256, format, started_at, "
+                "finished_at, rows_read, quarantined, status) "
+                "VALUES (?, ?, NULL, 'forget', ?, ?, ?, ?, 'done')",
+                [ingest_id, source, now, now, events, entries],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        out = {
+            "source": source,
+            "ingest_id": ingest_id,
+            "events_removed": events,
+            "quarantine_removed": entries,
+        }
+        operational.log_lineage(self.path, {**out, "format": "forget", "status": "done"})
+        return out
 
     # -- reads -----------------------------------------------------------------------
     def has_ingest(self, ingest_id: str) -> bool:

@@ -51,8 +51,6 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from unitecon.errors import ConfigError
-
 Share = Annotated[Decimal, Field(ge=0, le=1)]
 M = TypeVar("M", bound=BaseModel)
 
@@ -256,8 +254,6 @@ def parse(cls: type[M], text: str, source: str) -> M:
 
 def load(cls: type[M], path: Path) -> M:
     """Read and validate a file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"Cannot read {path}: {e.strerror or e}") from e
-    return parse(cls, text, str(path))
+    from unitecon.yamlfile import read_text
+
+    return parse(cls, read_text(path), str(path))

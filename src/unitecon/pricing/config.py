@@ -36,7 +36,10 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: A non-negative price [USD per million tokens].
-Mtok = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+#: The dearest price a file may set per million tokens: 16x the catalog's dearest (o1-pro
+#: output, $600), so a slip of the decimal point (1e30) is reported, not multiplied.
+MAX_MTOK = Decimal(10_000)
+Mtok = Annotated[Decimal, Field(ge=0, le=MAX_MTOK, allow_inf_nan=False)]
 
 #: The date an override takes effect when none is given: before any ledger data.
 EPOCH = date(1970, 1, 1)

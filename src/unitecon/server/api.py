@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from unitecon import __version__, engine
+from unitecon import engine
 from unitecon.analysis.core import Analysis, check_window
 from unitecon.errors import LookupFailed, UniteconError
 from unitecon.ledger import dimensions
@@ -24,11 +24,11 @@ from unitecon.server.app import LedgerView
 from unitecon.server.auth import KeyInfo, Kind, require
 from unitecon.server.cache import Answer, Obsolete
 from unitecon.server.errors import COMMON_RESPONSES, InvalidBody, NotFound
+from unitecon.server.health import ServiceHealth, service_health
 from unitecon.server.models import (
     Costs,
     FilterChoices,
     Filters,
-    Health,
     KeyListing,
     MissingPrice,
     Quarantine,
@@ -150,17 +150,11 @@ def ask(request: Request, question: Callable[[Analysis], T]) -> T:
             raise engine.friendly(e) from None
 
 
-@router.get("/health", response_model=Health, tags=["service"], responses={})
-def health(request: Request) -> Health:
-    """Liveness and the writer's counters. Needs no key and shows no data."""
-    stats = request.app.state.writer.stats
-    return Health(
-        status="ok",
-        version=__version__,
-        spans_written=stats.rows_written,
-        queue_rows=stats.queue_rows,
-        refused=stats.refused,
-    )
+@router.get("/health", response_model=ServiceHealth, tags=["service"], responses={})
+def health(request: Request, response: Response) -> ServiceHealth:
+    """Liveness, the writer's counters, disk space and the ledger's state (`health.py`);
+    503 when ingest is failing. Needs no key and shows no data."""
+    return service_health(request, response)
 
 
 @router.get("/whoami", response_model=KeyListing, tags=["service"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import re
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -67,10 +68,41 @@ class Settings:
     commit_nice: int = 19
     """Nice value of the writer's committing thread (Linux), which writes behind the spool
     and checkpoints; 0 leaves it at the server's priority."""
+    body_timeout_s: float = 60.0
+    """A request body must arrive whole within this time, else 408 [s]."""
+    keep_alive_s: float = 5.0
+    """An idle keep-alive connection is closed after this long (uvicorn) [s]."""
+    header_timeout_s: float = 10.0
+    """A request's line and headers must arrive within this time of the connection opening
+    or the request starting, else the connection is closed (`protocol.py`) [s]."""
+    max_connections: int = 1000
+    """Connections and requests served at once; past it uvicorn answers 503, so clients
+    that hold connections open without finishing a request cannot take every slot."""
+    read_cache_bytes: int = 256 * MIB
+    """The read cache keeps answers of at most this size in all (least recently read go
+    first) [bytes]."""
+    memory_limit: str = ""
+    """DuckDB's memory limit for the ledger (e.g. `2GB`; empty: `$UNITECON_MEMORY_LIMIT`,
+    else a quarter of the machine's memory, at least 1 GiB). DuckDB keeps data it has read
+    in memory up to its limit, so without one the service grows with every new read until
+    the machine's memory is spent; past the limit queries spill to disk."""
     decode_threads: int = 1
     """Threads of the server process that decode OTLP bodies when there are no decoder
     processes (0: on the event loop itself). Decoding holds the GIL, so more threads than
     one add no speed, only switches that delay the writer's threads."""
+
+    def duckdb_memory(self) -> str:
+        """The ledger's DuckDB memory limit (`memory_limit`, or a quarter of the memory)."""
+        limit = self.memory_limit or os.environ.get("UNITECON_MEMORY_LIMIT", "")
+        if limit:
+            if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit.strip(), re.IGNORECASE):
+                raise ValueError(f"memory limit {limit!r}: expected a size like 2GB or 512MB")
+            return limit.strip()
+        try:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return "2GB"
+        return f"{max(1 << 30, total // 4) >> 20}MB"
 
     def duckdb_threads(self) -> int:
         """The ledger's DuckDB threads (`ledger_threads`, or the cores decoders leave)."""
@@ -184,6 +216,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = Ledger(ledger_path)
         ledger.con.execute(f"SET threads = {settings.duckdb_threads()}")
+        ledger.con.execute(f"SET memory_limit = '{settings.duckdb_memory()}'")
         writer = Writer(
             ledger,
             max_queue_rows=settings.max_queue_rows,
@@ -211,6 +244,7 @@ def create_app(
             enabled=settings.read_cache,
             refresh_s=settings.read_refresh_s,
             min_interval_s=settings.read_min_interval_s,
+            max_bytes=settings.read_cache_bytes,
         )
         writer.on_commit.append(cache.changed)
         app.state.read_cache = cache

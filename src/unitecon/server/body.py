@@ -1,4 +1,5 @@
-"""Reading request bodies safely: size limits (413), content types and encodings (415).
+"""Reading request bodies safely: size limits (413), content types and encodings (415), and
+a deadline for the whole body (408).
 
 The limit applies twice: to the bytes on the wire (checked against `Content-Length` before
 reading, and while streaming) and to the decompressed size, so a small gzip bomb is refused
@@ -7,13 +8,22 @@ as surely as a large body.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 
 from fastapi import Request
 
-from unitecon.server.errors import InvalidBody, PayloadTooLarge, UnsupportedMedia
+from unitecon.server.errors import (
+    InvalidBody,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMedia,
+)
 
 MIB = 1 << 20
+#: A request body must arrive whole within this many seconds (a stalled or very slow client
+#: is answered 408 and its connection freed); `Settings.body_timeout_s`.
+BODY_TIMEOUT_S = 60.0
 
 
 def media_type(request: Request, accepted: dict[str, str]) -> str:
@@ -53,7 +63,21 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise _too_large("body", f"{int(declared):,}", limit)
     parts: list[bytes] = []
     size = 0
-    async for part in request.stream():
+    settings = getattr(request.app.state, "settings", None)
+    timeout_s = float(getattr(settings, "body_timeout_s", BODY_TIMEOUT_S))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            part = await asyncio.wait_for(anext(stream), max(0.0, deadline - loop.time()))
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The body did not arrive within {timeout_s:g} s ({size:,} bytes came); "
+                "send it again."
+            ) from None
         size += len(part)
         if size > limit:
             raise _too_large("body", f"over {limit:,}", limit)

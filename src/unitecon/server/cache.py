@@ -29,7 +29,9 @@ Freshness rule:
   gets it at once, marked stale, and starts its refresh.
 * A failed recomputation keeps the previous answer (and is retried at the next commit or
   after `refresh_s`). Answers not read for `idle_s` are dropped, not refreshed; at most
-  `max_entries` are kept (the least recently read go first).
+  `max_entries` are kept, holding at most `max_bytes` in all (the least recently read go
+  first; an answer larger than `max_bytes` alone is served, never kept). An answer's size is
+  measured once, when it is computed (`size_of`: its JSON size, or an Arrow table's bytes).
 
 At start the service computes the dashboard's default queries in the background (`prewarm`),
 so the first visitor finds answers ready. Costs are never stored: the cache holds finished
@@ -39,7 +41,9 @@ answers in memory only, and the ledger stays the one source of truth.
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -86,6 +90,8 @@ class _Entry:
     """Set once a first answer (or a first failure) exists."""
     retry_at: float = 0.0
     """After a failed refresh: not tried again before this monotonic time."""
+    size: int = 0
+    """`size_of` its answer [bytes]."""
 
 
 class ReadCache:
@@ -101,6 +107,7 @@ class ReadCache:
         idle_s: float = 3600.0,
         active_s: float = 900.0,
         max_entries: int = 256,
+        max_bytes: int | None = None,
         background: bool = True,
     ) -> None:
         self.generation = generation
@@ -111,6 +118,9 @@ class ReadCache:
         self.active_s = active_s
         self._local = threading.local()
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        """`size_of` the answers kept, in all."""
         self.hits = 0
         self.misses = 0
         self.stale_hits = 0
@@ -187,7 +197,8 @@ class ReadCache:
                 self._bound()
             elif entry.answer is not None and entry.answer.generation > answer.generation:
                 return answer  # a newer one landed meanwhile; keep it, serve this one
-            entry.answer, entry.compute = answer, compute
+            entry.compute = compute
+            self._keep(key, entry, answer)
             entry.last_read = time.monotonic()
             entry.done.set()
         return answer
@@ -200,11 +211,11 @@ class ReadCache:
         except BaseException:
             with self._lock:
                 if self._entries.get(key) is entry and entry.answer is None:
-                    del self._entries[key]
+                    self._drop(key)
                 entry.done.set()
             raise
         with self._lock:
-            entry.answer = answer
+            self._keep(key, entry, answer)
             entry.done.set()
         return answer
 
@@ -234,7 +245,7 @@ class ReadCache:
             if a is None:
                 continue
             if now - entry.last_read > self.idle_s:
-                del self._entries[key]
+                self._drop(key)
                 continue
             if entry.last_request is None or now - entry.last_request > self.active_s:
                 continue  # nobody reads it lately: refreshed when someone does
@@ -301,7 +312,7 @@ class ReadCache:
         except Obsolete:
             with self._lock:
                 if self._entries.get(key) is entry:
-                    del self._entries[key]
+                    self._drop(key)
             return
         except Exception:
             with self._lock:  # keep the previous answer; try again after min_interval_s
@@ -310,7 +321,7 @@ class ReadCache:
         with self._lock:
             self.refreshes += 1
             if self._entries.get(key) is entry:
-                entry.answer = answer
+                self._keep(key, entry, answer)
 
     def run_pending(self) -> int:
         """Run the due background work here, now (a cache without a thread; tests)."""
@@ -339,9 +350,25 @@ class ReadCache:
             self._local.background = False
 
     # -- bounds, tests, shutdown -------------------------------------------------------------
+    def _keep(self, key: Hashable, entry: _Entry, answer: Answer[Any]) -> None:
+        """Set `entry`'s answer (the lock is held), within `max_bytes`."""
+        size = size_of(answer.value) if self.max_bytes is not None else 0
+        if self._entries.get(key) is entry:
+            self.bytes += size - entry.size
+        entry.answer, entry.size = answer, size
+        self._bound()
+
     def _bound(self) -> None:
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        while len(self._entries) > self.max_entries or (
+            self.max_bytes is not None and self.bytes > self.max_bytes and self._entries
+        ):
+            _, gone = self._entries.popitem(last=False)
+            self.bytes -= gone.size
+
+    def _drop(self, key: Hashable) -> None:
+        """Forget `key`'s entry (the lock is held)."""
+        gone = self._entries.pop(key)
+        self.bytes -= gone.size
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -386,6 +413,22 @@ class ReadCache:
             self._wake.notify_all()
         if self._thread is not None:
             self._thread.join(5)
+
+
+def size_of(value: Any) -> int:
+    """About how many bytes `value` holds: an Arrow table's buffers, or its JSON size."""
+    if isinstance(value, bytes | bytearray | str):
+        return len(value)
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    dump = getattr(value, "model_dump_json", None)
+    try:
+        if callable(dump):
+            return len(dump())
+        return len(json.dumps(value, default=str))
+    except (TypeError, ValueError, RecursionError):
+        return sys.getsizeof(value)
 
 
 def _with_fresh(answer: Answer[T], fresh: bool) -> Answer[T]:

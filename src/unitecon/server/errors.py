@@ -14,6 +14,7 @@ ApiError                     base; carries status, code, message, details, heade
 ├── NotFound (404)           an unknown task, page or route
 ├── PayloadTooLarge (413)    the body (or its decompressed size) is over the limit
 ├── UnsupportedMedia (415)   a content type or content encoding the endpoint does not take
+├── RequestTimeout (408)     the body did not arrive in time (a client too slow, or stalled)
 ├── InvalidBody (422)        the body cannot be decoded, or a parameter is invalid
 ├── Overloaded (503)         the writer's queue is full; retry after `Retry-After` seconds
 └── Unavailable (503)        a stage of unitecon this endpoint needs is not installed
@@ -21,6 +22,9 @@ ApiError                     base; carries status, code, message, details, heade
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -31,6 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from unitecon.errors import UniteconError
+
+log = logging.getLogger("unitecon.server")
 
 
 class ErrorDetail(BaseModel):
@@ -111,6 +117,11 @@ class InvalidBody(ApiError):
     code = "invalid_body"
 
 
+class RequestTimeout(ApiError):
+    status = 408
+    code = "request_timeout"
+
+
 class Overloaded(ApiError):
     status = 503
     code = "overloaded"
@@ -182,8 +193,84 @@ def wants_protobuf(request: Request) -> bool:
     return ct == PROTOBUF and request.url.path.startswith("/v1/")
 
 
+#: Characters no path or query parameter may hold: NUL and the other C0 controls (a NUL
+#: in a filter would reach the engine's parser).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Guard:
+    """The outermost layer of the app (pure ASGI), for what the handlers cannot catch:
+
+    * a path or query parameter holding control characters (NUL...) is answered 422 before
+      any route sees it;
+    * an exception that escapes the app is answered 500 in the shared shape and not raised
+      on: Starlette's own last-resort handler answers, then raises again, and the server
+      then drops the connection, so the client's next request on that keep-alive
+      connection was reset.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        bad = _bad_target(scope)
+        if bad is not None:
+            await _send_json(send, 422, "invalid_request", bad)
+            return
+        started = False
+
+        async def tracked(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                message = f"Internal error ({type(exc).__name__}); the server log has the details."
+                await _send_json(send, 500, "internal_error", message)
+
+
+def _bad_target(scope: dict[str, Any]) -> str | None:
+    from urllib.parse import unquote_to_bytes
+
+    path = scope.get("path", "")
+    query = unquote_to_bytes(scope.get("query_string", b"").replace(b"+", b" "))
+    if _CONTROL.search(path):
+        return "The path holds a control character (such as NUL); remove it."
+    try:
+        text = query.decode("utf-8")
+    except UnicodeDecodeError:
+        return "The query string is not UTF-8 once percent-decoded."
+    if _CONTROL.search(text):
+        return "A query parameter holds a control character (such as NUL); remove it."
+    return None
+
+
+async def _send_json(send: Any, status: int, code: str, message: str) -> None:
+    body = json.dumps(error_body(status, code, message)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 def install(app: FastAPI) -> None:
     """Route every error the app can raise through the shared shape."""
+    app.add_middleware(Guard)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:

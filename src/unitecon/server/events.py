@@ -25,6 +25,10 @@ def _as_lines(body: bytes, kind: str) -> bytes:
         records = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"the JSON array is malformed: {e.msg} at line {e.lineno}") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"the body is not UTF-8 (byte {e.start})") from None
+    except RecursionError:
+        raise InputError("the JSON array is nested too deep") from None
     return b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records)
 
 
