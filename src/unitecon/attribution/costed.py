@@ -34,6 +34,7 @@ from unitecon.attribution.frame import (
     materialize,
     money,
     task_key,
+    weighted,
     window_around,
     window_of,
 )
@@ -209,9 +210,8 @@ def _finish(t: Any) -> Any:
         else_="token",
     )
     zero = ibis.literal(ZERO, MONEY)
-    weight = (1 / t.sample_rate).round(6).cast("decimal(18, 6)")
     sampled = (t.sample_rate != 1) & (t.price_status != "endpoint")
-    cost = ibis.ifelse(sampled, (t.cost * weight).cast(MONEY), t.cost)
+    cost = ibis.ifelse(sampled, weighted(t.cost, t.sample_rate), t.cost)
     return t.mutate(
         var_cost=ibis.ifelse(has_cost, cost, zero),
         cost_kind=kind,

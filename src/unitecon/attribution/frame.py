@@ -133,6 +133,20 @@ def money(x: Any) -> Any:
     return x.cast(MONEY)
 
 
+#: A sampled event's weight, 1/sample_rate rounded to 6 places.
+WEIGHT = dtypes.Decimal(18, 6)
+#: The cost multiplied by a weight at 18 places: DECIMAL(38, 18) x DECIMAL(18, 6) has scale
+#: 24 and 14 integer digits, where DECIMAL(38, 24) x DECIMAL(18, 6) (scale 30) would leave 8
+#: and overflow at $100M (a tiny sample rate on a big event).
+_WEIGHED = dtypes.Decimal(38, 18)
+
+
+def weighted(cost: Any, sample_rate: Any) -> Any:
+    """cost x round(1/sample_rate, 6), as MONEY (exact to 1e-18 USD)."""
+    weight = (1 / sample_rate).round(6).cast(WEIGHT)
+    return (cost.cast(_WEIGHED) * weight).cast(MONEY)
+
+
 @ibis.udf.scalar.builtin(name="epoch_us")  # type: ignore[untyped-decorator]
 def _epoch_us(ts: dtypes.timestamp) -> dtypes.int64:  # type: ignore[valid-type]
     """DuckDB's microseconds since the Unix epoch (no time-zone conversion)."""

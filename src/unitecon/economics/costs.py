@@ -16,15 +16,13 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from unitecon.attribution.frame import weighted
 from unitecon.ledger import dimensions
 
 #: Cost dimension name -> column (or period column), from the one registry.
 DIMENSIONS: dict[str, str] = {
     d.name: d.column or d.name for d in dimensions.REGISTRY if dimensions.COSTS in d.uses
 }
-
-#: Scale of per-row sample weights (1/sample_rate rounded to 6 places).
-WEIGHT_TYPE = "decimal(18, 6)"
 
 
 def parse_dims(spec: str) -> list[str]:
@@ -34,8 +32,7 @@ def parse_dims(spec: str) -> list[str]:
 
 def weighted_cost(t: ir.Table) -> ir.DecimalValue:
     """cost / sample_rate, exact for unsampled rows: cost x round(1/rate, 6) otherwise."""
-    weight = (1 / t.sample_rate).round(6).cast(WEIGHT_TYPE)
-    return ibis.ifelse(t.sample_rate == 1, t.cost, t.cost * weight).fill_null(0)
+    return ibis.ifelse(t.sample_rate == 1, t.cost, weighted(t.cost, t.sample_rate)).fill_null(0)
 
 
 def with_periods(t: ir.Table) -> ir.Table:
