@@ -6,8 +6,13 @@ Charge of a cost in calendar month m, for the part of m inside the window and in
     monthly          M x f                     f = overlapping seconds / seconds of month m
     gb-month         gb x usd_per_gb_month x f
     hourly           usd_per_hour x overlapping hours
-    one-time / N months   A_k x f,  A_k = A/N (rounded down to 1e-24) for the first N-1 months
-                     from start's month, the rest in the last, so the N months sum to A
+    one-time / N months   straight line over the life [start, start + N months): each month of
+                     life (start + k months to start + k + 1 months) recognizes A/N, spread
+                     evenly over its seconds; the charge of a calendar month is
+                     R(end of its part) - R(start of its part), R(t) = A x (k + s/S) / N
+                     (k whole months of life elapsed at t, s of the S seconds of month k+1),
+                     each R rounded down to 1e-24, so the charges over the life sum to A
+                     exactly, a mid-month start included (16 Oct, 6 months: to 16 Apr)
     one-time / E tasks    A x (min(E, n_m1) - min(E, n_m0)) / E, where n_m0 and n_m1 are the
                      tasks in scope started since `start` before and after month m's part
     one-time, neither     A in the month of `start`
@@ -74,15 +79,31 @@ def _monthly_base(fc: FixedCost) -> Decimal | None:
     return None
 
 
-def _amortized_month(fc: FixedCost, m: dt.datetime) -> Decimal:
-    """A_k of `one-time / N months` for calendar month m (0 outside the N months)."""
+def add_months(t: dt.datetime, n: int) -> dt.datetime:
+    """`t` plus `n` calendar months, the day clipped to the month's last (31 Jan + 1 = 28 Feb)."""
+    import calendar
+
+    y, m = divmod(t.month - 1 + n, 12)
+    year, month = t.year + y, m + 1
+    day = min(t.day, calendar.monthrange(year, month)[1])
+    return t.replace(year=year, month=month, day=day)
+
+
+def recognized(fc: FixedCost, t: dt.datetime) -> Decimal:
+    """R(t): the part of a one-time cost amortized over `amortize_months` that is recognized
+    by time t [USD], straight line within each month of its life (module docstring)."""
     assert fc.amount is not None and fc.amortize_months is not None and fc.start
-    n = fc.amortize_months
-    k = (m.year - fc.start.year) * 12 + m.month - fc.start.month
-    if not 0 <= k < n:
+    start, n = utc(fc.start), fc.amortize_months
+    if t <= start:
         return ZERO
-    share = q(CTX.divide(fc.amount, Decimal(n)))
-    return share if k < n - 1 else fc.amount - share * (n - 1)
+    if t >= add_months(start, n):
+        return fc.amount
+    k = (t.year - start.year) * 12 + t.month - start.month
+    while add_months(start, k) > t:
+        k -= 1
+    lo, hi = add_months(start, k), add_months(start, k + 1)
+    s, size = Decimal((t - lo).total_seconds()), Decimal((hi - lo).total_seconds())
+    return q(CTX.divide(CTX.multiply(fc.amount, CTX.add(Decimal(k) * size, s)), size * n))
 
 
 def _prorate(x: Decimal, secs: Decimal, month_secs: Decimal) -> Decimal:
@@ -105,7 +126,7 @@ def charges(fc: FixedCost, w: Window, tasks: TaskCounts | None = None) -> list[C
         elif fc.usd_per_hour is not None:
             amt = q(CTX.divide(fc.usd_per_hour * secs, Decimal(3600)))
         elif fc.amortize_months:
-            amt = _prorate(_amortized_month(fc, m), secs, month_secs)
+            amt = recognized(fc, max(s, min(e, hi))) - recognized(fc, max(s, lo)) if secs else ZERO
         elif fc.amortize_tasks:
             assert fc.amount is not None
             n0, cum = cum, cum + per_month.get(m, 0)

@@ -3,15 +3,16 @@ concentration of cost across customers.
 
 Definitions (all [USD] per row; a row is one customer, month and feature):
 
-    revenue                 plan arithmetic or invoice lines (`revenue.py`); fees and seat
+    revenue                 plan arithmetic or invoice lines (`revenue.py`), for the days of
+                            the window only (the same days as the cost); fees and seat
                             charges are split over the customer-month's features by their
                             share of tasks (by variable cost when there are no tasks)
     variable_cost           usage cost of the row (tokens, units, GPU time)
     fixed_cost              allocated fixed cost: with the project's `fixed_costs` (or idle
                             GPU time), each cost's monthly charge split by its driver and scope
                             (`inputs.fixed_lines`, shared idle included); else the plan's F
-                            (fixed_cost_per_customer) x contract-days share, split over
-                            features like the fees
+                            (fixed_cost_per_customer) x share of the month's days in the
+                            contract and the window, split over features like the fees
     contribution_margin     revenue - variable_cost
     gross_margin            revenue - variable_cost - fixed_cost
     gross_margin_pct        gross_margin / revenue  (undefined when revenue is 0)
@@ -39,8 +40,15 @@ from unitecon.economics.inputs import (
     FixedKey,
     UsageLine,
 )
-from unitecon.economics.revenue import Book, RevenueItem, cents, main_contract, month_fraction
+from unitecon.economics.revenue import (
+    Book,
+    RevenueItem,
+    cents,
+    main_contract,
+    month_fraction,
+)
 from unitecon.economics.split import split_cents
+from unitecon.economics.window import Window
 
 By = Literal["customer", "feature", "plan", "month"]
 
@@ -115,12 +123,15 @@ def _weights(lines: Sequence[UsageLine]) -> dict[str | None, Decimal]:
     return w
 
 
-def plan_fixed_cost(book: Book, customer_id: str, month: dt.date) -> Decimal:
-    """Sum over the month's contracts of F(plan) x contract-days share, to the cent [USD]."""
+def plan_fixed_cost(
+    book: Book, customer_id: str, month: dt.date, window: Window | None = None
+) -> Decimal:
+    """Sum over the month's contracts of F(plan) x share of the month's days in the contract
+    (and the window), to the cent [USD]."""
     total = ZERO
     for c in book.contracts(customer_id):
         f = book.config.plans[c.plan].fixed_cost_per_customer
-        total += f * month_fraction(c, month)
+        total += f * month_fraction(c, month, window)
     return cents(total)
 
 
@@ -161,6 +172,7 @@ def margin_rows(
     usage: Sequence[UsageLine],
     items: Sequence[RevenueItem],
     allocated_fixed: Mapping[FixedKey, Decimal] | None = None,
+    window: Window | None = None,
 ) -> list[MarginRow]:
     """Margin rows per (customer, month, feature). With `allocated_fixed` (the project's
     fixed cost per key, `inputs.fixed_lines`), it replaces the plans' F; its special lines
@@ -176,11 +188,11 @@ def margin_rows(
         fixed_by[c, m][f] = amt
     rows = []
     for cid, m in sorted({*lines, *rev, *fixed_by}, key=lambda k: (k[0], k[1])):
-        main = None if cid in SPECIAL else main_contract(book.contracts(cid), m)
+        main = None if cid in SPECIAL else main_contract(book.contracts(cid), m, window)
         fixed: Decimal | Mapping[str | None, Decimal] = (
             fixed_by.get((cid, m), {})
             if allocated_fixed is not None
-            else plan_fixed_cost(book, cid, m)
+            else plan_fixed_cost(book, cid, m, window)
         )
         plan = main.plan if main else (cid if cid in SPECIAL else None)
         rows += customer_month_rows(cid, m, lines[cid, m], rev[cid, m], fixed, plan)
