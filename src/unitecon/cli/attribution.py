@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
     app.command("task", hidden=True)(trace)
     app.command("outcomes")(outcomes)
     app.command("endpoints")(endpoints)
+    app.command("asymmetry")(asymmetry_cmd)
 
 
 @contextmanager
@@ -372,3 +373,46 @@ def endpoints(
         for r in rows
     ]
     console.print(table("Self-hosted endpoints", cols, body, right=cols[2:]))
+
+
+def asymmetry_cmd(
+    by: Annotated[str, typer.Option("--by", help="model or feature.")] = "model",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Input vs output cost: share of the token cost and cost per 1k tokens of input, output,
+    cache reads and reasoning, per model or feature (API calls).
+
+    Example: unitecon asymmetry --by feature
+    """
+    from unitecon.economics.asymmetry import COMPONENTS, asymmetry
+
+    if by not in ("model", "feature"):
+        raise UniteconError(f"--by: choose model or feature, not {by!r}")
+    with _costed(config, since, until) as (c, _):
+        rows = [a.as_dict() for a in asymmetry(c, by)]  # type: ignore[arg-type]
+        period = f"{c.window.since:%Y-%m-%d} to {c.window.until:%Y-%m-%d} (end exclusive)"
+    if as_json:
+        emit_json({"by": by, "since": c.window.since, "until": c.window.until, "rows": rows})
+        return
+    names = {"input": "input", "output": "output", "cache_read": "cache reads",
+             "reasoning": "reasoning"}  # fmt: skip
+    cols = [by, "token cost"]
+    for k in COMPONENTS:
+        cols += [f"{names[k]} share", f"{names[k]} $/1k"]
+    cols.append("out/in price")
+    body = []
+    for r in rows:
+        line: list[Any] = [r["key"], money(r["token_cost"])]
+        for k in COMPONENTS:
+            line += [_pct(r[k]["cost_share"]), money(r[k]["cost_per_1k_tokens"], 6)]
+        ratio = r["output_input_price_ratio"]
+        line.append("—" if ratio is None else f"{ratio:.1f}x")
+        body.append(line)
+    title = (
+        f"Input vs output cost by {by}, {period} — API calls; cache reads are part of input, "
+        "reasoning part of output"
+    )
+    console.print(table(title, cols, body, right=cols[1:]))
