@@ -126,7 +126,7 @@ def _unit_print(got: Any, data: list[Any], n: int) -> None:
     ]
     body = [
         (
-            d["key"],
+            d["label"],
             money(d["variable_cost"]),
             money(d["fixed_cost"]),
             money(d["idle_cost"]),

@@ -52,14 +52,15 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from unitecon.attribution.frame import IDLE as IDLE
+from unitecon.attribution.frame import UNALLOCATED as UNALLOCATED
+from unitecon.attribution.frame import UNATTRIBUTED as UNATTRIBUTED
 from unitecon.attribution.outcomes import last_accepted, succeeded
 from unitecon.economics.window import Window
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 
-UNATTRIBUTED = "(unattributed)"
-#: Lines of `fixed_lines` that are no customer (the names of `unitecon.attribution.frame`).
-IDLE = "__idle__"
-UNALLOCATED = "__unallocated__"
+#: Lines of `fixed_lines` that are no customer (the keys of `unitecon.attribution.frame`,
+#: whose `LABELS` are what tables show).
 SPECIAL = (IDLE, UNALLOCATED)
 #: (customer_id, month, feature) of a margin row.
 FixedKey = tuple[str, dt.date, str | None]

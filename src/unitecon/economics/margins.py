@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from unitecon.attribution.frame import label
 from unitecon.economics.inputs import (
     SPECIAL,
     UNATTRIBUTED,
@@ -98,6 +99,7 @@ class MarginRow:
     def as_dict(self, names: Sequence[str]) -> dict[str, object]:
         out: dict[str, object] = dict(zip(names, self.key, strict=True))
         out.update(
+            label=label(self.key[0]),
             plan=self.plan,
             revenue=self.revenue,
             variable_cost=self.variable_cost,
@@ -311,10 +313,10 @@ def concentration(by_customer: Sequence[MarginRow]) -> Concentration:
     neg = [min(ZERO, r.gross_margin) for r in rows]
     total_neg = sum(neg, ZERO)
     tops, negs = {}, {}
-    for label, frac in (("top_1pct", Decimal("0.01")), ("top_10pct", Decimal("0.10"))):
+    for name, frac in (("top_1pct", Decimal("0.01")), ("top_10pct", Decimal("0.10"))):
         k = top_count(len(rows), frac)
-        tops[label] = top_share(costs, frac)
-        negs[label] = sum(neg[:k], ZERO) / total_neg if total_neg else ZERO
+        tops[name] = top_share(costs, frac)
+        negs[name] = sum(neg[:k], ZERO) / total_neg if total_neg else ZERO
     return Concentration(
         customers=len(rows),
         total_variable_cost=sum(costs, ZERO),

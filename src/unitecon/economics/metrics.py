@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from unitecon.attribution.frame import CTX
+from unitecon.attribution.frame import CTX, label
 
 PLACES = Decimal("1e-12")
 ZERO = Decimal(0)
@@ -142,6 +142,7 @@ class UnitRow:
         a, cost = self.agg, (self.loaded if loaded else self.variable)
         return {
             "key": self.key,
+            "label": label(self.key),
             "variable_cost": self.variable,
             "fixed_cost": self.fixed,
             "idle_cost": self.idle,
