@@ -17,6 +17,17 @@ Charge of a cost in calendar month m, for the part of m inside the window and in
                      tasks in scope started since `start` before and after month m's part
     one-time, neither     A in the month of `start`
 
+Two ways to amortize a one-time cost A, both shown by `unitecon unit --loaded`
+(`one_time_views`); the allocation uses the one the project file names:
+
+    per period            A over N months of life (above): the window carries the months'
+                          charges; per task = charge in the window / tasks in scope in it
+    lifetime executions   A / E per task (the seed report's definition: total fixed
+                          expenditure / expected lifetime executions), E = `amortize_tasks`;
+                          for a cost amortized over months, E is estimated from the window's
+                          run rate, E = tasks in scope in the window x life / window's part of
+                          the life (the label says "estimated")
+
 Split (largest remainder, exact): each month's charge goes to the keys of that month in
 proportion to the driver's weight over the events in scope: `requests` (leaf calls),
 `tokens` (input + output), `tasks` (distinct tasks), `variable_cost`, `even` (1 per key with
@@ -140,6 +151,80 @@ def charges(fc: FixedCost, w: Window, tasks: TaskCounts | None = None) -> list[C
     return out
 
 
+@dataclass(frozen=True)
+class OneTimeView:
+    """One one-time cost amortized both ways over the window [USD, tasks]."""
+
+    name: str
+    amount: Decimal
+    method: str
+    """The method the figures use: `per period (N months)` or `lifetime executions (E)`."""
+    window_charge: Decimal
+    """What the window carries under `method` (the allocated figure)."""
+    tasks: int
+    """Tasks in the cost's scope in the window (from `start`)."""
+    per_period_charge: Decimal | None
+    """The window's charge amortized over `amortize_months` (None: not configured)."""
+    lifetime_tasks: Decimal | None
+    """E: configured (`amortize_tasks`), else estimated from the window's run rate."""
+    lifetime_estimated: bool
+
+    @property
+    def per_task_per_period(self) -> Decimal | None:
+        """Per period: the window's charge / tasks in the window [USD/task]."""
+        if self.per_period_charge is None or not self.tasks:
+            return None
+        return q(CTX.divide(self.per_period_charge, Decimal(self.tasks)))
+
+    @property
+    def per_task_lifetime(self) -> Decimal | None:
+        """Lifetime executions: A / E [USD/task]."""
+        if not self.lifetime_tasks:
+            return None
+        return q(CTX.divide(self.amount, self.lifetime_tasks))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "amount": self.amount,
+            "method": self.method,
+            "window_charge": self.window_charge,
+            "tasks_in_window": self.tasks,
+            "per_period_charge": self.per_period_charge,
+            "cost_per_task_per_period": self.per_task_per_period,
+            "lifetime_tasks": self.lifetime_tasks,
+            "lifetime_tasks_estimated": self.lifetime_estimated,
+            "cost_per_task_lifetime": self.per_task_lifetime,
+        }
+
+
+def life_span(fc: FixedCost) -> tuple[dt.datetime, dt.datetime]:
+    """[start, start + N months) of a cost amortized over months."""
+    assert fc.start is not None and fc.amortize_months is not None
+    start = utc(fc.start)
+    return start, add_months(start, fc.amortize_months)
+
+
+def one_time_view(fc: FixedCost, w: Window, counts: TaskCounts) -> OneTimeView:
+    """`fc` (a one-time cost amortized over months or tasks) both ways over `w`."""
+    assert fc.amount is not None
+    tasks = sum(counts[1].values())
+    charged = sum((ch.amount for ch in charges(fc, w, counts)), ZERO)
+    per_period, lifetime, estimated = None, None, False
+    if fc.amortize_months:
+        method = f"per period ({fc.amortize_months} months)"
+        per_period = charged
+        lo, hi = life_span(fc)
+        part = _overlap(w.since, w.until, lo, hi)
+        if part and tasks:
+            life = Decimal((hi - lo).total_seconds())
+            lifetime, estimated = CTX.divide(CTX.multiply(Decimal(tasks), life), part), True
+    else:
+        method = f"lifetime executions ({fc.amortize_tasks:,} tasks)"
+        lifetime = Decimal(fc.amortize_tasks or 0) or None
+    return OneTimeView(fc.name, fc.amount, method, charged, tasks, per_period, lifetime, estimated)
+
+
 def split(total: Decimal, weights: Mapping[K, Decimal]) -> dict[K, Decimal]:
     """Split `total` over keys in proportion to `weights` exactly (largest remainder on the
     1e-24 quantum). Non-positive weights get nothing; {} when no weight is positive."""
@@ -210,3 +295,13 @@ def task_counts(source: Any, fc: FixedCost, w: Window) -> TaskCounts:
     rows = first.group_by(m=before).agg(n=ibis._.count()).to_pyarrow().to_pylist()
     counts = {r["m"]: int(r["n"]) for r in rows}
     return counts.pop(None, 0), {utc(m): n for m, n in counts.items()}
+
+
+def one_time_views(source: Any, w: Window, fixed_costs: Any) -> list[OneTimeView]:
+    """Every one-time cost amortized over months or tasks, both ways over `w` (`source`:
+    the priced events before the window filter, `Costed.source`)."""
+    return [
+        one_time_view(fc, w, task_counts(source, fc, w))
+        for fc in fixed_costs
+        if fc.amount is not None and (fc.amortize_months or fc.amortize_tasks)
+    ]
