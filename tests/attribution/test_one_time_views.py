@@ -18,7 +18,6 @@ from decimal import Decimal as D
 from typing import Any
 
 from conftest import T0, MakePriced
-
 from unitecon.attribution import variable_costs
 from unitecon.attribution.fixed import one_time_views
 from unitecon.config import parse

@@ -56,7 +56,11 @@ def _customers(p: PlanCollapse, top: int) -> None:
 
 def _risk(p: PlanCollapse) -> None:
     rows = []
-    for which, label in (("u0", "past u0 (losing money)"), ("u_m", "past u_m (below target)")):
+    labels = (
+        ("u0", "past u0 (margin < 0 at the run rate, on plan F)"),
+        ("u_m", "past u_m (below the target margin)"),
+    )
+    for which, label in labels:
         s = p.share(which)
         names = ", ".join(q.customer_id for q in p.past(which)[:8])
         more = len(p.past(which)) - 8
@@ -64,7 +68,11 @@ def _risk(p: PlanCollapse) -> None:
         rows.append((label, _pct(s["customers"]), _pct(s["revenue"]),
                      money(s["revenue_at_risk"]), names or "—"))  # fmt: skip
     cols = ["", "customers", "revenue", "revenue at risk", "who"]
-    console.print(table(f"Who is past the lines on {p.plan}", cols, rows, right=cols[1:4]))
+    title = (
+        f"Who is past the lines on {p.plan} (monthly run rate vs the plan's P and F; "
+        "`unitecon margins` counts margin < 0 over the window with allocated fixed cost)"
+    )
+    console.print(table(title, cols, rows, right=cols[1:4]))
 
 
 def _design(p: PlanCollapse) -> None:

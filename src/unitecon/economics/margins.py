@@ -243,6 +243,30 @@ def totals(groups: Sequence[MarginRow], plan_fixed: Iterable[Decimal] = ()) -> d
     return out
 
 
+#: What "losing money" means on each page (docs/metrics.md): margins count customers by
+#: their margin over the window; `collapse` counts customers past u0 at the monthly run rate
+#: against the plan's planning figure F. They answer different questions and are named so.
+LOSING_MONEY = {
+    "gross": "gross margin < 0 over the window: revenue - variable - fixed cost (allocated "
+    "from the project's fixed costs, else the plans' F)",
+    "contribution": "contribution margin < 0 over the window: revenue - variable cost",
+    "past_u0": "`collapse`: usage at the monthly run rate past u0, the break-even usage on "
+    "the plan's price P and planning figure F (not the allocated fixed cost)",
+}
+
+
+def losing_money(by_customer: Iterable[MarginRow]) -> dict[str, list[str]]:
+    """Customers losing money over the window (roll-ups by customer; the special lines and
+    spend with no customer left out): `gross` (gross margin < 0) and `contribution`
+    (contribution margin < 0), worst first."""
+    rows = [r for r in by_customer if r.key[0] not in (UNATTRIBUTED, *SPECIAL)]
+    rows.sort(key=lambda r: (r.gross_margin, str(r.key[0])))
+    return {
+        "gross": [str(r.key[0]) for r in rows if r.gross_margin < 0],
+        "contribution": [str(r.key[0]) for r in rows if r.contribution_margin < 0],
+    }
+
+
 def in_month(rows: Iterable[MarginRow], month: dt.date) -> list[MarginRow]:
     return [r for r in rows if r.key[1] == month]
 
