@@ -52,3 +52,30 @@ def test_endpoint_gpu_seconds_per_generated_token(make_priced: MakePriced) -> No
     (u,) = endpoint_usage(c, project)
     m = endpoint_metrics(u)
     assert m["gpu_seconds_per_output_token"] == D("0.006")  # 1.8 / 300
+
+
+def test_endpoint_words_and_period(make_priced: MakePriced) -> None:
+    """Issue 17, item 8: the window on the row, measured vs configured rates, and
+    "provisioned" (idle included) instead of "loaded" (which means + fixed elsewhere).
+    llama: 1 GPU at $3.60/h over the window 2026-03-02 (1 day) = $86.40; the call's 300
+    output tokens in 1.8 s measured = 166.67 tok/s; configured 5,000 prefill / 40 decode."""
+    import datetime as dt
+
+    c, project = _costed(make_priced)
+    (u,) = endpoint_usage(c, project)
+    m = endpoint_metrics(u, c.window)
+    assert (m["since"], m["until"], m["days"]) == (
+        dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
+        1,
+    )
+    assert m["cost"] == D("86.4")
+    assert m["measured_output_tokens_per_s"] == round(300 / 1.8, 2)
+    assert (m["configured_prefill_tokens_per_s"], m["configured_decode_tokens_per_s"]) == (
+        5000,
+        40,
+    )
+    assert not any(k.startswith("loaded") for k in m)
+    # provisioned $/M out = 86.40 x (1 - s) / 300 x 10^6, s = 0.2 / 7.7 (configured split)
+    s = D(repr(round(0.2 / 7.7, 9)))
+    assert m["provisioned_usd_per_mtok_output"] == _floor(D("86.4") * (1 - s) / 300 * 10**6)

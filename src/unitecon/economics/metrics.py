@@ -198,15 +198,28 @@ def effective_usd_per_mtok(
     return ratio(CTX.multiply(cost, part_share), tokens, 10**6)
 
 
-def endpoint_metrics(u: Any) -> dict[str, Any]:
-    """Metrics of one `attribution.endpoints.EndpointUsage`: variable (busy time only) and
-    loaded (idle included) $/M tokens, utilization, observed output tok/s, GPU-s/token."""
+def endpoint_metrics(u: Any, window: Any = None) -> dict[str, Any]:
+    """Metrics of one `attribution.endpoints.EndpointUsage` over the window (`window`: the
+    `attribution.frame.Window`, stated in the row). Every cost is the window's. Words:
+
+    busy         the GPU time the calls used (measured from their durations)
+    provisioned  all GPU time paid for, idle included (never "loaded": that word means
+                 variable + fixed + idle, as in `unitecon unit --loaded`)
+    measured     from the calls (durations, tokens); configured: from the project file
+
+    $/M tokens split input vs output by compute time at the configured prefill/decode
+    rates (`effective_usd_per_mtok`)."""
     s = u.prefill_share
     out_share = None if s is None else 1 - s
     tokens = u.input_tokens + u.output_tokens
+    period: dict[str, Any] = {}
+    if window is not None:
+        days = Decimal((window.until - window.since).total_seconds()) / 86400
+        period = {"since": window.since, "until": window.until, "days": days}
     return {
         "endpoint": u.endpoint,
         "gpu": f"{u.gpu_count}x {u.gpu}",
+        **period,
         "hourly_cost": u.hourly_cost,
         "cost": u.cost,
         "allocated_cost": u.allocated,
@@ -216,17 +229,22 @@ def endpoint_metrics(u: Any) -> dict[str, Any]:
         "calls": u.calls,
         "input_tokens": u.input_tokens,
         "output_tokens": u.output_tokens,
-        "output_tokens_per_s": (
+        "measured_output_tokens_per_s": (
             round(u.timed_output_tokens / u.timed_seconds, 2) if u.timed_seconds else None
         ),
+        "configured_prefill_tokens_per_s": getattr(u, "prefill_tokens_per_s", None),
+        "configured_decode_tokens_per_s": getattr(u, "decode_tokens_per_s", None),
+        "configured_prefill_share": s,
         "gpu_seconds_per_output_token": gpu_seconds_per_output_token(u.busy_gpu_s, u.output_tokens),
         "gpu_seconds_per_input_output_token": gpu_seconds_per_input_output_token(
             u.busy_gpu_s, tokens
         ),
         "usd_per_mtok_input": effective_usd_per_mtok(u.allocated, s, u.input_tokens),
         "usd_per_mtok_output": effective_usd_per_mtok(u.allocated, out_share, u.output_tokens),
-        "loaded_usd_per_mtok_input": effective_usd_per_mtok(u.cost, s, u.input_tokens),
-        "loaded_usd_per_mtok_output": effective_usd_per_mtok(u.cost, out_share, u.output_tokens),
+        "provisioned_usd_per_mtok_input": effective_usd_per_mtok(u.cost, s, u.input_tokens),
+        "provisioned_usd_per_mtok_output": effective_usd_per_mtok(
+            u.cost, out_share, u.output_tokens
+        ),
     }
 
 
