@@ -102,6 +102,8 @@ def unit(
         emit_json(dump(got))
         return
     _unit_print(got, data[:top] if top else data, len(data))
+    if got.one_time_costs:
+        _one_time_print(got)
     if chart is not None:
         from unitecon.cli.charts import unit_chart
 
@@ -148,6 +150,27 @@ def _unit_print(got: Any, data: list[Any], n: int) -> None:
     if n > len(data):
         title += f" (top {len(data)} of {n})"
     console.print(table(title, cols, body, right=cols[1:]))
+
+
+def _one_time_print(got: Any) -> None:
+    """Each one-time cost per task both ways; the method the loaded figures use is named."""
+    cols = ["one-time cost", "amount", "in the figures above", "charge in window", "tasks",
+            "per task, per period", "lifetime executions E", "per task, A / E"]  # fmt: skip
+    body = []
+    for v in got.one_time_costs:
+        e = v["lifetime_tasks"]
+        lifetime = "—" if e is None else f"{num(e):,.0f}"
+        if e is not None and v["lifetime_tasks_estimated"]:
+            lifetime += " (estimated)"
+        body.append((v["name"], money(num(v["amount"])), v["method"],
+                     money(num(v["window_charge"])), f"{v['tasks_in_window']:,}",
+                     money(num(v["cost_per_task_per_period"]), 4), lifetime,
+                     money(num(v["cost_per_task_lifetime"]), 4)))  # fmt: skip
+    title = (
+        f"One-time costs amortized two ways, {got.since.date()} to {got.until.date()} (end "
+        "exclusive): per period (A/N a month of life) vs lifetime executions (A/E)"
+    )
+    console.print(table(title, cols, body, right=cols[1:2] + cols[3:]))
 
 
 def tasks(
@@ -344,16 +367,17 @@ def endpoints(
     cols = [
         "endpoint",
         "gpu",
-        "cost",
+        "GPU cost",
         "idle",
         "utilization",
         "calls",
-        "out tok/s",
-        "GPU-s/token",
-        "$/M in",
-        "$/M out",
-        "loaded $/M in",
-        "loaded $/M out",
+        "measured out tok/s",
+        "configured prefill/decode tok/s",
+        "GPU-s/output token",
+        "$/M in, busy",
+        "$/M out, busy",
+        "$/M in, provisioned",
+        "$/M out, provisioned",
     ]
     body = [
         (
@@ -363,16 +387,29 @@ def endpoints(
             money(r["idle_cost"]),
             _pct(num(r["utilization"])),
             f"{r['calls']:,}",
-            r["output_tokens_per_s"],
-            f"{num(r['gpu_seconds_per_token']):.4f}" if r["gpu_seconds_per_token"] else "—",
+            r["measured_output_tokens_per_s"],
+            f"{r['configured_prefill_tokens_per_s'] or '—'} / "
+            f"{r['configured_decode_tokens_per_s'] or '—'}",
+            f"{num(r['gpu_seconds_per_output_token']):.4f}"
+            if r["gpu_seconds_per_output_token"]
+            else "—",
             money(r["usd_per_mtok_input"]),
             money(r["usd_per_mtok_output"]),
-            money(r["loaded_usd_per_mtok_input"]),
-            money(r["loaded_usd_per_mtok_output"]),
+            money(r["provisioned_usd_per_mtok_input"]),
+            money(r["provisioned_usd_per_mtok_output"]),
         )
         for r in rows
     ]
-    console.print(table("Self-hosted endpoints", cols, body, right=cols[2:]))
+    period = ""
+    if rows and rows[0].get("since"):
+        r0 = rows[0]
+        period = f", {r0['since'][:10]} to {r0['until'][:10]} (end exclusive, {r0['days']} days)"
+    title = (
+        f"Self-hosted endpoints{period}: costs are the window's; busy = GPU time the calls "
+        "used, provisioned = all GPU time paid for (idle included); $/M split in/out at the "
+        "configured prefill/decode rates"
+    )
+    console.print(table(title, cols, body, right=cols[2:]))
 
 
 def asymmetry_cmd(

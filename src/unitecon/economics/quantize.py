@@ -74,3 +74,40 @@ def for_output(obj: Any, kind: Kind | None = None) -> Any:
         except TypeError:  # an as_dict that needs arguments: left to the caller
             return obj
     return obj
+
+
+def _decimal_text(v: str) -> Decimal | None:
+    """A decimal string as JSON carries money ("12.5", "0E-24"), else None."""
+    if not v or v[0] not in "-0123456789" or not any(c in v for c in ".E"):
+        return None
+    try:
+        d = Decimal(v)
+    except ArithmeticError:
+        return None
+    return d if d.is_finite() else None
+
+
+def for_json(obj: Any, kind: Kind | None = None) -> Any:
+    """`for_output` of data already in JSON form (pydantic's dump: Decimals as strings)."""
+    if isinstance(obj, str):
+        d = _decimal_text(obj)
+        return obj if d is None else text(d, kind or "money")
+    if isinstance(obj, Decimal):
+        return text(obj, kind or "money")
+    if isinstance(obj, Mapping):
+        return {
+            k: v if _is_name(str(k)) else for_json(v, kind_of(str(k), kind)) for k, v in obj.items()
+        }
+    if isinstance(obj, list | tuple):
+        return [for_json(v, kind) for v in obj]
+    return obj
+
+
+#: Fields that hold names, never figures (a customer called "1.50" stays "1.50").
+_NAMES = {"key", "label", "name", "customer", "feature", "model", "plan", "endpoint", "agent",
+          "team", "user", "environment", "version", "task", "conversation", "month",
+          "unit"}  # fmt: skip
+
+
+def _is_name(key: str) -> bool:
+    return key in _NAMES or key.endswith(("_id", "_name"))
