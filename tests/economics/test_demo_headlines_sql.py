@@ -76,8 +76,8 @@ def _token_cost(home: Path) -> tuple[Decimal, int]:
     rows = _sql(
         home,
         f"""
-        SELECT provider, model, timezone('UTC', ts), input_tokens, cache_read_tokens, cache_write_tokens,
-               output_tokens, reasoning_tokens, sample_rate, batch, service_tier
+        SELECT provider, model, timezone('UTC', ts), input_tokens, cache_read_tokens,
+               cache_write_tokens, output_tokens, reasoning_tokens, sample_rate, batch, service_tier
         FROM events
         WHERE operation NOT IN {STRUCTURAL} AND endpoint IS NULL
           AND model IS NOT NULL AND model <> ''
