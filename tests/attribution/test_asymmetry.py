@@ -76,3 +76,18 @@ def test_per_feature_sums_the_models(make_priced: MakePriced) -> None:
     got = {a.key: a.as_dict() for a in asymmetry(c, "feature")}
     assert got["a"]["token_cost"] == D("0.0108") and got["b"]["token_cost"] == D("0.0008")
     assert got["a"]["cache_read"]["cost"] == D("0.0003")
+
+
+def test_cache_reads_of_a_call_that_also_writes_cache(make_priced: MakePriced) -> None:
+    """e4 (m1, feature c): 3,000 in of which 1,000 cache reads and 1,000 cache writes
+    (write price 3.75/M): input 1,000 x 3/M + 1,000 x 0.30/M + 1,000 x 3.75/M = 0.00705;
+    saving 1,000 x 2.70/M = 0.0027. rho = p_cr / p_in from m1's call e2 (writes none):
+    0.0003 / (0.0003 + 0.0027) = 0.1; cache-read cost = 0.0027 x 0.1 / 0.9 = 0.0003."""
+    e4 = {"event_id": "e4", "ts": T0 + dt.timedelta(seconds=4), "model": "m1",
+          "feature": "c", "trace_id": "t4", "input_tokens": 3000, "cache_read_tokens": 1000,
+          "cache_write_tokens": 1000, "output_tokens": 0, "input_cost": "0.00705",
+          "output_cost": "0", "cost": "0.00705", "cache_saving": "0.0027"}  # fmt: skip
+    c = variable_costs(make_priced([*_rows(), e4]), Project())
+    got = {a.key: a.as_dict() for a in asymmetry(c, "feature")}
+    assert abs(got["c"]["cache_read"]["cost"] - D("0.0003")) <= D("1e-20")
+    assert got["c"]["cache_read"]["cost_per_1k_tokens"] == D("0.0003")

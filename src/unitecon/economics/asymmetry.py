@@ -12,12 +12,16 @@ Per group g [USD, tokens]:
     input           cost I  = sum input_cost, over input_tokens (cache reads and writes
                     included, as the ledger counts them)
     output          cost O  = sum output_cost, over output_tokens (reasoning included)
-    cache reads     (part of input) cost R = sum over models of
+    cache reads     (part of input) cost R = sum over calls of
                         cache_read_tokens x p_in - cache_saving
-                    p_in = (input_cost + cache_saving) / input_tokens over the model's calls
-                    that write no cache (the uncached input price the calls paid); exact for a
-                    model with one input price in the window and no per-request fee; None
-                    when every call of the model writes cache
+                    where p_in is the call's uncached input price: for a call that writes no
+                    cache, (input_cost + cache_saving) / input_tokens (its own price: tier,
+                    date, variant, discount; exact up to a per-request fee; computed in
+                    double precision, then DECIMAL); for a call that also writes cache,
+                    R = cache_saving x rho / (1 - rho), rho = p_cr / p_in the model's
+                    cache-read-to-input price ratio measured on its calls that write none
+                    (a property of the rate card, the same across tiers, dates and discounts:
+                    0.1 for Anthropic); None when no such call reads cache
     reasoning       (part of output) cost Z = sum over models of
                         output_cost x reasoning_tokens / output_tokens
                     (reasoning tokens are billed at the output price; the model's average
@@ -96,8 +100,18 @@ def _weighted(t: Any) -> Any:
         _ic=wt(t.input_cost, MONEY),
         _oc=wt(t.output_cost, MONEY),
         _sv=wt(t.cache_saving.fill_null(0), MONEY),
+        _crc=wt(_own_cache_read_cost(t), MONEY),
         _writes=t.cache_write_tokens > 0,
     )
+
+
+def _own_cache_read_cost(t: Any) -> Any:
+    """cache_read_tokens x (input_cost + saving) / input_tokens - saving, per call (0 for a
+    call that writes cache or reads none: those are estimated per model)."""
+    ic, sv = t.input_cost.cast("float64"), t.cache_saving.fill_null(0).cast("float64")
+    own = (ic + sv) * t.cache_read_tokens.cast("float64") / t.input_tokens - sv
+    ok = (t.cache_write_tokens == 0) & (t.cache_read_tokens > 0) & (t.input_tokens > 0)
+    return ibis.ifelse(ok, own.round(12).cast("decimal(38, 12)"), 0)
 
 
 def _sums(t: Any, key: Any) -> list[dict[str, Any]]:
@@ -109,6 +123,7 @@ def _sums(t: Any, key: Any) -> list[dict[str, Any]]:
         input_cost=t._ic.sum(),
         output_cost=t._oc.sum(),
         saving=t._sv.sum(),
+        own_cache_read_cost=t._crc.sum(),
     )
     return list(agg.to_pyarrow().to_pylist())
 
@@ -117,14 +132,16 @@ def _d(x: Any) -> Decimal:
     return ZERO if x is None else Decimal(str(x))
 
 
-def _input_price(rows: list[dict[str, Any]]) -> dict[Any, Decimal | None]:
-    """p_in per model: (input_cost + saving) / input_tokens over its calls writing no cache."""
+def _read_ratio(rows: list[dict[str, Any]]) -> dict[Any, Decimal | None]:
+    """rho = p_cr / p_in per model, from its calls that write no cache and read some:
+    cache-read cost / (cache-read cost + saving)."""
     num: dict[Any, Decimal] = defaultdict(Decimal)
     den: dict[Any, Decimal] = defaultdict(Decimal)
     for r in rows:
         if not r["_writes"]:
-            num[r["_model"]] += _d(r["input_cost"]) + _d(r["saving"])
-            den[r["_model"]] += _d(r["input_tokens"])
+            own = _d(r["own_cache_read_cost"])
+            num[r["_model"]] += own
+            den[r["_model"]] += own + _d(r["saving"])
     models = {r["_model"] for r in rows}
     return {m: CTX.divide(num[m], den[m]) if den.get(m) else None for m in models}
 
@@ -135,7 +152,7 @@ def asymmetry(c: Any, by: By = "model") -> list[Asymmetry]:
     t = _weighted(c.events)
     key = t.model if by == "model" else t.feature
     rows = _sums(t, key.fill_null("(none)"))
-    price = _input_price(_sums(t, t.model.fill_null("(none)")))
+    rho = _read_ratio(_sums(t, t.model.fill_null("(none)")))
     acc: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     unknown: set[str] = set()
     for r in rows:
@@ -149,11 +166,13 @@ def asymmetry(c: Any, by: By = "model") -> list[Asymmetry]:
             a["reasoning_cost"] += CTX.divide(
                 CTX.multiply(_d(r["output_cost"]), _d(r["reasoning_tokens"])), out_tok
             )
-        p_in, cr = price.get(r["_model"]), _d(r["cache_read_tokens"])
-        if cr and p_in is None:
+        ratio_, cr = rho.get(r["_model"]), _d(r["cache_read_tokens"])
+        if not r["_writes"]:
+            a["cache_read_cost"] += _d(r["own_cache_read_cost"])
+        elif cr and (ratio_ is None or ratio_ >= 1):
             unknown.add(g)
-        elif cr and p_in is not None:
-            a["cache_read_cost"] += CTX.multiply(cr, p_in) - _d(r["saving"])
+        elif cr and ratio_ is not None:
+            a["cache_read_cost"] += CTX.divide(CTX.multiply(_d(r["saving"]), ratio_), 1 - ratio_)
     out = [_row(g, a, g in unknown) for g, a in acc.items()]
     return sorted(out, key=lambda x: (-x.token_cost, x.key))
 

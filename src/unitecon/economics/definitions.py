@@ -471,7 +471,7 @@ ASYMMETRY = (
     Metric("output.cost", "output_cost (reasoning included)", "USD", W, A),
     Metric(
         "cache_read.cost",
-        "cache-read tokens x p_in - cache saving; p_in from the model's calls writing no cache",
+        "per call: cache-read tokens x p_in - cache saving, p_in = (input_cost + saving) / input tokens of the call; a call that also writes cache: saving x rho / (1 - rho), rho = p_cr / p_in measured on the model's calls that write none",
         "USD",
         W,
         A,
