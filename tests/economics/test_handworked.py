@@ -142,9 +142,9 @@ def test_arithmetic_ends_in_the_tables_u0(book, usage) -> None:  # type: ignore[
     assert t.lines["mean"]["u0"] is None
     text = "\n".join(t.arithmetic)
     assert "= 1,400.0 tasks/month before usage charges" in text
-    assert "-> u0 = never tasks/month (the table's figure)" in text
+    assert "-> u0 = never tasks/month (the thresholds table)" in text
     # u_m: 300 + (26 - 300c) / (c - 0.4 x 0.08) = 652.2727 (module docstring)
-    assert "-> u_m = 652.3 tasks/month (the table's figure)" in text
+    assert "-> u_m = 652.3 tasks/month (the thresholds table)" in text
 
 
 def test_losing_money_names_its_definition(book, usage) -> None:  # type: ignore[no-untyped-def]

@@ -81,7 +81,8 @@ def _design(p: PlanCollapse) -> None:
         rows.append((c["level"], _u(c["u_m"]), _yn(c["allowance_safe"]),  # type: ignore[arg-type]
                      money(c["min_overage"], 4), _yn(c["overage_safe"]),  # type: ignore[arg-type]
                      _u(c["recommended_allowance"]), money(c["recommended_overage"], 4)))  # type: ignore[arg-type]  # fmt: skip
-    cols = ["c level", "u_m", "A safe", "c/(1-m)", "overage safe", "allowance <=", "overage >="]
+    cols = ["c level", "u_m before usage charges", "A safe", "c/(1-m)", "overage safe",
+            "allowance <=", "overage >="]  # fmt: skip
     allowance = "none" if p.design.allowance is None else _u(p.design.allowance)
     overage = "none" if p.design.overage is None else money(p.design.overage, 4)
     target = _pct(p.target_margin)

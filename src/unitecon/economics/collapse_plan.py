@@ -414,7 +414,7 @@ def _threshold_lines(name: str, t: Terms, c: Decimal, m: Decimal, unit: str) -> 
         else:
             why = f"beyond A = {_n(a)}: {name} = A + ((1 - m) P - F - c A) / (c - (1 - m) p)"
         out.append(f"{name} with the allowance and overage p = {_usd(t.unit_price, 4)}: {why}"
-                   f" -> {name} = {_n(final)} {unit}/month (the table's figure)")  # fmt: skip
+                   f" -> {name} = {_n(final)} {unit}/month (the thresholds table)")  # fmt: skip
     return out
 
 
