@@ -210,7 +210,7 @@ def test_endpoint(make_priced: MakePriced) -> None:
     assert (u.cost, u.allocated, u.idle) == (D("86.4"), D("0.0018"), D("86.3982"))
     m = endpoint_metrics(u)
     assert m["utilization"] == (D("1.8") / 86400).quantize(D("1e-12"), "ROUND_FLOOR")
-    assert m["output_tokens_per_s"] == round(300 / 1.8, 2)
+    assert m["measured_output_tokens_per_s"] == round(300 / 1.8, 2)
     # prefill share s = (1000/5000) / (1000/5000 + 300/40) = 0.2 / 7.7
     s = D(repr(round(0.2 / 7.7, 9)))
     assert m["usd_per_mtok_input"] == (D("0.0018") * s / 1000 * 10**6).quantize(

@@ -146,6 +146,8 @@ def _cli(argv: list[str]) -> int:
         ["trace", TRACE, "--json"],
         ["outcomes", "--json"],
         ["endpoints", "--json"],
+        ["asymmetry", "--by", "model"],
+        ["asymmetry", "--by", "feature", "--json"],
     ],
 )
 def test_cli(home_ledger: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,3 +159,17 @@ def test_cli(home_ledger: Path, argv: list[str], capsys: pytest.CaptureFixture[s
         data = json.loads(out)
         assert Decimal(data["total_cost"]) == Decimal("0.018") + Decimal("100")
         assert sum(Decimal(r["loaded_cost"]) for r in data["rows"]) == Decimal(data["total_cost"])
+
+
+def test_cli_asymmetry(home_ledger: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """gpt-4o at $2.50/M input, $10/M output (genai-prices): leaves 4,000 in, 800 out.
+    input 4,000 x 2.5/M = 0.010, output 800 x 10/M = 0.008; token cost 0.018.
+    input share 0.010 / 0.018 = 0.555556 (6 places); $/1k in 0.010 / 4 = 0.0025, out
+    0.008 / 0.8 = 0.01; an output token costs 0.00001 / 0.0000025 = 4x an input token."""
+    assert _cli(["asymmetry", "--by", "model", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert row["key"] == "gpt-4o" and Decimal(row["token_cost"]) == Decimal("0.018")
+    assert row["input"]["cost_share"] == "0.555556"
+    assert Decimal(row["input"]["cost_per_1k_tokens"]) == Decimal("0.0025")
+    assert Decimal(row["output"]["cost_per_1k_tokens"]) == Decimal("0.01")
+    assert Decimal(row["output_input_price_ratio"]) == 4

@@ -124,10 +124,10 @@ def test_margin_rows_use_the_allocation_and_collapse_keeps_plan_f(make_priced: A
     assert sum(r.fixed_cost for r in m.rows) == D("197.3982")
     for r in m.rows:
         assert r.gross_margin == r.revenue - r.variable_cost - r.fixed_cost
-    # Plan F: 6.20 for the whole month (no contract dates), split over acme's two features
-    # by tasks (t1, t2): 3.10 each.
+    # Plan F: 6.20 a month, for the window's one day of March's 31 (the same day as the
+    # cost): 6.20 x 1/31 = 0.20, split over acme's two features by tasks (t1, t2): 0.10 each.
     planned = {r.key: r.fixed_cost for r in m.planned if r.key[0] == "acme"}
-    assert planned == {("acme", MAR, "search"): D("3.10"), ("acme", MAR, "support"): D("3.10")}
+    assert planned == {("acme", MAR, "search"): D("0.10"), ("acme", MAR, "support"): D("0.10")}
     (p,) = collapse(m)
     assert p.terms.fixed == D("6.2")
     assert sum(q.gross_margin for q in p.positions) == sum(

@@ -79,7 +79,10 @@ def test_margins_json(app: typer.Typer) -> None:
 def test_margins_table(app: typer.Typer) -> None:
     res = CliRunner().invoke(app, ["margins", "--by", "plan", "--month", "2026-10"])
     assert res.exit_code == 0, res.output
-    assert "Margins by plan" in res.output and "$40.00" in res.output
+    # Two starter customers at $20/month, for the window's 3 days (1-3 Oct) of October's 31:
+    # 20 x 3/31 = 1.935... -> $1.94 each, $3.88 (whole months would say $40.00).
+    assert "Margins by plan" in res.output and "$3.88" in res.output
+    assert "2026-10-01 to 2026-10-03 (3 days)" in res.output
 
 
 def test_collapse(app: typer.Typer, tmp_path: Path) -> None:
@@ -117,7 +120,29 @@ def test_margins_with_the_projects_fixed_costs(app: typer.Typer, tmp_path: Path)
     assert Decimal(out["total"]["fixed_cost"]) == 300
     rows = {r["customer"]: r for r in out["rows"]}
     assert Decimal(rows["light"]["fixed_cost"]).quantize(Decimal("0.01")) == Decimal("23.08")
-    assert Decimal(out["total"]["plan_fixed_cost"]) == 4  # F $2 x 2 customer-months
+    # F $2 a month x 3/31 (the window, 1-3 Oct) = 0.1935... -> $0.19, x 2 customers
+    assert Decimal(out["total"]["plan_fixed_cost"]) == Decimal("0.38")
     res = CliRunner().invoke(app, ["margins", "--by", "plan"])
     assert res.exit_code == 0, res.output
     assert "plan F" in res.output and "allocated from the project's fixed costs" in res.output
+
+
+def test_margins_json_scales(app: typer.Typer) -> None:
+    """Issue 17, item 9: money to the micro-dollar, ratios to 6 places, in the JSON text."""
+    res = CliRunner().invoke(app, ["margins", "--by", "customer", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    rows = {r["customer"]: r for r in out["rows"]}
+    # light: revenue 20 x 3/31 -> 1.94; variable 5 x 0.21 = 1.05; plan F 2 x 3/31 -> 0.19
+    #   gross margin 1.94 - 1.05 - 0.19 = 0.70; 0.70 / 1.94 = 0.3608247422... -> "0.360825"
+    assert rows["light"]["revenue"] == "1.94"
+    assert rows["light"]["gross_margin"] == "0.7"  # trailing zeros dropped by the answer
+    assert rows["light"]["gross_margin_pct"] == "0.360825"
+    # heavy: 1.94 - 60 x 0.21 - 0.19 = -10.85; -10.85 / 1.94 = -5.5927835051... -> "-5.592784"
+    assert rows["heavy"]["gross_margin_pct"] == "-5.592784"
+    assert out["window"] == {
+        "since": "2026-10-01",
+        "until": "2026-10-04",
+        "last_day": "2026-10-03",
+        "days": 3,
+    }

@@ -132,3 +132,29 @@ def test_growth_and_months_to_cross() -> None:
     assert n is not None and abs(n - 1) < 1e-9
     assert months_to_cross(D(200), D(150), g) == 0.0
     assert months_to_cross(D(100), D(150), None) is None
+
+
+def test_arithmetic_ends_in_the_tables_u0(book, usage) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17, item 7: the table said u0 "never" for team while the arithmetic said 1,400.
+    team (3 seats): (P - F) / c = (90 - 10) / (20/350) = 1,400 before usage charges; beyond
+    A = 300 each task earns p = 0.08 >= c = 0.057143, so u0 = never, as the table says."""
+    (t,) = collapse(_run(book, usage), plan="team", target_margin=D("0.6"))
+    assert t.lines["mean"]["u0"] is None
+    text = "\n".join(t.arithmetic)
+    assert "= 1,400.0 tasks/month before usage charges" in text
+    assert "-> u0 = never tasks/month (the thresholds table)" in text
+    # u_m: 300 + (26 - 300c) / (c - 0.4 x 0.08) = 652.2727 (module docstring)
+    assert "-> u_m = 652.3 tasks/month (the thresholds table)" in text
+
+
+def test_losing_money_names_its_definition(book, usage) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17, item 7: by customer (module table): A gross -17.00 (< 0), contribution
+    49 - 62 = -13.00 (< 0); B, C, D positive either way. collapse's starter: A's 40 tasks
+    are past u0 = 29.03, the same customer, by its own (named) definition."""
+    from unitecon.economics.margins import LOSING_MONEY, losing_money
+
+    m = _run(book, usage)
+    assert losing_money(roll_up(m.rows, "customer")) == {"gross": ["A"], "contribution": ["A"]}
+    (s,) = collapse(m, plan="starter")
+    assert [q.customer_id for q in s.past("u0")] == ["A"]
+    assert "allocated" in LOSING_MONEY["gross"] and "plan's price P" in LOSING_MONEY["past_u0"]

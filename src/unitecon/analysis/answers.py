@@ -11,11 +11,22 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, model_serializer
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_serializer(mode="wrap")
+    def _scaled(self, handler: Any, info: SerializationInfo) -> Any:
+        """In JSON, money to the micro-dollar, unit rates to 1e-9, ratios to 1e-6, zero
+        "0" (`unitecon.economics.quantize`, docs/metrics.md); exact Decimals in Python."""
+        data = handler(self)
+        if info.mode != "json":
+            return data
+        from unitecon.economics.quantize import for_json
+
+        return for_json(data)
 
 
 class Health(Model):
@@ -152,6 +163,9 @@ class UnitMetrics(Table):
     total_cost: Decimal
     fixed_charges: list[dict[str, Any]] = Field(default_factory=list)
     """Each fixed cost's monthly charge in the window: name, month, amount (USD)."""
+    one_time_costs: list[dict[str, Any]] = Field(default_factory=list)
+    """With `loaded`: each one-time cost amortized per period and over lifetime executions
+    (`attribution.fixed.OneTimeView`), and the method the figures use."""
 
     def with_columns(self) -> UnitMetrics:
         self.columns = list(self.rows[0]) if self.rows else []
@@ -173,6 +187,10 @@ class MarginTable(Table):
     """revenue, variable_cost, fixed_cost, gross_margin, plan_fixed_cost summed over rows."""
     concentration: dict[str, Any] = Field(default_factory=dict)
     """How concentrated variable cost is across customers (Gini, top shares, Lorenz)."""
+    window: dict[str, Any] | None = None
+    """The days revenue and cost cover: since, until (exclusive), last_day, days."""
+    losing_money: dict[str, Any] = Field(default_factory=dict)
+    """Customers losing money over the window, by definition (`margins.LOSING_MONEY`)."""
 
 
 class TaskNode(Model):

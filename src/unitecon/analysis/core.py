@@ -254,11 +254,13 @@ class Analysis:
         """Unit metrics per value of `by`, variable or fully loaded, with the window's
         conserved totals (variable + fixed + idle). `only` selects on more dimensions than
         the filters (the command line's `--only DIM=VALUE`)."""
+        from unitecon.attribution.fixed import one_time_views
         from unitecon.economics.metrics import unit_rows
 
         dim = dimensions.get(by, dimensions.UNITS).name
         c = self.costed(f)
         rows, alloc = unit_rows(c, self.project, dim, {**(only or {}), **self.only(f)})
+        views = one_time_views(c.source, c.window, self.project.fixed_costs) if loaded else []
         return UnitMetrics(
             filters=f,
             by=dim,
@@ -273,6 +275,7 @@ class Analysis:
                 {"name": ch.name, "month": ch.month.isoformat(), "amount": ch.amount}
                 for ch in alloc.charges
             ],
+            one_time_costs=[plain(v.as_dict()) for v in views],
             columns=[],
             rows=[plain(r.metrics(loaded)) for r in rows],
         ).with_columns()
@@ -312,8 +315,9 @@ class Analysis:
         from unitecon.attribution.endpoints import endpoint_usage
         from unitecon.economics.metrics import endpoint_metrics
 
-        usage = endpoint_usage(self.costed(f), self.project)
-        return _table(f, [endpoint_metrics(u) for u in usage])
+        c = self.costed(f)
+        usage = endpoint_usage(c, self.project)
+        return _table(f, [endpoint_metrics(u, c.window) for u in usage])
 
     # -- margins ---------------------------------------------------------------------
     def margin_model(self, f: Filters) -> Any:
@@ -332,6 +336,7 @@ class Analysis:
     ) -> MarginTable:
         """Revenue, variable and fixed cost, contribution and gross margin; worst first."""
         from unitecon.economics import margins as mg
+        from unitecon.economics.window import month_window
 
         dim = dimensions.get(by, dimensions.MARGINS).name
         m = self._margins(f)
@@ -341,6 +346,8 @@ class Analysis:
         plan_f = {g.key[0]: g.fixed_cost for g in mg.roll_up(planned, dim)}  # type: ignore[arg-type]
         conc = mg.concentration(mg.roll_up(rows, "customer"))
         fx = m.inputs.fixed
+        w = m.inputs.window
+        w = month_window(w, month) if month and w else w
         out = [{**g.as_dict([dim]), "plan_fixed_cost": plan_f.get(g.key[0], ZERO)} for g in groups]
         t = _table(f, out, [f"cost source: {m.inputs.cost_source}"])
         return MarginTable(
@@ -355,6 +362,11 @@ class Analysis:
                 {"fixed_costs": fx.fixed_total, "idle": fx.idle_total, "idle_mode": fx.idle}
             ),
             total=mg.totals(groups, plan_f.values()),
+            window=None if w is None else plain(w.as_dict()),
+            losing_money={
+                "customers": mg.losing_money(mg.roll_up(rows, "customer")),
+                "definitions": mg.LOSING_MONEY,
+            },
             concentration=plain(
                 {
                     "customers": conc.customers,

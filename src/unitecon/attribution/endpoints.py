@@ -1,9 +1,13 @@
 """Per self-hosted endpoint over the window: provisioned, busy and idle GPU time and cost,
 calls and tokens (the sums; `economics.metrics` gives utilization, $/M tokens, ...).
 
-The input/output split of an endpoint's cost is by compute time, as OpenCost's inference
-costs do: prefill share s = sum(input_tokens / prefill_tokens_per_s) /
-sum(input_tokens / prefill_tokens_per_s + output_tokens / decode_tokens_per_s) over its calls.
+Measured: provisioned, busy and idle GPU time and cost (busy time from the calls'
+`duration_ms`), calls, tokens, output tokens per second of the timed calls. Configured: the
+prefill and decode rates of the project file, which split the cost into input and output
+by compute time, as OpenCost's inference costs do: prefill share
+s = sum(input_tokens / prefill_tokens_per_s) /
+    sum(input_tokens / prefill_tokens_per_s + output_tokens / decode_tokens_per_s)
+over its calls.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ class EndpointUsage:
     timed_output_tokens: int = 0
     timed_seconds: float = 0.0
     prefill_share: Decimal | None = None
+    prefill_tokens_per_s: Decimal | None = None
+    """Configured prefill rate [tokens/s] (the project file), behind the input/output split."""
+    decode_tokens_per_s: Decimal | None = None
+    """Configured decode rate [tokens/s] (the project file)."""
 
 
 def endpoint_usage(c: Costed, project: Project) -> list[EndpointUsage]:
@@ -82,4 +90,6 @@ def _row(c: Costed, project: Project, name: str, s: dict[str, Any]) -> EndpointU
         timed_output_tokens=int(s.get("timed_output_tokens") or 0),
         timed_seconds=float(s.get("timed_seconds") or 0.0),
         prefill_share=Decimal(repr(round(pre / (pre + dec), 9))) if pre + dec > 0 else None,
+        prefill_tokens_per_s=Decimal(ep.prefill_tokens_per_s) if ep else None,
+        decode_tokens_per_s=Decimal(ep.decode_tokens_per_s) if ep else None,
     )

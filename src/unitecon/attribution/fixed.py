@@ -6,11 +6,27 @@ Charge of a cost in calendar month m, for the part of m inside the window and in
     monthly          M x f                     f = overlapping seconds / seconds of month m
     gb-month         gb x usd_per_gb_month x f
     hourly           usd_per_hour x overlapping hours
-    one-time / N months   A_k x f,  A_k = A/N (rounded down to 1e-24) for the first N-1 months
-                     from start's month, the rest in the last, so the N months sum to A
+    one-time / N months   straight line over the life [start, start + N months): each month of
+                     life (start + k months to start + k + 1 months) recognizes A/N, spread
+                     evenly over its seconds; the charge of a calendar month is
+                     R(end of its part) - R(start of its part), R(t) = A x (k + s/S) / N
+                     (k whole months of life elapsed at t, s of the S seconds of month k+1),
+                     each R rounded down to 1e-24, so the charges over the life sum to A
+                     exactly, a mid-month start included (16 Oct, 6 months: to 16 Apr)
     one-time / E tasks    A x (min(E, n_m1) - min(E, n_m0)) / E, where n_m0 and n_m1 are the
                      tasks in scope started since `start` before and after month m's part
     one-time, neither     A in the month of `start`
+
+Two ways to amortize a one-time cost A, both shown by `unitecon unit --loaded`
+(`one_time_views`); the allocation uses the one the project file names:
+
+    per period            A over N months of life (above): the window carries the months'
+                          charges; per task = charge in the window / tasks in scope in it
+    lifetime executions   A / E per task (the seed report's definition: total fixed
+                          expenditure / expected lifetime executions), E = `amortize_tasks`;
+                          for a cost amortized over months, E is estimated from the window's
+                          run rate, E = tasks in scope in the window x life / window's part of
+                          the life (the label says "estimated")
 
 Split (largest remainder, exact): each month's charge goes to the keys of that month in
 proportion to the driver's weight over the events in scope: `requests` (leaf calls),
@@ -74,15 +90,31 @@ def _monthly_base(fc: FixedCost) -> Decimal | None:
     return None
 
 
-def _amortized_month(fc: FixedCost, m: dt.datetime) -> Decimal:
-    """A_k of `one-time / N months` for calendar month m (0 outside the N months)."""
+def add_months(t: dt.datetime, n: int) -> dt.datetime:
+    """`t` plus `n` calendar months, the day clipped to the month's last (31 Jan + 1 = 28 Feb)."""
+    import calendar
+
+    y, m = divmod(t.month - 1 + n, 12)
+    year, month = t.year + y, m + 1
+    day = min(t.day, calendar.monthrange(year, month)[1])
+    return t.replace(year=year, month=month, day=day)
+
+
+def recognized(fc: FixedCost, t: dt.datetime) -> Decimal:
+    """R(t): the part of a one-time cost amortized over `amortize_months` that is recognized
+    by time t [USD], straight line within each month of its life (module docstring)."""
     assert fc.amount is not None and fc.amortize_months is not None and fc.start
-    n = fc.amortize_months
-    k = (m.year - fc.start.year) * 12 + m.month - fc.start.month
-    if not 0 <= k < n:
+    start, n = utc(fc.start), fc.amortize_months
+    if t <= start:
         return ZERO
-    share = q(CTX.divide(fc.amount, Decimal(n)))
-    return share if k < n - 1 else fc.amount - share * (n - 1)
+    if t >= add_months(start, n):
+        return fc.amount
+    k = (t.year - start.year) * 12 + t.month - start.month
+    while add_months(start, k) > t:
+        k -= 1
+    lo, hi = add_months(start, k), add_months(start, k + 1)
+    s, size = Decimal((t - lo).total_seconds()), Decimal((hi - lo).total_seconds())
+    return q(CTX.divide(CTX.multiply(fc.amount, CTX.add(Decimal(k) * size, s)), size * n))
 
 
 def _prorate(x: Decimal, secs: Decimal, month_secs: Decimal) -> Decimal:
@@ -105,7 +137,7 @@ def charges(fc: FixedCost, w: Window, tasks: TaskCounts | None = None) -> list[C
         elif fc.usd_per_hour is not None:
             amt = q(CTX.divide(fc.usd_per_hour * secs, Decimal(3600)))
         elif fc.amortize_months:
-            amt = _prorate(_amortized_month(fc, m), secs, month_secs)
+            amt = recognized(fc, max(s, min(e, hi))) - recognized(fc, max(s, lo)) if secs else ZERO
         elif fc.amortize_tasks:
             assert fc.amount is not None
             n0, cum = cum, cum + per_month.get(m, 0)
@@ -117,6 +149,80 @@ def charges(fc: FixedCost, w: Window, tasks: TaskCounts | None = None) -> list[C
         if amt:
             out.append(Charge(fc.name, m, amt))
     return out
+
+
+@dataclass(frozen=True)
+class OneTimeView:
+    """One one-time cost amortized both ways over the window [USD, tasks]."""
+
+    name: str
+    amount: Decimal
+    method: str
+    """The method the figures use: `per period (N months)` or `lifetime executions (E)`."""
+    window_charge: Decimal
+    """What the window carries under `method` (the allocated figure)."""
+    tasks: int
+    """Tasks in the cost's scope in the window (from `start`)."""
+    per_period_charge: Decimal | None
+    """The window's charge amortized over `amortize_months` (None: not configured)."""
+    lifetime_tasks: Decimal | None
+    """E: configured (`amortize_tasks`), else estimated from the window's run rate."""
+    lifetime_estimated: bool
+
+    @property
+    def per_task_per_period(self) -> Decimal | None:
+        """Per period: the window's charge / tasks in the window [USD/task]."""
+        if self.per_period_charge is None or not self.tasks:
+            return None
+        return q(CTX.divide(self.per_period_charge, Decimal(self.tasks)))
+
+    @property
+    def per_task_lifetime(self) -> Decimal | None:
+        """Lifetime executions: A / E [USD/task]."""
+        if not self.lifetime_tasks:
+            return None
+        return q(CTX.divide(self.amount, self.lifetime_tasks))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "amount": self.amount,
+            "method": self.method,
+            "window_charge": self.window_charge,
+            "tasks_in_window": self.tasks,
+            "per_period_charge": self.per_period_charge,
+            "cost_per_task_per_period": self.per_task_per_period,
+            "lifetime_tasks": self.lifetime_tasks,
+            "lifetime_tasks_estimated": self.lifetime_estimated,
+            "cost_per_task_lifetime": self.per_task_lifetime,
+        }
+
+
+def life_span(fc: FixedCost) -> tuple[dt.datetime, dt.datetime]:
+    """[start, start + N months) of a cost amortized over months."""
+    assert fc.start is not None and fc.amortize_months is not None
+    start = utc(fc.start)
+    return start, add_months(start, fc.amortize_months)
+
+
+def one_time_view(fc: FixedCost, w: Window, counts: TaskCounts) -> OneTimeView:
+    """`fc` (a one-time cost amortized over months or tasks) both ways over `w`."""
+    assert fc.amount is not None
+    tasks = sum(counts[1].values())
+    charged = sum((ch.amount for ch in charges(fc, w, counts)), ZERO)
+    per_period, lifetime, estimated = None, None, False
+    if fc.amortize_months:
+        method = f"per period ({fc.amortize_months} months)"
+        per_period = charged
+        lo, hi = life_span(fc)
+        part = _overlap(w.since, w.until, lo, hi)
+        if part and tasks:
+            life = Decimal((hi - lo).total_seconds())
+            lifetime, estimated = CTX.divide(CTX.multiply(Decimal(tasks), life), part), True
+    else:
+        method = f"lifetime executions ({fc.amortize_tasks:,} tasks)"
+        lifetime = Decimal(fc.amortize_tasks or 0) or None
+    return OneTimeView(fc.name, fc.amount, method, charged, tasks, per_period, lifetime, estimated)
 
 
 def split(total: Decimal, weights: Mapping[K, Decimal]) -> dict[K, Decimal]:
@@ -189,3 +295,13 @@ def task_counts(source: Any, fc: FixedCost, w: Window) -> TaskCounts:
     rows = first.group_by(m=before).agg(n=ibis._.count()).to_pyarrow().to_pylist()
     counts = {r["m"]: int(r["n"]) for r in rows}
     return counts.pop(None, 0), {utc(m): n for m, n in counts.items()}
+
+
+def one_time_views(source: Any, w: Window, fixed_costs: Any) -> list[OneTimeView]:
+    """Every one-time cost amortized over months or tasks, both ways over `w` (`source`:
+    the priced events before the window filter, `Costed.source`)."""
+    return [
+        one_time_view(fc, w, task_counts(source, fc, w))
+        for fc in fixed_costs
+        if fc.amount is not None and (fc.amortize_months or fc.amortize_tasks)
+    ]

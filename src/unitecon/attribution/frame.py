@@ -34,11 +34,30 @@ if decimal.DefaultContext.prec < MONEY_PRECISION:
     decimal.DefaultContext.prec = MONEY_PRECISION
 ZERO = Decimal(0)
 
-#: Report rows that are not a value of the dimension.
+#: Report rows that are not a value of the dimension (stable keys in JSON and the API).
 IDLE = "__idle__"
 FILTERED = "__filtered__"
 UNALLOCATED = "__unallocated__"
 NONE = "(none)"
+#: Customer of spend that carries no customer_id (`economics.inputs.UNATTRIBUTED`).
+UNATTRIBUTED = "(unattributed)"
+UNTAGGED = "(untagged)"
+#: What people read for those keys: every table shows these; JSON rows carry both.
+LABELS = {
+    IDLE: "Idle GPU capacity",
+    FILTERED: "Outside the filters",
+    UNALLOCATED: "Fixed cost with no driver in scope",
+    NONE: "Untagged",
+    UNTAGGED: "Untagged",
+    UNATTRIBUTED: "No customer (untagged spend)",
+}
+
+
+def label(key: object) -> str | None:
+    """The name a person reads for a row key: `LABELS`, else the key itself (None: none)."""
+    if key is None:
+        return None
+    return LABELS.get(key, key) if isinstance(key, str) else str(key)
 
 
 def q(x: Decimal) -> Decimal:

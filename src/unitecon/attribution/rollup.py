@@ -1,9 +1,12 @@
 """Sums and counts per row of a breakdown, in one engine query: the inputs of the unit
 metrics (`unitecon.economics.metrics` turns them into ratios).
 
-Token counts and token costs are over token-priced leaf calls only (`cost_kind = 'token'`),
-so a structural span repeating its children's usage is never counted (leaf-only), and the
-per-1k-token metrics are not diluted by GPU-time or unit rows.
+Token counts and token costs are over leaf calls only, so a structural span repeating its
+children's usage is never counted. `input_tokens`, `output_tokens`, `token_cost`, ... are
+over token-priced (API) calls (`cost_kind = 'token'`); `model_tokens` and `model_cost` add
+the self-hosted calls (`cost_kind = 'endpoint'`, their busy GPU-time cost), so the cost per
+1k tokens counts every model token; `inference_cost` is the cost of the model calls alone
+(no tools, unit-priced operations or human review).
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ class Aggregates:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
+    model_tokens: int = 0
+    model_cost: Decimal = ZERO
+    inference_cost: Decimal = ZERO
+    endpoint_output_tokens: int = 0
     token_cost: Decimal = ZERO
     input_cost: Decimal = ZERO
     output_cost: Decimal = ZERO
@@ -69,6 +76,8 @@ def aggregates(keyed: Any, survey: Survey | None = None) -> dict[str, Aggregates
     t = _with_outcome(keyed, survey.verdicts)
     row = ibis.ifelse(t._vis, t._key, ibis.literal(FILTERED))
     leaf, tok = is_leaf(t), t.cost_kind == "token"
+    model = leaf & t.cost_kind.isin(("token", "endpoint"))
+    inference = leaf & t.operation.isin(INFERENCE_OPERATIONS)
     cm = ibis.struct({"c": t.customer_id, "m": month_number(t)})
     counts = {  # distinct counts cost a hash of every row each: none that is surely 0
         "tasks": task_count(t),
@@ -81,7 +90,11 @@ def aggregates(keyed: Any, survey: Survey | None = None) -> dict[str, Aggregates
         counts["conversations"] = t.conversation_id.nunique()
     agg = t.group_by(_row=row).agg(
         requests=t.count(where=leaf),
-        inferences=t.count(where=leaf & t.operation.isin(INFERENCE_OPERATIONS)),
+        inferences=t.count(where=inference),
+        inference_cost=t.var_cost.sum(where=inference),
+        model_tokens=(t.input_tokens + t.output_tokens).sum(where=model),
+        model_cost=t.var_cost.sum(where=model),
+        endpoint_output_tokens=t.output_tokens.sum(where=t.gpu_s.notnull()),
         input_tokens=t.input_tokens.sum(where=tok),
         output_tokens=t.output_tokens.sum(where=tok),
         cache_read_tokens=t.cache_read_tokens.sum(where=tok),

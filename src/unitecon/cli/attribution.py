@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
     app.command("task", hidden=True)(trace)
     app.command("outcomes")(outcomes)
     app.command("endpoints")(endpoints)
+    app.command("asymmetry")(asymmetry_cmd)
 
 
 @contextmanager
@@ -101,6 +102,8 @@ def unit(
         emit_json(dump(got))
         return
     _unit_print(got, data[:top] if top else data, len(data))
+    if got.one_time_costs:
+        _one_time_print(got)
     if chart is not None:
         from unitecon.cli.charts import unit_chart
 
@@ -125,7 +128,7 @@ def _unit_print(got: Any, data: list[Any], n: int) -> None:
     ]
     body = [
         (
-            d["key"],
+            d["label"],
             money(d["variable_cost"]),
             money(d["fixed_cost"]),
             money(d["idle_cost"]),
@@ -147,6 +150,27 @@ def _unit_print(got: Any, data: list[Any], n: int) -> None:
     if n > len(data):
         title += f" (top {len(data)} of {n})"
     console.print(table(title, cols, body, right=cols[1:]))
+
+
+def _one_time_print(got: Any) -> None:
+    """Each one-time cost per task both ways; the method the loaded figures use is named."""
+    cols = ["one-time cost", "amount", "in the figures above", "charge in window", "tasks",
+            "per task, per period", "lifetime executions E", "per task, A / E"]  # fmt: skip
+    body = []
+    for v in got.one_time_costs:
+        e = v["lifetime_tasks"]
+        lifetime = "—" if e is None else f"{num(e):,.0f}"
+        if e is not None and v["lifetime_tasks_estimated"]:
+            lifetime += " (estimated)"
+        body.append((v["name"], money(num(v["amount"])), v["method"],
+                     money(num(v["window_charge"])), f"{v['tasks_in_window']:,}",
+                     money(num(v["cost_per_task_per_period"]), 4), lifetime,
+                     money(num(v["cost_per_task_lifetime"]), 4)))  # fmt: skip
+    title = (
+        f"One-time costs amortized two ways, {got.since.date()} to {got.until.date()} (end "
+        "exclusive): per period (A/N a month of life) vs lifetime executions (A/E)"
+    )
+    console.print(table(title, cols, body, right=cols[1:2] + cols[3:]))
 
 
 def tasks(
@@ -343,16 +367,17 @@ def endpoints(
     cols = [
         "endpoint",
         "gpu",
-        "cost",
+        "GPU cost",
         "idle",
         "utilization",
         "calls",
-        "out tok/s",
-        "GPU-s/token",
-        "$/M in",
-        "$/M out",
-        "loaded $/M in",
-        "loaded $/M out",
+        "measured out tok/s",
+        "configured prefill/decode tok/s",
+        "GPU-s/output token",
+        "$/M in, busy",
+        "$/M out, busy",
+        "$/M in, provisioned",
+        "$/M out, provisioned",
     ]
     body = [
         (
@@ -362,13 +387,69 @@ def endpoints(
             money(r["idle_cost"]),
             _pct(num(r["utilization"])),
             f"{r['calls']:,}",
-            r["output_tokens_per_s"],
-            f"{num(r['gpu_seconds_per_token']):.4f}" if r["gpu_seconds_per_token"] else "—",
+            r["measured_output_tokens_per_s"],
+            f"{r['configured_prefill_tokens_per_s'] or '—'} / "
+            f"{r['configured_decode_tokens_per_s'] or '—'}",
+            f"{num(r['gpu_seconds_per_output_token']):.4f}"
+            if r["gpu_seconds_per_output_token"]
+            else "—",
             money(r["usd_per_mtok_input"]),
             money(r["usd_per_mtok_output"]),
-            money(r["loaded_usd_per_mtok_input"]),
-            money(r["loaded_usd_per_mtok_output"]),
+            money(r["provisioned_usd_per_mtok_input"]),
+            money(r["provisioned_usd_per_mtok_output"]),
         )
         for r in rows
     ]
-    console.print(table("Self-hosted endpoints", cols, body, right=cols[2:]))
+    period = ""
+    if rows and rows[0].get("since"):
+        r0 = rows[0]
+        period = f", {r0['since'][:10]} to {r0['until'][:10]} (end exclusive, {r0['days']} days)"
+    title = (
+        f"Self-hosted endpoints{period}: costs are the window's; busy = GPU time the calls "
+        "used, provisioned = all GPU time paid for (idle included); $/M split in/out at the "
+        "configured prefill/decode rates"
+    )
+    console.print(table(title, cols, body, right=cols[2:]))
+
+
+def asymmetry_cmd(
+    by: Annotated[str, typer.Option("--by", help="model or feature.")] = "model",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Input vs output cost: share of the token cost and cost per 1k tokens of input, output,
+    cache reads and reasoning, per model or feature (API calls).
+
+    Example: unitecon asymmetry --by feature
+    """
+    from unitecon.economics.asymmetry import COMPONENTS, asymmetry
+
+    if by not in ("model", "feature"):
+        raise UniteconError(f"--by: choose model or feature, not {by!r}")
+    with _costed(config, since, until) as (c, _):
+        rows = [a.as_dict() for a in asymmetry(c, by)]  # type: ignore[arg-type]
+        period = f"{c.window.since:%Y-%m-%d} to {c.window.until:%Y-%m-%d} (end exclusive)"
+    if as_json:
+        emit_json({"by": by, "since": c.window.since, "until": c.window.until, "rows": rows})
+        return
+    names = {"input": "input", "output": "output", "cache_read": "cache reads",
+             "reasoning": "reasoning"}  # fmt: skip
+    cols = [by, "token cost"]
+    for k in COMPONENTS:
+        cols += [f"{names[k]} share", f"{names[k]} $/1k"]
+    cols.append("out/in price")
+    body = []
+    for r in rows:
+        line: list[Any] = [r["key"], money(r["token_cost"])]
+        for k in COMPONENTS:
+            line += [_pct(r[k]["cost_share"]), money(r[k]["cost_per_1k_tokens"], 6)]
+        ratio = r["output_input_price_ratio"]
+        line.append("—" if ratio is None else f"{ratio:.1f}x")
+        body.append(line)
+    title = (
+        f"Input vs output cost by {by}, {period} — API calls; cache reads are part of input, "
+        "reasoning part of output"
+    )
+    console.print(table(title, cols, body, right=cols[1:]))

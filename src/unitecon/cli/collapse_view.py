@@ -56,7 +56,11 @@ def _customers(p: PlanCollapse, top: int) -> None:
 
 def _risk(p: PlanCollapse) -> None:
     rows = []
-    for which, label in (("u0", "past u0 (losing money)"), ("u_m", "past u_m (below target)")):
+    labels = (
+        ("u0", "past u0 (margin < 0 at the run rate, on plan F)"),
+        ("u_m", "past u_m (below the target margin)"),
+    )
+    for which, label in labels:
         s = p.share(which)
         names = ", ".join(q.customer_id for q in p.past(which)[:8])
         more = len(p.past(which)) - 8
@@ -64,7 +68,11 @@ def _risk(p: PlanCollapse) -> None:
         rows.append((label, _pct(s["customers"]), _pct(s["revenue"]),
                      money(s["revenue_at_risk"]), names or "—"))  # fmt: skip
     cols = ["", "customers", "revenue", "revenue at risk", "who"]
-    console.print(table(f"Who is past the lines on {p.plan}", cols, rows, right=cols[1:4]))
+    title = (
+        f"Who is past the lines on {p.plan} (monthly run rate vs the plan's P and F; "
+        "`unitecon margins` counts margin < 0 over the window with allocated fixed cost)"
+    )
+    console.print(table(title, cols, rows, right=cols[1:4]))
 
 
 def _design(p: PlanCollapse) -> None:
@@ -73,7 +81,8 @@ def _design(p: PlanCollapse) -> None:
         rows.append((c["level"], _u(c["u_m"]), _yn(c["allowance_safe"]),  # type: ignore[arg-type]
                      money(c["min_overage"], 4), _yn(c["overage_safe"]),  # type: ignore[arg-type]
                      _u(c["recommended_allowance"]), money(c["recommended_overage"], 4)))  # type: ignore[arg-type]  # fmt: skip
-    cols = ["c level", "u_m", "A safe", "c/(1-m)", "overage safe", "allowance <=", "overage >="]
+    cols = ["c level", "u_m before usage charges", "A safe", "c/(1-m)", "overage safe",
+            "allowance <=", "overage >="]  # fmt: skip
     allowance = "none" if p.design.allowance is None else _u(p.design.allowance)
     overage = "none" if p.design.overage is None else money(p.design.overage, 4)
     target = _pct(p.target_margin)

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from unitecon.analysis.answers import Filters
+from unitecon.attribution.frame import IDLE, UNALLOCATED, label
 from unitecon.cli.output import console, emit_json, money, parse_month, table
 from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
@@ -64,6 +65,7 @@ def margins_cmd(
         return
     _print_margins(got, limit)
     _print_fixed_basis(got)
+    _print_losing(got)
     _print_concentration(got.concentration)
 
 
@@ -81,7 +83,7 @@ def _print_margins(got: Any, limit: int) -> None:
     cols = [by, *plan_col, "revenue", "variable", "fixed", *f_col, "contribution",
             "gross margin", "GM %"]  # fmt: skip
     body = [
-        (g[by], *([g["plan"]] if plan_col else []), money(_d(g["revenue"])),
+        (label(g[by]), *([label(g["plan"])] if plan_col else []), money(_d(g["revenue"])),
          money(_d(g["variable_cost"])), money(_d(g["fixed_cost"])),
          *([money(_d(g["plan_fixed_cost"]))] if allocated else []),
          money(_d(g["contribution_margin"])), money(_d(g["gross_margin"])),
@@ -89,7 +91,10 @@ def _print_margins(got: Any, limit: int) -> None:
         for g in shown
     ]  # fmt: skip
     rev, gm = got.total["revenue"], got.total["gross_margin"]
-    period = f"month {got.month}" if got.month else "the ledger's months"
+    w = got.window
+    period = "whole months" if w is None else _window_text(w)
+    if got.month:
+        period = f"month {got.month}, {period}"
     title = (
         f"Margins by {by}, {period} (worst first) — revenue {money(rev)}, gross margin {money(gm)}"
     )
@@ -98,6 +103,22 @@ def _print_margins(got: Any, limit: int) -> None:
     if len(shown) < len(groups):
         title += f"; {len(shown)} of {len(groups)} rows"
     console.print(table(title, cols, body, right=cols[1 + len(plan_col) :]))
+
+
+def _window_text(w: dict[str, Any]) -> str:
+    """`2026-09-16 to 2026-11-15 (61 days)`: the days revenue and cost cover."""
+    return f"{w['since']} to {w['last_day']} ({w['days']} days)"
+
+
+def _print_losing(got: Any) -> None:
+    """Who is losing money, by which definition (collapse's u0 is a third, named there)."""
+    lose, defs = got.losing_money["customers"], got.losing_money["definitions"]
+    period = "" if got.window is None else f", {_window_text(got.window)}"
+    console.print(
+        f"Losing money{period}: {len(lose['gross'])} customers by {defs['gross']}; "
+        f"{len(lose['contribution'])} by {defs['contribution']}. `unitecon collapse` counts "
+        f"instead customers past u0: {defs['past_u0'].split(': ', 1)[1]}."
+    )
 
 
 def _print_fixed_basis(got: Any) -> None:
@@ -112,14 +133,19 @@ def _print_fixed_basis(got: Any) -> None:
     if fx is None:
         console.print(f"fixed cost: {plan_line} (no `fixed_costs` in the project file)")
         return
-    idle = "its own line __idle__" if fx["idle_mode"] == "line" else "shared by GPU cost"
+    idle = (
+        f"its own line, {label(IDLE)}"
+        if fx["idle_mode"] == "line"
+        else "shared over each endpoint's users by busy GPU time"
+    )
     window = "" if got.month else (
         f" = fixed costs {money(_d(fx['fixed_costs']))} + idle GPU time "
         f"{money(_d(fx['idle']))} ({idle})"
     )  # fmt: skip
     console.print(
         f"fixed cost: allocated from the project's fixed costs, each by its driver: {shown}"
-        f"{window}; what no customer carries is on __unallocated__ / __idle__\n"
+        f"{window}; what no customer carries is on its own line "
+        f"({label(UNALLOCATED)} / {label(IDLE)})\n"
         f"{plan_line} (shown as `plan F`, not in the margins above)"
     )
 

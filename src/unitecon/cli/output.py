@@ -1,4 +1,5 @@
-"""Output helpers shared by every command: JSON with exact money, rich tables, money format."""
+"""Output helpers shared by every command: JSON with money and ratios quantized to the scales
+of `unitecon.economics.quantize` (documented in docs/metrics.md), rich tables, money format."""
 
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ def _default(o: Any) -> Any:
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_default, indent=2, ensure_ascii=False)
+    """JSON text: money to the micro-dollar, unit rates to 1e-9, ratios to 1e-6, zero "0"."""
+    from unitecon.economics.quantize import for_output
+
+    return json.dumps(for_output(obj), default=_default, indent=2, ensure_ascii=False)
 
 
 def emit_json(obj: Any) -> None:

@@ -27,6 +27,7 @@ from unitecon.economics.collapse_plan import PlanCollapse, analyze
 from unitecon.economics.inputs import FixedKey, FixedLines, UsageLine
 from unitecon.economics.margins import MarginRow, margin_rows
 from unitecon.economics.revenue import Book, RevenueItem, load_book, revenue
+from unitecon.economics.window import Window
 from unitecon.errors import LookupFailed
 
 
@@ -43,6 +44,8 @@ class MarginInputs:
     """`attribution` (tokens + units + GPU time) or `pricing` (token prices only)."""
     fixed: FixedLines | None = None
     """The allocation behind `allocated_fixed` (window totals, idle mode)."""
+    window: Window | None = None
+    """The days the cost covers; revenue is prorated to them. None: whole months."""
 
     @property
     def fixed_basis(self) -> str:
@@ -65,24 +68,28 @@ class Margins:
 def load_inputs(priced: Any, project: Any) -> MarginInputs:
     """Query the engine once per record kind: cost and usage lines, month coverage, and the
     project's fixed costs (and idle) per line when it has any."""
-    cov = inp.coverage(priced)
     c = inp.costed(priced, project)
     if c is None:
-        return MarginInputs(inp.usage_lines(priced, "cost"), cov, None, "pricing")
+        w = inp.window(priced)
+        usage = inp.usage_lines(priced, "cost")
+        return MarginInputs(usage, inp.window_coverage(w), None, "pricing", window=w)
+    w = inp.window_of(c.window.since, c.window.until)
     usage = inp.usage_lines(c.events, "var_cost")
     fx = None
     if getattr(project, "fixed_costs", None) or c.idle_total:
         fx = inp.fixed_lines(c, project)
-    return MarginInputs(usage, cov, fx.amounts if fx else None, "attribution", fx)
+    cov = inp.window_coverage(w)
+    return MarginInputs(usage, cov, fx.amounts if fx else None, "attribution", fx, w)
 
 
 def margins(inputs: MarginInputs, book: Book) -> Margins:
-    """Revenue for every customer-month of the data, then the margin rows."""
-    items = revenue(book, inputs.usage, inputs.coverage)
-    planned = margin_rows(book, inputs.usage, items)
+    """Revenue for every customer-month of the data, prorated to the cost's window (the
+    days of `inputs.window`), then the margin rows."""
+    items = revenue(book, inputs.usage, inputs.coverage, inputs.window)
+    planned = margin_rows(book, inputs.usage, items, window=inputs.window)
     if inputs.allocated_fixed is None:
         return Margins(planned, items, book, inputs, planned)
-    rows = margin_rows(book, inputs.usage, items, inputs.allocated_fixed)
+    rows = margin_rows(book, inputs.usage, items, inputs.allocated_fixed, inputs.window)
     return Margins(rows, items, book, inputs, planned)
 
 

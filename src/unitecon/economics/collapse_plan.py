@@ -386,6 +386,38 @@ def _n(x: Decimal | None) -> str:
     return "never" if x is None else f"{x.quantize(Decimal('0.1')):,}"
 
 
+def _threshold_lines(name: str, t: Terms, c: Decimal, m: Decimal, unit: str) -> list[str]:
+    """The arithmetic of u0 (m = 0) or u_m, ending in the figure the table shows (the usage
+    charges beyond the allowance included: `collapse.threshold_usage`)."""
+    base = target_usage(t.price, t.fixed, c, m)
+    if m == 0:
+        head = f"u0 = (P - F) / c = ({_usd(t.price)} - {_usd(t.fixed)}) / {_usd(c, 6)}"
+    else:
+        head = (
+            f"u_m = (P(1 - m) - F) / c = ({_usd(t.price)} x {ONE - m} - {_usd(t.fixed)})"
+            f" / {_usd(c, 6)}"
+        )
+    tail = f" (m = {m})" if m else ""
+    if not t.unit_price:
+        return [f"{head} = {_n(base)} {unit}/month{tail}"]
+    a = t.included or ZERO
+    final = line(t, c, m)
+    out = [f"{head} = {_n(base)} {unit}/month before usage charges{tail}"]
+    if base is not None and base >= a:
+        slope = (ONE - m) * t.unit_price - c
+        if slope >= 0:
+            why = (
+                f"beyond A = {_n(a)} each {unit} earns (1 - m) p = "
+                f"{_usd((ONE - m) * t.unit_price, 6)} >= c = {_usd(c, 6)}: the margin never "
+                f"falls below {m}"
+            )
+        else:
+            why = f"beyond A = {_n(a)}: {name} = A + ((1 - m) P - F - c A) / (c - (1 - m) p)"
+        out.append(f"{name} with the allowance and overage p = {_usd(t.unit_price, 4)}: {why}"
+                   f" -> {name} = {_n(final)} {unit}/month (the thresholds table)")  # fmt: skip
+    return out
+
+
 def explain(plan: Plan, t: Terms, uc: UnitCost, m: Decimal, seats: int) -> list[str]:
     """The threshold arithmetic of the reference customer, line by line, for audit."""
     c, unit = uc.mean, plan.unit
@@ -395,10 +427,8 @@ def explain(plan: Plan, t: Terms, uc: UnitCost, m: Decimal, seats: int) -> list[
         f"F = fixed_cost_per_customer = {_usd(t.fixed)}/month",
         f"c = sum(variable cost) / sum({unit}) over {uc.customers} customers = {_usd(c, 6)}"
         f"/{unit} (p50 {_usd(uc.p50, 6)}, p90 {_usd(uc.p90, 6)})",
-        f"u0 = (P - F) / c = ({_usd(t.price)} - {_usd(t.fixed)}) / {_usd(c, 6)}"
-        f" = {_n(target_usage(t.price, t.fixed, c, ZERO))} {unit}/month",
-        f"u_m = (P(1 - m) - F) / c = ({_usd(t.price)} x {ONE - m} - {_usd(t.fixed)})"
-        f" / {_usd(c, 6)} = {_n(target_usage(t.price, t.fixed, c, m))} {unit}/month (m = {m})",
+        *_threshold_lines("u0", t, c, ZERO, unit),
+        *_threshold_lines("u_m", t, c, m, unit),
     ]
     if t.included is not None and t.unit_price:
         um = target_usage(t.price, t.fixed, c, m)

@@ -3,7 +3,9 @@
 One engine query per record kind; everything after this module is pure Python over Decimals.
 
 - `UsageLine`: variable cost by model [USD] and usage units of one (customer, month, feature).
-- `coverage`: the share of each calendar month that the data covers (a 60-day window starts
+- `window`: the whole UTC days the data covers, [first day, last day + 1); revenue is
+  prorated to it so that revenue and cost cover the same days (`revenue.py`).
+- `coverage`: the share of each calendar month that the window covers (a 60-day window starts
   and ends in part-months), used to turn a part-month into a monthly run rate.
 
 The variable cost is the attribution stage's `var_cost` (tokens + unit prices + GPU time,
@@ -50,13 +52,15 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from unitecon.attribution.frame import IDLE as IDLE
+from unitecon.attribution.frame import UNALLOCATED as UNALLOCATED
+from unitecon.attribution.frame import UNATTRIBUTED as UNATTRIBUTED
 from unitecon.attribution.outcomes import last_accepted, succeeded
+from unitecon.economics.window import Window
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
 
-UNATTRIBUTED = "(unattributed)"
-#: Lines of `fixed_lines` that are no customer (the names of `unitecon.attribution.frame`).
-IDLE = "__idle__"
-UNALLOCATED = "__unallocated__"
+#: Lines of `fixed_lines` that are no customer (the keys of `unitecon.attribution.frame`,
+#: whose `LABELS` are what tables show).
 SPECIAL = (IDLE, UNALLOCATED)
 #: (customer_id, month, feature) of a margin row.
 FixedKey = tuple[str, dt.date, str | None]
@@ -196,12 +200,31 @@ def month_coverage(first: dt.datetime, last: dt.datetime) -> dict[dt.date, Decim
     return out
 
 
-def coverage(events: ir.Table) -> dict[dt.date, Decimal]:
-    """`month_coverage` of the events' first and last timestamps."""
+def window(events: ir.Table) -> Window | None:
+    """The whole UTC days from the events' first to their last timestamp (None: no events)."""
     r = events.aggregate(lo=events.ts.min(), hi=events.ts.max()).to_pyarrow().to_pylist()[0]
     if r["lo"] is None:
+        return None
+    return Window(r["lo"].date(), r["hi"].date() + dt.timedelta(days=1))
+
+
+def window_of(since: dt.datetime, until: dt.datetime) -> Window:
+    """The whole UTC days of an attribution window [since, until)."""
+    last = until - dt.timedelta(microseconds=1)
+    return Window(since.date(), last.date() + dt.timedelta(days=1))
+
+
+def window_coverage(w: Window | None) -> dict[dt.date, Decimal]:
+    """`month_coverage` of a window's days."""
+    if w is None or w.days <= 0:
         return {}
-    return month_coverage(r["lo"], r["hi"])
+    first = dt.datetime.combine(w.since, dt.time())
+    return month_coverage(first, dt.datetime.combine(w.until - dt.timedelta(days=1), dt.time()))
+
+
+def coverage(events: ir.Table) -> dict[dt.date, Decimal]:
+    """`month_coverage` of the events' first and last timestamps."""
+    return window_coverage(window(events))
 
 
 def costed(priced: ir.Table, project: Any) -> Any | None:

@@ -3,15 +3,16 @@ concentration of cost across customers.
 
 Definitions (all [USD] per row; a row is one customer, month and feature):
 
-    revenue                 plan arithmetic or invoice lines (`revenue.py`); fees and seat
+    revenue                 plan arithmetic or invoice lines (`revenue.py`), for the days of
+                            the window only (the same days as the cost); fees and seat
                             charges are split over the customer-month's features by their
                             share of tasks (by variable cost when there are no tasks)
     variable_cost           usage cost of the row (tokens, units, GPU time)
     fixed_cost              allocated fixed cost: with the project's `fixed_costs` (or idle
                             GPU time), each cost's monthly charge split by its driver and scope
                             (`inputs.fixed_lines`, shared idle included); else the plan's F
-                            (fixed_cost_per_customer) x contract-days share, split over
-                            features like the fees
+                            (fixed_cost_per_customer) x share of the month's days in the
+                            contract and the window, split over features like the fees
     contribution_margin     revenue - variable_cost
     gross_margin            revenue - variable_cost - fixed_cost
     gross_margin_pct        gross_margin / revenue  (undefined when revenue is 0)
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from unitecon.attribution.frame import label
 from unitecon.economics.inputs import (
     SPECIAL,
     UNATTRIBUTED,
@@ -39,8 +41,15 @@ from unitecon.economics.inputs import (
     FixedKey,
     UsageLine,
 )
-from unitecon.economics.revenue import Book, RevenueItem, cents, main_contract, month_fraction
+from unitecon.economics.revenue import (
+    Book,
+    RevenueItem,
+    cents,
+    main_contract,
+    month_fraction,
+)
 from unitecon.economics.split import split_cents
+from unitecon.economics.window import Window
 
 By = Literal["customer", "feature", "plan", "month"]
 
@@ -90,6 +99,7 @@ class MarginRow:
     def as_dict(self, names: Sequence[str]) -> dict[str, object]:
         out: dict[str, object] = dict(zip(names, self.key, strict=True))
         out.update(
+            label=label(self.key[0]),
             plan=self.plan,
             revenue=self.revenue,
             variable_cost=self.variable_cost,
@@ -115,12 +125,15 @@ def _weights(lines: Sequence[UsageLine]) -> dict[str | None, Decimal]:
     return w
 
 
-def plan_fixed_cost(book: Book, customer_id: str, month: dt.date) -> Decimal:
-    """Sum over the month's contracts of F(plan) x contract-days share, to the cent [USD]."""
+def plan_fixed_cost(
+    book: Book, customer_id: str, month: dt.date, window: Window | None = None
+) -> Decimal:
+    """Sum over the month's contracts of F(plan) x share of the month's days in the contract
+    (and the window), to the cent [USD]."""
     total = ZERO
     for c in book.contracts(customer_id):
         f = book.config.plans[c.plan].fixed_cost_per_customer
-        total += f * month_fraction(c, month)
+        total += f * month_fraction(c, month, window)
     return cents(total)
 
 
@@ -161,6 +174,7 @@ def margin_rows(
     usage: Sequence[UsageLine],
     items: Sequence[RevenueItem],
     allocated_fixed: Mapping[FixedKey, Decimal] | None = None,
+    window: Window | None = None,
 ) -> list[MarginRow]:
     """Margin rows per (customer, month, feature). With `allocated_fixed` (the project's
     fixed cost per key, `inputs.fixed_lines`), it replaces the plans' F; its special lines
@@ -176,11 +190,11 @@ def margin_rows(
         fixed_by[c, m][f] = amt
     rows = []
     for cid, m in sorted({*lines, *rev, *fixed_by}, key=lambda k: (k[0], k[1])):
-        main = None if cid in SPECIAL else main_contract(book.contracts(cid), m)
+        main = None if cid in SPECIAL else main_contract(book.contracts(cid), m, window)
         fixed: Decimal | Mapping[str | None, Decimal] = (
             fixed_by.get((cid, m), {})
             if allocated_fixed is not None
-            else plan_fixed_cost(book, cid, m)
+            else plan_fixed_cost(book, cid, m, window)
         )
         plan = main.plan if main else (cid if cid in SPECIAL else None)
         rows += customer_month_rows(cid, m, lines[cid, m], rev[cid, m], fixed, plan)
@@ -227,6 +241,30 @@ def totals(groups: Sequence[MarginRow], plan_fixed: Iterable[Decimal] = ()) -> d
     }
     out["plan_fixed_cost"] = sum(plan_fixed, Decimal(0))
     return out
+
+
+#: What "losing money" means on each page (docs/metrics.md): margins count customers by
+#: their margin over the window; `collapse` counts customers past u0 at the monthly run rate
+#: against the plan's planning figure F. They answer different questions and are named so.
+LOSING_MONEY = {
+    "gross": "gross margin < 0 over the window: revenue - variable - fixed cost (allocated "
+    "from the project's fixed costs, else the plans' F)",
+    "contribution": "contribution margin < 0 over the window: revenue - variable cost",
+    "past_u0": "`collapse`: usage at the monthly run rate past u0, the break-even usage on "
+    "the plan's price P and planning figure F (not the allocated fixed cost)",
+}
+
+
+def losing_money(by_customer: Iterable[MarginRow]) -> dict[str, list[str]]:
+    """Customers losing money over the window (roll-ups by customer; the special lines and
+    spend with no customer left out): `gross` (gross margin < 0) and `contribution`
+    (contribution margin < 0), worst first."""
+    rows = [r for r in by_customer if r.key[0] not in (UNATTRIBUTED, *SPECIAL)]
+    rows.sort(key=lambda r: (r.gross_margin, str(r.key[0])))
+    return {
+        "gross": [str(r.key[0]) for r in rows if r.gross_margin < 0],
+        "contribution": [str(r.key[0]) for r in rows if r.contribution_margin < 0],
+    }
 
 
 def in_month(rows: Iterable[MarginRow], month: dt.date) -> list[MarginRow]:
@@ -299,10 +337,10 @@ def concentration(by_customer: Sequence[MarginRow]) -> Concentration:
     neg = [min(ZERO, r.gross_margin) for r in rows]
     total_neg = sum(neg, ZERO)
     tops, negs = {}, {}
-    for label, frac in (("top_1pct", Decimal("0.01")), ("top_10pct", Decimal("0.10"))):
+    for name, frac in (("top_1pct", Decimal("0.01")), ("top_10pct", Decimal("0.10"))):
         k = top_count(len(rows), frac)
-        tops[label] = top_share(costs, frac)
-        negs[label] = sum(neg[:k], ZERO) / total_neg if total_neg else ZERO
+        tops[name] = top_share(costs, frac)
+        negs[name] = sum(neg[:k], ZERO) / total_neg if total_neg else ZERO
     return Concentration(
         customers=len(rows),
         total_variable_cost=sum(costs, ZERO),

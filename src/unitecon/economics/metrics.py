@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from unitecon.attribution.frame import CTX
+from unitecon.attribution.frame import CTX, label
 
 PLACES = Decimal("1e-12")
 ZERO = Decimal(0)
@@ -32,8 +32,10 @@ def ratio(num: Num, den: Num, scale: Num = 1) -> Decimal | None:
 
 
 def cost_per_1k_tokens(cost: Decimal, tokens: int) -> Decimal | None:
-    """[USD/1k tokens] = cost / tokens x 1000. Input: input_cost over input tokens; output:
-    output_cost over output tokens; blended: token cost over input + output tokens."""
+    """Price per token [USD/1k tokens] = model cost / model tokens x 1000, over every model
+    call: API calls at their token prices and self-hosted calls at their busy GPU-time cost,
+    input + output tokens of both. Also input_cost over input tokens, output_cost over output
+    tokens (API calls), as `cost_per_1k_input_tokens` / `cost_per_1k_output_tokens`."""
     return ratio(cost, tokens, 1000)
 
 
@@ -42,9 +44,11 @@ def cost_per_request(cost: Decimal, requests: int) -> Decimal | None:
     return ratio(cost, requests)
 
 
-def cost_per_1000_inferences(cost: Decimal, inferences: int) -> Decimal | None:
-    """[USD/1,000 inferences] = cost / model calls (chat, completion, embeddings) x 1000."""
-    return ratio(cost, inferences, 1000)
+def cost_per_1000_inferences(inference_cost: Decimal, inferences: int) -> Decimal | None:
+    """Cost per inference [USD/1,000 inferences] = cost of the model calls / model calls
+    (chat, completion, embeddings) x 1000: the model calls' own cost, never tools, vector
+    queries or human review (those are in `cost_per_request` and the task metrics)."""
+    return ratio(inference_cost, inferences, 1000)
 
 
 def cost_per_conversation(cost: Decimal, conversations: int) -> Decimal | None:
@@ -69,8 +73,15 @@ def cost_per_customer_month(cost: Decimal, customer_months: int) -> Decimal | No
     return ratio(cost, customer_months)
 
 
-def gpu_seconds_per_token(gpu_s: Decimal, tokens: int) -> Decimal | None:
-    """[GPU-s/token] = busy GPU-seconds / (input + output tokens) of self-hosted calls."""
+def gpu_seconds_per_output_token(gpu_s: Decimal, output_tokens: int) -> Decimal | None:
+    """GPU-seconds per token [GPU-s/generated token] = busy GPU-seconds / output tokens of
+    the self-hosted calls (the seed's definition: per generated token)."""
+    return ratio(gpu_s, output_tokens)
+
+
+def gpu_seconds_per_input_output_token(gpu_s: Decimal, tokens: int) -> Decimal | None:
+    """[GPU-s/token, input + output] = busy GPU-seconds / (input + output tokens) of the
+    self-hosted calls: lower than per generated token on an input-heavy mix."""
     return ratio(gpu_s, tokens)
 
 
@@ -131,6 +142,7 @@ class UnitRow:
         a, cost = self.agg, (self.loaded if loaded else self.variable)
         return {
             "key": self.key,
+            "label": label(self.key),
             "variable_cost": self.variable,
             "fixed_cost": self.fixed,
             "idle_cost": self.idle,
@@ -140,17 +152,27 @@ class UnitRow:
             "successful_tasks": a.successful_tasks,
             "unknown_outcome_tasks": a.unknown_tasks,
             "cost_per_request": cost_per_request(cost, a.requests),
-            "cost_per_1000_inferences": cost_per_1000_inferences(cost, a.inferences),
+            "inferences": a.inferences,
+            "inference_cost": a.inference_cost,
+            "cost_per_1000_inferences": cost_per_1000_inferences(a.inference_cost, a.inferences),
             "cost_per_conversation": cost_per_conversation(cost, a.conversations),
             "cost_per_task": cost_per_task(cost, a.tasks),
             "cost_per_successful_task": cost_per_successful_task(cost, a.successful_tasks),
             "cost_per_customer_month": cost_per_customer_month(cost, a.customer_months),
             "cost_per_1k_input_tokens": cost_per_1k_tokens(a.input_cost, a.input_tokens),
             "cost_per_1k_output_tokens": cost_per_1k_tokens(a.output_cost, a.output_tokens),
-            "cost_per_1k_tokens": cost_per_1k_tokens(
+            "model_tokens": a.model_tokens,
+            "model_cost": a.model_cost,
+            "cost_per_1k_tokens": cost_per_1k_tokens(a.model_cost, a.model_tokens),
+            "cost_per_1k_api_tokens": cost_per_1k_tokens(
                 a.token_cost, a.input_tokens + a.output_tokens
             ),
-            "gpu_seconds_per_token": gpu_seconds_per_token(a.gpu_s, a.endpoint_tokens),
+            "gpu_seconds_per_output_token": gpu_seconds_per_output_token(
+                a.gpu_s, a.endpoint_output_tokens
+            ),
+            "gpu_seconds_per_input_output_token": gpu_seconds_per_input_output_token(
+                a.gpu_s, a.endpoint_tokens
+            ),
             # [USD] = sum of cache-read tokens x (input price - cache-read price), each at
             # its event's own prices (tier, date, discounts): defined per event in pricing
             # (`cache_saving`, from the cache-read rate), summed by `rollup.aggregates`
@@ -176,15 +198,28 @@ def effective_usd_per_mtok(
     return ratio(CTX.multiply(cost, part_share), tokens, 10**6)
 
 
-def endpoint_metrics(u: Any) -> dict[str, Any]:
-    """Metrics of one `attribution.endpoints.EndpointUsage`: variable (busy time only) and
-    loaded (idle included) $/M tokens, utilization, observed output tok/s, GPU-s/token."""
+def endpoint_metrics(u: Any, window: Any = None) -> dict[str, Any]:
+    """Metrics of one `attribution.endpoints.EndpointUsage` over the window (`window`: the
+    `attribution.frame.Window`, stated in the row). Every cost is the window's. Words:
+
+    busy         the GPU time the calls used (measured from their durations)
+    provisioned  all GPU time paid for, idle included (never "loaded": that word means
+                 variable + fixed + idle, as in `unitecon unit --loaded`)
+    measured     from the calls (durations, tokens); configured: from the project file
+
+    $/M tokens split input vs output by compute time at the configured prefill/decode
+    rates (`effective_usd_per_mtok`)."""
     s = u.prefill_share
     out_share = None if s is None else 1 - s
     tokens = u.input_tokens + u.output_tokens
+    period: dict[str, Any] = {}
+    if window is not None:
+        days = Decimal((window.until - window.since).total_seconds()) / 86400
+        period = {"since": window.since, "until": window.until, "days": days}
     return {
         "endpoint": u.endpoint,
         "gpu": f"{u.gpu_count}x {u.gpu}",
+        **period,
         "hourly_cost": u.hourly_cost,
         "cost": u.cost,
         "allocated_cost": u.allocated,
@@ -194,14 +229,22 @@ def endpoint_metrics(u: Any) -> dict[str, Any]:
         "calls": u.calls,
         "input_tokens": u.input_tokens,
         "output_tokens": u.output_tokens,
-        "output_tokens_per_s": (
+        "measured_output_tokens_per_s": (
             round(u.timed_output_tokens / u.timed_seconds, 2) if u.timed_seconds else None
         ),
-        "gpu_seconds_per_token": gpu_seconds_per_token(u.busy_gpu_s, tokens),
+        "configured_prefill_tokens_per_s": getattr(u, "prefill_tokens_per_s", None),
+        "configured_decode_tokens_per_s": getattr(u, "decode_tokens_per_s", None),
+        "configured_prefill_share": s,
+        "gpu_seconds_per_output_token": gpu_seconds_per_output_token(u.busy_gpu_s, u.output_tokens),
+        "gpu_seconds_per_input_output_token": gpu_seconds_per_input_output_token(
+            u.busy_gpu_s, tokens
+        ),
         "usd_per_mtok_input": effective_usd_per_mtok(u.allocated, s, u.input_tokens),
         "usd_per_mtok_output": effective_usd_per_mtok(u.allocated, out_share, u.output_tokens),
-        "loaded_usd_per_mtok_input": effective_usd_per_mtok(u.cost, s, u.input_tokens),
-        "loaded_usd_per_mtok_output": effective_usd_per_mtok(u.cost, out_share, u.output_tokens),
+        "provisioned_usd_per_mtok_input": effective_usd_per_mtok(u.cost, s, u.input_tokens),
+        "provisioned_usd_per_mtok_output": effective_usd_per_mtok(
+            u.cost, out_share, u.output_tokens
+        ),
     }
 
 

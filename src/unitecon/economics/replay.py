@@ -399,11 +399,12 @@ def margin_inputs(c: Costed, project: Any, allocated: bool) -> MarginInputs:
     from the ledger: usage lines by (customer, month, feature) with their variable cost,
     month coverage, and with `allocated` the project's fixed costs and idle GPU cost
     allocated per line (`inputs.fixed_lines`), else the plans' F."""
-    usage, cov = inp.usage_lines(c.events, "var_cost"), inp.coverage(c.events)
+    w = inp.window_of(c.window.since, c.window.until)
+    usage, cov = inp.usage_lines(c.events, "var_cost"), inp.window_coverage(w)
     if not allocated:
-        return MarginInputs(usage, cov, None, "attribution")
+        return MarginInputs(usage, cov, None, "attribution", window=w)
     fx = inp.fixed_lines(c, project)
-    return MarginInputs(usage, cov, fx.amounts, "attribution", fx)
+    return MarginInputs(usage, cov, fx.amounts, "attribution", fx, w)
 
 
 def both_inputs(

@@ -1,19 +1,29 @@
 """Revenue per customer-month: plan arithmetic, or the actual invoice lines when there are any.
 
+Revenue covers the same window as cost. The window is the whole UTC days the data covers
+([first day, last day + 1), `Window`); a month the window covers in part earns only the days
+inside it, as its costs are only those days' costs (a 60-day window from 16 Sep to 15 Nov
+earns half of September's fee, all of October's, half of November's).
+
 Plan arithmetic for one customer-month on plan p (all in the plan's currency, then x rate):
 
-    fee      = monthly_fee x f                          f = contract days in month / days in month
+    fee      = monthly_fee x f          f = days of the month in the contract and in the
+                                            window / days in the month
     seats    = per_seat x seats x f
-    usage_k  = price_k x max(0, units_k - included_k - included_per_seat_k x seats)
+    usage_k  = price_k x max(0, units_k - (included_k + included_per_seat_k x seats) x w)
+               w = days of the month in the window / days in the month (the allowance of
+               the part of the month the usage was measured over)
     units_k  = the month's units of metric_k (only feature_k's when set); for credits,
                sum over metrics of units x credit_burn[metric]
 
 Each component is rounded to the cent (half-even) in its currency, then converted to USD at
 `revenue.rates[currency]` [USD/unit] and rounded to the cent again. When a customer holds two
 contracts in one month (a plan change), fees are prorated on each and usage is priced on the
-contract with the most days in the month (the later one on a tie). Allowances are not prorated.
+contract with the most days in the month (the later one on a tie). Allowances are not prorated
+over contracts, only to the window.
 
-A customer-month with invoice lines (`revenue_lines_csv`) takes those lines instead.
+A customer-month with invoice lines (`revenue_lines_csv`) takes those lines instead, each
+x w (an invoice is for the whole month).
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from unitecon.economics.revenue_config import (
     UsagePrice,
 )
 from unitecon.economics.split import split_cents
+from unitecon.economics.window import Window
 from unitecon.errors import ConfigError
 
 CENT = Decimal("0.01")
@@ -122,11 +133,28 @@ def assigned_rule(rules: Iterable[AssignRule], customer_id: str) -> AssignRule |
     return None
 
 
-def month_fraction(c: Contract, month: dt.date) -> Decimal:
-    """Days of `month` inside the contract / days in the month [fraction]."""
-    days = calendar.monthrange(month.year, month.month)[1]
-    lo = max(month, c.start or month)
-    hi = min(month + dt.timedelta(days=days), c.end or dt.date.max)
+def _days_in(month: dt.date) -> int:
+    return calendar.monthrange(month.year, month.month)[1]
+
+
+def month_fraction(c: Contract, month: dt.date, window: Window | None = None) -> Decimal:
+    """Days of `month` inside the contract (and the window) / days in the month [fraction]."""
+    days = _days_in(month)
+    lo = max(month, c.start or month, window.since if window else month)
+    hi = min(
+        month + dt.timedelta(days=days),
+        c.end or dt.date.max,
+        window.until if window else dt.date.max,
+    )
+    return Decimal(max(0, (hi - lo).days)) / days
+
+
+def window_share(month: dt.date, window: Window | None) -> Decimal:
+    """w = days of `month` in the window / days in the month [fraction]; 1 without a window."""
+    if window is None:
+        return Decimal(1)
+    days = _days_in(month)
+    lo, hi = max(month, window.since), min(month + dt.timedelta(days=days), window.until)
     return Decimal(max(0, (hi - lo).days)) / days
 
 
@@ -143,12 +171,13 @@ def billable_units(units: Decimal, included: Decimal) -> Decimal:
 
 
 def usage_charge(
-    comp: UsagePrice, plan: Plan, seats: int, lines: Sequence[UsageLine]
+    comp: UsagePrice, plan: Plan, seats: int, lines: Sequence[UsageLine], w: Decimal = Decimal(1)
 ) -> tuple[Decimal, dict[str | None, Decimal]]:
-    """One usage component: (charge [currency], units by feature [units])."""
+    """One usage component: (charge [currency], units by feature [units]); `w` the window's
+    share of the month, which the allowance is prorated to."""
     mine = [ln for ln in lines if comp.feature is None or ln.feature == comp.feature]
     units = {ln.feature: metric_units(plan, comp.metric, ln) for ln in mine}
-    included = comp.included + comp.included_per_seat * seats
+    included = (comp.included + comp.included_per_seat * seats) * w
     return comp.price * billable_units(sum(units.values(), ZERO), included), units
 
 
@@ -185,9 +214,11 @@ def _items(
     ]
 
 
-def main_contract(contracts: Sequence[Contract], month: dt.date) -> Contract | None:
-    """The contract with the most days in `month` (the later one on a tie)."""
-    active = [(month_fraction(c, month), c.start or dt.date.min, c) for c in contracts]
+def main_contract(
+    contracts: Sequence[Contract], month: dt.date, window: Window | None = None
+) -> Contract | None:
+    """The contract with the most days in `month` (and the window; the later one on a tie)."""
+    active = [(month_fraction(c, month, window), c.start or dt.date.min, c) for c in contracts]
     active = [a for a in active if a[0] > 0]
     if not active:
         return None
@@ -200,46 +231,56 @@ def plan_revenue(
     month: dt.date,
     contracts: Sequence[Contract],
     lines: Sequence[UsageLine],
+    window: Window | None = None,
 ) -> list[RevenueItem]:
     """Revenue items of one customer-month by plan arithmetic (see module docstring)."""
     items = []
     for c in contracts:
-        frac = month_fraction(c, month)
+        frac = month_fraction(c, month, window)
         if frac == 0:
             continue
         plan = cfg.plans[c.plan]
         key = (customer_id, month, c.plan)
         for name, amount in fee_charges(plan, c.seats, frac).items():
             items += _items(key, name, amount, plan.currency, cfg.rate(plan.currency))
-    main = main_contract(contracts, month)
+    main = main_contract(contracts, month, window)
     if main is not None:
         plan = cfg.plans[main.plan]
         key = (customer_id, month, main.plan)
+        w = window_share(month, window)
         for comp in plan.usage:
-            charge, units = usage_charge(comp, plan, main.seats, lines)
+            charge, units = usage_charge(comp, plan, main.seats, lines, w)
             rate = cfg.rate(plan.currency)
             items += _items(key, f"usage:{comp.metric}", charge, plan.currency, rate, units)
     return items
 
 
 def invoice_revenue(
-    cfg: RevenueConfig, lines: Sequence[InvoiceLine], plan: str | None
+    cfg: RevenueConfig, lines: Sequence[InvoiceLine], plan: str | None, w: Decimal = Decimal(1)
 ) -> list[RevenueItem]:
-    """Revenue items from actual invoice lines of one customer-month."""
+    """Revenue items from actual invoice lines of one customer-month, x w (the window's
+    share of the month)."""
     out = []
     for ln in lines:
         key = (ln.customer_id, ln.month, plan)
         units = {ln.feature: Decimal(1)}
         comp = ln.description or "invoice"
-        out += _items(key, comp, ln.amount, ln.currency, cfg.rate(ln.currency), units, "invoice")
+        amount, rate = ln.amount * w, cfg.rate(ln.currency)
+        out += _items(key, comp, amount, ln.currency, rate, units, "invoice")
     return out
 
 
-def revenue(book: Book, usage: Sequence[UsageLine], months: Iterable[dt.date]) -> list[RevenueItem]:
+def revenue(
+    book: Book,
+    usage: Sequence[UsageLine],
+    months: Iterable[dt.date],
+    window: Window | None = None,
+) -> list[RevenueItem]:
     """Revenue items of every customer-month: invoices where present, else plan arithmetic.
 
     Customers are those with usage plus those configured (listed or in the CSV); months are
-    `months` (the first day of each).
+    `months` (the first day of each). With `window`, each month earns only its days inside
+    the window (module docstring); without, whole months.
     """
     by_cm: dict[tuple[str, dt.date], list[UsageLine]] = {}
     for ln in usage:
@@ -253,10 +294,12 @@ def revenue(book: Book, usage: Sequence[UsageLine], months: Iterable[dt.date]) -
         contracts = book.contracts(cid)
         for m in sorted(set(months)):
             if (cid, m) in inv:
-                main = main_contract(contracts, m)
-                out += invoice_revenue(book.config, inv[cid, m], main.plan if main else None)
+                main = main_contract(contracts, m, window)
+                w = window_share(m, window)
+                out += invoice_revenue(book.config, inv[cid, m], main.plan if main else None, w)
             else:
-                out += plan_revenue(book.config, cid, m, contracts, by_cm.get((cid, m), []))
+                usage_cm = by_cm.get((cid, m), [])
+                out += plan_revenue(book.config, cid, m, contracts, usage_cm, window)
     return out
 
 

@@ -250,7 +250,7 @@ async function missingPrices(g, f) {
   note(c, "These calls count as $0 above until a price is added to the project file (unitecon prices missing).");
 }
 
-const SPECIAL = { __filtered__: "outside the filters", __idle__: "idle GPU time", __unallocated__: "not allocated" };
+const SPECIAL = { __filtered__: "Outside the filters", __idle__: "Idle GPU capacity", __unallocated__: "Fixed cost with no driver in scope", "(none)": "Untagged", "(unattributed)": "No customer (untagged spend)" };
 
 async function unitEconomics(f) {
   const [v, l] = await Promise.all([api("metrics/units", { ...f, by: "feature" }), api("metrics/units", { ...f, by: "feature", loaded: true })]);
