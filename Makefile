@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint types bench clean venv browser focus-validator
+.PHONY: demo test check lint types bench clean venv browser focus-validator java
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,spark]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -26,7 +26,12 @@ browser:
 focus-validator:
 	@sh scripts/install-focus-validator.sh
 
-test: $(STAMP) browser focus-validator
+# Debian's OpenJDK 17 for the Spark engine's tests (idempotent; outside CI without root the
+# two-engine tests then skip with a reason, in CI they fail).
+java:
+	@sh scripts/install-java.sh || { [ -z "$$CI" ] && echo "no java: Spark tests will be skipped"; }
+
+test: $(STAMP) browser focus-validator java
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

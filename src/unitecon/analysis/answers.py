@@ -11,11 +11,27 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializationInfo, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    field_validator,
+    model_serializer,
+)
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utc(cls, v: Any) -> Any:
+        """Every instant is UTC: an engine that hands one back without its zone (Spark)
+        gets it, so each engine's answer is the same."""
+        if isinstance(v, dt.datetime) and v.tzinfo is None:
+            return v.replace(tzinfo=dt.UTC)
+        return v
 
     @model_serializer(mode="wrap")
     def _scaled(self, handler: Any, info: SerializationInfo) -> Any:

@@ -69,6 +69,8 @@ def plain(v: Any) -> Any:
         return {str(k): plain(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
         return [plain(x) for x in v]
+    if isinstance(v, dt.datetime) and v.tzinfo is None:
+        v = v.replace(tzinfo=dt.UTC)  # every instant is UTC; Spark hands them back naive
     if isinstance(v, dt.date | dt.datetime):
         return v.isoformat()
     if isinstance(v, Decimal):
@@ -215,7 +217,7 @@ class Analysis:
 
         check_window(f)
         rows = missing_prices(self.source, self.project, f.since, f.until)
-        return [MissingPrice(**r.as_dict()) for r in rows]
+        return [MissingPrice(**plain(r.as_dict())) for r in rows]
 
     # -- cost --------------------------------------------------------------------------
     def costs(self, f: Filters, by: str = "model", limit: int = 0) -> Costs:
