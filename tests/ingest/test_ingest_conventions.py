@@ -368,3 +368,35 @@ def test_ingest_exits_non_zero_when_nothing_was_accepted(
     good.write_text(json.dumps(LITELLM))
     assert run(["ingest", str(good)]) == 0
     assert run(["ingest", str(good)]) == 0  # again: all already stored, not a failure
+
+
+def test_usage_missing_in_prices_missing_and_coverage(tmp_path: Path) -> None:
+    """One call with usage and one without, from the same source and model: `prices
+    missing` lists the one without (half of the source's calls), `coverage` has a usage
+    row at 50% of calls naming the source."""
+    from unitecon.analysis import Analysis
+    from unitecon.analysis.answers import Filters
+    from unitecon.config import Project
+    from unitecon.pricing import missing_prices
+
+    call = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.response.model": "gpt-4o-2024-08-06",
+    }
+    spans = [
+        _span(
+            "1", None, {**call, "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 5}
+        ),
+        _span("2", None, call),
+    ]
+    path = _otlp(tmp_path / "calls.json", spans)
+    _, ledger = _ingest(path)
+    (row,) = missing_prices(ledger)
+    assert row.reason.startswith("usage missing: 1 of 2 calls from ")
+    assert (row.model, row.events) == ("gpt-4o-2024-08-06", 1)
+    with Analysis(ledger, Project()) as a:
+        cov = {r.dimension: r for r in a.coverage(Filters()).rows}
+    usage = cov["usage"]
+    assert (usage.calls, usage.tagged_calls) == (2, 1)
+    assert [u.source for u in usage.top_untagged_sources] == [str(path)]
