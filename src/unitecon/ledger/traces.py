@@ -8,11 +8,12 @@ result does not depend on the order of arrival:
 - **One call, one price.** The same provider response seen through two spans (an
   instrumentation's span and the Anthropic SDK's own, for instance) is priced once. Two
   model-call spans of a trace are the same response when they carry the same response id
-  (`gen_ai.response.id`), or, without two different ids, when they have the same model, the
-  same input and output counts, overlapping times, and the same parent or one is the other's
-  parent. The span with the most usage detail wins (count of non-zero token fields, the
-  1-hour cache writes included: the SDK's span carries the 5-minute/1-hour split), then the
-  later start (the span nearer the wire), then the smaller event id. The others stay in the
+  (`gen_ai.response.id`), or, without two different ids, when one is the other's parent and
+  they have the same model, the same input and output counts and overlapping times (siblings
+  need the id: parallel calls of one template can have equal counts). The span with the
+  most usage detail wins (count of non-zero token fields, the 1-hour cache writes included:
+  the SDK's span carries the 5-minute/1-hour split), then the later start (the span nearer
+  the wire), then the smaller event id. The others stay in the
   tree as operation `duplicate` (structural: never priced, no leaf, no task), with tags
   `unitecon.duplicate_of` (the winner's event id) and `unitecon.operation` (their own
   operation); a later span that wins turns an earlier winner into a duplicate.
@@ -29,6 +30,10 @@ Only spans take part (events whose `source` is `file#span_id` or `otlp-http#span
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,8 +49,22 @@ DUPLICATE_OF_TAG = "unitecon.duplicate_of"
 OPERATION_TAG = "unitecon.operation"
 
 
-def touched_traces(batch: pa.Table) -> pa.Array | None:
-    """The trace ids of the spans in `batch` (None: no span with a trace id)."""
+#: How far from a batch's spans (in start time) the spans of its traces are looked for: the
+#: ledger's zone maps on `ts` then spare a scan of every stored event per batch.
+TRACE_WINDOW = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Touched:
+    """The traces of a written batch's spans, and the span start times they cover."""
+
+    traces: pa.Array
+    first: datetime
+    last: datetime
+
+
+def touched_traces(batch: pa.Table) -> Touched | None:
+    """The traces of the spans in `batch` (None: no span with a trace id)."""
     if not batch.num_rows:
         return None
     spans = pc.and_(
@@ -53,16 +72,21 @@ def touched_traces(batch: pa.Table) -> pa.Array | None:
     )
     if not pc.any(spans).as_py():
         return None
-    return pc.unique(batch.filter(spans).column("trace_id"))
+    kept = batch.filter(spans)
+    lo, hi = pc.min_max(kept.column("ts")).values()
+    return Touched(pc.unique(kept.column("trace_id")), lo.as_py(), hi.as_py())
 
 
-def resolve(con: duckdb.DuckDBPyConnection, traces: pa.Array) -> int:
-    """De-duplicate and inherit on the stored traces `traces`; returns how many spans
-    became duplicates (net: minus earlier duplicates that now win). Runs in the caller's
-    transaction."""
-    con.register("_touched", pa.table({"trace_id": traces}))
+def resolve(con: duckdb.DuckDBPyConnection, touched: Touched) -> int:
+    """De-duplicate and inherit on the stored traces `touched` (their spans that started
+    within TRACE_WINDOW of the batch's); returns how many spans became duplicates (net:
+    minus earlier duplicates that now win). Runs in the caller's transaction."""
+    con.register("_touched", pa.table({"trace_id": touched.traces}))
     try:
-        con.execute(_TRACE_SQL)
+        con.execute(
+            _TRACE_SQL,
+            [touched.first - TRACE_WINDOW, touched.last + TRACE_WINDOW],
+        )
         merged = _dedup(con)
         _inherit(con)
     finally:
@@ -86,7 +110,7 @@ FROM (
            e.tags['gen_ai.response.id'] AS rid,
            coalesce(string_split(e.tags['{INHERITED_TAG}'], ','), []) AS _inh
     FROM events e SEMI JOIN _touched t ON e.trace_id = t.trace_id
-    WHERE contains(e.source, '#')
+    WHERE e.ts BETWEEN $1 AND $2 AND contains(e.source, '#')
 )
 """
 
@@ -119,8 +143,7 @@ pairs AS (
             AND a.input_tokens = b.input_tokens AND a.output_tokens = b.output_tokens
             AND a.input_tokens + a.output_tokens > 0
             AND a.ts <= b.te AND b.ts <= a.te
-            AND (coalesce(a.parent_span_id, '') = coalesce(b.parent_span_id, '')
-                 OR a.span_id = b.parent_span_id OR b.span_id = a.parent_span_id)
+            AND (a.span_id = b.parent_span_id OR b.span_id = a.parent_span_id)
         )
     )
     AND (b.detail > a.detail
@@ -182,70 +205,99 @@ def _dedup(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _inherit(con: duckdb.DuckDBPyConnection) -> None:
-    nearest = ", ".join(
-        f"arg_min(a.own_{f}, d.depth) FILTER (WHERE a.own_{f} IS NOT NULL) AS up_{f}"
-        for f in INHERITED
-    )
-    root = ", ".join(f"r.own_{f} AS root_{f}" for f in INHERITED)
-    dup = ", ".join(f"any_value(l.own_{f}) AS dup_{f}" for f in INHERITED)
-    resolved = ", ".join(
-        f"coalesce(n.own_{f}, u.up_{f}, rt.root_{f}, dp.dup_{f}) AS new_{f}" for f in INHERITED
-    )
-    inherited = ", ".join(
-        f"CASE WHEN n.own_{f} IS NULL AND coalesce(u.up_{f}, rt.root_{f}, dp.dup_{f}) "
-        f"IS NOT NULL THEN '{f}' END"
-        for f in INHERITED
-    )
-    changed = " OR ".join(f"x.new_{f} IS DISTINCT FROM x.{f}" for f in INHERITED)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _inh AS
-        WITH RECURSIVE up(event_id, trace_id, parent, depth) AS (
-            SELECT event_id, trace_id, parent_span_id, 1 FROM _tr
-            WHERE parent_span_id IS NOT NULL
-            UNION ALL
-            SELECT up.event_id, up.trace_id, p.parent_span_id, up.depth + 1
-            FROM up JOIN _tr p ON p.trace_id = up.trace_id AND p.span_id = up.parent
-            WHERE p.parent_span_id IS NOT NULL AND up.depth < 64
-        ),
-        d AS (SELECT event_id, trace_id, parent AS anc, depth FROM up),
-        near AS (
-            SELECT d.event_id, {nearest}
-            FROM d JOIN _tr a ON a.trace_id = d.trace_id AND a.span_id = d.anc
-            GROUP BY d.event_id
-        ),
-        roots AS (
-            SELECT r.trace_id, {root} FROM _tr r WHERE r.parent_span_id IS NULL
-            QUALIFY row_number() OVER (PARTITION BY r.trace_id ORDER BY r.ts, r.event_id) = 1
-        ),
-        dups AS (
-            SELECT l.tags['{DUPLICATE_OF_TAG}'] AS winner, {dup}
-            FROM _tr l WHERE l.operation = '{DUPLICATE}' GROUP BY 1
-        ),
-        x AS (
-            SELECT n.event_id, n.tags, {", ".join(f"n.{f}" for f in INHERITED)}, {resolved},
-                   list_filter([{inherited}], v -> v IS NOT NULL) AS inh
-            FROM _tr n
-            LEFT JOIN near u ON u.event_id = n.event_id
-            LEFT JOIN roots rt ON rt.trace_id = n.trace_id AND n.parent_span_id IS NOT NULL
-            LEFT JOIN dups dp ON dp.winner = n.event_id
+    """Fill each span's missing INHERITED fields (walked in Python: a trace is small, and a
+    recursive query over every touched trace cost seconds per 20,000 spans)."""
+    cols = ", ".join(f"own_{f}, {f}" for f in INHERITED)
+    t = con.execute(
+        f"SELECT event_id, trace_id, span_id, parent_span_id, operation, "
+        f"tags['{DUPLICATE_OF_TAG}'] AS dup_of, _inh, {cols} FROM _tr"
+    ).fetch_arrow_table()
+    if not t.num_rows:
+        return
+    nodes = t.to_pylist()
+    by_span = {(n["trace_id"], n["span_id"]): n for n in nodes}
+    by_event = {n["event_id"]: n for n in nodes}
+    roots: dict[str, dict[str, Any]] = {}
+    for n in sorted(nodes, key=lambda n: n["event_id"]):
+        if n["parent_span_id"] is None:
+            roots.setdefault(n["trace_id"], n)
+    got: dict[str, dict[str, Any]] = {}
+    present = [f for f in INHERITED if any(n[f] is not None for n in nodes)]
+    for f in INHERITED:
+        if f not in present:  # nobody in these traces has it: nothing to pass on
+            for n in nodes:
+                got.setdefault(n["event_id"], {})[f] = None
+            continue
+        memo: dict[str, Any] = {}
+        for n in nodes:
+            _resolve(n, f, by_span, roots, memo)
+        for n in nodes:
+            if n["operation"] == DUPLICATE and n["dup_of"] and memo[n["event_id"]] is not None:
+                w = by_event.get(n["dup_of"])
+                if w is not None and memo[w["event_id"]] is None:
+                    memo[w["event_id"]] = memo[n["event_id"]]
+        for n in nodes:
+            got.setdefault(n["event_id"], {})[f] = memo[n["event_id"]]
+    changes = []
+    for n in nodes:
+        new = got[n["event_id"]]
+        inh = [f for f in INHERITED if n[f"own_{f}"] is None and new[f] is not None]
+        if any(new[f] != n[f] for f in INHERITED) or sorted(inh) != sorted(n["_inh"] or []):
+            changes.append({"event_id": n["event_id"], **new, "inh": ",".join(inh) or None})
+    if not changes:
+        return
+    schema = pa.schema([("event_id", pa.string()), *((f, pa.string()) for f in INHERITED)])
+    schema = schema.append(pa.field("inh", pa.string()))
+    con.register("_inh", pa.Table.from_pylist(changes, schema=schema))
+    sets = ", ".join(f"{f} = x.{f}" for f in INHERITED)
+    plain = f"""map_from_entries(list_filter(map_entries(coalesce(events.tags,
+        MAP {{}}::MAP(VARCHAR, VARCHAR))), e -> e.key <> '{INHERITED_TAG}'))"""
+    try:
+        con.execute(
+            f"""
+            UPDATE events SET {sets},
+                tags = CASE
+                    WHEN x.inh IS NULL AND cardinality({plain}) = 0 THEN NULL
+                    WHEN x.inh IS NULL THEN {plain}
+                    ELSE map_concat({plain}, MAP {{'{INHERITED_TAG}': x.inh}})
+                END
+            FROM _inh x WHERE events.event_id = x.event_id
+            """
         )
-        SELECT * FROM x WHERE {changed}
-        """
-    )
-    sets = ", ".join(f"{f} = x.new_{f}" for f in INHERITED)
-    con.execute(
-        f"""
-        UPDATE events SET {sets},
-            tags = CASE
-                WHEN len(x.inh) = 0 AND events.tags IS NULL THEN NULL
-                ELSE map_concat(
-                    map_from_entries(list_filter(map_entries(coalesce(events.tags,
-                        MAP {{}}::MAP(VARCHAR, VARCHAR))), e -> e.key <> '{INHERITED_TAG}')),
-                    CASE WHEN len(x.inh) = 0 THEN MAP {{}}::MAP(VARCHAR, VARCHAR)
-                         ELSE MAP {{'{INHERITED_TAG}': array_to_string(x.inh, ',')}} END)
-            END
-        FROM _inh x WHERE events.event_id = x.event_id
-        """
-    )
-    con.execute("DROP TABLE IF EXISTS _inh")
+    finally:
+        con.unregister("_inh")
+
+
+def _resolve(
+    n: dict[str, Any],
+    f: str,
+    by_span: dict[tuple[str, str], dict[str, Any]],
+    roots: dict[str, dict[str, Any]],
+    memo: dict[str, Any],
+) -> Any:
+    """`f` of node `n`: its own value, else its nearest stored ancestor's, else (the chain
+    of stored parents broken) the trace root's."""
+    path = []
+    node: dict[str, Any] | None = n
+    value = None
+    while node is not None:
+        eid = node["event_id"]
+        if eid in memo:
+            value = memo[eid]
+            break
+        path.append(eid)
+        if node[f"own_{f}"] is not None or len(path) > 64:
+            value = node[f"own_{f}"]
+            break
+        parent = node["parent_span_id"]
+        if parent is None:
+            break
+        up = by_span.get((node["trace_id"], parent))
+        if up is None or up["event_id"] in path:  # broken chain (or a cycle): the root's
+            root = roots.get(node["trace_id"])
+            value = root[f"own_{f}"] if root is not None else None
+            break
+        node = up
+    for eid in path:
+        memo[eid] = value
+    return value
