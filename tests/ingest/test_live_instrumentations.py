@@ -13,6 +13,9 @@ ingested into a fresh ledger. The set-ups:
 - `openllmetry-anthropic`: OpenLLMetry's Anthropic instrumentation, beside the SDK's own spans
 - `openinference-anthropic`: OpenInference's Anthropic instrumentation, beside the SDK's spans
 - `anthropic-sdk`: the Anthropic SDK's own spans alone
+- `logfire-openai`: Logfire on OpenAI, a call and a stream with usage (Logfire's request
+  span of a stream has no usage; a log span after it carries it)
+- `logfire-anthropic`: Logfire on Anthropic (the 1-hour writes only in `gen_ai.usage.raw`)
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ SETUPS = (
     "openllmetry-anthropic",
     "openinference-anthropic",
     "anthropic-sdk",
+    "logfire-openai",
+    "logfire-anthropic",
 )
 
 # The truth: genai-prices on the usage the fake provider returned.
@@ -105,7 +110,12 @@ def test_every_call_priced_once_right_and_attributed(captured: dict[str, Path], 
     rows, res, ledger = _ingest(captured[setup])
     assert ledger.quarantine() == []
     calls = [r for r in rows if r["price_status"] in ("priced", "usage_missing")]
-    if "openai" in setup:
+    dups = [r for r in rows if r["operation"] == "duplicate"]
+    if setup == "logfire-openai":
+        # two calls; the stream's zero-token request span is no call (and no task)
+        assert [r["cost"] for r in calls] == [OPENAI_COST, OPENAI_COST]
+        assert len(dups) == 1 == res.merged and dups[0]["input_tokens"] == 0
+    elif "openai" in setup:
         # a call with usage, and a stream sent without include_usage (no usage returned)
         assert sorted(r["price_status"] for r in calls) == ["priced", "usage_missing"]
         priced = [r for r in calls if r["price_status"] == "priced"]
@@ -114,8 +124,7 @@ def test_every_call_priced_once_right_and_attributed(captured: dict[str, Path], 
     else:
         # one response: priced once, whichever spans saw it
         assert [r["cost"] for r in calls] == [ANTHROPIC_COST]
-        seen = 1 if setup == "anthropic-sdk" else 2
-        dups = [r for r in rows if r["operation"] == "duplicate"]
+        seen = 1 if setup in ("anthropic-sdk", "logfire-anthropic") else 2
         assert len(dups) == seen - 1 == res.merged
         assert all(r["cost"] == 0 for r in dups)
     # the customer was set on the application's root span only

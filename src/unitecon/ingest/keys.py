@@ -58,7 +58,8 @@ SERVICE_TIER = (
     "gen_ai.openai.request.service_tier",
     "unitecon.service_tier",
 )
-REPORTED_COST = ("gen_ai.usage.cost", "unitecon.reported_cost")
+#: `operation.cost`: Logfire's.
+REPORTED_COST = ("gen_ai.usage.cost", "operation.cost", "unitecon.reported_cost")
 
 # Business dimensions and unitecon's own keys.
 CUSTOMER_ID = (

@@ -305,11 +305,14 @@ CONVENTION_FIELDS = (
     "output_tokens",
     "cache_read_tokens",
     "cache_write_tokens",
+    "cache_write_1h_tokens",
 )
 _USAGE = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
-def conventions(values: dict[str, str | None], resource: dict[str, Any]) -> dict[str, str | None]:
+def conventions(
+    values: dict[str, str | None], resource: dict[str, Any], attrs: dict[str, Any]
+) -> dict[str, str | None]:
     """What the conventions of known sources change in a span's fields (texts):
 
     - a span that names no operation and has no model and no usage is a tree node (`span`:
@@ -317,8 +320,14 @@ def conventions(values: dict[str, str | None], resource: dict[str, Any]) -> dict
     - Anthropic counts `input_tokens` *without* the cache; instrumentations that pass it on
       as is (OpenLIT: resource `telemetry.sdk.name` = `openlit`), and any Anthropic span whose
       cache reads and writes exceed its input, are converted to the inclusive convention
-      (input + cache reads + cache writes)."""
+      (input + cache reads + cache writes);
+    - the 1-hour cache writes of a provider's raw usage object (Logfire's `gen_ai.usage.raw`,
+      Anthropic's `cache_creation.ephemeral_1h_input_tokens`) when no attribute gives them."""
     out: dict[str, str | None] = {}
+    if values["cache_write_1h_tokens"] is None and "gen_ai.usage.raw" in attrs:
+        hour = _raw_1h(attrs["gen_ai.usage.raw"])
+        if hour is not None:
+            out["cache_write_1h_tokens"] = str(hour)
     if values["operation"] is None and values["model"] is None:
         if all(values[f] is None for f in _USAGE):
             out["operation"] = "span"
@@ -331,6 +340,16 @@ def conventions(values: dict[str, str | None], resource: dict[str, Any]) -> dict
         if inp is not None and (read or write) and (openlit or read + write > inp):
             out["input_tokens"] = str(inp + read + write)
     return out
+
+
+def _raw_1h(raw: Any) -> int | None:
+    """The 1-hour cache writes of a raw Anthropic usage object (JSON text or a map)."""
+    try:
+        usage = json.loads(raw) if isinstance(raw, str) else raw
+        hour = usage["cache_creation"]["ephemeral_1h_input_tokens"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return hour if isinstance(hour, int) and not isinstance(hour, bool) else None
 
 
 def _count(text: str | None) -> int | None:
@@ -369,7 +388,7 @@ def candidate(span: Span, pos: int, source: str) -> dict[str, Any]:
     ttft = _first(attrs, k.TTFT_SECONDS)
     failed = span.status_code == STATUS_ERROR or "error.type" in span.attrs
     row["operation"] = _operation(span, attrs)
-    row.update(conventions({f: row[f] for f in CONVENTION_FIELDS}, span.resource))
+    row.update(conventions({f: row[f] for f in CONVENTION_FIELDS}, span.resource, span.attrs))
     row.update(
         event_id=f"{span.trace_id}:{span.span_id}",
         ts=str(span.start_ns) if span.start_ns else None,
@@ -516,7 +535,7 @@ def _row(
     else:
         row[_OPERATION_SLOTS[0]] = _implied_operation(attrs, name)
     values = {f: _slot_text(row, f) for f in CONVENTION_FIELDS}
-    for f, text in conventions(values, res.attrs).items():
+    for f, text in conventions(values, res.attrs, attrs).items():
         row[_FIELD_SLOTS[f][0]] = text
         for i in _FIELD_SLOTS[f][1:]:
             row[i] = None

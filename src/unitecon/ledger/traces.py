@@ -16,7 +16,10 @@ result does not depend on the order of arrival:
   the wire), then the smaller event id. The others stay in the
   tree as operation `duplicate` (structural: never priced, no leaf, no task), with tags
   `unitecon.duplicate_of` (the winner's event id) and `unitecon.operation` (their own
-  operation); a later span that wins turns an earlier winner into a duplicate.
+  operation); a later span that wins turns an earlier winner into a duplicate. A stream's
+  request span without usage is, likewise, a duplicate of the sibling span that reports the
+  stream's usage when it ends (Logfire's `streaming response` log, whose `duration` runs
+  back to the request span's end, within a second): the zero-token wrapper is no call.
 - **Inheritance down the trace.** A span without its own value of a field of
   `schema.INHERITED` (customer, user, feature, team, environment, conversation, agent, task
   type) takes the value of its nearest stored ancestor that has one; where the chain of
@@ -129,7 +132,8 @@ _DETAIL = " + ".join(
 _DEDUP_SQL = f"""
 WITH c AS (
     SELECT *, {_DETAIL} AS detail,
-           ts + to_microseconds(CAST(coalesce(duration_ms, 0) * 1000 AS BIGINT)) AS te
+           ts + to_microseconds(CAST(coalesce(duration_ms, 0) * 1000 AS BIGINT)) AS te,
+           TRY_CAST(tags['duration'] AS DOUBLE) AS stream_s
     FROM _tr WHERE op0 IN ({_CALLS}) AND status = 'ok'
 ),
 pairs AS (
@@ -144,6 +148,17 @@ pairs AS (
             AND a.input_tokens + a.output_tokens > 0
             AND a.ts <= b.te AND b.ts <= a.te
             AND (a.span_id = b.parent_span_id OR b.span_id = a.parent_span_id)
+        )
+        OR (
+            -- a stream's request span with no usage, and the sibling that reports the
+            -- stream's usage when it ends (Logfire: a log span whose `duration` [s] runs
+            -- back to the request span's end)
+            a.rid IS NULL AND a.input_tokens + a.output_tokens = 0
+            AND b.input_tokens + b.output_tokens > 0 AND a.model = b.model
+            AND coalesce(a.parent_span_id, '') = coalesce(b.parent_span_id, '')
+            AND b.stream_s IS NOT NULL
+            AND abs(epoch_us(b.ts) - CAST(b.stream_s * 1e6 AS BIGINT) - epoch_us(a.te))
+                < 1000000
         )
     )
     AND (b.detail > a.detail

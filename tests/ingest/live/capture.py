@@ -75,7 +75,48 @@ def _instrument(setup: str) -> Callable[[str], None]:
     raise SystemExit(f"unknown set-up {setup!r}")
 
 
+def _logfire(setup: str, out: str, base: str) -> None:
+    """Logfire (pydantic's OpenTelemetry SDK) instrumenting the SDK clients."""
+    import anthropic
+    import logfire
+    import openai
+
+    exporter = InMemorySpanExporter()
+    logfire.configure(
+        send_to_logfire=False,
+        console=False,
+        service_name=f"app-{setup}",
+        additional_span_processors=[SimpleSpanProcessor(exporter)],
+    )
+    with logfire.span("handle_request", **{"customer.id": CUSTOMER}):
+        if setup == "logfire-openai":
+            oa = openai.OpenAI(base_url=f"{base}/v1", api_key="test", max_retries=0)
+            logfire.instrument_openai(oa)
+            msgs = [{"role": "user", "content": "Hi"}]
+            oa.chat.completions.create(model=OPENAI_MODEL, messages=msgs)  # type: ignore[arg-type]
+            stream = oa.chat.completions.create(
+                model=OPENAI_MODEL,
+                messages=msgs,  # type: ignore[arg-type]
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            for _ in stream:
+                pass
+        else:
+            an = anthropic.Anthropic(base_url=base, api_key="test", max_retries=0)
+            logfire.instrument_anthropic(an)
+            an.messages.create(
+                model=ANTHROPIC_MODEL, max_tokens=100, messages=[{"role": "user", "content": "Hi"}]
+            )
+    logfire.force_flush()
+    with open(out, "wb") as f:
+        f.write(encode_spans(exporter.get_finished_spans()).SerializeToString())
+
+
 def main(setup: str, out: str, base: str) -> None:
+    if setup.startswith("logfire"):
+        _logfire(setup, out, base)
+        return
     exporter = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": f"app-{setup}"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
