@@ -16,6 +16,8 @@ ingested into a fresh ledger. The set-ups:
 - `logfire-openai`: Logfire on OpenAI, a call and a stream with usage (Logfire's request
   span of a stream has no usage; a log span after it carries it)
 - `logfire-anthropic`: Logfire on Anthropic (the 1-hour writes only in `gen_ai.usage.raw`)
+- `openinference-openai-agents`: an openai-agents agent under OpenInference (AGENT, CHAIN
+  and LLM spans; the agent named only on its AGENT span)
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ SETUPS = (
     "anthropic-sdk",
     "logfire-openai",
     "logfire-anthropic",
+    "openinference-openai-agents",
 )
 
 # The truth: genai-prices on the usage the fake provider returned.
@@ -111,7 +114,15 @@ def test_every_call_priced_once_right_and_attributed(captured: dict[str, Path], 
     assert ledger.quarantine() == []
     calls = [r for r in rows if r["price_status"] in ("priced", "usage_missing")]
     dups = [r for r in rows if r["operation"] == "duplicate"]
-    if setup == "logfire-openai":
+    if setup == "openinference-openai-agents":
+        # this instrumentation records no cached tokens: the 1,200 input tokens are priced
+        # as uncached (1,200 x $2.50 + 300 x $10 per million = $0.006), not the truth
+        uncached = calc_price(
+            Usage(input_tokens=1200, output_tokens=300), capture.OPENAI_MODEL, provider_id="openai"
+        ).total_price
+        assert uncached == Decimal("0.006")
+        assert [(r["cost"], r["agent"]) for r in calls] == [(uncached, "support")]
+    elif setup == "logfire-openai":
         # two calls; the stream's zero-token request span is no call (and no task)
         assert [r["cost"] for r in calls] == [OPENAI_COST, OPENAI_COST]
         assert len(dups) == 1 == res.merged and dups[0]["input_tokens"] == 0

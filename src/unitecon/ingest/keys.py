@@ -43,7 +43,8 @@ REASONING_TOKENS = (
     "gen_ai.usage.reasoning.output_tokens",
     "llm.token_count.completion_details.reasoning",
 )
-AGENT = ("gen_ai.agent.name",)
+#: `agent.name`: OpenInference's (its AGENT spans).
+AGENT = ("gen_ai.agent.name", "agent.name")
 CONVERSATION_ID = (
     "gen_ai.conversation.id",
     "session.id",

@@ -44,6 +44,19 @@ def _anthropic_calls(base: str) -> None:
     )
 
 
+def _agent_run(base: str) -> None:
+    """An openai-agents agent (Chat Completions) answering one question."""
+    import agents
+    import openai
+
+    agents.set_default_openai_client(
+        openai.AsyncOpenAI(base_url=f"{base}/v1", api_key="test", max_retries=0)
+    )
+    agents.set_default_openai_api("chat_completions")
+    agent = agents.Agent(name="support", instructions="Be brief.", model=OPENAI_MODEL)
+    agents.Runner.run_sync(agent, "Hi")
+
+
 def _instrument(setup: str) -> Callable[[str], None]:
     if setup == "genai-openai":
         from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
@@ -72,6 +85,13 @@ def _instrument(setup: str) -> Callable[[str], None]:
         return _anthropic_calls
     if setup == "anthropic-sdk":
         return _anthropic_calls
+    if setup == "openinference-openai-agents":
+        import agents
+        from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+
+        agents.set_trace_processors([])  # no export to OpenAI's backend
+        OpenAIAgentsInstrumentor().instrument()
+        return _agent_run
     raise SystemExit(f"unknown set-up {setup!r}")
 
 
