@@ -11,7 +11,7 @@ from genai_prices import Usage, calc_price
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from unitecon.ingest.base import Chunk
+from unitecon.ledger.records import Chunk
 from unitecon.ledger.schema import to_table
 from unitecon.ledger.store import Ledger
 from unitecon.pricing.engine import priced_events
