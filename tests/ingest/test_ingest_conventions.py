@@ -76,11 +76,8 @@ def test_openlit_anthropic_counts_are_converted_not_quarantined(tmp_path: Path) 
         "gen_ai.usage.cache_creation.input_tokens": 3000,
         "gen_ai.usage.cost": 0.0252,
     }
-    path = _otlp(
-        tmp_path / "openlit.json",
-        [_span("a", None, attrs)],
-        {"telemetry.sdk.name": "openlit", "service.name": "app"},
-    )
+    attrs["telemetry.sdk.name"] = "openlit"  # OpenLIT sets it on its spans
+    path = _otlp(tmp_path / "openlit.json", [_span("a", None, attrs)], {"service.name": "app"})
     rows, ledger = _ingest(path)
     assert ledger.quarantine() == []
     (row,) = rows
@@ -400,3 +397,63 @@ def test_usage_missing_in_prices_missing_and_coverage(tmp_path: Path) -> None:
     usage = cov["usage"]
     assert (usage.calls, usage.tagged_calls) == (2, 1)
     assert [u.source for u in usage.top_untagged_sources] == [str(path)]
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_openlit_capture_priced_once_and_converted(tmp_path: Path) -> None:
+    """Recorded once from OpenLIT 1.45.0 on anthropic 2.10.0 (tests/ingest/live/capture.py
+    `openlit-anthropic`; OpenLIT's pins conflict with the dev extra's, so it is not
+    installed here). Its span counts Anthropic's input without the cache (150) beside the
+    SDK's own span of the same response: priced once, at the SDK span's 5-minute/1-hour
+    split; OpenLIT's span alone is converted (150 + 20,000 + 3,000), not quarantined."""
+    from unitecon.ingest.otlp import spans_from_proto
+
+    path = FIXTURES / "openlit-1.45.0-anthropic-2.10.0.pb"
+    rows, ledger = _ingest(path)
+    assert ledger.quarantine() == []
+    priced = [r for r in rows if r["price_status"] == "priced"]
+    want = calc_price(
+        Usage(input_tokens=23150, cache_read_tokens=20000, cache_write_tokens=3000,
+              cache_write_1h_tokens=2000, output_tokens=500),
+        SONNET, provider_id="anthropic",
+    ).total_price  # fmt: skip
+    assert [r["cost"] for r in priced] == [want] == [Decimal("0.0297")]
+    openlit = next(r for r in rows if r["operation"] == "duplicate")
+    assert openlit["input_tokens"] == 23150
+    # OpenLIT's span alone: no 1-hour split, all writes at the 5-minute rate
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
+
+    req = ts.ExportTraceServiceRequest.FromString(path.read_bytes())
+    for rs in req.resource_spans:
+        for ss in rs.scope_spans:
+            keep = [s for s in ss.spans if s.name != "anthropic.messages.create"]
+            del ss.spans[:]
+            ss.spans.extend(keep)
+    alone = tmp_path / "openlit-alone.pb"
+    alone.write_bytes(req.SerializeToString())
+    assert len(list(spans_from_proto(alone.read_bytes()))) == 2
+    rows, ledger = _ingest(alone)
+    (call,) = [r for r in rows if r["price_status"] == "priced"]
+    assert (call["input_tokens"], call["cost"]) == (23150, ANTHROPIC_WANT)
+    assert call["customer_id"] == "acme"
+
+
+def test_openlit_marker_converts_even_when_input_exceeds_the_cache(tmp_path: Path) -> None:
+    """5,000 uncached + 1,000 read: counts that look inclusive, converted because the span
+    is OpenLIT's; the same span from another instrumentation is taken as inclusive."""
+    attrs = {
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.operation.name": "chat",
+        "gen_ai.response.model": SONNET,
+        "gen_ai.usage.input_tokens": 5000,
+        "gen_ai.usage.output_tokens": 10,
+        "gen_ai.usage.cache_read.input_tokens": 1000,
+    }
+    got = {}
+    for name, extra in (("openlit", {"telemetry.sdk.name": "openlit"}), ("other", {})):
+        path = _otlp(tmp_path / f"{name}.json", [_span("a", None, {**attrs, **extra})])
+        (row,), _ = _ingest(path)
+        got[name] = row["input_tokens"]
+    assert got == {"openlit": 6000, "other": 5000}

@@ -318,9 +318,9 @@ def conventions(
     - a span that names no operation and has no model and no usage is a tree node (`span`:
       HTTP, chain, a span carrying only a conversation id), never a model call to quarantine;
     - Anthropic counts `input_tokens` *without* the cache; instrumentations that pass it on
-      as is (OpenLIT: resource `telemetry.sdk.name` = `openlit`), and any Anthropic span whose
-      cache reads and writes exceed its input, are converted to the inclusive convention
-      (input + cache reads + cache writes);
+      as is (OpenLIT: span attribute `telemetry.sdk.name` = `openlit`), and any
+      Anthropic span whose cache reads and writes exceed its input, are converted to the
+      inclusive convention (input + cache reads + cache writes);
     - the 1-hour cache writes of a provider's raw usage object (Logfire's `gen_ai.usage.raw`,
       Anthropic's `cache_creation.ephemeral_1h_input_tokens`) when no attribute gives them."""
     out: dict[str, str | None] = {}
@@ -336,7 +336,8 @@ def conventions(
         inp = _count(values["input_tokens"])
         read = _count(values["cache_read_tokens"]) or 0
         write = _count(values["cache_write_tokens"]) or 0
-        openlit = resource.get("telemetry.sdk.name") == "openlit"
+        # on OpenLIT's own spans: its resource also covers the spans of other instrumentations
+        openlit = attrs.get("telemetry.sdk.name") == "openlit"
         if inp is not None and (read or write) and (openlit or read + write > inp):
             out["input_tokens"] = str(inp + read + write)
     return out

@@ -133,7 +133,29 @@ def _logfire(setup: str, out: str, base: str) -> None:
         f.write(encode_spans(exporter.get_finished_spans()).SerializeToString())
 
 
+def _openlit(setup: str, out: str, base: str) -> None:
+    """OpenLIT with its own tracer provider (so its resource says telemetry.sdk.name
+    openlit), the spans read from it in-process."""
+    import openlit
+
+    openlit.init(
+        application_name=f"app-{setup}", disable_metrics=True, disable_events=True,
+        disable_batch=True,
+    )  # fmt: skip
+    exporter = InMemorySpanExporter()
+    trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[attr-defined]
+    tracer = trace.get_tracer("app")
+    calls = _anthropic_calls if setup.endswith("anthropic") else _openai_calls
+    with tracer.start_as_current_span("handle_request", attributes={"customer.id": CUSTOMER}):
+        calls(base)
+    with open(out, "wb") as f:
+        f.write(encode_spans(exporter.get_finished_spans()).SerializeToString())
+
+
 def main(setup: str, out: str, base: str) -> None:
+    if setup.startswith("openlit"):
+        _openlit(setup, out, base)
+        return
     if setup.startswith("logfire"):
         _logfire(setup, out, base)
         return
