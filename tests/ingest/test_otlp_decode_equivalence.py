@@ -546,7 +546,8 @@ def test_tricky_values() -> None:
         assert legacy["parent_span_id"] == "0000000000000001" and legacy["status"] == "ok"
         assert (tool["operation"], tool["task_id"], tool["_pos"]) == ("execute_tool", "t1", 3)
         weird = rows["0000000000000005"]
-        assert (weird["operation"], weird["ts"], weird["duration_ms"]) == (None, None, None)
+        # no operation, model or usage: a tree node (`otlp.conventions`), not a call
+        assert (weird["operation"], weird["ts"], weird["duration_ms"]) == ("span", None, None)
         assert weird["ttft_ms"] == "2000"  # from the resource
         bad = rows["0102"]
         assert bad["trace_id"] == "" and bad["_error"] is not None

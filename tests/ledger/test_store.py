@@ -127,13 +127,8 @@ def test_migrate_from_version_2_keys_every_event(tmp_path: Path) -> None:
     """Events stored before price keys get the key of their provider, model, batch, tier,
     structural operation and endpoint; events that differ in any of them do not share one."""
     path = tmp_path / "v2.duckdb"
-    with Ledger(path) as ledger:
-        ledger.con.execute("DROP TABLE price_keys")
-        ledger.con.execute("ALTER TABLE events DROP COLUMN price_key")
-        ledger.con.execute("DROP TABLE bill_lines")
-        ledger.con.execute("DROP TABLE bill_imports")
-        ledger.con.execute("DELETE FROM schema_migrations WHERE version >= 3")
     con = duckdb.connect(str(path))
+    migrations.migrate(con, target=2)
     assert migrations.current_version(con) == 2
     rows = [
         ("a", "openai", "gpt-4o", False, None, "chat", None),
@@ -162,6 +157,29 @@ def test_migrate_from_version_2_keys_every_event(tmp_path: Path) -> None:
     assert None not in keys.values()
     assert keys["a"] == keys["b"]
     assert len({keys[k] for k in "acdefg"}) == 6
+
+
+def test_migrate_from_version_4_adds_1h_writes_and_rekeys_new_structural(tmp_path: Path) -> None:
+    """Version 5: events keep their rows with 0 one-hour cache writes; an event whose
+    operation was already `span` or `duplicate` becomes structural (re-keyed)."""
+    path = tmp_path / "v4.duckdb"
+    with Ledger(path) as ledger:
+        ledger.ingest("x", [Chunk(to_table(_rows(2)))])
+        ledger.con.execute("UPDATE events SET operation = 'span' WHERE event_id = 'e1'")
+        ledger.con.execute("ALTER TABLE events DROP COLUMN cache_write_1h_tokens")
+        ledger.con.execute("ALTER TABLE ingests DROP COLUMN merged")
+        ledger.con.execute("DELETE FROM schema_migrations WHERE version = 5")
+    with Ledger(path) as ledger:
+        got = ledger.rows(
+            "SELECT e.event_id, e.cache_write_1h_tokens AS w, k.structural FROM events e "
+            "JOIN price_keys k ON e.price_key = k.key_id ORDER BY 1"
+        )
+        names = ledger.con.execute("SELECT * FROM events").fetch_arrow_table().schema.names
+    assert names == [*EVENT_SCHEMA.names, "price_key"]
+    assert [(r["event_id"], r["w"], r["structural"]) for r in got] == [
+        ("e0", 0, False),
+        ("e1", 0, True),
+    ]
 
 
 def test_newer_ledger_is_refused(tmp_path: Path) -> None:

@@ -99,7 +99,8 @@ def test_lookup_and_join_price_every_event_alike(rows: list[dict[str, Any]]) -> 
 
 def test_every_kind_of_event_alike() -> None:
     """One event of each outcome (priced in and out of the off-peak window and on both sides
-    of a tier cliff, structural, missing, self-hosted, a unit): the same on both paths."""
+    of a tier cliff, structural, missing, self-hosted, a unit, a call without usage): the
+    same on both paths."""
     base = {"ts": EDGES[2], "input_tokens": 1_000, "output_tokens": 10, "batch": False}
     kinds: list[dict[str, Any]] = [
         {"provider": "deepseek", "model": "deepseek-chat"},
@@ -110,6 +111,7 @@ def test_every_kind_of_event_alike() -> None:
         {"provider": "acme", "model": "unknown-model"},
         {"provider": "openai", "model": "gpt-4o", "endpoint": "vllm-a"},
         {"provider": None, "model": None, "unit_type": "vector_query", "units": 3.0},
+        {"provider": "openai", "model": "gpt-4o", "input_tokens": 0, "output_tokens": 0},
     ]
     rows = [base | k | {"event_id": f"k{i}", "source": f"t:{i}"} for i, k in enumerate(kinds)]
     with Ledger(":memory:") as led:

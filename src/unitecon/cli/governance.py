@@ -231,7 +231,12 @@ def coverage(
             _pct(x.cost_coverage),
             money(x.untagged_cost),
             _pct(x.call_coverage),
-            ", ".join(f"{Path(u.source).name} ({money(u.cost)})" for u in x.top_untagged_sources)
+            ", ".join(
+                f"{Path(u.source).name} ({int(u.cost)} calls without usage)"
+                if x.dimension == "usage"
+                else f"{Path(u.source).name} ({money(u.cost)})"
+                for u in x.top_untagged_sources
+            )
             or "—",
         )
         for x in got.rows

@@ -45,7 +45,10 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files to ingest (globs expanded).")],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="jsonl, csv, parquet, otlp-json, otlp-proto, provider."),
+        typer.Option(
+            "--format",
+            help="jsonl, csv, parquet, otlp-json, otlp-proto, provider, json, export-csv.",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -71,13 +74,22 @@ def ingest(
             results = ingest_paths(ledger, paths, fmt=fmt, quiet=as_json)
     if as_json:
         emit_json([r.as_dict() for r in results])
-        return
-    _print_ingest_summary(results)
+    else:
+        _print_ingest_summary(results)
+    if not any(r.accepted or r.duplicates for r in results):
+        # nothing stored, nothing already there: a wrong file or format, not a success
+        if not as_json:
+            console.print(
+                "[bold red]Nothing was accepted.[/] See the reasons above or with "
+                "`unitecon quarantine`."
+            )
+        raise typer.Exit(1)
 
 
 def _print_ingest_summary(results: list[Any]) -> None:
     rows = [
-        (r.source, r.format, r.rows_read, r.accepted, r.duplicates, r.quarantined) for r in results
+        (r.source, r.format, r.rows_read, r.accepted, r.duplicates, r.merged, r.quarantined)
+        for r in results
     ]
     if len(results) > 1:
         rows.append(
@@ -87,10 +99,12 @@ def _print_ingest_summary(results: list[Any]) -> None:
                 sum(r.rows_read for r in results),
                 sum(r.accepted for r in results),
                 sum(r.duplicates for r in results),
+                sum(r.merged for r in results),
                 sum(r.quarantined for r in results),
             )
         )
-    cols = ["source", "format", "read", "accepted", "duplicates", "quarantined"]
+    # merged: spans of a provider response already priced through another span
+    cols = ["source", "format", "read", "accepted", "duplicates", "merged", "quarantined"]
     console.print(table("Ingest", cols, rows[-12:], right=cols[2:]))
     errors = [e for r in results for e in r.errors][:10]
     if errors:
@@ -196,14 +210,15 @@ def prices_show(
 
 @prices_app.command("missing")
 def prices_missing(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Models in the ledger with no price, their volume, and the override to add."""
+    """Models in the ledger with no price, their volume, and the override to add; and the
+    model calls that came without usage (cost unknown, never $0), per source."""
     with session(config) as s:
         rows = s.ask("prices_missing", Filters())
     if as_json:
         emit_json(dump(rows))
         return
     if not rows:
-        console.print("Every model in the ledger has a price.")
+        console.print("Every model in the ledger has a price, and every call its usage.")
         return
     from unitecon.cli.render import render_missing
 

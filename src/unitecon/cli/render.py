@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from unitecon.cli.output import console, table
+from unitecon.pricing.engine import USAGE_MISSING
 
 
 def _cell(v: Any) -> str:
@@ -61,8 +62,9 @@ def render_missing(rows: Any) -> None:
     shown = [
         {k: v for k, v in r.model_dump().items() if k not in ("snippet", "reason")} for r in rows
     ]
-    render(shown, "Models without a price (never counted as $0)")
+    render(shown, "Models without a price, calls without usage (never counted as $0)")
     for r in rows:
         console.print(f"\n[bold]{r.model}[/]: {r.reason}", highlight=False)
-        console.print("Add to unitecon.yaml:", highlight=False)
+        if not r.reason.startswith(USAGE_MISSING):
+            console.print("Add to unitecon.yaml:", highlight=False)
         console.print(r.snippet, highlight=False, markup=False)

@@ -10,6 +10,11 @@ listed, to fix at the instrumentation:
 
 An empty string counts as untagged. Structural spans (agents, workflows) are not calls and
 carry no cost, so they are left out of both.
+
+A last row, `usage`, is the share of model calls that came with their usage: a call without
+it (`price_status` 'usage_missing': a stream sent without `include_usage`, an instrumentation
+that dropped the counts) has an unknown cost, so its spend cannot be shown; its sources are
+listed with their number of such calls.
 """
 
 from __future__ import annotations
@@ -104,4 +109,32 @@ def coverage(events: Any, dims: tuple[str, ...] = DIMENSIONS, worst: int = 3) ->
                 tuple((r["src"] or "", Decimal(r["cost"] or 0)) for r in top if r["cost"]),
             )
         )
+    if "price_status" in t.columns:
+        out.append(_usage(t, Decimal(row["cost"] or 0), worst))
     return out
+
+
+def _usage(t: Any, cost: Decimal, worst: int) -> Coverage:
+    """The `usage` row: model calls (leaf events with a model) with their usage; `worst`
+    holds the sources with most calls without it (their count, not a cost)."""
+    calls = t.filter(t.model.notnull() & t.price_status.isin(["priced", "usage_missing"]))
+    lost = calls.price_status == "usage_missing"
+    row = calls.aggregate(n=calls.count(), lost=lost.sum()).to_pyarrow().to_pylist()[0]
+    m = calls.filter(lost)
+    top = (
+        m.group_by(src=_source_name(m))
+        .aggregate(n=m.count())
+        .order_by([ibis.desc("n"), "src"])
+        .limit(worst)
+        .to_pyarrow()
+        .to_pylist()
+    )
+    n = int(row["n"])
+    return Coverage(
+        "usage",
+        cost,
+        cost,
+        n,
+        n - int(row["lost"] or 0),
+        tuple((r["src"] or "", Decimal(r["n"])) for r in top),
+    )

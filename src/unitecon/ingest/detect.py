@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from unitecon.errors import InputError
-from unitecon.ingest import native, otlp, provider
+from unitecon.ingest import exports, native, otlp, provider
 from unitecon.ingest.lines import _Broken, raw_blocks
 from unitecon.ledger.records import Chunk
 
@@ -20,6 +21,8 @@ READERS: dict[str, Reader] = {
     "otlp-json": otlp.read_otlp_json,
     "otlp-proto": otlp.read_otlp_proto,
     "provider": provider.read_provider,
+    "json": exports.read_json_document,
+    "export-csv": exports.read_export_csv,
 }
 FORMATS = tuple(READERS)
 _BY_SUFFIX = {
@@ -49,22 +52,37 @@ def _sniff_json(head: bytes) -> str:
     text = head.lstrip()
     if b'"resourceSpans"' in text[:4096] or b'"resource_spans"' in text[:4096]:
         return "otlp-json"
+    if text[:1] == b"[":
+        return "json"  # an array of records
     first = text.split(b"\n", 1)[0]
     try:
         obj = json.loads(first)
     except ValueError:
-        return "jsonl"
+        # not one object per line: a pretty-printed document (or a broken line, which the
+        # JSONL reader reports where it is)
+        return "json" if first.strip() in (b"{", b"[") else "jsonl"
     if isinstance(obj, dict) and _looks_like_response(obj):
         return "provider"
+    if isinstance(obj, dict) and exports.kind_of(obj) in ("litellm", "langfuse"):
+        return "json"
+    if isinstance(obj, dict) and isinstance(obj.get("data"), list):
+        return "json"
     return "jsonl"
+
+
+def _sniff_csv(head: bytes) -> str:
+    first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    header = next(csv.reader([first]), [])
+    return "export-csv" if exports.csv_is_export(header) else "csv"
 
 
 def _looks_like_response(obj: dict[str, object]) -> bool:
     body = obj.get("response") if isinstance(obj.get("response"), dict) else obj
     assert isinstance(body, dict)
-    return "usage" in body and (
+    return ("usage" in body or "usageMetadata" in body) and (
         body.get("object") in ("chat.completion", "response")
         or body.get("type") == "message"
+        or "usageMetadata" in body
         or "response" in obj
     )
 
@@ -76,9 +94,11 @@ def detect_format(path: Path | str) -> str:
         raise InputError(f"No such file: {path}")
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
     ext = suffixes[-1] if suffixes else ""
-    if ext in _BY_SUFFIX:
+    if ext in _BY_SUFFIX and _BY_SUFFIX[ext] != "csv":
         return _BY_SUFFIX[ext]
     head = _head(path)
+    if ext == ".csv":
+        return _sniff_csv(head)
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.lstrip()[:1] in (b"{", b"["):

@@ -49,6 +49,7 @@ FIELD_KEYS: dict[str, tuple[str, ...]] = {
     "output_tokens": k.OUTPUT_TOKENS,
     "cache_read_tokens": k.CACHE_READ_TOKENS,
     "cache_write_tokens": k.CACHE_WRITE_TOKENS,
+    "cache_write_1h_tokens": k.CACHE_WRITE_1H_TOKENS,
     "reasoning_tokens": k.REASONING_TOKENS,
     "agent": k.AGENT,
     "conversation_id": k.CONVERSATION_ID,
@@ -70,6 +71,13 @@ FIELD_KEYS: dict[str, tuple[str, ...]] = {
     "sample_rate": k.SAMPLE_RATE,
 }
 MAPPED_KEYS = frozenset(key for keys in FIELD_KEYS.values() for key in keys) | set(k.TTFT_SECONDS)
+#: Keys of the business dimensions and the conversation: a span with one of them is a node of
+#: its trace (its descendants inherit it), though it has no other GenAI attribute.
+NODE_KEYS = frozenset(
+    key
+    for f in ("customer_id", "user_id", "feature", "team", "conversation_id", "task_type")
+    for key in FIELD_KEYS[f]
+)
 #: Message content, not usage: never copied into tags.
 CONTENT_KEYS = frozenset(
     {
@@ -81,7 +89,18 @@ CONTENT_KEYS = frozenset(
         "gen_ai.tool.call.result",
         "gen_ai.prompt",
         "gen_ai.completion",
+        "input.value",
+        "output.value",
     }
+)
+#: Prefixes of message content keys (OpenInference, OpenLLMetry's indexed prompts).
+CONTENT_PREFIXES = (
+    "llm.input_messages.",
+    "llm.output_messages.",
+    "llm.prompts.",
+    "llm.tools.",
+    "gen_ai.prompt.",
+    "gen_ai.completion.",
 )
 STATUS_ERROR = 2
 DECODE_ERRORS = (
@@ -326,9 +345,12 @@ def spans_from_proto(body: bytes) -> Iterator[Span]:
 
 # -- span -> candidate event --------------------------------------------------------------------
 def is_genai(span: Span) -> bool:
-    """Whether the span has a `gen_ai.*` or `unitecon.*` attribute; a `broken` span counts
-    (it is rejected, not skipped: its attributes could not be read)."""
-    return span.broken or any(key.startswith(("gen_ai.", "unitecon.")) for key in span.attrs)
+    """Whether the span is kept: a model call, or a node of one's tree (an attribute of a
+    GenAI convention, or a business dimension its descendants inherit); a `broken` span
+    counts (it is rejected, not skipped: its attributes could not be read)."""
+    return span.broken or any(
+        key.startswith(k.SPAN_PREFIXES) or key in NODE_KEYS for key in span.attrs
+    )
 
 
 def _text(value: Any) -> str | None:
@@ -347,10 +369,88 @@ def _operation(span: Span, attrs: dict[str, Any]) -> str | None:
     op = _first(attrs, k.OPERATION)
     if op is not None:
         return _text(op)
-    if "gen_ai.tool.name" in span.attrs:
+    return _implied_operation(span.attrs, span.name)
+
+
+def _implied_operation(attrs: dict[str, Any], name: str) -> str | None:
+    """The operation of a span without `gen_ai.operation.name`: its kind in another
+    convention, `execute_tool` for a tool span, or the first word of its name when that is
+    an operation (None: decided by `conventions`)."""
+    for key in k.SPAN_KIND_KEYS:
+        kind = attrs.get(key)
+        if kind is not None and (op := k.SPAN_KINDS.get(str(kind))) is not None:
+            return op
+    if "gen_ai.tool.name" in attrs:
         return "execute_tool"
-    word = span.name.split(" ", 1)[0]
+    word = name.split(" ", 1)[0]
     return word if word in KNOWN_OPERATIONS else None
+
+
+#: The fields `conventions` reads and may change.
+CONVENTION_FIELDS = (
+    "operation",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+)
+_USAGE = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+def conventions(
+    values: dict[str, str | None], resource: dict[str, Any], attrs: dict[str, Any]
+) -> dict[str, str | None]:
+    """What the conventions of known sources change in a span's fields (texts):
+
+    - a span that names no operation and has no model and no usage is a tree node (`span`:
+      HTTP, chain, a span carrying only a conversation id), never a model call to quarantine;
+    - Anthropic counts `input_tokens` *without* the cache; instrumentations that pass it on
+      as is (OpenLIT: span attribute `telemetry.sdk.name` = `openlit`), and any
+      Anthropic span whose cache reads and writes exceed its input, are converted to the
+      inclusive convention (input + cache reads + cache writes);
+    - the 1-hour cache writes of a provider's raw usage object (Logfire's `gen_ai.usage.raw`,
+      Anthropic's `cache_creation.ephemeral_1h_input_tokens`) when no attribute gives them."""
+    out: dict[str, str | None] = {}
+    if values["cache_write_1h_tokens"] is None and "gen_ai.usage.raw" in attrs:
+        hour = _raw_1h(attrs["gen_ai.usage.raw"])
+        if hour is not None:
+            out["cache_write_1h_tokens"] = str(hour)
+    if values["operation"] is None and values["model"] is None:
+        if all(values[f] is None for f in _USAGE):
+            out["operation"] = "span"
+        return out
+    if (values["provider"] or "").lower() == "anthropic":
+        inp = _count(values["input_tokens"])
+        read = _count(values["cache_read_tokens"]) or 0
+        write = _count(values["cache_write_tokens"]) or 0
+        # on OpenLIT's own spans: its resource also covers the spans of other instrumentations
+        openlit = attrs.get("telemetry.sdk.name") == "openlit"
+        if inp is not None and (read or write) and (openlit or read + write > inp):
+            out["input_tokens"] = str(inp + read + write)
+    return out
+
+
+def _raw_1h(raw: Any) -> int | None:
+    """The 1-hour cache writes of a raw Anthropic usage object (JSON text or a map)."""
+    try:
+        usage = json.loads(raw) if isinstance(raw, str) else raw
+        hour = usage["cache_creation"]["ephemeral_1h_input_tokens"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return hour if isinstance(hour, int) and not isinstance(hour, bool) else None
+
+
+def _count(text: str | None) -> int | None:
+    """A count's text as an int (None: absent or not a plain whole number)."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -366,7 +466,9 @@ def _tags(span: Span) -> list[tuple[str, str]]:
     return sorted(
         (key, text)
         for key, value in merged.items()
-        if key not in skip and (text := _text(value)) is not None
+        if key not in skip
+        and not key.startswith(CONTENT_PREFIXES)
+        and (text := _text(value)) is not None
     )
 
 
@@ -376,6 +478,8 @@ def candidate(span: Span, pos: int, source: str) -> dict[str, Any]:
     row: dict[str, Any] = {f: _text(_first(attrs, keys)) for f, keys in FIELD_KEYS.items()}
     ttft = _first(attrs, k.TTFT_SECONDS)
     failed = span.status_code == STATUS_ERROR or "error.type" in span.attrs
+    row["operation"] = _operation(span, attrs)
+    row.update(conventions({f: row[f] for f in CONVENTION_FIELDS}, span.resource, span.attrs))
     row.update(
         event_id=f"{span.trace_id}:{span.span_id}",
         ts=str(span.start_ns) if span.start_ns else None,
@@ -384,7 +488,6 @@ def candidate(span: Span, pos: int, source: str) -> dict[str, Any]:
         trace_id=span.trace_id,
         span_id=span.span_id,
         parent_span_id=span.parent_span_id,
-        operation=_operation(span, attrs),
         status="error" if failed else "ok",
         _pos=pos,
         _loc=f"{source}#{span.span_id}",
@@ -449,7 +552,6 @@ _ROW_TAIL = (
 _ROW_WIDTH = len(_SLOT_KEYS) + len(_ROW_TAIL)
 #: Keys read by a field but not a slot (ttft needs the value, not its text), or never a tag.
 _UNTAGGED = CONTENT_KEYS | set(k.TTFT_SECONDS)
-_GENAI_PREFIXES = ("gen_ai.", "unitecon.")
 #: The string encoder `json.dumps` uses (ensure_ascii): `_raw` is built with it.
 _enc: Callable[[str], str] = encode_basestring_ascii
 assert len(_SLOT) == len(_SLOT_KEYS), "a key must belong to one field"
@@ -474,7 +576,11 @@ def _resource(attrs: dict[str, Any]) -> _Resource:
         i = _SLOT.get(key)
         if i is not None:
             slots[i] = _text(val)
-        elif key not in _UNTAGGED and (text := _text(val)) is not None:
+        elif (
+            key not in _UNTAGGED
+            and not key.startswith(CONTENT_PREFIXES)
+            and (text := _text(val)) is not None
+        ):
             tags.append((key, text))
     return _Resource(attrs, slots, tags, frozenset(key for key, _ in tags))
 
@@ -505,7 +611,7 @@ def _row(
         i = slot(key)
         if i is not None:
             row[i] = text
-        elif text is not None and key not in _UNTAGGED:
+        elif text is not None and key not in _UNTAGGED and not key.startswith(CONTENT_PREFIXES):
             tags.append((key, text))
     if res.tags:
         if res.tag_keys.isdisjoint(attrs):
@@ -518,10 +624,12 @@ def _row(
         if row[i] is not None:
             break
     else:
-        if "gen_ai.tool.name" in attrs:
-            row[_OPERATION_SLOTS[0]] = "execute_tool"
-        elif (word := name.split(" ", 1)[0]) in KNOWN_OPERATIONS:
-            row[_OPERATION_SLOTS[0]] = word
+        row[_OPERATION_SLOTS[0]] = _implied_operation(attrs, name)
+    values = {f: _slot_text(row, f) for f in CONVENTION_FIELDS}
+    for f, text in conventions(values, res.attrs, attrs).items():
+        row[_FIELD_SLOTS[f][0]] = text
+        for i in _FIELD_SLOTS[f][1:]:
+            row[i] = None
     ttft = None
     for key in k.TTFT_SECONDS:
         ttft = attrs[key] if key in attrs else res.attrs.get(key)
@@ -554,6 +662,14 @@ def _row(
 _RAW_KEYS: dict[str, str] = {}
 
 
+def _slot_text(row: _Row, f: str) -> str | None:
+    """A field's text from its slots (the first non-null, in order of preference)."""
+    for i in _FIELD_SLOTS[f]:
+        if row[i] is not None:
+            return row[i]  # type: ignore[no-any-return]
+    return None
+
+
 def _raw_key(key: str) -> str:
     prefix = _enc(key) + ": "
     if len(_RAW_KEYS) < 4096:
@@ -572,8 +688,9 @@ def _candidate_row(cand: dict[str, Any]) -> _Row:
 
 def _is_genai(attrs: dict[str, Any]) -> bool:
     """`is_genai` of a span with these attributes."""
+    prefixes, nodes = k.SPAN_PREFIXES, NODE_KEYS
     for key in attrs:  # noqa: SIM110 (a loop: no generator per span)
-        if key.startswith(_GENAI_PREFIXES):
+        if key.startswith(prefixes) or key in nodes:
             return True
     return False
 
@@ -587,7 +704,7 @@ def span_rows(spans: Iterable[Span]) -> Iterator[_Row | None]:
     last: dict[str, Any] | None = None
     res = None
     for span in spans:
-        if not is_genai(span):
+        if not _is_genai(span.attrs):
             yield None
             continue
         try:

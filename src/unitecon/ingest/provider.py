@@ -24,11 +24,10 @@ from genai_prices import data_snapshot, extract_usage
 from unitecon.ingest import validate as v
 from unitecon.ingest.lines import iter_line_blocks
 from unitecon.ingest.otlp import _text
+from unitecon.ingest.validate import TIER_ALIASES
 from unitecon.ledger.records import CHUNK_ROWS, Chunk, Rejected
 
 ENVELOPE_KEYS = frozenset({"response", "provider", "api_flavor"})
-#: Provider-reported service tiers -> ours.
-TIER_ALIASES = {"standard": "default", "auto": "default", "standard_only": "default"}
 
 
 def sniff(body: dict[str, Any]) -> tuple[str | None, str]:
@@ -40,6 +39,8 @@ def sniff(body: dict[str, Any]) -> tuple[str | None, str]:
         return "openai", "chat"
     if obj == "response":
         return "openai", "responses"
+    if "usageMetadata" in body:
+        return "google", "default"
     return None, "default"
 
 
@@ -61,13 +62,14 @@ def _usage(body: dict[str, Any], provider: str, flavor: str) -> dict[str, Any]:
         "input_tokens": usage.input_tokens,
         "cache_read_tokens": usage.cache_read_tokens,
         "cache_write_tokens": write,
+        "cache_write_1h_tokens": getattr(usage, "cache_write_1h_tokens", None),
         "output_tokens": usage.output_tokens,
         "reasoning_tokens": getattr(usage, "output_reasoning_tokens", None),
     }
 
 
 def _ts_of(body: dict[str, Any]) -> Any:
-    return body.get("created_at") or body.get("created")
+    return body.get("created_at") or body.get("created") or body.get("createTime")
 
 
 def _tier(body: dict[str, Any]) -> tuple[str | None, bool]:
@@ -91,10 +93,13 @@ def _fields(obj: dict[str, Any]) -> dict[str, Any]:
         flavor = "responses" if body.get("object") == "response" else "chat"
     tier, batch = _tier(body)
     row: dict[str, Any] = {
-        "event_id": f"{provider}:{body['id']}" if body.get("id") else None,
+        "event_id": f"{provider}:{rid}"
+        if (rid := body.get("id") or body.get("responseId"))
+        else None,
         "ts": _ts_of(body),
         "provider": provider,
-        "model": body.get("model"),
+        # Gemini names the model that answered `modelVersion` (as genai-prices reads it)
+        "model": body.get("model") or body.get("modelVersion"),
         "operation": "chat",
         "service_tier": tier,
         "batch": batch or None,

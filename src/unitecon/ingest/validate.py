@@ -77,6 +77,9 @@ PROVIDER_ALIASES = {
     "x_ai": "x-ai",
 }
 
+#: Provider-reported service tiers -> ours (Anthropic's `standard`, OpenAI's `auto`).
+TIER_ALIASES = {"standard": "default", "auto": "default", "standard_only": "default"}
+
 INT_FIELDS = (*TOKEN_FIELDS, "attempt")
 FLOAT_FIELDS = ("duration_ms", "ttft_ms", "units", "sample_rate")
 BOOL_FIELDS = ("batch", "accepted")
@@ -230,6 +233,7 @@ def _count_checks() -> list[tuple[str, str]]:
         for f in ("input_tokens", "cache_read_tokens", "cache_write_tokens")
     )
     rs, out = (f"CAST(coalesce(t_{f}, 0) AS BIGINT)" for f in ("reasoning_tokens", "output_tokens"))
+    w1h = "CAST(coalesce(t_cache_write_1h_tokens, 0) AS BIGINT)"
     checks += [
         (
             f"{cr} > {inp}",
@@ -240,6 +244,11 @@ def _count_checks() -> list[tuple[str, str]]:
             f"{cr} + {cw} > {inp}",
             f"'cache_read_tokens + cache_write_tokens (' || ({cr} + {cw}) || ') exceed "
             f"input_tokens (' || {inp} || '); input_tokens must include cache reads and writes'",
+        ),
+        (
+            f"{w1h} > {cw}",
+            f"'cache_write_1h_tokens (' || {w1h} || ') exceeds cache_write_tokens (' || {cw} "
+            "|| '); cache_write_tokens must include the 1-hour writes'",
         ),
         (
             f"{rs} > {out}",
@@ -260,7 +269,7 @@ def _enum_checks() -> list[tuple[str, str]]:
         ),
         (
             "t_service_tier IS NOT NULL AND NOT list_contains("
-            f"{sql_list(SERVICE_TIERS)}, lower(t_service_tier))",
+            f"{sql_list(SERVICE_TIERS)}, {_tier()})",
             f"'service_tier: unknown value ' || {_shown('service_tier')} || ', expected one "
             f"of {', '.join(sorted(SERVICE_TIERS))}'",
         ),
@@ -373,6 +382,12 @@ def _provider_expr() -> str:
     return f"CASE lower(t_provider) {cases} ELSE lower(t_provider) END"
 
 
+def _tier() -> str:
+    """The service tier in lower case, provider aliases mapped to ours."""
+    cases = " ".join(f"WHEN {q(k)} THEN {q(v)}" for k, v in TIER_ALIASES.items())
+    return f"CASE lower(t_service_tier) {cases} ELSE lower(t_service_tier) END"
+
+
 def _tags_final() -> str:
     cut = (
         f"map_from_entries(list_transform(map_entries(t_tags), e -> struct_pack(key := e.key, "
@@ -394,7 +409,7 @@ def _final_values() -> dict[str, str]:
     v["attempt"] = "coalesce(TRY_CAST(t_attempt AS INTEGER), 1)"
     v.update(duration_ms="t_duration_ms", ttft_ms="t_ttft_ms")
     v.update(units="coalesce(t_units, 0.0)", sample_rate="coalesce(t_sample_rate, 1.0)")
-    v.update(batch="coalesce(t_batch, lower(t_service_tier) = 'batch', false)")
+    v.update(batch=f"coalesce(t_batch, {_tier()} = 'batch', false)")
     v["accepted"] = "t_accepted"
     v["reported_cost"] = "t_reported_cost"
     for f in STRING_FIELDS:
@@ -403,7 +418,7 @@ def _final_values() -> dict[str, str]:
         operation="coalesce(t_operation, 'chat')",
         provider=_provider_expr(),
         status="coalesce(lower(t_status), 'ok')",
-        service_tier="lower(t_service_tier)",
+        service_tier=_tier(),
         task_id="coalesce(t_task_id, t_trace_id)",
         tags=_tags_final(),
     )

@@ -219,11 +219,41 @@ def _m004_bills(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _m005_spans(con: duckdb.DuckDBPyConnection) -> None:
+    """`events.cache_write_1h_tokens` (1-hour cache writes, part of cache_write_tokens),
+    placed after cache_write_tokens; `ingests.merged` (spans of a response already priced
+    through another span); the operations `span` and `duplicate` become structural, so
+    events that already had them are re-keyed."""
+    con.execute("ALTER TABLE events ADD COLUMN cache_write_1h_tokens BIGINT DEFAULT 0")
+    cols = [r[0] for r in con.execute("DESCRIBE events").fetchall()]
+    cols.remove("cache_write_1h_tokens")
+    cols.insert(cols.index("cache_write_tokens") + 1, "cache_write_1h_tokens")
+    con.execute(f"CREATE TABLE events_new AS SELECT {', '.join(cols)} FROM events")
+    con.execute("DROP TABLE events")
+    con.execute("ALTER TABLE events_new RENAME TO events")
+    con.execute("ALTER TABLE ingests ADD COLUMN merged BIGINT DEFAULT 0")
+    rekey(con, "operation IN ('span', 'duplicate')")
+
+
+def rekey(con: duckdb.DuckDBPyConnection, where: str) -> None:
+    """Set the price key of the events `where` (SQL) holds anew, after a change to what is
+    structural or to their operation."""
+    keyed = f"(SELECT rowid AS _row, {key_columns_sql()} FROM events WHERE {where})"
+    con.execute(ADD_PRICE_KEYS.format(source=keyed))
+    match = " AND ".join(f"e.{n} = k.{n}" for n in KEY_NAMES)
+    con.execute(
+        f"UPDATE events SET price_key = m.key_id FROM (SELECT e._row, k.key_id "
+        f"FROM {keyed} AS e JOIN price_keys AS k ON {match}) AS m "
+        "WHERE events.rowid = m._row"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_task_type,
     _m003_price_keys,
     _m004_bills,
+    _m005_spans,
 )
 LATEST = len(MIGRATIONS)
 

@@ -21,7 +21,18 @@ MONEY = pa.decimal128(38, 12)
 
 #: Operations that are structure in an agent tree and are never priced (leaf-only pricing).
 STRUCTURAL_OPERATIONS = frozenset(
-    {"invoke_agent", "invoke_workflow", "create_agent", "workflow", "agent", "task"}
+    {
+        "invoke_agent",
+        "invoke_workflow",
+        "create_agent",
+        "workflow",
+        "agent",
+        "task",
+        # a span that is no model call (HTTP, chain, a retriever without usage): a tree node
+        "span",
+        # a second span of a provider response already priced through another span
+        "duplicate",
+    }
 )
 
 #: Operations we know. Others are accepted only when they look like an identifier.
@@ -129,6 +140,14 @@ FIELDS: tuple[Field, ...] = (
         "Input tokens written to the prompt cache (part of input_tokens).",
         0,
     ),
+    Field(
+        "cache_write_1h_tokens",
+        pa.int64(),
+        False,
+        "Cache writes with a 1-hour lifetime (part of cache_write_tokens; priced at the "
+        "1-hour write rate where the model has one, the rest at the 5-minute rate).",
+        0,
+    ),
     Field("output_tokens", pa.int64(), False, "All output tokens, reasoning included.", 0),
     Field(
         "reasoning_tokens", pa.int64(), False, "Reasoning output tokens (part of output_tokens).", 0
@@ -204,11 +223,15 @@ TOKEN_FIELDS = (
     "input_tokens",
     "cache_read_tokens",
     "cache_write_tokens",
+    "cache_write_1h_tokens",
     "output_tokens",
     "reasoning_tokens",
 )
 #: Business dimensions that can come from span or resource attributes.
 DIMENSIONS = ("customer_id", "user_id", "feature", "team", "environment")
+#: Fields a span without its own value takes from its nearest ancestor in the trace
+#: (`ledger/traces.py`).
+INHERITED = (*DIMENSIONS, "conversation_id", "agent", "task_type")
 
 
 def defaults() -> dict[str, Any]:

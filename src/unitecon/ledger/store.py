@@ -33,6 +33,8 @@ from unitecon.ledger import migrations, operational
 from unitecon.ledger.known import KnownIds
 from unitecon.ledger.records import Chunk, DirectRead, HasDirect, Rejected, Scanned
 from unitecon.ledger.schema import EVENT_SCHEMA
+from unitecon.ledger.traces import resolve as resolve_traces
+from unitecon.ledger.traces import touched_traces
 
 DB_NAME = "ledger.duckdb"
 #: The ingests this process is writing (their lineage rows are `running` and live).
@@ -67,6 +69,8 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    #: spans of a response already priced through another span (`traces.py`), net
+    merged: int = 0
     errors: list[Rejected] = field(default_factory=list)  # the first few, for display
     #: read by the ledger in one statement (`DirectRead`), not chunk by chunk
     direct: bool = False
@@ -84,6 +88,7 @@ class IngestResult:
             "duplicates": self.duplicates,
             "quarantined": self.quarantined,
             "conflicts": self.conflicts,
+            "merged": self.merged,
             "first_errors": [str(e) for e in self.errors],
         }
 
@@ -466,13 +471,14 @@ class Ledger:
             operational.log_lineage(self.path, row | {"status": "done"})
         self.con.execute(
             "UPDATE ingests SET finished_at = ?, rows_read = ?, accepted = ?, duplicates = ?, "
-            "quarantined = ?, status = 'done' WHERE ingest_id = ?",
+            "quarantined = ?, merged = ?, status = 'done' WHERE ingest_id = ?",
             [
                 datetime.now(UTC),
                 res.rows_read,
                 res.accepted,
                 res.duplicates,
                 res.quarantined,
+                res.merged,
                 res.ingest_id,
             ],
         )
@@ -492,6 +498,8 @@ class Ledger:
             if clear_quarantine:
                 con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
             inserted, conflicts = self._insert_new(batch) if batch.num_rows else (0, [])
+            if inserted and (traces := touched_traces(batch)) is not None:
+                res.merged += resolve_traces(con, traces)
             rejected = sorted([*chunk.rejected, *conflicts], key=_order)
             self._quarantine(res, rejected)
             if transaction:

@@ -20,10 +20,12 @@ from unitecon.pricing.catalog import (
 from unitecon.pricing.config import Discount, PriceOverride, PricingConfig, PrivateModel
 from unitecon.pricing.engine import (
     MissingPrice,
+    UsageMissing,
     apply_prices,
     costs,
     missing_prices,
     priced_events,
+    usage_missing_calls,
 )
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "PriceTable",
     "PricingConfig",
     "PrivateModel",
+    "UsageMissing",
     "apply_prices",
     "catalog_version",
     "costs",
@@ -42,4 +45,5 @@ __all__ = [
     "price_table",
     "priced_events",
     "show_prices",
+    "usage_missing_calls",
 ]

@@ -46,7 +46,9 @@ from unitecon.pricing.catalog import (
 from unitecon.pricing.config import PricingConfig
 
 MONEY = dt.Decimal(38, rates.RATE_SCALE)
-STATUSES = ("priced", "structural", "missing", "endpoint", "unit")
+STATUSES = ("priced", "structural", "missing", "usage_missing", "endpoint", "unit")
+#: Operations that are one model call each, priced by tokens (`validate.TOKEN_OPERATIONS`).
+CALL_OPERATIONS = ("chat", "generate_content", "text_completion", "embeddings")
 PRICED_COLUMNS = (
     "priced",
     "price_status",
@@ -408,11 +410,28 @@ def _join(events: ir.Table, table: PriceTable, arith: _Arith) -> ir.Table:
     return e.left_join(p, cond)
 
 
+def usage_missing(t: ir.Table) -> ir.BooleanValue:
+    """A model call that succeeded with no usage at all (no input, no output tokens): a
+    stream sent without `include_usage`, an instrumentation that dropped the counts. Its
+    cost is unknown, never $0: `price_status` 'usage_missing', cost null."""
+    return (  # type: ignore[no-any-return]
+        t.operation.isin(CALL_OPERATIONS)
+        & (t.status == "ok")
+        & t.endpoint.isnull()
+        & t.model.notnull()
+        & (t.model != "")
+        & (t.input_tokens == 0)
+        & (t.output_tokens == 0)
+        & (t.units == 0)
+    )
+
+
 def _status(t: ir.Table, matched: ir.BooleanValue) -> ir.StringValue:
     return ibis.cases(  # type: ignore[no-any-return]
         (t.operation.isin(sorted(STRUCTURAL_OPERATIONS)), "structural"),
         (t.endpoint.notnull(), "endpoint"),
         (t.model.isnull() | (t.model == ""), "unit"),
+        (usage_missing(t), "usage_missing"),
         (matched, "priced"),
         else_="missing",
     )
@@ -441,9 +460,12 @@ def apply_prices(events: ir.Table, table: PriceTable) -> ir.Table:
     )
     structural = j.operation.isin(sorted(STRUCTURAL_OPERATIONS))
     zero = ibis.literal(Decimal(0), type=MONEY)
+    unknown = usage_missing(j)
 
     def money(expr: ir.NumericValue) -> ir.NumericValue:
-        return ibis.ifelse(structural, zero, arith.money(expr))  # type: ignore[no-any-return]
+        return ibis.cases(  # type: ignore[no-any-return]
+            (structural, zero), (unknown, ibis.null(MONEY)), else_=arith.money(expr)
+        )
 
     # the cache-read rate is the cache-read price minus the input price (`rates`): minus it,
     # times the tokens read from cache, is what the cache saved at this event's own prices
@@ -522,22 +544,26 @@ def costs(
     events = _keyed_events(source, since, until)
     # only the columns read: a shorter expression to compile (the rest DuckDB never scans)
     used = {"ts", "operation", "provider", "model", "endpoint", "batch", "service_tier"}
+    used |= {"status", "units"}
     used |= {*TOKEN_FIELDS, PRICE_KEY, *by}
     events = events.select(*(c for c in events.columns if c in used))
     table = build_prices(events, _pricing(project))
     arith = _arith(events, table)
     j = _join(events, table, arith)
     raw = _raw_costs(j, table)
-    unpriced = j._ns & j._p_rid.isnull()
+    unknown = usage_missing(j)
+    unpriced = (j._ns & j._p_rid.isnull()) | unknown
     duck = is_duckdb(events)
     keys = {k: _dimension(j, k, duck) for k in by}
     sums = {
         "events": j.count(),
         "unpriced": j.count(where=unpriced),
         **{f: j[f].sum() for f in TOKEN_FIELDS},
-        "_in": raw["input"].sum(),
-        "_out": raw["output"].sum(),
-        "_other": raw["other"].sum(),
+        # a call without usage adds nothing (its cost is unknown: counted in `unpriced`)
+        **{
+            name: ibis.ifelse(unknown, raw[d] * 0, raw[d]).sum()
+            for name, d in (("_in", "input"), ("_out", "output"), ("_other", "other"))
+        },
     }
     g = j.group_by(**keys).aggregate(**sums) if keys else j.aggregate(**sums)
     # as summing `priced_events`: null where no event has a cost, else the sum, in which a
@@ -573,13 +599,18 @@ class MissingPrice:
     first_seen: datetime
     last_seen: datetime
     reason: str
+    #: a group of calls without usage (`UsageMissing`), not a model without a price
+    usage: UsageMissing | None = None
 
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
     def snippet(self) -> str:
-        """The project-file entry to add (prices left as TODO so it cannot price at $0)."""
+        """The project-file entry to add (prices left as TODO so it cannot price at $0); for
+        calls without usage, what to fix at the source."""
+        if self.usage is not None:
+            return USAGE_FIX
         provider = f"      provider: {self.provider}\n" if self.provider else ""
         return (
             "pricing:\n"
@@ -611,7 +642,8 @@ def missing_prices(
     since: date | datetime | None = None,
     until: date | datetime | None = None,
 ) -> list[MissingPrice]:
-    """Unknown (provider, model)s with their event count and token volume, largest first."""
+    """Unknown (provider, model)s with their event count and token volume, largest first;
+    then the groups of calls without usage (`usage_missing_calls`, reason `usage missing`)."""
     config = _pricing(project)
     events = _keyed_events(source, since, until)
     table = build_prices(events, config)
@@ -641,4 +673,100 @@ def missing_prices(
                 reason,
             )
         )
-    return sorted(out, key=lambda x: (-x.tokens, -x.events, x.provider or "", x.model))
+    out = sorted(out, key=lambda x: (-x.tokens, -x.events, x.provider or "", x.model))
+    return out + [u.as_missing() for u in usage_missing_calls(source, since, until)]
+
+
+# -- calls without usage ---------------------------------------------------------------------
+#: How a `missing_prices` row of calls without usage starts its reason.
+USAGE_MISSING = "usage missing"
+USAGE_FIX = (
+    "Send streams with usage (OpenAI: stream_options={'include_usage': True}) and check that "
+    "the instrumentation of this source records gen_ai.usage.* on its model-call spans."
+)
+
+
+@dataclass(frozen=True)
+class UsageMissing:
+    """Model calls of one source, provider and model that came with no usage: their cost is
+    unknown (not $0). Fix at the source: send streams with `include_usage`, upgrade or
+    configure the instrumentation that drops the counts."""
+
+    source: str
+    provider: str | None
+    model: str
+    events: int
+    calls: int
+    """All model calls of this source, provider and model (with usage or not)."""
+    first_seen: datetime
+    last_seen: datetime
+
+    @property
+    def share(self) -> Decimal:
+        return Decimal(self.events) / self.calls if self.calls else Decimal(0)
+
+    def as_missing(self) -> MissingPrice:
+        """As a row of `missing_prices` (what `prices missing` and the dashboard list)."""
+        reason = (
+            f"{USAGE_MISSING}: {self.events} of {self.calls} calls from {self.source} came "
+            "without token counts; their cost is unknown, not $0"
+        )
+        return MissingPrice(
+            self.provider,
+            self.model,
+            self.events,
+            0,
+            0,
+            self.first_seen,
+            self.last_seen,
+            reason,
+            self,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "provider": self.provider,
+            "model": self.model,
+            "events": self.events,
+            "calls": self.calls,
+            "share": str(self.share.quantize(Decimal("0.0001"))),
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+        }
+
+
+def source_name(t: ir.Table) -> ir.StringValue:
+    """The file or receiver of an event's `source` (`file:line` and `file#span-id` lose
+    their line or span id)."""
+    return t.source.re_extract(r"^(.*?)(:\d+|#[0-9A-Za-z]+)?$", 1)  # type: ignore[no-any-return]
+
+
+def usage_missing_calls(
+    source: Any, since: date | datetime | None = None, until: date | datetime | None = None
+) -> list[UsageMissing]:
+    """Model calls without usage per source, provider and model, most first, with their
+    share of that source's calls of the model."""
+    t = _keyed_events(source, since, until)
+    t = t.filter(t.operation.isin(CALL_OPERATIONS) & t.model.notnull() & t.endpoint.isnull())
+    missing = usage_missing(t)
+    agg = t.group_by(src=source_name(t), provider=t.provider, model=t.model).aggregate(
+        events=t.count(where=missing),
+        calls=t.count(),
+        first_seen=t.ts.min(where=missing),
+        last_seen=t.ts.max(where=missing),
+    )
+    rows = agg.filter(agg.events > 0).to_pyarrow().to_pylist()
+    out = [
+        UsageMissing(
+            r["src"] or "",
+            r["provider"],
+            r["model"],
+            int(r["events"]),
+            int(r["calls"]),
+            r["first_seen"],
+            r["last_seen"],
+        )
+        for r in rows
+    ]
+    return sorted(out, key=lambda x: (-x.events, x.source, x.provider or "", x.model))

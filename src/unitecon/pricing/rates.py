@@ -12,7 +12,7 @@ Leaf counts are linear in the reported counts, so the cost of one event is
 
 with `rate[d, f] = sum_u price_u * coef_u[f] / per_u` over the priced units `u` of direction
 `d` (input, output, other) and `coef_u[f]` in {-1, 0, 1}. This module computes those rates
-exactly (Decimal) from the ledger's five token columns; rows of `TieredPrices` become bands
+exactly (Decimal) from the ledger's six token columns; rows of `TieredPrices` become bands
 of total `input_tokens` with a cliff (`input_tokens > start` pays the tier price on every
 token of that unit), as `types.calc_unit_price` does.
 """
@@ -35,6 +35,7 @@ TOKEN_COLUMNS: Mapping[str, str] = {
     "input_tokens": "input_tokens",
     "cache_read_tokens": "cache_read_tokens",
     "cache_write_tokens": "cache_write_tokens",
+    "cache_write_1h_tokens": "cache_write_1h_tokens",
     "output_tokens": "output_tokens",
     "output_reasoning_tokens": "reasoning_tokens",
 }

@@ -240,14 +240,14 @@ async function overview(f) {
 async function missingPrices(g, f) {
   const rows = await api("prices/missing", f);
   if (!rows.length) return;
-  const c = card(g, "Prices missing", { wide: true });
+  const c = card(g, "Prices or usage missing", { wide: true });
   tableOf(c, [
     { label: "Provider", get: (r) => text(r.provider) },
     { label: "Model", get: (r) => r.model },
     { label: "Calls", num: true, get: (r) => count(r.events) },
     { label: "Why", get: (r) => r.reason },
   ], rows);
-  note(c, "These calls count as $0 above until a price is added to the project file (unitecon prices missing).");
+  note(c, "These calls have no cost above (never $0): a model without a price until one is added to the project file, or calls that came without usage (fix at the source) (unitecon prices missing).");
 }
 
 const SPECIAL = { __filtered__: "Outside the filters", __idle__: "Idle GPU capacity", __unallocated__: "Fixed cost with no driver in scope", "(none)": "Untagged", "(unattributed)": "No customer (untagged spend)" };

@@ -1,0 +1,176 @@
+"""Run the real `openai` / `anthropic` SDKs against the fake provider under one real
+instrumentation and write the spans it exported as one OTLP protobuf file.
+
+    python -m tests.ingest.live.capture SETUP OUT.pb BASE_URL
+
+One set-up per process: instrumentors patch the SDKs globally. The application's own root
+span carries the customer (`customer.id`), which the model calls below it must inherit.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+OPENAI_MODEL = "gpt-4o-2024-08-06"
+ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
+CUSTOMER = "acme"
+
+
+def _openai_calls(base: str) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key="test", max_retries=0)
+    msgs = [{"role": "user", "content": "Hi"}]
+    client.chat.completions.create(model=OPENAI_MODEL, messages=msgs)  # type: ignore[arg-type]
+    # A stream sent without include_usage: the provider returns no usage at all.
+    for _ in client.chat.completions.create(model=OPENAI_MODEL, messages=msgs, stream=True):  # type: ignore[arg-type]
+        pass
+
+
+def _anthropic_calls(base: str) -> None:
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=base, api_key="test", max_retries=0)
+    client.messages.create(
+        model=ANTHROPIC_MODEL, max_tokens=100, messages=[{"role": "user", "content": "Hi"}]
+    )
+
+
+def _agent_run(base: str) -> None:
+    """An openai-agents agent (Chat Completions) answering one question."""
+    import agents
+    import openai
+
+    agents.set_default_openai_client(
+        openai.AsyncOpenAI(base_url=f"{base}/v1", api_key="test", max_retries=0)
+    )
+    agents.set_default_openai_api("chat_completions")
+    agent = agents.Agent(name="support", instructions="Be brief.", model=OPENAI_MODEL)
+    agents.Runner.run_sync(agent, "Hi")
+
+
+def _instrument(setup: str) -> Callable[[str], None]:
+    if setup == "genai-openai":
+        from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
+
+        OpenAIInstrumentor().instrument()
+        return _openai_calls
+    if setup == "openinference-openai":
+        from openinference.instrumentation.openai import OpenAIInstrumentor as OI
+
+        OI().instrument()
+        return _openai_calls
+    if setup == "genai-anthropic":
+        from opentelemetry.instrumentation.genai.anthropic import AnthropicInstrumentor
+
+        AnthropicInstrumentor().instrument()
+        return _anthropic_calls
+    if setup == "openllmetry-anthropic":
+        from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor as TL
+
+        TL().instrument()
+        return _anthropic_calls
+    if setup == "openinference-anthropic":
+        from openinference.instrumentation.anthropic import AnthropicInstrumentor as OA
+
+        OA().instrument()
+        return _anthropic_calls
+    if setup == "anthropic-sdk":
+        return _anthropic_calls
+    if setup == "openinference-openai-agents":
+        import agents
+        from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+
+        agents.set_trace_processors([])  # no export to OpenAI's backend
+        OpenAIAgentsInstrumentor().instrument()
+        return _agent_run
+    raise SystemExit(f"unknown set-up {setup!r}")
+
+
+def _logfire(setup: str, out: str, base: str) -> None:
+    """Logfire (pydantic's OpenTelemetry SDK) instrumenting the SDK clients."""
+    import anthropic
+    import logfire
+    import openai
+
+    exporter = InMemorySpanExporter()
+    logfire.configure(
+        send_to_logfire=False,
+        console=False,
+        service_name=f"app-{setup}",
+        additional_span_processors=[SimpleSpanProcessor(exporter)],
+    )
+    with logfire.span("handle_request", **{"customer.id": CUSTOMER}):
+        if setup == "logfire-openai":
+            oa = openai.OpenAI(base_url=f"{base}/v1", api_key="test", max_retries=0)
+            logfire.instrument_openai(oa)
+            msgs = [{"role": "user", "content": "Hi"}]
+            oa.chat.completions.create(model=OPENAI_MODEL, messages=msgs)  # type: ignore[arg-type]
+            stream = oa.chat.completions.create(
+                model=OPENAI_MODEL,
+                messages=msgs,  # type: ignore[arg-type]
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            for _ in stream:
+                pass
+        else:
+            an = anthropic.Anthropic(base_url=base, api_key="test", max_retries=0)
+            logfire.instrument_anthropic(an)
+            an.messages.create(
+                model=ANTHROPIC_MODEL, max_tokens=100, messages=[{"role": "user", "content": "Hi"}]
+            )
+    logfire.force_flush()
+    with open(out, "wb") as f:
+        f.write(encode_spans(exporter.get_finished_spans()).SerializeToString())
+
+
+def _openlit(setup: str, out: str, base: str) -> None:
+    """OpenLIT with its own tracer provider (so its resource says telemetry.sdk.name
+    openlit), the spans read from it in-process."""
+    import openlit
+
+    openlit.init(
+        application_name=f"app-{setup}", disable_metrics=True, disable_events=True,
+        disable_batch=True,
+    )  # fmt: skip
+    exporter = InMemorySpanExporter()
+    trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[attr-defined]
+    tracer = trace.get_tracer("app")
+    calls = _anthropic_calls if setup.endswith("anthropic") else _openai_calls
+    with tracer.start_as_current_span("handle_request", attributes={"customer.id": CUSTOMER}):
+        calls(base)
+    with open(out, "wb") as f:
+        f.write(encode_spans(exporter.get_finished_spans()).SerializeToString())
+
+
+def main(setup: str, out: str, base: str) -> None:
+    if setup.startswith("openlit"):
+        _openlit(setup, out, base)
+        return
+    if setup.startswith("logfire"):
+        _logfire(setup, out, base)
+        return
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": f"app-{setup}"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    calls = _instrument(setup)
+    tracer = trace.get_tracer("app")
+    with tracer.start_as_current_span("handle_request", attributes={"customer.id": CUSTOMER}):
+        calls(base)
+    provider.force_flush()
+    with open(out, "wb") as f:
+        f.write(encode_spans(exporter.get_finished_spans()).SerializeToString())
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
