@@ -71,8 +71,11 @@ def _sniff_json(head: bytes) -> str:
 
 
 def _sniff_csv(head: bytes) -> str:
-    first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
-    header = next(csv.reader([first]), [])
+    first = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n", 1)[0]
+    try:  # any line ending (CR-only too), any bytes: the header only picks the reader
+        header = next(csv.reader([first.decode("utf-8-sig", errors="replace")]), [])
+    except csv.Error:
+        return "csv"
     return "export-csv" if exports.csv_is_export(header) else "csv"
 
 

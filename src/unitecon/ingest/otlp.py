@@ -704,7 +704,7 @@ def span_rows(spans: Iterable[Span]) -> Iterator[_Row | None]:
     last: dict[str, Any] | None = None
     res = None
     for span in spans:
-        if not _is_genai(span.attrs):
+        if not span.broken and not _is_genai(span.attrs):
             yield None
             continue
         try:
