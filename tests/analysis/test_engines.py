@@ -37,6 +37,7 @@ QUESTIONS: list[tuple[str, Filters | None, dict[str, Any]]] = [
     ("units", Filters(), {"by": "agent"}),
     ("tasks", Filters(), {"limit": 5}),
     ("endpoints", Filters(), {}),
+    ("asymmetry", Filters(), {"by": "model"}),
     ("margins", Filters(), {"by": "plan"}),
     ("margins", Filters(), {"by": "customer"}),
     ("collapse", Filters(), {}),
@@ -125,4 +126,4 @@ def test_the_answers_are_not_empty(both: tuple[list[Any], list[Any]]) -> None:
     duck, _ = both
     costs = duck[1]
     assert Decimal(costs["total_cost"]) > 0 and len(costs["rows"]) >= 3
-    assert duck[4]["rows"] and duck[9]["rows"]
+    assert duck[4]["rows"] and duck[10]["rows"]

@@ -38,6 +38,7 @@ QUESTIONS = [
     (["unit", "--by", "task_type"], "/api/v1/metrics/units?by=task_type"),
     (["tasks", "--top", "5", "--trees", "0"], "/api/v1/tasks?limit=5"),
     (["endpoints"], "/api/v1/endpoints"),
+    (["asymmetry", "--by", "feature"], "/api/v1/asymmetry?by=feature"),
     (["margins", "--by", "plan"], "/api/v1/margins?by=plan"),
     (["margins", "--by", "customer"], "/api/v1/margins?by=customer"),
     (["budgets"], "/api/v1/budgets"),

@@ -188,6 +188,16 @@ class UnitMetrics(Table):
         return self
 
 
+class AsymmetryTable(Table):
+    """Input vs output cost per model or feature over the window (API calls): for input,
+    output, cache reads and reasoning, tokens, cost, share of the token cost and cost per 1k
+    tokens (USD, for the window `since`..`until`)."""
+
+    by: str
+    since: dt.datetime
+    until: dt.datetime
+
+
 class MarginTable(Table):
     """Margins rolled up by `by`, worst first, with their totals (USD, for the window)."""
 

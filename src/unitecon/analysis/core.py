@@ -32,6 +32,7 @@ from unitecon import engine
 from unitecon.analysis.answers import (
     Alerts,
     Anomalies,
+    AsymmetryTable,
     BudgetDay,
     Budgets,
     BudgetState,
@@ -311,6 +312,18 @@ class Analysis:
             supervisor=d.supervisor,
             supervisor_overhead=d.supervisor_overhead,
         )
+
+    def asymmetry(self, f: Filters, by: str = "model") -> AsymmetryTable:
+        """Input vs output cost per model or feature: each token kind's share of the token
+        cost and its cost per 1k tokens (`economics.asymmetry`)."""
+        from unitecon.economics.asymmetry import asymmetry
+
+        if by not in ("model", "feature"):
+            raise UniteconError(f"by: choose model or feature, not {by!r}")
+        c = self.costed(f)
+        rows = [plain(a.as_dict()) for a in asymmetry(c, by)]  # type: ignore[arg-type]
+        t = _table(f, rows, ["API calls; cache reads are part of input, reasoning of output"])
+        return AsymmetryTable(**t.model_dump(), by=by, since=c.window.since, until=c.window.until)
 
     def endpoints(self, f: Filters) -> Table:
         """Self-hosted endpoints: cost, idle cost, utilization, effective $/M tokens."""

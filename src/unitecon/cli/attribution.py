@@ -424,16 +424,18 @@ def asymmetry_cmd(
 
     Example: unitecon asymmetry --by feature
     """
-    from unitecon.economics.asymmetry import COMPONENTS, asymmetry
+    from unitecon.economics.asymmetry import COMPONENTS
 
     if by not in ("model", "feature"):
         raise UniteconError(f"--by: choose model or feature, not {by!r}")
-    with _costed(config, since, until) as (c, _):
-        rows = [a.as_dict() for a in asymmetry(c, by)]  # type: ignore[arg-type]
-        period = f"{c.window.since:%Y-%m-%d} to {c.window.until:%Y-%m-%d} (end exclusive)"
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
+    with session(config) as s:
+        got = s.ask("asymmetry", f, by=by)
     if as_json:
-        emit_json({"by": by, "since": c.window.since, "until": c.window.until, "rows": rows})
+        emit_json(dump(got))
         return
+    rows = got.rows
+    period = f"{got.since:%Y-%m-%d} to {got.until:%Y-%m-%d} (end exclusive)"
     names = {"input": "input", "output": "output", "cache_read": "cache reads",
              "reasoning": "reasoning"}  # fmt: skip
     cols = [by, "token cost"]
@@ -442,10 +444,10 @@ def asymmetry_cmd(
     cols.append("out/in price")
     body = []
     for r in rows:
-        line: list[Any] = [r["key"], money(r["token_cost"])]
+        line: list[Any] = [r["key"], money(num(r["token_cost"]))]
         for k in COMPONENTS:
-            line += [_pct(r[k]["cost_share"]), money(r[k]["cost_per_1k_tokens"], 6)]
-        ratio = r["output_input_price_ratio"]
+            line += [_pct(num(r[k]["cost_share"])), money(num(r[k]["cost_per_1k_tokens"]), 6)]
+        ratio = num(r["output_input_price_ratio"])
         line.append("—" if ratio is None else f"{ratio:.1f}x")
         body.append(line)
     title = (

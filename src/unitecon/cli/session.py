@@ -34,6 +34,7 @@ QUESTIONS: dict[str, tuple[str, Any, bool]] = {
     "tasks": ("/api/v1/tasks", ans.Table, True),
     "task": ("/api/v1/tasks/{task_id}", ans.TaskTree, False),
     "endpoints": ("/api/v1/endpoints", ans.Table, True),
+    "asymmetry": ("/api/v1/asymmetry", ans.AsymmetryTable, True),
     "margins": ("/api/v1/margins", ans.MarginTable, True),
     "collapse": ("/api/v1/collapse", ans.Table, True),
     "budgets": ("/api/v1/budgets", ans.Budgets, False),

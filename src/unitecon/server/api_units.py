@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from unitecon.analysis.answers import MarginTable, Table, TaskTree, UnitMetrics
+from unitecon.analysis.answers import AsymmetryTable, MarginTable, Table, TaskTree, UnitMetrics
 from unitecon.ledger import dimensions
 from unitecon.server.api import FilterParams, ReadKey, ask, cached, month_of
 from unitecon.server.errors import COMMON_RESPONSES
@@ -68,6 +68,26 @@ def tasks(
 def task_tree(request: Request, key: ReadKey, task_id: str) -> TaskTree:
     """One task's agent tree: every span with its own and inclusive cost (leaf-only)."""
     return ask(request, lambda a: a.task(task_id))
+
+
+@router.get("/asymmetry", response_model=AsymmetryTable)
+def asymmetry(
+    request: Request,
+    response: Response,
+    key: ReadKey,
+    f: FilterParams,
+    by: Annotated[
+        str,
+        Query(description="model or feature.", json_schema_extra={"enum": ["model", "feature"]}),
+    ] = "model",
+) -> AsymmetryTable:
+    """Input vs output cost: share of the token cost and cost per 1k tokens of input,
+    output, cache reads and reasoning, per model or feature (API calls)."""
+
+    def answer() -> AsymmetryTable:
+        return ask(request, lambda a: a.asymmetry(f, by))
+
+    return cached(request, response, "asymmetry", answer, f=f, by=by)
 
 
 @router.get("/endpoints", response_model=Table)

@@ -41,6 +41,7 @@ def dashboard_reads(app: Any) -> list[Callable[[], Any]]:
         # unit economics
         lambda: api_units.unit_metrics(req, r(), k, f, by="feature", loaded=False),
         lambda: api_units.unit_metrics(req, r(), k, f, by="feature", loaded=True),
+        lambda: api_units.asymmetry(req, r(), k, f, by="model"),
         lambda: api_units.tasks(req, r(), k, f, limit=20),
         # customers and margins
         lambda: api_units.margins(req, r(), k, f, by="customer"),

@@ -283,6 +283,19 @@ async function unitEconomics(f) {
     { label: "Cost per 1,000 tokens", num: true, get: (r) => money(r.cost_per_1k_tokens) },
   ], v.rows);
   note(c, "Loaded cost adds allocated fixed costs and idle self-hosted GPU time to the calls' variable cost.");
+  const asym = await api("asymmetry", { ...f, by: "model" });
+  const kinds = [["input", "Input"], ["output", "Output"], ["cache_read", "Cache reads"], ["reasoning", "Reasoning"]];
+  const ac = card(g, "Input vs output cost by model", { wide: true });
+  chart(ac, "asymmetry", "Share of each model's token cost by kind of token", kinds.map(([k, label]) => (
+    { type: "bar", name: label, x: asym.rows.map((r) => text(r.key)), y: asym.rows.map((r) => num((r[k] || {}).cost_share)), hovertemplate: "%{x}: %{y:.1%}<extra></extra>" }
+  )), { barmode: "group", yaxis: { tickformat: ".0%", rangemode: "tozero" } });
+  tableOf(ac, [
+    { label: "Model", get: (r) => text(r.key) },
+    { label: "Token cost", num: true, get: (r) => money(r.token_cost) },
+    ...kinds.map(([k, label]) => ({ label: `${label} per 1k tokens`, num: true, get: (r) => money((r[k] || {}).cost_per_1k_tokens) })),
+    { label: "Output / input price", num: true, get: (r) => (r.output_input_price_ratio == null ? "—" : `${num(r.output_input_price_ratio).toFixed(1)}x`) },
+  ], asym.rows);
+  note(ac, "API calls over the period. Cache reads are part of input, reasoning part of output (unitecon asymmetry).");
   const t = await api("tasks", { ...f, limit: 20 });
   const sup = card(g, "Supervisor overhead", { wide: true });
   const top = t.rows.filter((r) => r.supervisor);
