@@ -116,7 +116,6 @@ class Session:
             return self._ask_service(question, f or Filters(), params)
 
     def _ask_service(self, question: str, f: Filters, params: dict[str, Any]) -> Any:
-        import httpx
 
         assert self._remote is not None
         path, kind, filtered = QUESTIONS[question]
@@ -125,18 +124,8 @@ class Session:
         query = {k: _param(v, k) for k, v in params.items() if v is not None}
         if filtered:
             query.update({k: _param(v) for k, v in f.model_dump().items() if v is not None})
-        url = self._remote["url"].rstrip("/") + path
-        headers = {"Authorization": f"Bearer {self._remote['key']}", "Cache-Control": "no-cache"}
-        try:
-            r = httpx.get(url, params=query, headers=headers, timeout=600)
-        except httpx.HTTPError as e:
-            raise LedgerError(
-                f"The ledger is held by `unitecon serve` at {self._remote['url']}, which did "
-                f"not answer ({type(e).__name__}). Check that it runs, or stop it."
-            ) from None
-        if r.status_code != 200:
-            raise UniteconError(_message(r))
-        return TypeAdapter(kind).validate_python(r.json())
+        got = call_service(self._remote, "GET", path, params=query, timeout=600)
+        return TypeAdapter(kind).validate_python(got)
 
     def close(self) -> None:
         if self._stack is not None:
@@ -168,7 +157,6 @@ def ingest_through_service(
 ) -> list[Any]:
     """`unitecon ingest` while `unitecon serve` holds the ledger: the service's writer
     ingests the files (they are on its machine) with the ledger's own file path."""
-    import httpx
 
     from unitecon.engine import LedgerBusy
     from unitecon.ledger.store import IngestResult
@@ -180,28 +168,14 @@ def ingest_through_service(
             f"The ledger {ledger} is in use by another program; wait for it to finish."
         )
     body = {"paths": [str(p.resolve()) for p in paths], "format": fmt}
-    headers = {"Authorization": f"Bearer {svc['key']}"}
     with (
         console.status(f"ingesting through `unitecon serve` ({svc['url']})", spinner="dots")
         if (not quiet)
         else _nothing()
     ):
-        try:
-            r = httpx.post(
-                svc["url"].rstrip("/") + "/api/v1/admin/ingest",
-                json=body,
-                headers=headers,
-                timeout=None,
-            )
-        except httpx.HTTPError as e:
-            raise LedgerError(
-                f"The ledger is held by `unitecon serve` at {svc['url']}, which did not "
-                f"answer ({type(e).__name__}). Check that it runs, or stop it."
-            ) from None
-    if r.status_code != 200:
-        raise UniteconError(_message(r))
+        got = call_service(svc, "POST", "/api/v1/admin/ingest", json=body, timeout=None)
     out = []
-    for d in r.json():
+    for d in got:
         res = IngestResult(d["ingest_id"], d["source"], d["sha256"], d["format"])
         res.rows_read, res.accepted = d["rows_read"], d["accepted"]
         res.duplicates, res.quarantined = d["duplicates"], d["quarantined"]
@@ -212,6 +186,24 @@ def ingest_through_service(
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+def call_service(svc: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
+    """The JSON answer of the running service `svc` (its service file) to one request,
+    with the key it left for this user; its error message, or a hint, when it fails."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {svc['key']}", "Cache-Control": "no-cache"}
+    try:
+        r = httpx.request(method, svc["url"].rstrip("/") + path, headers=headers, **kw)
+    except httpx.HTTPError as e:
+        raise LedgerError(
+            f"The ledger is held by `unitecon serve` at {svc['url']}, which did not answer "
+            f"({type(e).__name__}). Check that it runs, or stop it."
+        ) from None
+    if r.status_code != 200:
+        raise UniteconError(_message(r))
+    return r.json()
 
 
 def _message(r: Any) -> str:
