@@ -28,10 +28,8 @@ from unitecon.attribution.frame import (
     QTY,
     ZERO,
     Window,
-    drop,
     in_window,
     is_leaf,
-    materialize,
     money,
     task_key,
     weighted,
@@ -46,6 +44,7 @@ from unitecon.attribution.selfhosted import (
     with_gpu_seconds,
 )
 from unitecon.attribution.units import apply_unit_prices
+from unitecon.engine import drop, materialize
 from unitecon.pricing.engine import PRICED_COLUMNS
 
 if TYPE_CHECKING:

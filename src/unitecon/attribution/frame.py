@@ -191,9 +191,3 @@ def memtable(rows: list[dict[str, Any]], schema: dict[str, Any]) -> Any:
     sch = ibis.schema(schema)
     arrow = pa.Table.from_pylist(rows, schema=sch.to_pyarrow())
     return ibis.memtable(arrow)
-
-
-# Temporary state belongs to the engine (`unitecon.engine`): these are its functions.
-materialize = engine.materialize
-drop = engine.drop
-_backend = engine.backend_of
