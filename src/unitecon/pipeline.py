@@ -25,14 +25,14 @@ def ingest_paths(
     results = []
     files = sorted({p for p in paths})
     with progress(quiet) as bar:
-        overall = bar.add_task("ingest", total=len(files)) if len(files) > 1 else None
+        overall = bar.add_task("ingest", total=len(files), unit="files") if len(files) > 1 else None
         for path in files:
             try:
                 kind = fmt or detect_format(path)
             except UniteconError as e:
                 results.append(_unreadable(ledger, path, None, e))
                 continue
-            task = bar.add_task(f"{path.name} ({kind})", total=None)
+            task = bar.add_task(f"{path.name} ({kind})", total=None, unit="rows")
 
             def tick(res: IngestResult, task: Any = task) -> None:
                 bar.update(task, completed=res.rows_read)

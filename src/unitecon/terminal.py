@@ -64,7 +64,7 @@ def progress(quiet: bool) -> Progress:
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,.0f} rows"),
+        TextColumn("{task.completed:,.0f} {task.fields[unit]}"),
         TimeElapsedColumn(),
         console=console,
         transient=False,
