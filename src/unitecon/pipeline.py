@@ -119,7 +119,7 @@ def run_demo(
     from unitecon.analysis import Analysis
     from unitecon.analysis.answers import Filters
     from unitecon.demo import generate
-    from unitecon.report.demo import write_report
+    from unitecon.report.html import local, write_report
     from unitecon.terminal import console
 
     started = time.perf_counter()
@@ -130,8 +130,10 @@ def run_demo(
         results = ingest_paths(ledger, files.all, quiet=quiet)  # ingest -> ledger
         import_demo_bill(ledger, project, out / "demo" / "bills")  # the providers' bill
         with Analysis(ledger, project) as analysis:  # price -> attribute (the analysis core)
-            costed = analysis.costed(Filters())
-            report = write_report(ledger, costed.events, project, out / "report.html")  # report
+            report = write_report(  # report: the analysis core's answers, laid out
+                local(analysis), Filters(), out / "report.html", source=str(ledger.path),
+                analysis=analysis,
+            )  # fmt: skip
     summary = {
         "ledger": str(out / "ledger.duckdb"),
         "report": str(report.path),

@@ -50,6 +50,7 @@ def _register() -> None:
         "audit",
         "billing",
         "prices",
+        "report",
     ):
         try:
             m = importlib.import_module(f"unitecon.cli.{mod}")
