@@ -102,7 +102,8 @@ def _print_margins(got: Any, limit: int) -> None:
         title += f" ({_pct(gm / rev)})"
     if len(shown) < len(groups):
         title += f"; {len(shown)} of {len(groups)} rows"
-    console.print(table(title, cols, body, right=cols[1 + len(plan_col) :]))
+    key = ["revenue", "gross margin", "GM %"]  # at 80 columns, the others go first
+    console.print(table(title, cols, body, right=cols[1 + len(plan_col) :], essential=key))
 
 
 def _window_text(w: dict[str, Any]) -> str:

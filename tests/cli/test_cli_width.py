@@ -1,0 +1,116 @@
+"""At 80 columns every money cell is whole: the README's commands run at COLUMNS=80 and no
+number is cut (`…`) or wider than the terminal; low-priority columns go first."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from unitecon import terminal
+from unitecon.cli.main import run
+from unitecon.ingest import read_path
+from unitecon.ledger.store import Ledger
+from unitecon.terminal import money
+
+README = Path(__file__).parents[2] / "README.md"
+
+#: The README table's commands that read the ledger, with the README's own arguments.
+COMMANDS = [
+    "costs --by month,feature",
+    "costs --by feature,model",
+    "quarantine",
+    "prices missing",
+    "tasks --top 5",
+    "outcomes --by feature",
+    "endpoints",
+    "unit --by customer --loaded",
+    "unit --by feature",
+    "margins --by plan",
+    "margins --by customer",
+    "collapse --target-margin 0.6",
+    "budgets",
+    "alerts",
+    "anomalies",
+    "runaway",
+    "coverage",
+    "report",
+]
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from unitecon.demo import generate
+    from unitecon.pipeline import write_demo_project
+
+    home = tmp_path_factory.mktemp("width")
+    files = generate(home / "demo", days=7, customers=12)
+    with Ledger(home / "ledger.duckdb") as lg:
+        for path in files.all:
+            lg.ingest(str(path), read_path(path, None))
+    write_demo_project(home)
+    return home
+
+
+@pytest.fixture
+def narrow(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("UNITECON_HOME", str(demo_home))
+    monkeypatch.chdir(demo_home)
+    old = terminal.console.width
+    terminal.console.width = 80
+    try:
+        yield demo_home
+    finally:
+        terminal.console.width = old
+
+
+def test_the_commands_are_the_readme_s() -> None:
+    text = README.read_text(encoding="utf-8")
+    for c in COMMANDS:
+        assert c.split(" --")[0] in text, c
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_money_is_whole_at_80_columns(
+    narrow: Path, command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = command.split()
+    if argv[0] == "report":
+        argv += ["--out", str(tmp_path / "r.html")]
+    if argv[0] == "collapse":
+        argv += ["--chart", str(tmp_path / "c.html")]
+    capsys.readouterr()
+    code = run(argv)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "…" not in out, out
+    wide = [line for line in out.splitlines() if len(line) > 80]
+    assert not wide, "\n".join(wide)
+
+
+def test_margins_by_plan_at_columns_80_in_a_process(
+    narrow: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`COLUMNS=80 unitecon margins --by plan`, as a user types it (output piped)."""
+    capsys.readouterr()
+    assert run(["margins", "--by", "plan", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    env = {**os.environ, "COLUMNS": "80", "UNITECON_HOME": str(narrow)}
+    p = subprocess.run(
+        [sys.executable, "-c", "from unitecon.cli.main import main; main()",
+         "margins", "--by", "plan"],
+        capture_output=True, text=True, env=env, cwd=narrow, timeout=300,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert "…" not in p.stdout
+    assert max(len(line) for line in p.stdout.splitlines()) <= 80
+    # every plan's revenue and gross margin, whole (the --json answer formatted to cents)
+    for row in got["rows"]:
+        assert money(Decimal(row["revenue"])) in p.stdout, row
+        assert money(Decimal(row["gross_margin"])) in p.stdout, row
