@@ -50,7 +50,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from unitecon.pipeline import write_demo_project
 
     home = tmp_path_factory.mktemp("width")
-    files = generate(home / "demo", days=7, customers=12)
+    files = generate(home / "demo", days=20, customers=12)  # two months
     with Ledger(home / "ledger.duckdb") as lg:
         for path in files.all:
             lg.ingest(str(path), read_path(path, None))
@@ -89,7 +89,8 @@ def test_money_is_whole_at_80_columns(
     code = run(argv)
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "…" not in out, out
+    cells = [line for line in out.splitlines() if line.startswith(("│", "┃"))]
+    assert not [c for c in cells if "…" in c], out  # a tree's "… N more" is not a cell
     wide = [line for line in out.splitlines() if len(line) > 80]
     assert not wide, "\n".join(wide)
 
@@ -114,3 +115,23 @@ def test_margins_by_plan_at_columns_80_in_a_process(
     for row in got["rows"]:
         assert money(Decimal(row["revenue"])) in p.stdout, row
         assert money(Decimal(row["gross_margin"])) in p.stdout, row
+
+
+@pytest.mark.parametrize(
+    ("argv", "key"),
+    [
+        (["unit", "--by", "month"], "key"),
+        (["margins", "--by", "month"], "month"),
+        (["costs", "--by", "day", "--limit", "0"], "day"),
+    ],
+)
+def test_time_lines_are_in_time_order(
+    narrow: Path, argv: list[str], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert run([*argv, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    keys = [r["dims"][key] if "dims" in r else r[key] for r in got["rows"]]
+    days = [k for k in keys if k and not str(k).startswith("__")]
+    assert days == sorted(days) and len(days) >= (19 if "day" in argv else 2), keys
+    assert keys[: len(days)] == days  # special rows (__idle__) after the time line

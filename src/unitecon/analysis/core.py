@@ -64,6 +64,8 @@ from unitecon.errors import LookupFailed, UniteconError
 from unitecon.ledger import dimensions
 
 ZERO = Decimal(0)
+TIME = ("day", "month")
+"""Dimensions whose rows are a time line: answered in time order."""
 
 
 def plain(v: Any) -> Any:
@@ -268,6 +270,8 @@ class Analysis:
         c = self.costed(f)
         rows, alloc = unit_rows(c, self.project, dim, {**(only or {}), **self.only(f)})
         views = one_time_views(c.source, c.window, self.project.fixed_costs) if loaded else []
+        if dim in TIME:  # a time line reads in time order; the special rows (__idle__) last
+            rows.sort(key=lambda r: (str(r.key).startswith("__"), str(r.key)))
         return UnitMetrics(
             filters=f,
             by=dim,
@@ -362,6 +366,8 @@ class Analysis:
         rows = _select(mg.in_month(m.rows, month) if month else m.rows, f)
         planned = _select(mg.in_month(m.planned, month) if month else m.planned, f)
         groups = mg.roll_up(rows, dim)  # type: ignore[arg-type]
+        if dim in TIME:  # in time order, not worst first
+            groups.sort(key=lambda g: (g.key[0] is None, str(g.key[0])))
         plan_f = {g.key[0]: g.fixed_cost for g in mg.roll_up(planned, dim)}  # type: ignore[arg-type]
         conc = mg.concentration(mg.roll_up(rows, "customer"))
         fx = m.inputs.fixed

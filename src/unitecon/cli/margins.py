@@ -96,7 +96,8 @@ def _print_margins(got: Any, limit: int) -> None:
     if got.month:
         period = f"month {got.month}, {period}"
     title = (
-        f"Margins by {by}, {period} (worst first) — revenue {money(rev)}, gross margin {money(gm)}"
+        f"Margins by {by}, {period} ({'in time order' if by == 'month' else 'worst first'})"
+        f" — revenue {money(rev)}, gross margin {money(gm)}"
     )
     if rev:
         title += f" ({_pct(gm / rev)})"
