@@ -49,3 +49,37 @@ def test_prices_show_gives_the_o3_price_cut(capsys: pytest.CaptureFixture[str]) 
         ("2025-06-10", "40"),
         (None, "8"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "kind", "words"),
+    [
+        (["costs", "--json"], 2, "error", "No ledger"),  # empty home
+        (["costs", "--by", "colour", "--json"], 2, "error", "Unknown dimension"),
+        (["costs", "--json", "--frobnicate"], 2, "usage", "frobnicate"),
+    ],
+)
+def test_json_errors_are_json_on_stderr(
+    argv: list[str], code: int, kind: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    if "colour" in argv:
+        from unitecon.ledger.store import Ledger
+
+        Ledger().close()  # an empty ledger
+    assert run(argv) == code
+    out, err = capsys.readouterr()
+    assert out == ""  # a script reading stdout gets no half answer
+    body = json.loads(err)
+    assert body["error"]["exit_code"] == code and body["error"]["code"] == kind
+    assert words in body["error"]["message"]
+
+
+def test_reversed_window_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from unitecon.ledger.store import Ledger
+
+    Ledger().close()
+    for cmd in (["costs"], ["unit"], ["anomalies"], ["tasks"], ["report"]):
+        assert run([*cmd, "--since", "2026-11-10", "--until", "2026-11-01"]) == 2, cmd
+        assert "must be after" in capsys.readouterr().err, cmd

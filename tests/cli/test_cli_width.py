@@ -1,5 +1,6 @@
-"""At 80 columns every money cell is whole: the README's commands run at COLUMNS=80 and no
-number is cut (`…`) or wider than the terminal; low-priority columns go first."""
+"""The terminal: at 80 columns every money cell is whole (the README's commands run at
+COLUMNS=80, no number cut or wider than the terminal; low-priority columns go first); time
+lines in time order; filters and windows that match nothing say so."""
 
 from __future__ import annotations
 
@@ -135,3 +136,22 @@ def test_time_lines_are_in_time_order(
     days = [k for k in keys if k and not str(k).startswith("__")]
     assert days == sorted(days) and len(days) >= (19 if "day" in argv else 2), keys
     assert keys[: len(days)] == days  # special rows (__idle__) after the time line
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["costs", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["unit", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["tasks", "--feature", "support"], "feature 'support' (not in the ledger; its features"),
+        (["unit", "--only", "feature=support"], "its features: coding-assistant, rag-search"),
+    ],
+)
+def test_nothing_matched_says_so(
+    narrow: Path, argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert run(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "No events match" in out and words in out, out
+    assert "The ledger holds" in out and "events from" in out

@@ -446,6 +446,7 @@ class Analysis:
         from unitecon.governance import anomalies_from, data_end
         from unitecon.governance.overview import data_start, spend_by_day
 
+        check_window(f)
         cfg = self.project.governance.anomalies
         hist = None if f.since is None else f.since - dt.timedelta(days=cfg.history_days)
         events = self.events(f.model_copy(update={"since": hist}))
@@ -476,6 +477,7 @@ class Analysis:
         """Tasks with far more calls than the other tasks of their feature (agent loops)."""
         from unitecon.governance import runaway_tasks
 
+        check_window(f)
         cfg = self.project.governance.runaway
         period = Filters(since=f.since, until=f.until, feature=f.feature)
         found = runaway_tasks(self.events(period), cfg, None)

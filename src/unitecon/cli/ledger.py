@@ -159,6 +159,11 @@ def costs(
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
         got = s.ask("costs", f, by=by, limit=limit)
+        if not got.rows and not as_json:
+            from unitecon.cli.empty import nothing_matched
+
+            nothing_matched(s, f)
+            return
     if as_json:
         emit_json(dump(got))
         return
