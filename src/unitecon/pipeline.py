@@ -125,11 +125,12 @@ def run_demo(
     started = time.perf_counter()
     out = home()
     files = generate(out / "demo", seed=seed, days=days, customers=customers)  # sources
-    project = config.load(write_demo_project(out))
+    project_file = write_demo_project(out)
+    project = config.load(project_file)
     with Ledger(out / "ledger.duckdb") as ledger:
         results = ingest_paths(ledger, files.all, quiet=quiet)  # ingest -> ledger
         import_demo_bill(ledger, project, out / "demo" / "bills")  # the providers' bill
-        with Analysis(ledger, project) as analysis:  # price -> attribute (the analysis core)
+        with Analysis(ledger, project, project_file) as analysis:  # the analysis core
             report = write_report(  # report: the analysis core's answers, laid out
                 local(analysis), Filters(), out / "report.html", source=str(ledger.path),
                 analysis=analysis,
