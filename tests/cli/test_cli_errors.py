@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from unitecon.cli.main import run
@@ -83,3 +85,27 @@ def test_reversed_window_is_an_error(capsys: pytest.CaptureFixture[str]) -> None
     for cmd in (["costs"], ["unit"], ["anomalies"], ["tasks"], ["report"]):
         assert run([*cmd, "--since", "2026-11-10", "--until", "2026-11-01"]) == 2, cmd
         assert "must be after" in capsys.readouterr().err, cmd
+
+
+def test_ingest_exit_codes_tell_a_job_what_happened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0 all stored; 4 stored with quarantined records; 1 nothing accepted (README)."""
+    import json
+
+    good = '{"event_id": "e%d", "ts": "2026-11-01T00:00:00Z", "provider": "openai", ' \
+        '"model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 1}'  # fmt: skip
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(good % i for i in range(3)) + "\n")
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(good % 10 + "\n" + "{not json\n" + '{"ts": "2026-11-01"}\n')
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n" * 5)
+    assert run(["ingest", str(clean)]) == 0
+    capsys.readouterr()
+    assert run(["ingest", str(mixed), "--json"]) == 4
+    out = json.loads(capsys.readouterr().out)
+    assert out[0]["accepted"] == 1 and out[0]["quarantined"] == 2
+    assert run(["ingest", str(bad)]) == 1
+    assert "Nothing was accepted" in capsys.readouterr().out
+    assert run(["ingest", str(clean)]) == 0  # again: duplicates only, nothing wrong

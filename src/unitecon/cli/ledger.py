@@ -54,6 +54,9 @@ def ingest(
 ) -> None:
     """Ingest usage files into the ledger (idempotent: re-running changes nothing).
 
+    Exit code 0: every record stored (or already there); 4: some records quarantined
+    (`unitecon quarantine`); 1: nothing accepted; 2: an error.
+
     Example: unitecon ingest traces/*.json events.jsonl
     """
     from unitecon.pipeline import ingest_paths
@@ -84,6 +87,19 @@ def ingest(
                 "`unitecon quarantine`."
             )
         raise typer.Exit(1)
+    if any(r.quarantined for r in results):
+        # stored, but some records were not: a scheduled job must be able to notice
+        if not as_json:
+            console.print(
+                f"[yellow]{sum(r.quarantined for r in results):,} records quarantined[/] "
+                f"(exit code {QUARANTINED}): `unitecon quarantine` lists them with their reason."
+            )
+        raise typer.Exit(QUARANTINED)
+
+
+QUARANTINED = 4
+"""`ingest`'s exit code when it stored events and quarantined others (1: nothing accepted,
+2: an error, 3: an internal error; README "Exit codes")."""
 
 
 def _print_ingest_summary(results: list[Any]) -> None:
