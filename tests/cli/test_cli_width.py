@@ -155,3 +155,14 @@ def test_nothing_matched_says_so(
     out = " ".join(capsys.readouterr().out.split())
     assert "No events match" in out and words in out, out
     assert "The ledger holds" in out and "events from" in out
+
+
+def test_selfhost_from_ledger_json_is_only_json(
+    narrow: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    argv = ["selfhost", "compare", "--from-ledger", "--feature", "rag-search",
+            "--model", "Llama-3.1-70B", "--api-model", "openai:gpt-4o-mini", "--json"]  # fmt: skip
+    assert run(argv) == 0
+    out = json.loads(capsys.readouterr().out)  # no sentence before the JSON
+    assert out["options"] and Decimal(out["api_monthly_usd"]) > 0
