@@ -65,10 +65,10 @@ def table(
     whole = [
         c in right_set or _whole([r[i] for r in body if i < len(r)]) for i, c in enumerate(cols)
     ]
-    word = [max((cell_len(w) for w in c.split()), default=1) for c in cols]
     need = [
-        max([cell_len(r[i]) for r in body if i < len(r)] + [word[i] if whole[i] else 1])
-        for i in range(len(cols))
+        # a number column does not wrap, its header neither: the whole header counts
+        max([cell_len(r[i]) for r in body if i < len(r)] + [cell_len(c) if whole[i] else 1])
+        for i, c in enumerate(cols)
     ]
     # text columns wrap, down to a readable width (the first, the row's name, wider)
     least = [need[i] if whole[i] else min(need[i], 18 if i == 0 else 10) for i in range(len(cols))]
@@ -86,7 +86,7 @@ def table(
     }
     while used(keep) > limit:
         spare = [i for i in keep if i not in names]
-        if len(spare) <= 1:
+        if not spare:
             break
         text = [i for i in spare if not whole[i]]
         gone = text[-1] if text else spare[-1]
@@ -102,6 +102,23 @@ def table(
         title=title, title_justify="left", header_style="bold", caption=caption,
         caption_justify="left",
     )  # fmt: skip
+    # widths are set here, not left to rich (which shrinks every column evenly, numbers too,
+    # once the wrappable ones are at their narrowest): numbers get theirs, text the rest
+    text = [i for i in keep if not whole[i]]
+    room = limit - 1 - 3 * len(keep) - sum(need[i] for i in keep if whole[i])
+    fixed: dict[int, int] = {}
+    if sum(need[i] for i in text) > room:
+        fixed = {i: least[i] for i in text}
+        while sum(fixed.values()) > room and max(fixed.values(), default=0) > 4:
+            fixed[max(fixed, key=lambda i: fixed[i])] -= 1  # the names wrap harder
+        extra = room - sum(fixed.values())
+        while extra > 0:
+            want = [i for i in text if fixed[i] < need[i]]
+            if not want:
+                break
+            widest = max(want, key=lambda i: need[i] - fixed[i])
+            fixed[widest] += 1
+            extra -= 1
     for i in keep:
         if whole[i]:
             t.add_column(
@@ -112,7 +129,7 @@ def table(
                 overflow="fold",
             )
         else:
-            t.add_column(cols[i], justify="left", overflow="fold", min_width=least[i])
+            t.add_column(cols[i], justify="left", overflow="fold", width=fixed.get(i))
     for r in body:
         t.add_row(*(r[i] if i < len(r) else "" for i in keep))
     return t
