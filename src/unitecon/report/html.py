@@ -30,7 +30,7 @@ h2{margin-top:2.2rem;border-bottom:2px solid #e4e7eb;padding-bottom:.3rem}
 .sub{color:#616e7c} .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));
 gap:.8rem;margin:1.2rem 0} .card{border:1px solid #e4e7eb;border-radius:8px;padding:.8rem}
 .card .v{font-size:1.45rem;font-weight:600;overflow-wrap:anywhere} .card .l{color:#616e7c;
-font-size:.85rem} .card.bad .v{color:#b42318} .pair{display:grid;
+font-size:.85rem} .card .v.t{font-size:1.05rem} .card.bad .v{color:#b42318} .pair{display:grid;
 grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem;align-items:start}
 .tbl{max-height:460px;overflow:auto;border:1px solid #e4e7eb;border-radius:6px}
 table{border-collapse:collapse;width:100%;font-size:.85rem} caption{text-align:left;
@@ -409,7 +409,8 @@ def write_report(
     bad = {"customers past collapse (margin < 0)", "spend anomalies", "runaway tasks"}
     cards = "".join(
         f'<div class="card{" bad" if k in bad and v not in ("0",) else ""}">'
-        f'<div class="v">{html.escape(v)}</div><div class="l">{html.escape(k)}</div></div>'
+        f'<div class="v{"" if v[:1] in "$-0123456789" else " t"}">{html.escape(v)}</div>'
+        f'<div class="l">{html.escape(k)}</div></div>'
         for k, v in head[:1] + head[4:8] + head[10:]
     )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
