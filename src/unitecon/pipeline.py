@@ -92,6 +92,45 @@ def write_demo_project(home_dir: Path) -> Path:
     return target
 
 
+#: The demo TCO's made-up volume and unit cost, and what replaces them in the data directory's
+#: copy: both measured on the demo ledger's support traffic (`models.tco`'s `from_ledger`).
+_TCO_ANCHORS = {
+    "  tasks_per_month: 2500000     # tickets and chat turns in month 1\n": (
+        "  from_ledger: {feature: support-agent}   # measured: the ledger's tasks a month\n"
+    ),
+    "      - {name: frontier API, usd_per_task: "
+    "{dist: triangular, low: 0.016, mode: 0.021, high: 0.03}}\n": (
+        "      - {name: today, from_ledger: {feature: support-agent}}   # measured $ per task\n"
+    ),
+}
+
+
+def write_demo_scenarios(home_dir: Path) -> dict[str, Path]:
+    """The demo's what-if and TCO files, editable, in `home_dir/scenarios/` (written once: a
+    file already there is the user's and stays). The TCO is anchored to the demo ledger:
+    its volume and the status quo's cost per task are measured there (`from_ledger`)."""
+    from importlib.resources import files
+
+    folder = home_dir / "scenarios"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name in ("whatif.yaml", "whatif-growth.yaml", "tco.yaml"):
+        text = files("unitecon.demo").joinpath("scenarios", name).read_text(encoding="utf-8")
+        if name == "tco.yaml":
+            for old, new in _TCO_ANCHORS.items():
+                if old not in text:
+                    raise AssertionError(f"demo tco.yaml: anchor line gone: {old.strip()}")
+                text = text.replace(old, new)
+            text = text.replace(
+                "# Demo TCO:", "# Demo TCO (volume and today's cost measured on the ledger):", 1
+            )
+        target = folder / name
+        if not target.exists():  # once: edits stay (delete the file for the demo's again)
+            target.write_text(text, encoding="utf-8")
+        out[name] = target
+    return out
+
+
 def import_demo_bill(ledger: Ledger, project: Any, folder: Path) -> list[Path]:
     """Write the demo's provider bills (`demo.bill`: what the ledger tracked, with untracked
     usage, a negotiated discount and an unknown model planted) and import them."""
@@ -119,23 +158,29 @@ def run_demo(
     from unitecon.analysis import Analysis
     from unitecon.analysis.answers import Filters
     from unitecon.demo import generate
-    from unitecon.report.demo import write_report
+    from unitecon.report.html import local, write_report
     from unitecon.terminal import console
 
     started = time.perf_counter()
     out = home()
     files = generate(out / "demo", seed=seed, days=days, customers=customers)  # sources
-    project = config.load(write_demo_project(out))
+    project_file = write_demo_project(out)
+    project = config.load(project_file)
+    scenarios = write_demo_scenarios(out)  # editable what-if and TCO files
     with Ledger(out / "ledger.duckdb") as ledger:
         results = ingest_paths(ledger, files.all, quiet=quiet)  # ingest -> ledger
         import_demo_bill(ledger, project, out / "demo" / "bills")  # the providers' bill
-        with Analysis(ledger, project) as analysis:  # price -> attribute (the analysis core)
-            costed = analysis.costed(Filters())
-            report = write_report(ledger, costed.events, project, out / "report.html")  # report
+        with Analysis(ledger, project, project_file) as analysis:  # the analysis core
+            report = write_report(  # report: the analysis core's answers, laid out
+                local(analysis), Filters(), out / "report.html", source=str(ledger.path),
+                analysis=analysis,
+            )  # fmt: skip
     summary = {
         "ledger": str(out / "ledger.duckdb"),
         "report": str(report.path),
         "inputs": str(out / "demo"),
+        "scenarios": {k: str(v) for k, v in scenarios.items()},
+        "workbook": str(out / "tco.xlsx"),
         "events": sum(r.accepted for r in results),
         "duplicates": sum(r.duplicates for r in results),
         "quarantined": sum(r.quarantined for r in results),

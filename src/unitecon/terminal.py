@@ -3,20 +3,23 @@ progress bar. Shared by the command line, the pipeline and the report's summary.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 
 def _console() -> Console:
-    """Wide enough for money tables when piped (rich defaults to 80 columns off a TTY)."""
+    """Wide enough for money tables when piped (rich defaults to 80 columns off a TTY),
+    unless `COLUMNS` says how wide the output may be."""
     c = Console()
-    return c if c.is_terminal else Console(width=160)
+    return c if c.is_terminal or os.environ.get("COLUMNS") else Console(width=160)
 
 
 console = _console()
@@ -33,19 +36,102 @@ def money(value: Decimal | None, places: int = 2) -> str:
     return f"{sign}${abs(v):,.{places}f}"
 
 
+_NUMBER = re.compile(r"^[-+]?\$?[\d,]+(\.\d+)?[%x]?$|^[-+]?\$[\d,.]+")
+
+
+def _whole(cells: Sequence[str]) -> bool:
+    """A column whose cells must never be cut: money and other numbers."""
+    shown = [c for c in cells if c not in ("—", "")]
+    return bool(shown) and all(_NUMBER.match(c.strip()) for c in shown)
+
+
 def table(
     title: str,
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     *,
     right: Iterable[str] = (),
+    width: int | None = None,
+    essential: Iterable[str] = (),
 ) -> Table:
+    """A table that fits `width` (default: the console's) without cutting a number: money
+    and number columns keep their full width (no wrap), text columns wrap; when even so the
+    numbers do not fit, columns are left out from the right (text after the row's names
+    before numbers; never the names nor the `essential` ones) and the caption says which
+    (`--json` has them all)."""
     right_set = set(right)
-    t = Table(title=title, title_justify="left", header_style="bold")
-    for c in columns:
-        t.add_column(c, justify="right" if c in right_set else "left")
-    for r in rows:
-        t.add_row(*("—" if v is None else safe_text(str(v)) for v in r))
+    body = [["—" if v is None else safe_text(str(v)) for v in r] for r in rows]
+    cols = list(columns)
+    whole = [
+        c in right_set or _whole([r[i] for r in body if i < len(r)]) for i, c in enumerate(cols)
+    ]
+    need = [
+        # a number column does not wrap, its header neither: the whole header counts
+        max([cell_len(r[i]) for r in body if i < len(r)] + [cell_len(c) if whole[i] else 1])
+        for i, c in enumerate(cols)
+    ]
+    # text columns wrap, down to a readable width (the first, the row's name, wider)
+    least = [need[i] if whole[i] else min(need[i], 18 if i == 0 else 10) for i in range(len(cols))]
+    keep = list(range(len(cols)))
+
+    def used(ix: list[int]) -> int:  # borders and padding: 3 per column, 1 at the end
+        return 1 + sum(3 + least[i] for i in ix)
+
+    limit = width or console.width
+    dropped: list[str] = []
+    # the row's names: the text columns before the first number (dimensions) stay
+    first_number = next((i for i, w in enumerate(whole) if w), len(cols))
+    names = set(range(max(first_number, 1))) | {
+        i for i, c in enumerate(cols) if c in set(essential)
+    }
+    while used(keep) > limit:
+        spare = [i for i in keep if i not in names]
+        if not spare:
+            break
+        text = [i for i in spare if not whole[i]]
+        gone = text[-1] if text else spare[-1]
+        keep.remove(gone)
+        dropped.append(cols[gone])
+    caption = None
+    if dropped:
+        caption = (
+            f"not shown at {limit} columns: {', '.join(reversed(dropped))} "
+            "(a wider terminal or --json shows them)"
+        )
+    t = Table(
+        title=title, title_justify="left", header_style="bold", caption=caption,
+        caption_justify="left",
+    )  # fmt: skip
+    # widths are set here, not left to rich (which shrinks every column evenly, numbers too,
+    # once the wrappable ones are at their narrowest): numbers get theirs, text the rest
+    text = [i for i in keep if not whole[i]]
+    room = limit - 1 - 3 * len(keep) - sum(need[i] for i in keep if whole[i])
+    fixed: dict[int, int] = {}
+    if sum(need[i] for i in text) > room:
+        fixed = {i: least[i] for i in text}
+        while sum(fixed.values()) > room and max(fixed.values(), default=0) > 4:
+            fixed[max(fixed, key=lambda i: fixed[i])] -= 1  # the names wrap harder
+        extra = room - sum(fixed.values())
+        while extra > 0:
+            want = [i for i in text if fixed[i] < need[i]]
+            if not want:
+                break
+            widest = max(want, key=lambda i: need[i] - fixed[i])
+            fixed[widest] += 1
+            extra -= 1
+    for i in keep:
+        if whole[i]:
+            t.add_column(
+                cols[i],
+                justify="right" if cols[i] in right_set else "left",
+                no_wrap=True,
+                min_width=need[i],
+                overflow="fold",
+            )
+        else:
+            t.add_column(cols[i], justify="left", overflow="fold", width=fixed.get(i))
+    for r in body:
+        t.add_row(*(r[i] if i < len(r) else "" for i in keep))
     return t
 
 

@@ -46,6 +46,8 @@ QUESTIONS = [
     (["runaway"], "/api/v1/runaway"),
     (["coverage"], "/api/v1/coverage"),
     (["alerts"], "/api/v1/alerts"),
+    (["report"], "/api/v1/summary"),
+    (["report", "--since", "2026-11-10"], "/api/v1/summary?since=2026-11-10"),
     (["prices", "missing"], "/api/v1/prices/missing"),
     (["quarantine"], "/api/v1/quarantine?limit=50"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from unitecon.cli.main import run
@@ -49,3 +51,61 @@ def test_prices_show_gives_the_o3_price_cut(capsys: pytest.CaptureFixture[str]) 
         ("2025-06-10", "40"),
         (None, "8"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "kind", "words"),
+    [
+        (["costs", "--json"], 2, "error", "No ledger"),  # empty home
+        (["costs", "--by", "colour", "--json"], 2, "error", "Unknown dimension"),
+        (["costs", "--json", "--frobnicate"], 2, "usage", "frobnicate"),
+    ],
+)
+def test_json_errors_are_json_on_stderr(
+    argv: list[str], code: int, kind: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    if "colour" in argv:
+        from unitecon.ledger.store import Ledger
+
+        Ledger().close()  # an empty ledger
+    assert run(argv) == code
+    out, err = capsys.readouterr()
+    assert out == ""  # a script reading stdout gets no half answer
+    body = json.loads(err)
+    assert body["error"]["exit_code"] == code and body["error"]["code"] == kind
+    assert words in body["error"]["message"]
+
+
+def test_reversed_window_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from unitecon.ledger.store import Ledger
+
+    Ledger().close()
+    for cmd in (["costs"], ["unit"], ["anomalies"], ["tasks"], ["report"]):
+        assert run([*cmd, "--since", "2026-11-10", "--until", "2026-11-01"]) == 2, cmd
+        assert "must be after" in capsys.readouterr().err, cmd
+
+
+def test_ingest_exit_codes_tell_a_job_what_happened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0 all stored; 4 stored with quarantined records; 1 nothing accepted (README)."""
+    import json
+
+    good = '{"event_id": "e%d", "ts": "2026-11-01T00:00:00Z", "provider": "openai", ' \
+        '"model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 1}'  # fmt: skip
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(good % i for i in range(3)) + "\n")
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(good % 10 + "\n" + "{not json\n" + '{"ts": "2026-11-01"}\n')
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n" * 5)
+    assert run(["ingest", str(clean)]) == 0
+    capsys.readouterr()
+    assert run(["ingest", str(mixed), "--json"]) == 4
+    out = json.loads(capsys.readouterr().out)
+    assert out[0]["accepted"] == 1 and out[0]["quarantined"] == 2
+    assert run(["ingest", str(bad)]) == 1
+    assert "Nothing was accepted" in capsys.readouterr().out
+    assert run(["ingest", str(clean)]) == 0  # again: duplicates only, nothing wrong

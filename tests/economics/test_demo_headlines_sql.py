@@ -139,18 +139,24 @@ def test_variable_spend_customers_and_unpriced(demo: Path) -> None:
     from unitecon.analysis import Analysis
     from unitecon.analysis.answers import Filters
     from unitecon.ledger.store import Ledger
-    from unitecon.report.demo import write_report
+    from unitecon.report.html import local, write_report
+    from unitecon.terminal import money
 
     tokens, unpriced = _token_cost(demo)
     want = tokens + _unit_cost(demo) + _gpu_busy_cost(demo)
     (customers,) = _sql(demo, "SELECT count(DISTINCT customer_id) FROM events")[0]
     project = config.load(demo / "unitecon.yaml")
-    with Ledger(demo / "ledger.duckdb") as lg, Analysis(lg, project) as a:
-        costed = a.costed(Filters())
-        head = write_report(lg, costed.events, project, demo / "report.html").headline
-    assert head["variable spend (tokens, units, GPU time)"].quantize(CENT) == want.quantize(CENT)
-    assert head["customers"] == customers
-    assert head["events without a price"] == unpriced
+    with (
+        Ledger(demo / "ledger.duckdb") as lg,
+        Analysis(lg, project, demo / "unitecon.yaml") as a,
+    ):
+        rep = write_report(local(a), Filters(), demo / "report.html", analysis=a)
+        by_customer = a.costs(Filters(), by="customer")
+    assert rep.summary.variable_cost.quantize(CENT) == want.quantize(CENT)
+    html = (demo / "report.html").read_text(encoding="utf-8")
+    assert money(want) in html  # the report's headline and its cost tables
+    assert sum(1 for r in by_customer.rows if r.dims["customer"] is not None) == customers
+    assert sum(r.unpriced_events for r in by_customer.rows) == unpriced
 
 
 def test_plan_fees_cover_the_window(demo: Path) -> None:

@@ -66,7 +66,7 @@ def test_kill_mid_file_then_rerun_equals_clean_run(tmp_path: Path, monkeypatch) 
 
     clean_home = tmp_path / "clean"
     monkeypatch.setenv("UNITECON_HOME", str(clean_home))
-    assert run(["ingest", str(data), "--json"]) == 0
+    assert run(["ingest", str(data), "--json"]) == 4  # stored, its bad records quarantined
 
     killed_home = tmp_path / "killed"
     env = {**os.environ, "UNITECON_HOME": str(killed_home)}
@@ -79,7 +79,7 @@ def test_kill_mid_file_then_rerun_equals_clean_run(tmp_path: Path, monkeypatch) 
     assert 0 < partial < 441  # some chunks committed, not all
 
     monkeypatch.setenv("UNITECON_HOME", str(killed_home))
-    assert run(["ingest", str(data), "--json"]) == 0
+    assert run(["ingest", str(data), "--json"]) == 4  # stored, its bad records quarantined
 
     clean_events, clean_quarantine = _snapshot(clean_home)
     events, quarantine = _snapshot(killed_home)

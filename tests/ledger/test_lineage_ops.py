@@ -102,7 +102,7 @@ def test_forget_removes_a_sources_events_and_records_it(
 ) -> None:
     a = write_jsonl(tmp_path / "a.jsonl", [rec(1), rec(2), {"ts": "bad"}])
     b = write_jsonl(tmp_path / "b.jsonl", [rec(3)])
-    assert run(["ingest", str(a), str(b), "--json"]) == 0
+    assert run(["ingest", str(a), str(b), "--json"]) == 4  # stored; a's bad record quarantined
     capsys.readouterr()
     assert run(["forget", str(a), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -113,7 +113,7 @@ def test_forget_removes_a_sources_events_and_records_it(
         assert [(r["source"], r["rows_read"], r["status"]) for r in forgets] == [
             (str(a), 2, "done")
         ]
-    assert run(["ingest", str(a), "--json"]) == 0  # and it can come back
+    assert run(["ingest", str(a), "--json"]) == 4  # and it can come back (its bad record too)
     with Ledger() as led:
         assert led.count() == 3
     log = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -46,6 +47,10 @@ def test_tco_json_matches_the_model(tmp_path: Path) -> None:
     assert not {b["input"] for b in bars} & set(dropped)
     for p in data["files"].values():
         assert Path(p).exists()
+        if p.endswith(".html"):  # offline: plotly.js inlined, nothing fetched from a CDN
+            text = Path(p).read_text(encoding="utf-8")
+            assert not re.search(r"<script[^>]*\ssrc=", text)
+            assert "Plotly.newPlot" in text and len(text) > 1_000_000
 
 
 def test_demo_scenario_file_is_valid() -> None:
@@ -55,10 +60,10 @@ def test_demo_scenario_file_is_valid() -> None:
         "prompt_cache",
         "semantic_cache",
         "batch",
-        "self_host",
         "price_change",
-        "growth",
     ]
+    other = sc.load(sc.Scenario, Path(str(DEMO.joinpath("whatif-growth.yaml"))))
+    assert [t.kind for t in other.transformations] == ["self_host", "growth"]
 
 
 def test_errors_name_the_file_line_and_field() -> None:

@@ -317,3 +317,28 @@ def test_bill_vs_ledger(page: Any, dashboard: tuple[str, str]) -> None:
     assert page.console_errors == []
     ARTIFACTS.mkdir(exist_ok=True)
     card.screenshot(path=str(ARTIFACTS / "dashboard-bill-vs-ledger.png"))
+
+
+def test_tables_sort_and_download_as_csv(page: Any, dashboard: tuple[str, str]) -> None:
+    _open(page, dashboard, "/tasks")
+    table = page.locator("table").first
+    header = table.locator("th", has_text="Cost")
+    header.click()  # ascending
+    assert header.get_attribute("aria-sort") == "ascending"
+
+    def costs() -> list[float]:
+        cells = table.locator("tbody tr td:nth-child(5)").all_text_contents()
+        return [float(c.replace("$", "").replace(",", "")) for c in cells]
+
+    up = costs()
+    assert len(up) > 1 and up == sorted(up)
+    header.click()
+    assert header.get_attribute("aria-sort") == "descending"
+    assert costs() == sorted(up, reverse=True)
+    with page.expect_download() as got:
+        page.locator("a.csv").first.click()
+    text = Path(got.value.path()).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[0].startswith("Task,Feature,Customer,Started,Cost")
+    assert len(lines) == len(up) + 1  # a line per row, in the order shown
+    assert page.console_errors == []

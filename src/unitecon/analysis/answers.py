@@ -519,3 +519,83 @@ class Alerts(Model):
     """Anomalies of the last `days` days."""
     runaway_tasks: list[RunawayTask]
     """Runaway tasks started in the last `days` days."""
+
+
+# ---- the summary a board reads (the report's headline) -------------------------------------
+
+
+class MonthSummary(Model):
+    """One month of the window: revenue, fully loaded cost and margin (USD)."""
+
+    month: dt.date
+    """The month's first day."""
+    revenue: Decimal
+    variable_cost: Decimal
+    fixed_cost: Decimal
+    """Allocated fixed costs and idle self-hosted GPU time of the month."""
+    gross_margin: Decimal
+    """revenue - variable_cost - fixed_cost."""
+    gross_margin_pct: Decimal | None
+    tasks: int
+    successful_tasks: int
+    cost_per_successful_task: Decimal | None
+    """(variable + fixed) / successful tasks of the month, USD."""
+
+
+class CollapsedCustomer(Model):
+    """A customer whose usage is past the plan's zero-margin line (u0)."""
+
+    customer_id: str
+    plan: str
+    usage: Decimal
+    """Monthly run rate, in the plan's unit."""
+    u0: Decimal | None
+    """The usage at which this customer's gross margin reaches 0."""
+    revenue: Decimal
+    gross_margin: Decimal
+    """Over the window, USD."""
+    monthly_margin: Decimal
+    """A month's gross margin at the run rate, USD."""
+
+
+class Summary(Model):
+    """The headline of a period, what the report opens with (USD, for `since`..`until`).
+
+    Fully loaded cost = variable + fixed + idle (`unit metrics`); revenue and gross margin
+    from `margins`; budgets, anomalies, runaway tasks and collapse as their own questions.
+    """
+
+    filters: Filters
+    since: dt.datetime
+    """First instant of the period (UTC)."""
+    until: dt.datetime
+    """End of the period, exclusive (UTC)."""
+    variable_cost: Decimal
+    """Tokens, unit prices and busy self-hosted GPU time."""
+    fixed_cost: Decimal
+    """The project file's fixed costs in the period."""
+    idle_cost: Decimal
+    """Self-hosted GPU time provisioned and not used."""
+    total_cost: Decimal
+    """Fully loaded AI cost: variable + fixed + idle."""
+    revenue: Decimal
+    gross_margin: Decimal
+    """revenue - fully loaded cost (margins' fixed cost holds fixed and idle)."""
+    gross_margin_pct: Decimal | None
+    tasks: int
+    successful_tasks: int
+    cost_per_successful_task: Decimal | None
+    """Fully loaded cost / successful tasks, USD."""
+    variable_cost_per_successful_task: Decimal | None
+    months: list[MonthSummary]
+    """The trend, month by month."""
+    budgets: list[BudgetSummary]
+    """The budgets of the period's last month."""
+    budget_month: str | None
+    customers_past_collapse: list[CollapsedCustomer]
+    """Customers past their plan's zero-margin usage, worst monthly margin first."""
+    anomalies: int
+    top_anomalies: list[SpendAnomaly]
+    runaway_tasks: int
+    top_runaway_tasks: list[RunawayTask]
+    notes: list[str] = Field(default_factory=list)

@@ -36,6 +36,8 @@ from unitecon.analysis.answers import (
     BudgetDay,
     Budgets,
     BudgetState,
+    BudgetSummary,
+    CollapsedCustomer,
     CostRow,
     Costs,
     Coverage,
@@ -45,11 +47,13 @@ from unitecon.analysis.answers import (
     Filters,
     MarginTable,
     MissingPrice,
+    MonthSummary,
     Quarantine,
     QuarantineRecord,
     RunawayTask,
     RunawayTasks,
     SpendAnomaly,
+    Summary,
     Table,
     TagCoverage,
     TaskNode,
@@ -60,6 +64,8 @@ from unitecon.errors import LookupFailed, UniteconError
 from unitecon.ledger import dimensions
 
 ZERO = Decimal(0)
+TIME = ("day", "month")
+"""Dimensions whose rows are a time line: answered in time order."""
 
 
 def plain(v: Any) -> Any:
@@ -264,6 +270,8 @@ class Analysis:
         c = self.costed(f)
         rows, alloc = unit_rows(c, self.project, dim, {**(only or {}), **self.only(f)})
         views = one_time_views(c.source, c.window, self.project.fixed_costs) if loaded else []
+        if dim in TIME:  # a time line reads in time order; the special rows (__idle__) last
+            rows.sort(key=lambda r: (str(r.key).startswith("__"), str(r.key)))
         return UnitMetrics(
             filters=f,
             by=dim,
@@ -358,6 +366,8 @@ class Analysis:
         rows = _select(mg.in_month(m.rows, month) if month else m.rows, f)
         planned = _select(mg.in_month(m.planned, month) if month else m.planned, f)
         groups = mg.roll_up(rows, dim)  # type: ignore[arg-type]
+        if dim in TIME:  # in time order, not worst first
+            groups.sort(key=lambda g: (g.key[0] is None, str(g.key[0])))
         plan_f = {g.key[0]: g.fixed_cost for g in mg.roll_up(planned, dim)}  # type: ignore[arg-type]
         conc = mg.concentration(mg.roll_up(rows, "customer"))
         fx = m.inputs.fixed
@@ -436,6 +446,7 @@ class Analysis:
         from unitecon.governance import anomalies_from, data_end
         from unitecon.governance.overview import data_start, spend_by_day
 
+        check_window(f)
         cfg = self.project.governance.anomalies
         hist = None if f.since is None else f.since - dt.timedelta(days=cfg.history_days)
         events = self.events(f.model_copy(update={"since": hist}))
@@ -466,6 +477,7 @@ class Analysis:
         """Tasks with far more calls than the other tasks of their feature (agent loops)."""
         from unitecon.governance import runaway_tasks
 
+        check_window(f)
         cfg = self.project.governance.runaway
         period = Filters(since=f.since, until=f.until, feature=f.feature)
         found = runaway_tasks(self.events(period), cfg, None)
@@ -500,6 +512,99 @@ class Analysis:
         return Alerts.model_validate(
             {**plain(got.as_dict()), "anomalies": [_anomaly(a) for a in got.anomalies]}
         )
+
+    # -- the headline ------------------------------------------------------------------
+    def summary(self, f: Filters, top: int = 5) -> Summary:
+        """The period's headline, from the other questions: fully loaded cost (variable,
+        fixed, idle), revenue, gross margin, cost per successful task and their monthly
+        trend, the budgets of the period's last month, customers past collapse, the
+        largest anomalies and runaway tasks (`top` of each)."""
+        from unitecon.economics import analysis
+        from unitecon.economics import margins as mg
+        from unitecon.economics.metrics import cost_per_successful_task
+
+        if f.feature is not None or f.customer is not None:
+            raise UniteconError(
+                "The summary covers all spend of a period: use since/until, not feature or "
+                "customer (ask `costs`, `unit` or `margins` for those)."
+            )
+        units = self.units(f, by="feature")
+        m = self._margins(f)
+        months = mg.roll_up(m.rows, "month")
+        total = mg.totals(months)
+
+        def count(rows: list[Any], key: str) -> int:
+            return int(sum((Decimal(r.usage.get(key, 0)) for r in rows), ZERO))
+
+        tasks, successes = count(months, "tasks"), count(months, "successful_tasks")
+        trend = [
+            MonthSummary(
+                month=_day(g.key[0]),
+                revenue=g.revenue,
+                variable_cost=g.variable_cost,
+                fixed_cost=g.fixed_cost,
+                gross_margin=g.gross_margin,
+                gross_margin_pct=g.gross_margin_pct,
+                tasks=count([g], "tasks"),
+                successful_tasks=count([g], "successful_tasks"),
+                cost_per_successful_task=cost_per_successful_task(
+                    g.cost, count([g], "successful_tasks")
+                ),
+            )
+            for g in sorted(months, key=lambda g: str(g.key[0]))
+        ]
+        last = f.until - dt.timedelta(days=1) if f.until else None
+        budgets = self.budgets(last.replace(day=1) if last else None)
+        past = [
+            CollapsedCustomer(
+                customer_id=p.customer_id,
+                plan=pc.plan,
+                usage=p.usage,
+                u0=p.u0,
+                revenue=p.revenue,
+                gross_margin=p.gross_margin,
+                monthly_margin=p.monthly_margin,
+            )
+            for pc in analysis.collapse(m, None)
+            for p in pc.past("u0")
+        ]
+        past.sort(key=lambda c: (c.monthly_margin, c.customer_id))
+        anomalies = self.anomalies(f, top)
+        runaway = self.runaway(f, top)
+        return Summary(
+            filters=f,
+            since=units.since,
+            until=units.until,
+            variable_cost=units.variable_cost,
+            fixed_cost=units.fixed_cost,
+            idle_cost=units.idle_cost,
+            total_cost=units.total_cost,
+            revenue=total["revenue"],
+            gross_margin=total["gross_margin"],
+            gross_margin_pct=mg.margin_pct(total["gross_margin"], total["revenue"]),
+            tasks=tasks,
+            successful_tasks=successes,
+            cost_per_successful_task=cost_per_successful_task(units.total_cost, successes),
+            variable_cost_per_successful_task=cost_per_successful_task(
+                units.variable_cost, successes
+            ),
+            months=trend,
+            budgets=[
+                BudgetSummary.model_validate(b.model_dump(exclude={"days"}))
+                for b in budgets.budgets
+            ],
+            budget_month=budgets.month,
+            customers_past_collapse=past,
+            anomalies=anomalies.total,
+            top_anomalies=anomalies.anomalies,
+            runaway_tasks=runaway.total,
+            top_runaway_tasks=runaway.rows,
+            notes=[*units.notes, f"cost source: {m.inputs.cost_source}", *budgets.notes],
+        )
+
+
+def _day(v: Any) -> dt.date:
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
 
 
 def spark_lake(project: Any) -> Any:

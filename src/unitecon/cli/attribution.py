@@ -86,7 +86,7 @@ def unit(
 ) -> None:
     """Unit economics per feature, customer, agent or task type, variable and fully loaded.
 
-    Example: unitecon unit --by customer --loaded --only feature=support
+    Example: unitecon unit --by customer --loaded --only feature=support-agent
     """
     sel = _only(only or [])
     f = Filters(
@@ -97,6 +97,13 @@ def unit(
     )
     with session(config) as s:
         got = s.ask("units", f, by=by, loaded=loaded, **({"only": sel} if sel else {}))
+        if not as_json and not any(
+            r["requests"] for r in got.rows if not str(r["key"]).startswith("__")
+        ):
+            from unitecon.cli.empty import nothing_matched
+
+            nothing_matched(s, f)
+            return
     data = got.rows
     if as_json:
         emit_json(dump(got))
@@ -184,12 +191,17 @@ def tasks(
 ) -> None:
     """The most expensive tasks with their agent tree, outcome and rework.
 
-    Example: unitecon tasks --top 5 --feature support
+    Example: unitecon tasks --top 5 --feature support-agent
     """
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"), feature=feature)
     with session(config) as s:
         got = s.ask("tasks", f, limit=top)
         rows = got.rows
+        if not rows and not as_json:
+            from unitecon.cli.empty import nothing_matched
+
+            nothing_matched(s, f)
+            return
         details = [s.ask("task", task_id=r["task"]) for r in rows[: max(trees, 0)]]
     if as_json:
         emit_json(dump(got))

@@ -256,17 +256,35 @@ def alerts(
         bool, typer.Option(help="Exit with status 1 when any budget, anomaly or runaway alerts.")
     ] = False,
     days: Annotated[int, typer.Option(help="Anomalies and runaways of the last N days.")] = 7,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            help="Deliver them to the project file's governance.notify webhook (Slack JSON)."
+        ),
+    ] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Everything that needs attention now: budget alerts, recent spend anomalies and
-    runaway tasks. For a daily job: unitecon alerts --fail --json
+    runaway tasks. For a daily job: unitecon alerts --fail --notify --json
     """
     if days < 1:
         raise UniteconError("--days: at least 1")
     with session(config) as s:
         got = s.ask("alerts", days=days)
+        target = s.project.governance.notify if notify else None
+    if notify and target is None:
+        raise UniteconError(
+            "--notify: no webhook in the project file. Add, for example:\n\n"
+            "  governance:\n    notify: {webhook: https://hooks.slack.com/services/...}"
+        )
     flagged, found, loops = got.budgets, got.anomalies, got.runaway_tasks
+    if target is not None and (flagged or found or loops):
+        from unitecon.cli.notify import deliver
+
+        host = deliver(target, got)
+        if not as_json:
+            console.print(f"Delivered to {host}.", highlight=False)
     if as_json:
         emit_json(dump(got))
     elif got.as_of is None:

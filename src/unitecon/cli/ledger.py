@@ -54,6 +54,9 @@ def ingest(
 ) -> None:
     """Ingest usage files into the ledger (idempotent: re-running changes nothing).
 
+    Exit code 0: every record stored (or already there); 4: some records quarantined
+    (`unitecon quarantine`); 1: nothing accepted; 2: an error.
+
     Example: unitecon ingest traces/*.json events.jsonl
     """
     from unitecon.pipeline import ingest_paths
@@ -84,6 +87,19 @@ def ingest(
                 "`unitecon quarantine`."
             )
         raise typer.Exit(1)
+    if any(r.quarantined for r in results):
+        # stored, but some records were not: a scheduled job must be able to notice
+        if not as_json:
+            console.print(
+                f"[yellow]{sum(r.quarantined for r in results):,} records quarantined[/] "
+                f"(exit code {QUARANTINED}): `unitecon quarantine` lists them with their reason."
+            )
+        raise typer.Exit(QUARANTINED)
+
+
+QUARANTINED = 4
+"""`ingest`'s exit code when it stored events and quarantined others (1: nothing accepted,
+2: an error, 3: an internal error; README "Exit codes")."""
 
 
 def _print_ingest_summary(results: list[Any]) -> None:
@@ -159,6 +175,11 @@ def costs(
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
         got = s.ask("costs", f, by=by, limit=limit)
+        if not got.rows and not as_json:
+            from unitecon.cli.empty import nothing_matched
+
+            nothing_matched(s, f)
+            return
     if as_json:
         emit_json(dump(got))
         return
@@ -252,14 +273,13 @@ def demo(
 
 def _tour() -> None:
     """Show the demo through the real commands, each titled for the reader it serves."""
-    from importlib.resources import files
 
     from rich.rule import Rule
 
     from unitecon.cli.main import run
     from unitecon.ledger.store import home
 
-    scenarios = files("unitecon.demo").joinpath("scenarios")
+    scenarios = home() / "scenarios"  # the editable copies `run_demo` wrote
     out = home()
     steps = [
         ("Engineering — cost per successful task, rework, supervisor overhead",
@@ -275,10 +295,10 @@ def _tour() -> None:
          ["alerts", "--days", "30"]),
         ("Finance — who is past the margin-collapse line, and the plan design for 60%",
          ["collapse", "--top", "6", "--chart", str(out / "collapse.html")]),
-        ("Executive — 3-year TCO with NPV, payback and Monte Carlo ranges",
+        ("Executive — 3-year TCO on the ledger's measured volume: NPV, payback, Monte Carlo",
          ["tco", str(scenarios / "tco.yaml"), "--xlsx", str(out / "tco.xlsx"),
           "--charts", str(out / "charts")]),
-        ("Executive — what-if replay of the real traffic",
+        ("Executive — what-if replay of the real traffic: the savings levers",
          ["whatif", str(scenarios / "whatif.yaml"), "--charts", str(out / "charts")]),
     ]  # fmt: skip
     for title, argv in steps:
@@ -294,9 +314,15 @@ def _next_steps(summary: dict[str, Any]) -> None:
     import sys
 
     u = "unitecon" if shutil.which("unitecon") else os.path.relpath(sys.argv[0])
+    scenarios = Path(summary["scenarios"]["tco.yaml"]).parent
     console.print(
         "\n[bold]Next[/]\n"
-        f"  Report (open in a browser): [bold]{summary['report']}[/]\n"
+        f"  Report (open in a browser, offline): [bold]{summary['report']}[/]\n"
+        f"  TCO workbook: {summary['workbook']}\n"
+        f"  Scenario files to edit and re-run: {scenarios}\n"
+        f"    {u} tco {summary['scenarios']['tco.yaml']} --xlsx {summary['workbook']}\n"
+        f"    {u} whatif {summary['scenarios']['whatif.yaml']}\n"
+        f"  Your own period: {u} report --since 2026-10-01 --until 2026-11-01 --out oct.html\n"
         f"  Dashboard: {u} keys create read --name dashboard   # prints a login link\n"
         f"             {u} serve                               # http://127.0.0.1:4318/\n"
         f"  Explore:   {u} costs --by feature,model · {u} tasks --top 5 · "

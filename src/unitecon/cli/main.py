@@ -50,6 +50,7 @@ def _register() -> None:
         "audit",
         "billing",
         "prices",
+        "report",
     ):
         try:
             m = importlib.import_module(f"unitecon.cli.{mod}")
@@ -63,19 +64,38 @@ def _register() -> None:
 _register()
 
 
+def _json_error(code: int, kind: str, message: str) -> int:
+    """With `--json`, an error is JSON on stderr (stdout stays empty), the shape of the
+    read API's errors: {"error": {"exit_code", "code", "message"}}."""
+    import json
+
+    body = {"error": {"exit_code": code, "code": kind, "message": message}}
+    sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
+    return code
+
+
 def run(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI with `argv`; return the exit code. User errors print one message."""
+    """Run the CLI with `argv`; return the exit code. User errors print one message (JSON
+    on stderr under `--json`)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    as_json = "--json" in args
     try:
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except UniteconError as e:
+        if as_json:
+            return _json_error(2, "error", str(e))
         err_console.print(f"[bold red]error:[/] {e}", highlight=False)
         return 2
     except typer.Exit as e:
         return int(e.exit_code or 0)
     except typer.Abort:
+        if as_json:
+            return _json_error(1, "aborted", "aborted")
         err_console.print("aborted")
         return 1
     except typer.TyperException as e:  # usage errors: wrong option, missing argument
+        if as_json:
+            return _json_error(int(e.exit_code), "usage", e.format_message())
         show = getattr(e, "show", None)
         if callable(show):
             show()
@@ -87,8 +107,13 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         known = explain(e)
         if known is not None:  # disk full, read-only home, a damaged ledger: what to do
+            if as_json:
+                return _json_error(2, "error", str(known))
             err_console.print(f"[bold red]error:[/] {known}", highlight=False)
             return 2
+        if as_json:
+            msg = f"{type(e).__name__}: {e}. Please report this with the command you ran."
+            return _json_error(3, "internal", msg)
         err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
         err_console.print("Please report this with the command you ran.")
         return 3

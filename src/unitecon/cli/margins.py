@@ -96,13 +96,15 @@ def _print_margins(got: Any, limit: int) -> None:
     if got.month:
         period = f"month {got.month}, {period}"
     title = (
-        f"Margins by {by}, {period} (worst first) — revenue {money(rev)}, gross margin {money(gm)}"
+        f"Margins by {by}, {period} ({'in time order' if by == 'month' else 'worst first'})"
+        f" — revenue {money(rev)}, gross margin {money(gm)}"
     )
     if rev:
         title += f" ({_pct(gm / rev)})"
     if len(shown) < len(groups):
         title += f"; {len(shown)} of {len(groups)} rows"
-    console.print(table(title, cols, body, right=cols[1 + len(plan_col) :]))
+    key = ["revenue", "gross margin", "GM %"]  # at 80 columns, the others go first
+    console.print(table(title, cols, body, right=cols[1 + len(plan_col) :], essential=key))
 
 
 def _window_text(w: dict[str, Any]) -> str:

@@ -328,8 +328,9 @@ def compare(
     if plan not in ("on_demand", "reserved", "spot"):
         raise InputError(f"--plan must be on_demand, reserved or spot, got {plan!r}")
     workload = _workload(
-        input_len, output_len, cached_share, peak_tps, peak_to_average, from_ledger, feature
-    )
+        input_len, output_len, cached_share, peak_tps, peak_to_average, from_ledger, feature,
+        quiet=as_json,
+    )  # fmt: skip
     arch = catalog.find_architecture(model)
     deps = selfhost.candidates(arch, [catalog.find_gpu(g) for g in gpu]) if gpu else None
     result = selfhost.compare(
@@ -445,6 +446,7 @@ def _workload(
     peak_to_average: float,
     from_ledger: bool,
     feature: str | None,
+    quiet: bool = False,
 ) -> selfhost.Workload:
     """The workload from the options, or measured from the ledger for `--feature`."""
     if from_ledger:
@@ -455,6 +457,8 @@ def _workload(
 
         with Ledger(read_only=True) as ledger:
             measured = measured_workload(ledger, feature)
+        if quiet:  # --json: stdout holds the JSON only
+            return measured
         console.print(
             f"Measured on feature {feature!r}: {measured.input_len:,} input / "
             f"{measured.output_len:,} output tokens per request, "

@@ -42,6 +42,7 @@ QUESTIONS: dict[str, tuple[str, Any, bool]] = {
     "runaway": ("/api/v1/runaway", ans.RunawayTasks, True),
     "coverage": ("/api/v1/coverage", ans.Coverage, True),
     "alerts": ("/api/v1/alerts", ans.Alerts, False),
+    "summary": ("/api/v1/summary", ans.Summary, True),
 }
 
 

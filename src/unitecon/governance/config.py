@@ -13,6 +13,7 @@ Example::
            alert_at: [0.5, 0.8, 1.0]}
       anomalies: {k: 3, min_impact_usd: 10, min_ratio: 1.25, history_days: 28}
       runaway: {factor: 3, min_calls: 50}
+      notify: {webhook: "https://hooks.slack.com/services/T000/B000/XXXX"}
 """
 
 from __future__ import annotations
@@ -73,7 +74,20 @@ class RunawayConfig(_Strict):
     """... and never at or below this many calls."""
 
 
+class NotifyConfig(_Strict):
+    """Where `unitecon alerts --notify` delivers what needs attention."""
+
+    webhook: str = Field(pattern=r"^https?://")
+    """URL that takes a POST of JSON: a Slack incoming webhook, or any receiver."""
+    format: Literal["slack", "json"] = "slack"
+    """`slack`: {"text": ..., "blocks": [...]} (Slack, Mattermost, Rocket.Chat take it);
+    `json`: the alerts answer itself, as `unitecon alerts --json` prints it."""
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
 class GovernanceConfig(_Strict):
     budgets: list[Budget] = Field(default_factory=list)
     anomalies: AnomalyConfig = Field(default_factory=AnomalyConfig)
     runaway: RunawayConfig = Field(default_factory=RunawayConfig)
+    notify: NotifyConfig | None = None
+    """Webhook for `unitecon alerts --notify` (none: alerts are only printed)."""

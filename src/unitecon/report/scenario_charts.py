@@ -18,7 +18,7 @@ from unitecon.models.uncertainty import TornadoBar
 
 def _write(fig: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(str(path), include_plotlyjs="cdn", full_html=True)
+    fig.write_html(str(path), include_plotlyjs=True, full_html=True)  # offline: no CDN
     return path
 
 

@@ -11,7 +11,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from unitecon.analysis.answers import Alerts, Anomalies, Budgets, Coverage, RunawayTasks
+from unitecon.analysis.answers import (
+    Alerts,
+    Anomalies,
+    Budgets,
+    Coverage,
+    RunawayTasks,
+    Summary,
+)
 from unitecon.server.api import FilterParams, ReadKey, ask, cached, month_of
 from unitecon.server.errors import COMMON_RESPONSES
 
@@ -127,3 +134,23 @@ def alerts(
         return ask(request, lambda a: a.alerts(days))
 
     return cached(request, response, "alerts", answer, days=days)
+
+
+@router.get("/summary", response_model=Summary, summary="The period's headline (the report's)")
+def summary(
+    request: Request,
+    response: Response,
+    key: ReadKey,
+    f: FilterParams,
+    top: Annotated[int, Query(ge=0, le=100, description="Largest anomalies/runaways.")] = 5,
+) -> Summary:
+    """The headline of a period (`since`, `until`), as `unitecon report --json`: fully
+    loaded cost (variable, fixed, idle), revenue, gross margin, cost per successful task,
+    the monthly trend, the budgets of the period's last month, customers past collapse, the
+    largest anomalies and runaway tasks. Feature and customer filters do not apply.
+    """
+
+    def answer() -> Summary:
+        return ask(request, lambda a: a.summary(f, top))
+
+    return cached(request, response, "summary", answer, f=f, top=top)

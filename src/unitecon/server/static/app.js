@@ -171,26 +171,65 @@ function chart(parent, id, title, traces, layout = {}) {
 }
 const moneyAxis = { tickprefix: "$", separatethousands: true, rangemode: "tozero" };
 
+/** A table of `rows`: click a header to sort by it (numbers by value), "CSV" downloads
+ * the rows as the answer gives them (raw values, not the formatted cells). */
 function tableOf(parent, cols, rows, opts = {}) {
   const t = el("<table><thead><tr></tr></thead><tbody></tbody></table>");
   const head = t.querySelector("tr");
-  for (const c of cols) head.appendChild(el(`<th class="${c.num ? "num" : ""}">${esc(c.label)}</th>`));
   const body = t.querySelector("tbody");
-  for (const r of rows) {
-    const tr = document.createElement("tr");
-    for (const c of cols) {
-      const v = c.get(r);
-      const td = document.createElement("td");
-      if (c.num) td.className = "num";
-      if (c.sign && num(c.raw(r)) < 0) td.classList.add("neg");
-      td.textContent = v;
-      tr.appendChild(td);
+  const value = (c, r) => (c.raw ? c.raw(r) : c.get(r));
+  let shown = rows.slice();
+  const fill = () => {
+    body.replaceChildren();
+    for (const r of shown) {
+      const tr = document.createElement("tr");
+      for (const c of cols) {
+        const v = c.get(r);
+        const td = document.createElement("td");
+        if (c.num) td.className = "num";
+        if (c.sign && num(c.raw(r)) < 0) td.classList.add("neg");
+        td.textContent = v;
+        tr.appendChild(td);
+      }
+      if (opts.onClick) { tr.className = "clickable"; tr.tabIndex = 0; tr.onclick = () => opts.onClick(r, tr); }
+      body.appendChild(tr);
     }
-    if (opts.onClick) { tr.className = "clickable"; tr.tabIndex = 0; tr.onclick = () => opts.onClick(r, tr); }
-    body.appendChild(tr);
-  }
+  };
+  cols.forEach((c) => {
+    const th = el(`<th class="${c.num ? "num " : ""}sortable" tabindex="0" aria-sort="none" title="sort">${esc(c.label)}</th>`);
+    const sort = () => {
+      const asc = th.getAttribute("aria-sort") !== "ascending";
+      for (const h of head.children) h.setAttribute("aria-sort", "none");
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      // numbers by value: the answer's raw value, or the cell's text without $ , % and spaces
+      const key = (r) => {
+        if (!c.num) return String(c.get(r) ?? "");
+        const v = c.raw ? num(c.raw(r)) : num(String(c.get(r)).replace(/[$,%\s]/g, "").replace("—", ""));
+        return v === null || Number.isNaN(v) ? -Infinity : v;
+      };
+      shown = rows.slice().sort((a, b) => {
+        const x = key(a), y = key(b);
+        const o = c.num ? (x === y ? 0 : x < y ? -1 : 1) : x.localeCompare(y);
+        return asc ? o : -o;
+      });
+      fill();
+    };
+    th.onclick = sort;
+    th.onkeydown = (e) => { if (e.key === "Enter") sort(); };
+    head.appendChild(th);
+  });
+  fill();
   parent.appendChild(t);
-  if (!rows.length) note(parent, opts.empty || "Nothing to show for these filters.");
+  if (!rows.length) { note(parent, opts.empty || "Nothing to show for these filters."); return t; }
+  const csv = () => {
+    const cell = (v) => { const s = v == null ? "" : String(v); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+    const lines = [cols.map((c) => cell(c.label)).join(",")];
+    for (const r of shown) lines.push(cols.map((c) => cell(value(c, r))).join(","));
+    return lines.join("\n") + "\n";
+  };
+  const a = el(`<a class="csv" href="#" download="${esc(opts.name || "table")}.csv">CSV</a>`);
+  a.onclick = () => { a.href = URL.createObjectURL(new Blob([csv()], { type: "text/csv" })); };
+  parent.appendChild(a);
   return t;
 }
 

@@ -1,0 +1,57 @@
+"""`unitecon report`: the period's headline and the self-contained HTML report of any ledger.
+
+Examples:
+    unitecon report
+    unitecon report --since 2026-10-01 --until 2026-11-01 --out october.html
+    unitecon report --json          # the headline, as GET /api/v1/summary returns it
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from unitecon.analysis.answers import Filters
+from unitecon.cli.output import console, emit_json, parse_date
+from unitecon.cli.session import dump, session
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the headline as JSON only.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Project file (default: ./unitecon.yaml).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+
+
+def report(
+    since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: report.html in the data dir)."),
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The period's headline (fully loaded cost, revenue, margin, cost per successful task,
+    budgets, risks) and a self-contained HTML report with a table beside every chart.
+
+    Example: unitecon report --since 2026-10-01 --until 2026-11-01 --out october.html
+    """
+    from unitecon.ledger.store import home
+    from unitecon.report.html import write_report
+
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
+    with session(config) as s:
+        if as_json:
+            emit_json(dump(s.ask("summary", f)))
+            return
+        path = out or home() / "report.html"
+        local = s._local()
+        rep = write_report(s.ask, f, path, source=str(s.ledger), analysis=local)
+    rep.print_summary(console)
+    console.print(f"Report (open in a browser, works offline): [bold]{rep.path}[/]")
