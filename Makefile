@@ -46,6 +46,7 @@ check: lint types test
 bench: $(STAMP)
 	$(BIN)/python bench/ledger.py --rows 10000000 --runs 2
 	$(BIN)/python bench/montecarlo.py
+	$(BIN)/python bench/cli.py
 
 clean:
 	rm -rf $(VENV) .venv-focus .unitecon .pytest_cache .mypy_cache .ruff_cache
