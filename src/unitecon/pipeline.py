@@ -78,6 +78,22 @@ def _unreadable(ledger: Ledger, path: Path, kind: str | None, e: Exception) -> I
 DEMO_MARKER = "# The demo's project file."
 
 
+def demo_ledger(home_dir: Path, *, days: int = 60, customers: int = 200, seed: int = 7) -> Path:
+    """A demo data directory without the report or tour: demo traffic generated under
+    `home_dir/demo`, ingested into `home_dir/ledger.duckdb` through the real readers, and the
+    demo's project file. Returns the ledger's path (tests and benchmarks start here)."""
+    from unitecon.demo import generate
+    from unitecon.ingest import read_path
+
+    files = generate(home_dir / "demo", seed=seed, days=days, customers=customers)
+    path = home_dir / "ledger.duckdb"
+    with Ledger(path) as ledger:
+        for f in files.all:
+            ledger.ingest(str(f), read_path(f, None))
+    write_demo_project(home_dir)
+    return path
+
+
 def write_demo_project(home_dir: Path) -> Path:
     """Copy the demo project file to `home_dir/unitecon.yaml` (never over a user's own)."""
     from importlib.resources import files

@@ -21,7 +21,6 @@ from unitecon import config
 from unitecon.analysis import Analysis
 from unitecon.analysis.answers import Filters
 from unitecon.cli.session import dump
-from unitecon.ingest import read_path
 from unitecon.ledger.store import Ledger
 
 pytestmark = pytest.mark.spark
@@ -69,17 +68,12 @@ def _spark_or_skip() -> None:
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 7-day demo ledger (the smallest the generator makes), its project file, its lake."""
-    from unitecon.demo import generate
     from unitecon.ledger.lake import export
-    from unitecon.pipeline import write_demo_project
+    from unitecon.pipeline import demo_ledger
 
     root = tmp_path_factory.mktemp("engines")
-    files = generate(root / "demo", days=7, customers=10)
-    with Ledger(root / "ledger.duckdb") as lg:
-        for path in files.all:
-            lg.ingest(str(path), read_path(path, None))
+    with Ledger(demo_ledger(root, days=7, customers=10), read_only=True) as lg:
         export(lg, root / "lake")
-    write_demo_project(root)
     return root
 
 

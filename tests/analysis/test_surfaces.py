@@ -17,8 +17,6 @@ from fastapi.testclient import TestClient
 
 from unitecon import config, engine
 from unitecon.cli.main import run
-from unitecon.ingest import read_path
-from unitecon.ledger.store import Ledger
 from unitecon.server.app import Settings, create_app
 from unitecon.server.auth import KeyStore
 
@@ -56,15 +54,10 @@ QUESTIONS = [
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 7-day demo ledger and the demo's project file, in a data directory."""
-    from unitecon.demo import generate
-    from unitecon.pipeline import write_demo_project
+    from unitecon.pipeline import demo_ledger
 
     home = tmp_path_factory.mktemp("surfaces")
-    files = generate(home / "demo", days=7, customers=12)
-    with Ledger(home / "ledger.duckdb") as lg:
-        for path in files.all:
-            lg.ingest(str(path), read_path(path, None))
-    write_demo_project(home)
+    demo_ledger(home, days=7, customers=12)
     return home
 
 

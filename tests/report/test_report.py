@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 
 from unitecon.cli.main import run
-from unitecon.ingest import read_path
-from unitecon.ledger.store import Ledger
 from unitecon.terminal import money
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -24,15 +22,10 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 14-day demo ledger and the demo's project file, in a data directory."""
-    from unitecon.demo import generate
-    from unitecon.pipeline import write_demo_project
+    from unitecon.pipeline import demo_ledger
 
     home = tmp_path_factory.mktemp("report")
-    files = generate(home / "demo", days=14, customers=12)
-    with Ledger(home / "ledger.duckdb") as lg:
-        for path in files.all:
-            lg.ingest(str(path), read_path(path, None))
-    write_demo_project(home)
+    demo_ledger(home, days=14, customers=12)
     return home
 
 

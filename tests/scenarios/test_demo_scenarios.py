@@ -12,23 +12,18 @@ import duckdb
 import pytest
 
 from unitecon.cli.main import run
-from unitecon.ingest import read_path
-from unitecon.ledger.store import Ledger
 from unitecon.models import scenario as sc
 from unitecon.models import tco
-from unitecon.pipeline import write_demo_project, write_demo_scenarios
+from unitecon.pipeline import write_demo_scenarios
 
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from unitecon.demo import generate
+    """A 7-day demo ledger and the demo's project file, in a data directory."""
+    from unitecon.pipeline import demo_ledger
 
     home = tmp_path_factory.mktemp("scenarios")
-    files = generate(home / "demo", days=7, customers=12)
-    with Ledger(home / "ledger.duckdb") as lg:
-        for path in files.all:
-            lg.ingest(str(path), read_path(path, None))
-    write_demo_project(home)
+    demo_ledger(home, days=7, customers=12)
     return home
 
 
