@@ -213,7 +213,12 @@ def test_selfhost_compare_shows_shapes_pricing_and_people(
     assert isinstance(fleets, dict) and fleets["pricing"] == "reserved_3y"
     assert fleets["people_monthly_usd"] == "20833.33"  # 1 FTE x 250,000 / 12
     o = fleets["options"][0]
-    assert o["cloud"] == "aws" and o["gpus_per_node"] in (1, 8) and o["price_source"]
+    assert o["cloud"] == "aws" and o["gpus_per_node"] in (1, 8)
+    # every price says where it comes from, or that it has no source and where to check it
+    if o["price_status"] == "sourced":
+        assert o["price_source"].startswith("https://") and o["price_seen"]
+    else:
+        assert o["price_status"] == "unsourced" and o["price_check_at"].startswith("https://")
     # total = nodes x node $/h x 730 + people
     nodes = float(o["nodes"]) * float(o["node_usd_per_hour"]) * 730
     assert float(o["total_monthly_usd"]) == pytest.approx(nodes + 20833.33, abs=1.0)

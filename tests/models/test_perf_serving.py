@@ -12,12 +12,22 @@ from unitecon.models.perf.step import (
     Efficiency,
     comm_time,
     compute_time,
+    kv_time,
     memory_time,
     step_time,
 )
 
 # Speed of light: no derating, no overheads, no reserve (hand arithmetic stays exact).
-IDEAL = Efficiency(1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+IDEAL = Efficiency(
+    bandwidth=1.0,
+    compute=1.0,
+    kv_bandwidth=1.0,
+    step_overhead_s=0.0,
+    allreduce_latency_s=0.0,
+    link=1.0,
+    request_overhead_s=0.0,
+    reserve_gib=0.0,
+)
 LLAMA8_ALWAYS_ON = 8_029_995_008 - 525_336_576  # all weights but the input embedding
 
 
@@ -25,9 +35,10 @@ def test_memory_time_batch_one_reads_the_weights() -> None:
     dep = deployment("Llama-3.1-8B", "H100", 1, "bf16")
     # context 0: no KV; weights 7,504,658,432 params · 2 B / 3.35e12 B/s = 4.480 ms
     assert memory_time(dep, IDEAL, 1, 0) == pytest.approx(LLAMA8_ALWAYS_ON * 2 / 3.35e12)
-    # plus KV: 1000 tokens · 131,072 B for each of 4 sequences
-    extra = memory_time(dep, IDEAL, 4, 1000) - memory_time(dep, IDEAL, 4, 0)
-    assert extra == pytest.approx(4 * 1000 * 131_072 / 3.35e12)
+    # the weights' roof does not depend on the context; the KV reads are the attention's:
+    # 1000 tokens · 131,072 B for each of 4 sequences
+    assert memory_time(dep, IDEAL, 4, 1000) == memory_time(dep, IDEAL, 4, 0)
+    assert kv_time(dep, IDEAL, 4, 1000) == pytest.approx(4 * 1000 * 131_072 / 3.35e12)
 
 
 def test_compute_time_dense_flops() -> None:
@@ -48,9 +59,11 @@ def test_tensor_parallel_all_reduce_time() -> None:
 
 def test_step_takes_the_larger_roof_plus_the_rest() -> None:
     dep = deployment("Llama-3.1-70B", "H100", 4, "bf16")
-    eff = Efficiency(step_overhead_s=2e-3)
+    eff = Efficiency(step_overhead_s=2e-3, layer_overhead_s=10e-6)
     s = step_time(dep, eff, 8, 500)
-    assert s.total_s == pytest.approx(max(s.memory_s, s.compute_s) + s.comm_s + 2e-3)
+    # GEMMs (larger roof) + attention kernels + all-reduces + 2 ms + 80 layers x 10 µs
+    gemms = max(s.memory_s, s.compute_s)
+    assert s.total_s == pytest.approx(gemms + s.attention_s + s.comm_s + 2e-3 + 80 * 10e-6)
     assert s.bound == "memory"  # 8 sequences is far below the critical batch
     assert step_time(dep, eff, 2048, 100).bound == "compute"
 
@@ -124,3 +137,29 @@ def test_prefix_cache_cuts_prefill_work() -> None:
     warm = serving.at_concurrency(dep, Efficiency(), Engine(), Lengths(4000, 200, 0.75), 32)
     assert warm.output_tok_s > cold.output_tok_s
     assert warm.gpu_s_per_input_token < cold.gpu_s_per_input_token
+
+
+def test_attention_kv_reads_add_to_the_gemms() -> None:
+    # Llama-3.1-8B BF16 on one H100 at ideal efficiency: KV per token 32 layers x 2 x 8 heads
+    # x 128 x 2 B = 131,072 B; 100 sequences at context 1,000 read 100 x 1000 x 131,072 B =
+    # 13.1 GB in 13.1e9 / 3.35e12 = 3.91 ms, on top of the weights' roof (7.50e9 params
+    # touched, the embedding is a gather, x 2 B / 3.35e12 = 4.48 ms > 100 x 15 GFLOP / 989e12).
+    dep = deployment("Llama-3.1-8B", "H100", 1, "bf16")
+    ideal = Efficiency(bandwidth=1, kv_bandwidth=1, compute=1, step_overhead_s=0)
+    s = step_time(dep, ideal, 100, 1000)
+    assert s.kv_s == pytest.approx(100 * 1000 * 131072 / 3.35e12)
+    assert s.attention_s == s.kv_s  # attention math (~0.3 ms) is under its reads
+    assert s.memory_s == pytest.approx(LLAMA8_ALWAYS_ON * 2 / 3.35e12)
+    assert s.total_s == pytest.approx(s.memory_s + s.kv_s)
+    assert s.bound == "memory"
+
+
+def test_low_precision_realizes_part_of_its_nominal_speedup() -> None:
+    # FP8 on an H100: nominal 1979 / 989 = 2.0x; with γ = 0.5 the realized peak is
+    # 989 · 2.0^0.5 = 1399 TFLOP/s, with γ = 1 the datasheet's 1979.
+    dep = deployment("Llama-3.1-8B", "H100", 1, "fp8")
+    assert dep.effective_peak_flop_s(Efficiency(lowp_exponent=1.0)) == pytest.approx(1979e12)
+    half = dep.effective_peak_flop_s(Efficiency(lowp_exponent=0.5))
+    assert half == pytest.approx(989e12 * (1979 / 989) ** 0.5)
+    bf16 = deployment("Llama-3.1-8B", "H100", 1, "bf16")
+    assert bf16.effective_peak_flop_s(Efficiency(lowp_exponent=0.5)) == pytest.approx(989e12)

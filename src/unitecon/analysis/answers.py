@@ -308,6 +308,10 @@ class SelfHostOption(Model):
     coverage_warning: str | None
     """What is outside the calibration data, when something is."""
     warning: str | None
+    price_status: str = "unsourced"
+    """'override', or the GPU catalog's 'sourced' / 'unsourced' per-GPU price."""
+    price_source: str = ""
+    """Where the catalog's per-GPU price was seen (URLs, dates); empty when unsourced."""
 
 
 class SelfHostComparison(Model):

@@ -180,6 +180,7 @@ def _predict_dict(
         "step_ms": {
             "memory": round(point.step.memory_s * 1e3, 3),
             "compute": round(point.step.compute_s * 1e3, 3),
+            "attention": round(point.step.attention_s * 1e3, 3),
             "communication": round(point.step.comm_s * 1e3, 3),
             "overhead": round(point.step.overhead_s * 1e3, 3),
         },
@@ -390,8 +391,11 @@ def _fleets_dict(c: selfhost.FleetComparison, top: int) -> dict[str, Any]:
                 "nodes": f.nodes,
                 "node_usd_per_hour": selfhost.money(f.shape.usd_h[c.plan], Decimal("0.0001")),
                 "price_derived": c.plan in f.shape.derived,
+                "price_status": f.shape.price_status,
                 "price_date": f.shape.price_date,
+                "price_seen": f.shape.seen,
                 "price_source": f.shape.source,
+                "price_check_at": f.shape.check_at,
                 "nodes_monthly_usd": f.monthly_usd[c.plan],
                 "total_monthly_usd": f.total_usd(c.plan, c.people),
                 "ratio_to_api": round(float(c.ratio(f)), 4),
@@ -416,7 +420,9 @@ def _print_fleets(c: selfhost.FleetComparison, top: int) -> None:
             f"{o['gpus_per_node']}x {o['gpu_id']}",
             f"TP{o['tensor_parallel']} {o['precision']}",
             o["nodes"],
-            money(o["node_usd_per_hour"]) + ("*" if o["price_derived"] else ""),
+            money(o["node_usd_per_hour"])
+            + ("*" if o["price_derived"] else "")
+            + ("†" if o["price_status"] == "unsourced" else ""),
             money(o["nodes_monthly_usd"]),
             money(o["total_monthly_usd"]),
             _ratio(o["ratio_to_api"]),
@@ -434,6 +440,11 @@ def _print_fleets(c: selfhost.FleetComparison, top: int) -> None:
         "(project file `selfhost:` or --mlops-fte). * price derived from on-demand "
         "(1y 0.586, 3y 0.439, spot 0.35); dated sources in --json."
     )
+    if any(o["price_status"] == "unsourced" for o in r["options"]):
+        console.print(
+            "† UNSOURCED price: a recalled list price no source was seen for; check it on the "
+            "provider's page (price_check_at in --json) before relying on it."
+        )
     if r["ranking_note"]:
         console.print(f"[bold yellow]warning:[/] {r['ranking_note']}")
 
@@ -502,6 +513,8 @@ def _option_dict(o: selfhost.Option) -> dict[str, Any]:
         "conservative_monthly_usd": o.conservative_monthly_usd,
         "coverage_warning": o.coverage.warning,
         "warning": o.warning,
+        "price_status": o.price_status,
+        "price_source": o.price_source if o.price_status == "sourced" else "",
     }
 
 
@@ -532,7 +545,8 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
             o["replicas"],
             f"{o['tokens_per_s_per_replica']:,.0f}",
             o["bound"],
-            money(o["monthly_usd"]["on_demand"]),
+            money(o["monthly_usd"]["on_demand"])
+            + ("†" if o["price_status"] == "unsourced" else ""),
             money(o["monthly_usd"]["reserved"]),
             money(o["monthly_usd"]["spot"]),
             f"{o['break_even_mtok_per_month']:,.0f}",
@@ -555,6 +569,11 @@ def _print_compare(c: selfhost.Comparison, top: int) -> None:
         f"break-even: monthly volume above which the {c.plan} fleet beats the API. Ranked by "
         "the monthly cost if throughput is at the low end of each option's band."
     )
+    if any(o["price_status"] == "unsourced" for o in r["options"]):
+        console.print(
+            "† UNSOURCED per-GPU price (the GPU table marks it unverified): pass --gpu-price "
+            "GPU=USD to use a quoted one."
+        )
     if r["ranking_note"]:
         console.print(f"[bold yellow]warning:[/] {r['ranking_note']}")
     best = c.cheapest

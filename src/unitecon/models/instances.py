@@ -2,8 +2,16 @@
 
 `data/instances.csv` lists the big three clouds' shapes (GPU count per node, node $/hour
 on demand, and where published the 1-year and 3-year reserved and spot rates, each with a
-region, a date and a source URL). Per-GPU marketplaces (Lambda, RunPod, ...) rent 1, 2, 4 or
-8 GPUs at the per-GPU mid price of the GPU catalog (`perf/data/gpus.csv`).
+region). Every row says where its prices come from (`price_status`):
+
+- `sourced`: the figures appear at `source` (a URL), valid as of `price_date`, and we read
+  them there on `seen`;
+- `unsourced`: no source was seen for the figures (list prices recalled, not verified);
+  `source` is empty and `check_at` names the provider's price page to verify them on.
+
+Per-GPU marketplaces (Lambda, RunPod, ...) rent 1, 2, 4 or 8 GPUs at the per-GPU mid price
+of the GPU catalog (`perf/data/gpus.csv`, a copy of `shared/data/gpus.csv`), whose
+`price_source` / `price_date` columns carry their sources (or 'unverified').
 
 A blank rate is derived from the on-demand one with `COMMITMENT` (the ratios of AWS's
 p5.48xlarge row: 1y 57.63/98.32 = 0.586, 3y 43.16/98.32 = 0.439; spot 0.35, an assumption).
@@ -52,6 +60,12 @@ class Shape:
     region: str
     price_date: str
     source: str
+    price_status: str = "unsourced"
+    """'sourced' (figures seen at `source`) or 'unsourced' (module docstring)."""
+    seen: str = ""
+    """Date the figures were read at `source` (sourced rows)."""
+    check_at: str = ""
+    """The provider's price page to verify an unsourced row on."""
 
     def per_gpu(self, plan: str) -> Decimal:
         return self.usd_h[plan] / self.gpus
@@ -70,12 +84,29 @@ def _prices(row: dict[str, str]) -> tuple[dict[str, Decimal], tuple[str, ...]]:
     return out, tuple(derived)
 
 
+PRICE_STATUSES = ("sourced", "unsourced")
+
+
+def _check_row(line: int, r: dict[str, str]) -> None:
+    """A sourced row names its URL and the dates; an unsourced one says where to check."""
+    where = f"instances.csv line {line} ({r['instance']})"
+    if r["price_status"] not in PRICE_STATUSES:
+        raise InputError(f"{where}: price_status must be one of {PRICE_STATUSES}")
+    if r["price_status"] == "sourced" and not (
+        r["source"].startswith("http") and r["seen"] and r["price_date"]
+    ):
+        raise InputError(f"{where}: a sourced price needs source (URL), price_date and seen")
+    if r["price_status"] == "unsourced" and (r["source"] or not r["check_at"]):
+        raise InputError(f"{where}: an unsourced price has no source but a check_at page")
+
+
 @cache
 def cloud_shapes() -> tuple[Shape, ...]:
     """The packaged cloud shapes."""
     text = resources.files("unitecon.models").joinpath("data", "instances.csv")
     out = []
-    for r in csv.DictReader(text.read_text("utf-8").splitlines()):
+    for line, r in enumerate(csv.DictReader(text.read_text("utf-8").splitlines()), start=2):
+        _check_row(line, r)
         prices, derived = _prices(r)
         out.append(
             Shape(
@@ -88,6 +119,9 @@ def cloud_shapes() -> tuple[Shape, ...]:
                 r["region"],
                 r["price_date"],
                 r["source"],
+                r["price_status"],
+                r["seen"],
+                r["check_at"],
             )
         )
     return tuple(out)
@@ -103,7 +137,20 @@ def marketplace_shapes() -> list[Shape]:
         for n in (1, 2, 4, 8):
             prices = {p: mid * n * COMMITMENT[p] for p in PLANS}
             derived = tuple(p for p in PLANS if p != "on_demand")
-            out.append(Shape("marketplace", f"{n}x {g.key}", g.key, n, prices, derived, "", "", ""))
+            out.append(
+                Shape(
+                    "marketplace",
+                    f"{n}x {g.key}",
+                    g.key,
+                    n,
+                    prices,
+                    derived,
+                    "",
+                    g.price_date,
+                    g.price_source if g.price_status == "sourced" else "",
+                    g.price_status,
+                )
+            )
     return out
 
 

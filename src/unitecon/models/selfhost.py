@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from genai_prices import Usage, calc_price
@@ -176,7 +176,7 @@ def mismatch_warning(dep: Deployment, point: OperatingPoint, eff: Efficiency) ->
     """
     if point.bound != "memory":
         return None
-    used = point.step.compute_s / point.step.total_s * eff.compute
+    used = point.step.flops_s / point.step.total_s * eff.compute
     if used >= 0.15:
         return None
     return (
@@ -205,6 +205,10 @@ class Option:
     conservative_monthly_usd: Decimal
     """Monthly cost (ranking plan) if throughput is at the low end of the band [USD/month]."""
     warning: str | None = None
+    price_status: str = "unsourced"
+    """'override' (given by the caller), or the GPU catalog's 'sourced' / 'unsourced'."""
+    price_source: str = ""
+    """Where the catalog's per-GPU price range was seen (URLs and dates in the GPU table)."""
 
     @property
     def calibrated(self) -> bool:
@@ -339,7 +343,13 @@ def compare(
         except UniteconError as e:
             skipped.append(f"{label}: {e}")
             continue
-        options.append(_option(dep, workload, point, plans.rates(rate), api, plan, eff, engine))
+        option = _option(dep, workload, point, plans.rates(rate), api, plan, eff, engine)
+        if dep.gpu.key in (on_demand_usd_h or {}):
+            option = replace(option, price_status="override", price_source="")
+        else:
+            source = f"{dep.gpu.price_source} ({dep.gpu.price_date})"
+            option = replace(option, price_status=dep.gpu.price_status, price_source=source)
+        options.append(option)
     # Rank on the low end of each band: an option outside the calibration data must be
     # cheaper even if its throughput disappoints as far as its band allows.
     options.sort(

@@ -288,6 +288,8 @@ def _option(o: Any) -> SelfHostOption:
         throughput_band=[round(o.coverage.low, 3), round(o.coverage.high, 3)],
         coverage_warning=o.coverage.warning,
         warning=o.warning,
+        price_status=o.price_status,
+        price_source=o.price_source if o.price_status == "sourced" else "",
     )
 
 

@@ -8,11 +8,14 @@ inference-economics notebook for the MoE expert coverage 1 - (1 - k/E)^T.
 
 from __future__ import annotations
 
+from functools import cache
+
 from unitecon.models.perf.catalog import Architecture
 
 FFN_MATRICES = 3  # gated FFN: gate, up, down
 
 
+@cache
 def attention_params(a: Architecture) -> int:
     """Attention weights per layer [parameters].
 
@@ -30,6 +33,7 @@ def attention_params(a: Architecture) -> int:
     return 2 * d * n_q * a.head_dim + 2 * d * a.kv_heads * a.head_dim
 
 
+@cache
 def expert_params(a: Architecture) -> int:
     """One expert's FFN [parameters] = 3·d·d_moe."""
     return FFN_MATRICES * a.hidden * a.moe_intermediate
@@ -43,11 +47,13 @@ def _dense_ffn_params(a: Architecture) -> int:
     return (a.layers - _moe_layers(a)) * FFN_MATRICES * a.hidden * a.intermediate
 
 
+@cache
 def routed_expert_params(a: Architecture) -> int:
     """All routed experts of all MoE layers [parameters]."""
     return _moe_layers(a) * a.experts * expert_params(a)
 
 
+@cache
 def always_on_params(a: Architecture) -> int:
     """Weights every token touches, excluding the embedding table [parameters].
 
@@ -58,12 +64,14 @@ def always_on_params(a: Architecture) -> int:
     return a.layers * attention_params(a) + _dense_ffn_params(a) + shared + a.vocab * a.hidden
 
 
+@cache
 def total_params(a: Architecture) -> int:
     """All parameters [count]: always-on + routed experts + input embedding (if untied)."""
     embed = 0 if a.tied_embeddings else a.vocab * a.hidden
     return always_on_params(a) + routed_expert_params(a) + embed
 
 
+@cache
 def active_params(a: Architecture) -> int:
     """Parameters one decode token multiplies by (the LM head included) [count].
 

@@ -13,7 +13,7 @@ compared:
   the saturated rows' inter-token latency is reported as secondary.
 
 A row's *source* (its table or publication) is the unit of leave-one-source-out validation
-(`scripts/fit_perf.py --cv`).
+(`scripts/fit_perf.py`; `held_out()` recomputes it from the stored per-fold factors).
 
 `scripts/fit_perf.py` fits the factors and stores them in `data/fitted.json`, read by
 `fitted()`.
@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields, replace
 from functools import cache
 from importlib import resources
 from statistics import median
+from typing import Any
 
 from unitecon.models.perf.catalog import find_gpu
 from unitecon.models.perf.engines import engine_name
@@ -213,13 +214,33 @@ def calibrated_gpus() -> frozenset[str]:
     return frozenset(find_gpu(r.gpu).key for r in rows())
 
 
+def _stored() -> dict[str, Any]:
+    path = resources.files("unitecon.models.perf").joinpath("data", "fitted.json")
+    try:
+        data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    return data
+
+
+def _efficiency(stored: dict[str, Any]) -> Efficiency:
+    names = {f.name for f in fields(Efficiency)}
+    return Efficiency(**{k: float(v) for k, v in stored.items() if k in names})
+
+
+def fold_efficiencies() -> dict[str, Efficiency]:
+    """Per held-out source, the factors fitted on the other sources (`fitted.json` cv.folds)."""
+    folds = _stored().get("cv", {}).get("folds", {})
+    return {source: _efficiency(f) for source, f in folds.items()}
+
+
+def held_out() -> list[Comparison]:
+    """Leave-one-source-out comparisons recomputed from the stored per-fold factors."""
+    return [c for s, eff in fold_efficiencies().items() for c in compare_all(eff, {s})]
+
+
 @cache
 def fitted() -> Efficiency:
     """The efficiency factors `scripts/fit_perf.py` stored in `data/fitted.json`."""
-    path = resources.files("unitecon.models.perf").joinpath("data", "fitted.json")
-    try:
-        stored = json.loads(path.read_text("utf-8"))["efficiency"]
-    except FileNotFoundError:
-        return Efficiency()
-    names = {f.name for f in fields(Efficiency)}
-    return Efficiency(**{k: float(v) for k, v in stored.items() if k in names})
+    stored = _stored()
+    return _efficiency(stored["efficiency"]) if stored else Efficiency()

@@ -189,6 +189,17 @@ class Gpu:
     price_high_usd_h: Decimal | None
     source: str
     price_date: str
+    price_source: str = ""
+    """Where the per-GPU price range was seen (URLs), or 'unverified'."""
+
+    @property
+    def price_status(self) -> str:
+        """'sourced' when the price range names where it was seen (URL + date), else
+        'unsourced' (the shared table marks it 'unverified' or 'not fetched')."""
+        src = self.price_source.lower()
+        if not src or src == "unverified" or "not fetched" in src or "http" not in src:
+            return "unsourced"
+        return "sourced"
 
     @property
     def vendor(self) -> str:
@@ -311,6 +322,7 @@ def gpu_from_record(rec: GpuRecord) -> Gpu:
         price_high_usd_h=_decimal(rec.price_usd_per_gpu_hr_high),
         source=rec.spec_source or "",
         price_date=rec.price_date or "",
+        price_source=rec.price_source or "",
     )
 
 

@@ -311,7 +311,10 @@ def at_request_rate(
     for _ in range(60):
         point = at_batch(dep, eff, engine, lengths, batch)
         latency = point.ttft_s + (lengths.output_len - 1) * point.tpot_s
-        batch = 0.5 * batch + 0.5 * max(1.0, rate_per_s * latency)
+        new = 0.5 * batch + 0.5 * max(1.0, rate_per_s * latency)
+        if abs(new - batch) < 1e-9 * batch:
+            break
+        batch = new
     return at_batch(dep, eff, engine, lengths, batch)
 
 
