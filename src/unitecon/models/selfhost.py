@@ -289,17 +289,30 @@ def _option(
     )
 
 
+def released_precisions(arch: Architecture, precisions: Sequence[str]) -> tuple[str, ...]:
+    """The precisions to try, plus the model's released format when it is a weight-only one:
+    gpt-oss ships its experts in MXFP4 (openai/gpt-oss-*), and that is how it is served."""
+    extra = ("mxfp4",) if arch.name.lower().startswith("gpt-oss") else ()
+    return tuple(dict.fromkeys((*precisions, *extra)))
+
+
+def _runs(gpu: Gpu, prec: str) -> bool:
+    """BF16 and the weight-only MXFP4 run anywhere; FP8/FP4 need their tensor cores."""
+    return prec in ("bf16", "mxfp4") or prec in gpu.peak_flop_s
+
+
 def candidates(
     arch: Architecture,
     gpu_list: Iterable[Gpu] | None = None,
     precisions: Sequence[str] = ("bf16", "fp8"),
     tp_sizes: Sequence[int] = (1, 2, 4, 8),
 ) -> list[Deployment]:
-    """Every GPU x TP size x precision the GPU runs natively (FP8 needs FP8 tensor cores)."""
+    """Every GPU x TP size x precision the GPU runs natively (FP8 needs FP8 tensor cores),
+    plus the model's released weight-only format (`released_precisions`)."""
     out = []
     for gpu in gpu_list or gpus().values():
-        for prec in precisions:
-            if prec != "bf16" and prec not in gpu.peak_flop_s:
+        for prec in released_precisions(arch, precisions):
+            if not _runs(gpu, prec):
                 continue
             out += [deployment(arch, gpu, n, prec) for n in tp_sizes]
     return out
@@ -464,8 +477,8 @@ def compare_fleets(
     points: dict[tuple[str, int, str], OperatingPoint | str] = {}
     for shape in shapes or instances.shapes():
         gpu = gpus()[shape.gpu_id]
-        for prec in precisions:
-            if prec != "bf16" and prec not in gpu.peak_flop_s and prec != "mxfp4":
+        for prec in released_precisions(arch, precisions):
+            if not _runs(gpu, prec):
                 continue
             for tp in (n for n in (1, 2, 4, 8) if n <= shape.gpus):
                 key = (gpu.key, tp, prec)
