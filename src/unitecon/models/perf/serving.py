@@ -238,7 +238,10 @@ def _reasons(
     dep: Deployment, step: StepTime, batch: float, limit: str, lengths: Lengths
 ) -> list[str]:
     b_star = critical_batch(dep)
-    roofs = f"memory {step.memory_s * 1e3:.2f} ms vs compute {step.compute_s * 1e3:.2f} ms"
+    roofs = (
+        f"memory {step.bytes_s * 1e3:.2f} ms (weights {step.memory_s * 1e3:.2f}, KV cache "
+        f"{step.kv_s * 1e3:.2f}) vs compute {step.flops_s * 1e3:.2f} ms"
+    )
     if step.bound == "memory":
         out = [f"memory-bound: {roofs}; {_memory_reason(dep, batch, lengths, b_star)}"]
     else:
