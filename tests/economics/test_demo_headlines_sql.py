@@ -16,6 +16,31 @@ function), none of it through unitecon's pricing, attribution or economics code.
     customers      distinct customer_id
     plan fees      per customer-month: fee (starter 49, support-pro 199, team 35 x seats)
                     x days of the month in the contract and the window / days in the month
+
+The rest of the report's headline block (`report.html.headline`; the README names these
+figures but prints none of them), with the project file read here with `yaml.safe_load`:
+
+    window         [first event's UTC day, last event's UTC day + 1)
+    fixed          per monthly cost (monthly, or gb x usd_per_gb_month): M x d / D, d = days
+                    of the calendar month in the window, D = days in the month; per one-time
+                    cost A over N months from s: month of life k = [s + k months, s + k + 1
+                    months) recognizes A / N over its days, the window takes its days' part
+    idle           per UTC day of the window: $100.80 - busy cost of the day (above)
+    loaded         variable + fixed + idle
+    tasks          per (customer, month, feature): distinct coalesce(task_id, trace_id,
+                    event_id); successful: the last known `accepted` (by ts) is true
+    revenue        plan fees (above) + usage beyond the allowance, per customer-month, each
+                    to the cent: team 0.12 x max(0, tasks - 150 x seats x d / D); support-pro
+                    0.99 x resolutions (distinct conversations, else tasks, of support-agent
+                    holding a successful task)
+    gross margin   revenue - loaded;  margin % = gross margin / revenue
+    per success    loaded / successful tasks;  variable / successful tasks
+    budgets        spend of the window's last month: all variable cost, or its feature's
+    runaway        leaf calls per task > max(50, floor(3 x p99 of the feature's tasks' calls))
+
+Not re-derived here: the anomaly count, the budgets' forecasts and the customers past
+collapse are models (a weekday-adjusted baseline, a month-end forecast, a monthly run
+rate), checked by hand in tests/governance and tests/economics/test_handworked.py.
 """
 
 from __future__ import annotations
@@ -28,6 +53,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 from genai_prices import Usage, calc_price
 
 CENT = Decimal("0.01")
@@ -72,19 +98,29 @@ def _weight(sample_rate: float | None) -> Decimal:
     return round(Decimal(1) / Decimal(repr(sample_rate)), 6)
 
 
-def _token_cost(home: Path) -> tuple[Decimal, int]:
+#: (month, feature) -> variable cost [USD]
+ByMonthFeature = dict[tuple[dt.date, str | None], Decimal]
+
+
+def _add(acc: ByMonthFeature, month: dt.date, feature: str | None, cost: Decimal) -> None:
+    acc[(month, feature)] = acc.get((month, feature), Decimal(0)) + cost
+
+
+def _token_cost(home: Path) -> tuple[ByMonthFeature, int]:
     rows = _sql(
         home,
         f"""
         SELECT provider, model, timezone('UTC', ts), input_tokens, cache_read_tokens,
-               cache_write_tokens, output_tokens, reasoning_tokens, sample_rate, batch, service_tier
+               cache_write_tokens, output_tokens, reasoning_tokens, sample_rate, batch,
+               service_tier, feature
         FROM events
         WHERE operation NOT IN {STRUCTURAL} AND endpoint IS NULL
           AND model IS NOT NULL AND model <> ''
         """,
     )
-    total, unpriced = Decimal(0), 0
-    for prov, model, naive, i, cr, cw, o, rs, rate, batch, tier in rows:
+    out: ByMonthFeature = {}
+    unpriced = 0
+    for prov, model, naive, i, cr, cw, o, rs, rate, batch, tier, feature in rows:
         ts = naive.replace(tzinfo=dt.UTC)
         ctx = {k: v for k, v in (("processing", "batch" if batch else None),
                                  ("service_tier", tier)) if v}  # fmt: skip
@@ -99,39 +135,57 @@ def _token_cost(home: Path) -> tuple[Decimal, int]:
         cost = p.total_price
         if prov == "anthropic" and ts >= dt.datetime(2026, 11, 1, tzinfo=dt.UTC):
             cost *= Decimal("0.9")
-        total += cost * _weight(rate)
-    return total, unpriced
+        _add(out, ts.date().replace(day=1), feature, cost * _weight(rate))
+    return out, unpriced
 
 
-def _unit_cost(home: Path) -> Decimal:
+def _unit_cost(home: Path) -> ByMonthFeature:
     rows = _sql(
         home,
         f"""
-        SELECT unit_type, units, sample_rate FROM events
+        SELECT unit_type, units, sample_rate, date_trunc('month', timezone('UTC', ts))::DATE,
+               feature
+        FROM events
         WHERE operation NOT IN {STRUCTURAL} AND endpoint IS NULL
           AND (model IS NULL OR model = '') AND unit_type IS NOT NULL
         """,
     )
-    return sum(
-        (Decimal(str(u)) * UNIT_RATES[t] * _weight(r) for t, u, r in rows if t in UNIT_RATES),
-        Decimal(0),
-    )
+    out: ByMonthFeature = {}
+    for t, u, r, month, feature in rows:
+        if t in UNIT_RATES:
+            _add(out, month, feature, Decimal(str(u)) * UNIT_RATES[t] * _weight(r))
+    return out
 
 
-def _gpu_busy_cost(home: Path) -> Decimal:
+DAY_COST = Decimal("100.80")  # 2 GPUs x $2.10/h x 24 h, the endpoint's provisioned day
+PROVISIONED_S = Decimal(2 * 86_400)  # GPU-seconds a day
+
+
+def _gpu_busy_cost(home: Path) -> ByMonthFeature:
+    """Each call's share of its day: $100.80 x its GPU-s / max(the day's GPU-s, 172,800)."""
     rows = _sql(
         home,
         """
-        SELECT CAST(timezone('UTC', ts) AS DATE) AS day, sum(duration_ms) FROM events
-        WHERE endpoint = 'llama-70b-h100' GROUP BY 1
+        SELECT CAST(timezone('UTC', ts) AS DATE) AS day, feature, duration_ms,
+               sum(duration_ms) OVER (PARTITION BY CAST(timezone('UTC', ts) AS DATE))
+        FROM events WHERE endpoint = 'llama-70b-h100'
         """,
     )
-    day_cost, provisioned = Decimal("100.80"), Decimal(2 * 86_400)
-    total = Decimal(0)
-    for _, ms in rows:
-        busy = Decimal(ms) / 1000 * 2  # 2 GPUs, concurrency 1
-        total += day_cost * busy / max(busy, provisioned)
-    return total
+    out: ByMonthFeature = {}
+    for day, feature, ms, day_ms in rows:
+        busy, day_busy = Decimal(ms) / 1000 * 2, Decimal(day_ms) / 1000 * 2  # 2 GPUs, conc. 1
+        _add(out, day.replace(day=1), feature, DAY_COST * busy / max(day_busy, PROVISIONED_S))
+    return out
+
+
+def _variable(home: Path) -> tuple[ByMonthFeature, int]:
+    """Variable cost per (month, feature): tokens + unit prices + busy GPU time."""
+    tokens, unpriced = _token_cost(home)
+    out: ByMonthFeature = {}
+    for part in (tokens, _unit_cost(home), _gpu_busy_cost(home)):
+        for (month, feature), cost in part.items():
+            _add(out, month, feature, cost)
+    return out, unpriced
 
 
 def test_variable_spend_customers_and_unpriced(demo: Path) -> None:
@@ -142,8 +196,8 @@ def test_variable_spend_customers_and_unpriced(demo: Path) -> None:
     from unitecon.report.html import local, write_report
     from unitecon.terminal import money
 
-    tokens, unpriced = _token_cost(demo)
-    want = tokens + _unit_cost(demo) + _gpu_busy_cost(demo)
+    by_month_feature, unpriced = _variable(demo)
+    want = sum(by_month_feature.values(), Decimal(0))
     (customers,) = _sql(demo, "SELECT count(DISTINCT customer_id) FROM events")[0]
     project = config.load(demo / "unitecon.yaml")
     with (
@@ -195,3 +249,226 @@ def test_plan_fees_cover_the_window(demo: Path) -> None:
     got = sum((it.amount for it in m.items if it.component in ("fee", "seats")), Decimal(0))
     assert got == want
     assert (m.inputs.window.since, m.inputs.window.until) == (lo, hi)
+
+
+# -- the rest of the headline: fixed, idle, loaded, revenue, margin, tasks, budgets, runaways
+
+
+def _window(home: Path) -> tuple[dt.date, dt.date]:
+    ((lo, hi),) = _sql(
+        home,
+        "SELECT min(timezone('UTC', ts))::DATE, max(timezone('UTC', ts))::DATE + 1 FROM events",
+    )
+    return lo, hi
+
+
+def _days(a: dt.date, b: dt.date) -> int:
+    return max(0, (b - a).days)
+
+
+def _month_end(month: dt.date) -> dt.date:
+    return month + dt.timedelta(days=calendar.monthrange(month.year, month.month)[1])
+
+
+def _months(lo: dt.date, hi: dt.date) -> list[dt.date]:
+    out, m = [], lo.replace(day=1)
+    while m < hi:
+        out.append(m)
+        m = _month_end(m)
+    return out
+
+
+def _plus_months(d: dt.date, k: int) -> dt.date:
+    y, m = divmod(d.month - 1 + k, 12)
+    year, month = d.year + y, m + 1
+    return d.replace(year=year, month=month, day=min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def _project(home: Path) -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.safe_load((home / "unitecon.yaml").read_text(encoding="utf-8"))
+    return raw
+
+
+def _fixed(home: Path, lo: dt.date, hi: dt.date) -> Decimal:
+    """The project file's fixed costs charged in [lo, hi) (module docstring)."""
+    total = Decimal(0)
+    for fc in _project(home)["fixed_costs"]:
+        if "amount" in fc:  # one-time: A / N per month of life, over that month's days
+            a, n = Decimal(str(fc["amount"])), int(fc["amortize_months"])
+            start = dt.date.fromisoformat(str(fc["start"]))  # YAML gives a date or a string
+            for k in range(n):
+                s, e = _plus_months(start, k), _plus_months(start, k + 1)
+                total += a / n * _days(max(s, lo), min(e, hi)) / _days(s, e)
+            continue
+        monthly = (
+            Decimal(str(fc["monthly"]))
+            if "monthly" in fc
+            else Decimal(str(fc["gb"])) * Decimal(str(fc["usd_per_gb_month"]))
+        )
+        for m in _months(lo, hi):
+            e = _month_end(m)
+            total += monthly * _days(max(m, lo), min(e, hi)) / _days(m, e)
+    return total
+
+
+def _idle(home: Path, lo: dt.date, hi: dt.date) -> Decimal:
+    """$100.80 a day provisioned, less the day's busy cost (capped at the day)."""
+    busy = dict(
+        _sql(
+            home,
+            """
+            SELECT CAST(timezone('UTC', ts) AS DATE), sum(duration_ms) FROM events
+            WHERE endpoint = 'llama-70b-h100' GROUP BY 1
+            """,
+        )
+    )
+    total = Decimal(0)
+    for k in range(_days(lo, hi)):
+        b = Decimal(busy.get(lo + dt.timedelta(days=k), 0)) / 1000 * 2
+        total += DAY_COST - DAY_COST * b / max(b, PROVISIONED_S)
+    return total
+
+
+_TASKS = """
+    WITH t AS (
+        SELECT coalesce(customer_id, '(unattributed)') AS customer,
+               date_trunc('month', timezone('UTC', ts))::DATE AS month, feature,
+               coalesce(task_id, trace_id, event_id) AS task,
+               arg_max(accepted, ts) FILTER (WHERE accepted IS NOT NULL) IS TRUE AS ok,
+               max(conversation_id) AS conv
+        FROM events GROUP BY 1, 2, 3, 4
+    )
+"""
+
+
+def _tasks(home: Path) -> tuple[int, int]:
+    """Tasks and successful tasks, per (customer, month, feature) as margins count them."""
+    ((n, ok),) = _sql(home, _TASKS + "SELECT count(*), count(*) FILTER (WHERE ok) FROM t")
+    return int(n), int(ok)
+
+
+def _revenue(home: Path, lo: dt.date, hi: dt.date) -> Decimal:
+    """Plan fees, seats and usage per customer-month, each to the cent (module docstring)."""
+    plans = _project(home)["revenue"]["plans"]
+    tasks = {
+        (c, m): int(n)
+        for c, m, n in _sql(home, _TASKS + "SELECT customer, month, count(*) FROM t GROUP BY 1, 2")
+    }
+    resolutions = {
+        (c, m): int(n)
+        for c, m, n in _sql(
+            home,
+            _TASKS + "SELECT customer, month, count(DISTINCT coalesce(conv, task)) FROM t "
+            "WHERE ok AND feature = 'support-agent' GROUP BY 1, 2",
+        )
+    }
+    contracts = _sql(
+        home,
+        f"""
+        SELECT customer_id, plan, coalesce(TRY_CAST(seats AS INTEGER), 1),
+               TRY_CAST(contract_start AS DATE)
+        FROM read_csv_auto('{home / "demo" / "customers.csv"}', all_varchar = true)
+        """,
+    )
+    total = Decimal(0)
+    for customer, plan, seats, start in contracts:
+        p = plans[plan]
+        for m in _months(lo, hi):
+            e = _month_end(m)
+            f = Decimal(_days(max(m, lo, start or m), min(e, hi))) / _days(m, e)
+            w = Decimal(_days(max(m, lo), min(e, hi))) / _days(m, e)
+            fee = Decimal(str(p.get("monthly_fee", 0))) * f
+            seat = Decimal(str(p.get("per_seat", 0))) * seats * f
+            total += fee.quantize(CENT, ROUND_HALF_EVEN) + seat.quantize(CENT, ROUND_HALF_EVEN)
+            for u in p.get("usage", []):
+                units = (resolutions if u["metric"] == "resolutions" else tasks).get(
+                    (customer, m), 0
+                )
+                allowance = Decimal(str(u.get("included_per_seat", 0))) * seats * w
+                over = max(Decimal(0), units - allowance) * Decimal(str(u["price"]))
+                total += over.quantize(CENT, ROUND_HALF_EVEN)
+    return total
+
+
+def _runaways(home: Path) -> int:
+    ((n,),) = _sql(
+        home,
+        f"""
+        WITH t AS (
+            SELECT coalesce(task_id, trace_id, event_id) AS task, any_value(feature) AS feature,
+                   count(*) AS calls
+            FROM events WHERE operation NOT IN {STRUCTURAL} GROUP BY 1
+        ), p AS (SELECT feature, quantile_cont(calls, 0.99) AS p99 FROM t GROUP BY 1)
+        SELECT count(*) FROM t JOIN p ON t.feature IS NOT DISTINCT FROM p.feature
+        WHERE calls > greatest(50, floor(3 * p99))
+        """,
+    )
+    return int(n)
+
+
+def test_every_headline_figure(demo: Path) -> None:
+    """The report's headline block, figure by figure, against the plain-SQL derivation."""
+    from unitecon import config
+    from unitecon.analysis import Analysis
+    from unitecon.analysis.answers import Filters
+    from unitecon.ledger.store import Ledger
+    from unitecon.report.html import headline, local, write_report
+    from unitecon.terminal import money
+
+    lo, hi = _window(demo)
+    by_month_feature, _ = _variable(demo)
+    variable = sum(by_month_feature.values(), Decimal(0))
+    fixed, idle = _fixed(demo, lo, hi), _idle(demo, lo, hi)
+    loaded = variable + fixed + idle  # fully loaded = variable + fixed + idle
+    revenue = _revenue(demo, lo, hi)
+    margin = revenue - loaded  # gross margin = revenue - fully loaded cost
+    tasks, successes = _tasks(demo)
+    project = config.load(demo / "unitecon.yaml")
+    with Ledger(demo / "ledger.duckdb") as lg, Analysis(lg, project, demo / "unitecon.yaml") as a:
+        s = write_report(local(a), Filters(), demo / "report.html", analysis=a).summary
+    assert (s.since.date(), s.until.date()) == (lo, hi)
+    # the money figures, to the cent (the report prints cents)
+    for name, got, want in [
+        ("variable", s.variable_cost, variable),
+        ("fixed", s.fixed_cost, fixed),
+        ("idle", s.idle_cost, idle),
+        ("fully loaded", s.total_cost, loaded),
+        ("revenue", s.revenue, revenue),
+        ("gross margin", s.gross_margin, margin),
+    ]:
+        assert got.quantize(CENT) == want.quantize(CENT), (name, got, want)
+    assert s.gross_margin_pct is not None
+    assert round(s.gross_margin_pct, 4) == round(margin / revenue, 4)
+    assert (s.tasks, s.successful_tasks) == (tasks, successes)
+    assert s.cost_per_successful_task is not None
+    assert s.variable_cost_per_successful_task is not None
+    # cost per successful task = loaded / successes; variable / successes [USD/task]
+    assert round(s.cost_per_successful_task, 4) == round(loaded / successes, 4)
+    assert round(s.variable_cost_per_successful_task, 4) == round(variable / successes, 4)
+    assert s.runaway_tasks == _runaways(demo)
+    # the budgets of the window's last month: spend to date, all of it or one feature's
+    last = (hi - dt.timedelta(days=1)).replace(day=1)
+    for b in s.budgets:
+        feature = b.where.get("feature")
+        spent = sum(
+            (c for (m, f), c in by_month_feature.items() if m == last and feature in (None, f)),
+            Decimal(0),
+        )
+        assert b.actual.quantize(CENT) == spent.quantize(CENT), b.name
+        assert (b.status == "over budget") == (spent > b.budget), b.name
+    # each figure as the headline block prints it
+    html = (demo / "report.html").read_text(encoding="utf-8")
+    shown = dict(headline(s))
+    for label, want in [
+        ("fully loaded AI cost", money(loaded)),
+        ("fixed costs", money(fixed)),
+        ("idle self-hosted GPU time", money(idle)),
+        ("revenue", money(revenue)),
+        ("gross margin", money(margin)),
+        ("gross margin %", f"{margin / revenue * 100:.1f}%"),
+        ("cost per successful task (fully loaded)", money(loaded / successes, 4)),
+        ("cost per successful task (variable)", money(variable / successes, 4)),
+        ("successful tasks / tasks", f"{successes:,} / {tasks:,}"),
+    ]:
+        assert shown[label] == want, label
+        assert f">{want}<" in html, label

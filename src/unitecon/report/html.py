@@ -403,6 +403,7 @@ def write_report(
     _budgets(d, ask("budgets", None, month=last.replace(day=1) if last else None))
     _anomalies(d, ask("anomalies", window, top=20))
     _risks(d, s)
+    _finance_sections(d, ask, window)
     if analysis is not None:
         _bill(d, analysis)
     head = headline(s)
@@ -431,6 +432,16 @@ def write_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(doc, encoding="utf-8")
     return Report(path=path, summary=s, headline=head)
+
+
+def _finance_sections(d: _Doc, ask: Ask, window: Filters) -> None:
+    """Input vs output cost by model and feature; calls whose cost is unknown
+    (`report.sections`)."""
+    from unitecon.report import sections
+
+    for by in ("model", "feature"):
+        sections.asymmetry(d, ask("asymmetry", window, by=by))
+    sections.usage_missing(d, ask("prices_missing", window), ask("coverage", window))
 
 
 def _bill(d: _Doc, analysis: Any) -> None:

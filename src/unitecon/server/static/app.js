@@ -22,6 +22,9 @@ function money(v) {
   if (a >= 1 || a === 0) return usd2.format(n);
   return usd4.format(n);
 }
+// a unit rate ($ per 1k tokens): sub-cent, to the micro-dollar
+const usd6 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 6 });
+function rate(v) { const n = num(v); return n === null || Number.isNaN(n) ? "—" : usd6.format(n); }
 function count(v) { const n = num(v); return n === null ? "—" : int.format(n); }
 function pct(v) { const n = num(v); return n === null ? "—" : `${dec1.format(n * 100)}%`; }
 function text(v) { return v === null || v === undefined || v === "" ? "(not set)" : String(v); }
@@ -331,10 +334,17 @@ async function unitEconomics(f) {
   tableOf(ac, [
     { label: "Model", get: (r) => text(r.key) },
     { label: "Token cost", num: true, get: (r) => money(r.token_cost) },
-    ...kinds.map(([k, label]) => ({ label: `${label} per 1k tokens`, num: true, get: (r) => money((r[k] || {}).cost_per_1k_tokens) })),
+    ...kinds.map(([k, label]) => ({ label: `${label} per 1k tokens`, num: true, get: (r) => rate((r[k] || {}).cost_per_1k_tokens) })),
     { label: "Output / input price", num: true, get: (r) => (r.output_input_price_ratio == null ? "—" : `${num(r.output_input_price_ratio).toFixed(1)}x`) },
   ], asym.rows);
-  note(ac, "API calls over the period. Cache reads are part of input, reasoning part of output (unitecon asymmetry).");
+  const asymF = await api("asymmetry", { ...f, by: "feature" });
+  tableOf(ac, [
+    { label: "Feature", get: (r) => text(r.key) },
+    { label: "Token cost", num: true, get: (r) => money(r.token_cost) },
+    ...kinds.map(([k, label]) => ({ label: `${label} share`, num: true, get: (r) => pct((r[k] || {}).cost_share) })),
+    ...kinds.map(([k, label]) => ({ label: `${label} per 1k tokens`, num: true, get: (r) => rate((r[k] || {}).cost_per_1k_tokens) })),
+  ], asymF.rows);
+  note(ac, "API calls over the period, by model (chart and first table) and by feature. Cache reads are part of input, reasoning part of output (unitecon asymmetry).");
   const t = await api("tasks", { ...f, limit: 20 });
   const sup = card(g, "Supervisor overhead", { wide: true });
   const top = t.rows.filter((r) => r.supervisor);
@@ -720,11 +730,12 @@ async function budgets(f, choices) {
   tableOf(c4, [
     { label: "Tag", get: (r) => (DIM_NAME[r.dimension] || r.dimension).toLowerCase() },
     { label: "Spend tagged", num: true, get: (r) => pct(r.cost_coverage) },
-    { label: "Spend not tagged", num: true, get: (r) => money(r.untagged_cost) },
+    { label: "Spend not tagged", num: true, get: (r) => (r.dimension === "usage" ? "—" : money(r.untagged_cost)) },
     { label: "Calls tagged", num: true, get: (r) => pct(r.call_coverage) },
-    { label: "Most untagged spend from", get: (r) => r.top_untagged_sources.map((s) => `${s.source.split("/").pop()} (${money(s.cost)})`).join(", ") || "—" },
+    // the usage row counts calls without usage per source (its cost is unknown, not $0)
+    { label: "Most untagged spend from", get: (r) => r.top_untagged_sources.map((s) => `${s.source.split("/").pop()} (${r.dimension === "usage" ? `${count(s.cost)} calls without usage` : money(s.cost)})`).join(", ") || "—" },
   ], cov.rows);
-  note(c4, "Spend without a customer or team cannot be charged back; fix it where the calls are made (the sources listed).");
+  note(c4, "Spend without a customer or team cannot be charged back; fix it where the calls are made (the sources listed). The usage row: model calls that came with their token counts; those without have an unknown cost, never $0.");
 
   await billVsLedger(g, f);
 }
