@@ -45,6 +45,11 @@ def _whole(cells: Sequence[str]) -> bool:
     return bool(shown) and all(_NUMBER.match(c.strip()) for c in shown)
 
 
+#: Characters of a row's name (model, endpoint, customer) kept on one line while columns can
+#: be left out instead (`table`).
+NAME_WHOLE = 40
+
+
 def table(
     title: str,
     columns: Sequence[str],
@@ -58,7 +63,8 @@ def table(
     and number columns keep their full width (no wrap), text columns wrap; when even so the
     numbers do not fit, columns are left out from the right (text after the row's names
     before numbers; never the names nor the `essential` ones) and the caption says which
-    (`--json` has them all)."""
+    (`--json` has them all). A row's name up to `NAME_WHOLE` characters stays on one line
+    when leaving out columns (never the first number) makes room for it."""
     right_set = set(right)
     body = [["—" if v is None else safe_text(str(v)) for v in r] for r in rows]
     cols = list(columns)
@@ -72,26 +78,41 @@ def table(
     ]
     # text columns wrap, down to a readable width (the first, the row's name, wider)
     least = [need[i] if whole[i] else min(need[i], 18 if i == 0 else 10) for i in range(len(cols))]
-    keep = list(range(len(cols)))
 
-    def used(ix: list[int]) -> int:  # borders and padding: 3 per column, 1 at the end
-        return 1 + sum(3 + least[i] for i in ix)
+    def used(ix: list[int], widths: list[int]) -> int:  # borders, padding: 3 a column, 1 at end
+        return 1 + sum(3 + widths[i] for i in ix)
 
     limit = width or console.width
-    dropped: list[str] = []
     # the row's names: the text columns before the first number (dimensions) stay
     first_number = next((i for i, w in enumerate(whole) if w), len(cols))
     names = set(range(max(first_number, 1))) | {
         i for i, c in enumerate(cols) if c in set(essential)
     }
-    while used(keep) > limit:
-        spare = [i for i in keep if i not in names]
-        if not spare:
-            break
-        text = [i for i in spare if not whole[i]]
-        gone = text[-1] if text else spare[-1]
-        keep.remove(gone)
-        dropped.append(cols[gone])
+
+    def plan(widths: list[int]) -> tuple[list[int], list[str]]:
+        keep, dropped = list(range(len(cols))), []
+        while used(keep, widths) > limit:
+            spare = [i for i in keep if i not in names]
+            if not spare:
+                break
+            text = [i for i in spare if not whole[i]]
+            gone = text[-1] if text else spare[-1]
+            keep.remove(gone)
+            dropped.append(cols[gone])
+        return keep, dropped
+
+    # A row's name (a model, an endpoint) is read whole: up to NAME_WHOLE characters it does
+    # not wrap while low-priority columns can go instead; the first number always stays
+    # (a name longer than that, or a table too wide even so, wraps its names)
+    whole_names = [
+        min(need[i], NAME_WHOLE) if i in names and not whole[i] else least[i]
+        for i in range(len(cols))
+    ]
+    keep, dropped = plan(whole_names)
+    if first_number < len(cols) and first_number not in keep:
+        keep, dropped = plan(least)
+    else:
+        least = whole_names
     caption = None
     if dropped:
         caption = (

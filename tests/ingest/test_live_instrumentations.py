@@ -18,6 +18,12 @@ ingested into a fresh ledger. The set-ups:
 - `logfire-anthropic`: Logfire on Anthropic (the 1-hour writes only in `gen_ai.usage.raw`)
 - `openinference-openai-agents`: an openai-agents agent under OpenInference (AGENT, CHAIN
   and LLM spans; the agent named only on its AGENT span)
+- `genai-google`: the official Google GenAI instrumentation
+  (opentelemetry-instrumentation-google-genai) on the `google-genai` SDK, a call and a stream
+- `logfire-google`: Logfire on the `google-genai` SDK, a call and a stream
+- `logfire-pydantic-ai-openai` / `-anthropic` / `-google`: a pydantic-ai agent under Logfire
+  (its `invoke_agent` span names the agent; on Anthropic the SDK's own span of the same
+  response is merged; pydantic-ai streams Anthropic's Messages even for `run_sync`)
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from genai_prices import Usage, calc_price
+from genai_prices import Usage, calc_price, extract_usage
 from tests.ingest.live import capture, fake_provider
 
 from unitecon.ingest import read_path
@@ -50,6 +56,11 @@ SETUPS = (
     "logfire-openai",
     "logfire-anthropic",
     "openinference-openai-agents",
+    "genai-google",
+    "logfire-google",
+    "logfire-pydantic-ai-openai",
+    "logfire-pydantic-ai-anthropic",
+    "logfire-pydantic-ai-google",
 )
 
 # The truth: genai-prices on the usage the fake provider returned.
@@ -73,12 +84,23 @@ ANTHROPIC_COST = calc_price(
 ).total_price
 
 
+# Gemini: genai-prices reads the response the fake returned (its own extractor), then prices it.
+GEMINI_COST = (
+    extract_usage(fake_provider.gemini_body(capture.GEMINI_MODEL), provider_id="google")
+    .calc_price()
+    .total_price
+)
+
+
 def test_the_truth_is_worked_out_by_hand() -> None:
     # gpt-4o: 176 x $2.50 + 1,024 x $1.25 + 300 x $10 per million = $0.00472
     assert Decimal("0.00472") == OPENAI_COST
     # claude-sonnet-4-5: 150 x $3 + 20,000 x $0.30 + 1,000 x $3.75 + 2,000 x $6
     # + 500 x $15 per million = $0.0297 (all 3,000 writes at the 5-minute rate: $0.0252)
     assert Decimal("0.0297") == ANTHROPIC_COST
+    # gemini-2.5-flash: (1,200 - 1,024) x $0.30 + 1,024 x $0.03 + (300 + 100 thoughts) x $2.50
+    # per million = 0.0000528 + 0.00003072 + 0.001 = $0.00108352
+    assert Decimal("0.00108352") == GEMINI_COST
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +144,18 @@ def test_every_call_priced_once_right_and_attributed(captured: dict[str, Path], 
         ).total_price
         assert uncached == Decimal("0.006")
         assert [(r["cost"], r["agent"]) for r in calls] == [(uncached, "support")]
+    elif setup in ("genai-google", "logfire-google"):
+        # a call and a stream (Gemini streams carry their usage): both priced
+        assert [r["cost"] for r in calls] == [GEMINI_COST, GEMINI_COST]
+        assert dups == []
+    elif setup.startswith("logfire-pydantic-ai-"):
+        # one agent run, one model call, named by the agent's invoke_agent span; on Anthropic
+        # the SDK's own span of the same response is merged, not priced twice
+        want = {"openai": OPENAI_COST, "anthropic": ANTHROPIC_COST, "google": GEMINI_COST}
+        assert [(r["cost"], r["agent"]) for r in calls] == [
+            (want[setup.removeprefix("logfire-pydantic-ai-")], "support")
+        ]
+        assert len(dups) == (1 if setup.endswith("anthropic") else 0) == res.merged
     elif setup == "logfire-openai":
         # two calls; the stream's zero-token request span is no call (and no task)
         assert [r["cost"] for r in calls] == [OPENAI_COST, OPENAI_COST]

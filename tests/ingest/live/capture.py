@@ -1,4 +1,5 @@
-"""Run the real `openai` / `anthropic` SDKs against the fake provider under one real
+"""Run the real `openai` / `anthropic` / `google-genai` SDKs (or a `pydantic-ai` agent on them)
+against the fake provider under one real
 instrumentation and write the spans it exported as one OTLP protobuf file.
 
     python -m tests.ingest.live.capture SETUP OUT.pb BASE_URL
@@ -21,6 +22,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 OPENAI_MODEL = "gpt-4o-2024-08-06"
 ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
+GEMINI_MODEL = "gemini-2.5-flash"
 CUSTOMER = "acme"
 
 
@@ -42,6 +44,45 @@ def _anthropic_calls(base: str) -> None:
     client.messages.create(
         model=ANTHROPIC_MODEL, max_tokens=100, messages=[{"role": "user", "content": "Hi"}]
     )
+
+
+def _gemini_calls(base: str) -> None:
+    """A call and a stream through the `google-genai` SDK (Gemini streams carry usage)."""
+    from google import genai
+    from google.genai import types
+
+    client = genai.Client(api_key="test", http_options=types.HttpOptions(base_url=base))
+    client.models.generate_content(model=GEMINI_MODEL, contents="Hi")
+    for _ in client.models.generate_content_stream(model=GEMINI_MODEL, contents="Hi"):
+        pass
+
+
+def _pydantic_ai_run(provider: str, base: str) -> None:
+    """A pydantic-ai agent answering one question on `provider`'s model."""
+    from pydantic_ai import Agent
+    from pydantic_ai.models import Model
+
+    model: Model
+    if provider == "openai":
+        from pydantic_ai.models.openai import OpenAIChatModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        model = OpenAIChatModel(
+            OPENAI_MODEL, provider=OpenAIProvider(base_url=f"{base}/v1", api_key="test")
+        )
+    elif provider == "anthropic":
+        from pydantic_ai.models.anthropic import AnthropicModel
+        from pydantic_ai.providers.anthropic import AnthropicProvider
+
+        model = AnthropicModel(
+            ANTHROPIC_MODEL, provider=AnthropicProvider(base_url=base, api_key="test")
+        )
+    else:
+        from pydantic_ai.models.google import GoogleModel
+        from pydantic_ai.providers.google import GoogleProvider
+
+        model = GoogleModel(GEMINI_MODEL, provider=GoogleProvider(api_key="test", base_url=base))
+    Agent(model, name="support", instructions="Be brief.").run_sync("Hi")
 
 
 def _agent_run(base: str) -> None:
@@ -85,6 +126,11 @@ def _instrument(setup: str) -> Callable[[str], None]:
         return _anthropic_calls
     if setup == "anthropic-sdk":
         return _anthropic_calls
+    if setup == "genai-google":
+        from opentelemetry.instrumentation.google_genai import GoogleGenAiSdkInstrumentor
+
+        GoogleGenAiSdkInstrumentor().instrument()
+        return _gemini_calls
     if setup == "openinference-openai-agents":
         import agents
         from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
@@ -108,8 +154,16 @@ def _logfire(setup: str, out: str, base: str) -> None:
         service_name=f"app-{setup}",
         additional_span_processors=[SimpleSpanProcessor(exporter)],
     )
+    if setup.startswith("logfire-pydantic-ai-"):
+        logfire.instrument_pydantic_ai()
+    elif setup == "logfire-google":
+        logfire.instrument_google_genai()
     with logfire.span("handle_request", **{"customer.id": CUSTOMER}):
-        if setup == "logfire-openai":
+        if setup.startswith("logfire-pydantic-ai-"):
+            _pydantic_ai_run(setup.removeprefix("logfire-pydantic-ai-"), base)
+        elif setup == "logfire-google":
+            _gemini_calls(base)
+        elif setup == "logfire-openai":
             oa = openai.OpenAI(base_url=f"{base}/v1", api_key="test", max_retries=0)
             logfire.instrument_openai(oa)
             msgs = [{"role": "user", "content": "Hi"}]

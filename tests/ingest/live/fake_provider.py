@@ -1,6 +1,7 @@
-"""A tiny local HTTP server answering like the OpenAI (Chat Completions) and Anthropic
-(Messages) APIs, with realistic usage: cache reads, 5-minute and 1-hour cache writes,
-reasoning, and a stream sent without `include_usage` (no usage at all).
+"""A tiny local HTTP server answering like the OpenAI (Chat Completions), Anthropic
+(Messages) and Gemini (generateContent, streamGenerateContent) APIs, with realistic usage:
+cache reads, 5-minute and 1-hour cache writes, reasoning (Gemini's thoughts), and a stream
+sent without `include_usage` (no usage at all).
 
 The usage each response carries is the truth the test prices with `genai_prices.calc_price`.
 """
@@ -31,7 +32,33 @@ ANTHROPIC_USAGE: dict[str, Any] = {
     "output_tokens": 500,
     "service_tier": "standard",
 }
+#: The Gemini usage the fake returns (`promptTokenCount` includes the cached tokens;
+#: thoughts are billed as output beside `candidatesTokenCount`).
+GEMINI_USAGE: dict[str, Any] = {
+    "promptTokenCount": 1200,
+    "cachedContentTokenCount": 1024,
+    "candidatesTokenCount": 300,
+    "thoughtsTokenCount": 100,
+    "totalTokenCount": 1600,
+}
 _counter = iter(range(1, 1 << 30))
+
+
+def gemini_body(model: str, usage: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "candidates": [
+            {
+                "content": {"parts": [{"text": "Hello!"}], "role": "model"},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "modelVersion": model,
+        "responseId": f"resp-{next(_counter)}",
+    }
+    if usage:
+        out["usageMetadata"] = GEMINI_USAGE
+    return out
 
 
 def openai_body(model: str) -> dict[str, Any]:
@@ -79,6 +106,27 @@ def _chunks(model: str, include_usage: bool) -> Iterator[dict[str, Any]]:
         yield {**base, "choices": [], "usage": OPENAI_USAGE}
 
 
+def _anthropic_events(model: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A Messages stream: the input usage on `message_start`, the output on `message_delta`."""
+    msg = {**anthropic_body(model), "content": [], "stop_reason": None}
+    msg["usage"] = {**ANTHROPIC_USAGE, "output_tokens": 1}
+    yield "message_start", {"type": "message_start", "message": msg}
+    block = {"type": "text", "text": ""}
+    yield "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+    delta = {"type": "text_delta", "text": "Hello!"}
+    yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+    yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+    yield (
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": ANTHROPIC_USAGE["output_tokens"]},
+        },
+    )
+    yield "message_stop", {"type": "message_stop"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
@@ -95,7 +143,28 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.write(b"data: [DONE]\n\n")
             return
-        if self.path.endswith("/chat/completions"):
+        if self.path.endswith("/messages") and body.get("stream"):
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            for event, data in _anthropic_events(model):
+                self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+            return
+        if ":streamGenerateContent" in self.path:
+            # Gemini streams: text chunks, the usage on the last one (server-sent events)
+            name = self.path.split("/models/")[1].split(":")[0]
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            first = {**gemini_body(name, usage=False)}
+            first["candidates"] = [{"content": {"parts": [{"text": "Hel"}], "role": "model"},
+                                    "index": 0}]  # fmt: skip
+            for chunk in (first, gemini_body(name)):
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            return
+        if ":generateContent" in self.path:
+            out = gemini_body(self.path.split("/models/")[1].split(":")[0])
+        elif self.path.endswith("/chat/completions"):
             out = openai_body(model)
         elif self.path.endswith("/messages"):
             out = anthropic_body(model)
