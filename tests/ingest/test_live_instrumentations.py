@@ -21,6 +21,9 @@ ingested into a fresh ledger. The set-ups:
 - `genai-google`: the official Google GenAI instrumentation
   (opentelemetry-instrumentation-google-genai) on the `google-genai` SDK, a call and a stream
 - `logfire-google`: Logfire on the `google-genai` SDK, a call and a stream
+- `langfuse-openai`: the Langfuse SDK (OpenTelemetry-based) around the official OpenAI
+  instrumentation; customer, user and session are Langfuse's propagated attributes (its
+  metadata values JSON text: `"acme"`)
 - `logfire-pydantic-ai-openai` / `-anthropic` / `-google`: a pydantic-ai agent under Logfire
   (its `invoke_agent` span names the agent; on Anthropic the SDK's own span of the same
   response is merged; pydantic-ai streams Anthropic's Messages even for `run_sync`)
@@ -61,6 +64,7 @@ SETUPS = (
     "logfire-pydantic-ai-openai",
     "logfire-pydantic-ai-anthropic",
     "logfire-pydantic-ai-google",
+    "langfuse-openai",
 )
 
 # The truth: genai-prices on the usage the fake provider returned.
@@ -174,6 +178,10 @@ def test_every_call_priced_once_right_and_attributed(captured: dict[str, Path], 
         assert all(r["cost"] == 0 for r in dups)
     # the customer was set on the application's root span only
     assert {r["customer_id"] for r in rows} == {capture.CUSTOMER}
+    if setup == "langfuse-openai":  # propagated by Langfuse onto every span
+        assert {(r["user_id"], r["conversation_id"]) for r in rows} == {
+            (capture.USER, capture.SESSION)
+        }
     # the root span is a tree node, never a cost
     roots = [r for r in rows if r["parent_span_id"] is None]
     assert [(r["operation"], r["cost"]) for r in roots] == [("span", 0)]

@@ -10,6 +10,8 @@ association properties (`traceloop.association.properties.*`).
 
 from __future__ import annotations
 
+import json
+
 #: gen_ai.provider.name first; gen_ai.system is the deprecated alias.
 PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 MODEL = (
@@ -114,3 +116,20 @@ SPAN_KINDS = {
 }
 #: Attribute key prefixes that make a span one to keep (a model call or a node of its tree).
 SPAN_PREFIXES = ("gen_ai.", "unitecon.", "llm.", "openinference.", "traceloop.", "langfuse.")
+
+
+#: Keys whose values are JSON text: the Langfuse SDK serializes the metadata it propagates
+#: (`propagate_attributes(metadata={"customer_id": "acme"})` sets
+#: `langfuse.trace.metadata.customer_id` to `"acme"`, quotes included).
+JSON_VALUED = ("langfuse.trace.metadata.customer_id",)
+
+
+def unjson(text: str | None) -> str | None:
+    """The string a JSON-valued key's text holds (`"acme"` -> `acme`); other text as it is."""
+    if text is None or text[:1] != '"':
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, str) else text

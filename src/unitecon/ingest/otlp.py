@@ -456,7 +456,7 @@ def _count(text: str | None) -> int | None:
 def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         if attrs.get(key) is not None:
-            return attrs[key]
+            return k.unjson(_text(attrs[key])) if key in k.JSON_VALUED else attrs[key]
     return None
 
 
@@ -545,6 +545,8 @@ _SLOT_KEYS = tuple(key for keys in FIELD_KEYS.values() for key in keys)
 _SLOT = {key: i for i, key in enumerate(_SLOT_KEYS)}
 _FIELD_SLOTS = {f: tuple(_SLOT[key] for key in keys) for f, keys in FIELD_KEYS.items()}
 _OPERATION_SLOTS = _FIELD_SLOTS["operation"]
+#: Slots of keys whose values are JSON text (`keys.JSON_VALUED`).
+_JSON_SLOTS = frozenset(_SLOT[key] for key in k.JSON_VALUED)
 _ROW_TAIL = (
     *("ts", "duration_ms", "ttft_ms", "trace_id", "span_id", "parent_span_id", "status"),
     *("_raw", "_error", "_extra", "_pos"),
@@ -575,7 +577,7 @@ def _resource(attrs: dict[str, Any]) -> _Resource:
     for key, val in attrs.items():
         i = _SLOT.get(key)
         if i is not None:
-            slots[i] = _text(val)
+            slots[i] = k.unjson(_text(val)) if i in _JSON_SLOTS else _text(val)
         elif (
             key not in _UNTAGGED
             and not key.startswith(CONTENT_PREFIXES)
@@ -610,7 +612,7 @@ def _row(
         raw.append(prefix + ("null" if text is None else _enc(text)))
         i = slot(key)
         if i is not None:
-            row[i] = text
+            row[i] = k.unjson(text) if i in _JSON_SLOTS else text
         elif text is not None and key not in _UNTAGGED and not key.startswith(CONTENT_PREFIXES):
             tags.append((key, text))
     if res.tags:

@@ -24,6 +24,8 @@ OPENAI_MODEL = "gpt-4o-2024-08-06"
 ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
 GEMINI_MODEL = "gemini-2.5-flash"
 CUSTOMER = "acme"
+USER = "acme-u1"
+SESSION = "sess-1"
 
 
 def _openai_calls(base: str) -> None:
@@ -187,6 +189,34 @@ def _logfire(setup: str, out: str, base: str) -> None:
         f.write(encode_spans(exporter.get_finished_spans()).SerializeToString())
 
 
+def _langfuse(setup: str, out: str, base: str) -> None:
+    """The Langfuse SDK (OpenTelemetry-based) around the official OpenAI instrumentation: the
+    customer, user and session are Langfuse's propagated attributes
+    (`langfuse.trace.metadata.customer_id`, `langfuse.user.id`, `langfuse.session.id`), set
+    on the root observation and copied by Langfuse onto the spans below it."""
+    from langfuse import Langfuse, propagate_attributes
+    from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": f"app-{setup}"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    OpenAIInstrumentor().instrument()
+    # Langfuse's own exporter (to its server) replaced by one that keeps the spans here
+    lf = Langfuse(
+        public_key="pk-lf-test", secret_key="sk-lf-test", base_url=base,
+        tracer_provider=provider, span_exporter=InMemorySpanExporter(),
+    )  # fmt: skip
+    with (
+        lf.start_as_current_observation(as_type="span", name="handle_request"),
+        propagate_attributes(user_id=USER, session_id=SESSION, metadata={"customer_id": CUSTOMER}),
+    ):
+        _openai_calls(base)
+    provider.force_flush()
+    with open(out, "wb") as f:
+        f.write(encode_spans(exporter.get_finished_spans()).SerializeToString())
+
+
 def _openlit(setup: str, out: str, base: str) -> None:
     """OpenLIT with its own tracer provider (so its resource says telemetry.sdk.name
     openlit), the spans read from it in-process."""
@@ -207,6 +237,9 @@ def _openlit(setup: str, out: str, base: str) -> None:
 
 
 def main(setup: str, out: str, base: str) -> None:
+    if setup == "langfuse-openai":
+        _langfuse(setup, out, base)
+        return
     if setup.startswith("openlit"):
         _openlit(setup, out, base)
         return
