@@ -80,3 +80,22 @@ def test_asymmetry_and_one_time_fields_are_documented() -> None:
             assert k in names | NAMES | {"output_input_price_ratio"}, k
     v = OneTimeView("x", Decimal(1), "m", Decimal(1), 1, Decimal(1), Decimal(1), False)
     assert not _undocumented(set(v.as_dict()), d.ONE_TIME)
+
+
+def test_headline_and_governance_figures_are_documented() -> None:
+    """Every figure of the report's headline (`Summary`), of a budget and of a coverage row
+    is on the list (names, dates and lists of rows excepted)."""
+    from unitecon.analysis.answers import BudgetSummary, Summary, TagCoverage
+
+    rows = {"filters", "since", "until", "months", "budgets", "budget_month", "notes",
+            "top_anomalies", "top_runaway_tasks"}  # fmt: skip
+    summary = set(Summary.model_fields) - rows
+    assert not _undocumented(summary, d.HEADLINE), "add to economics.definitions.HEADLINE"
+    assert "months[]" in _names(d.HEADLINE)
+    budget = set(BudgetSummary.model_fields) - {"where", "as_of", "budget", "runs_out",
+                                                "status", "alerts"}  # fmt: skip
+    assert not _undocumented(budget, d.GOVERNANCE)
+    counts = {"dimension", "cost", "tagged_cost", "untagged_cost", "calls", "tagged_calls",
+              "top_untagged_sources"}  # fmt: skip
+    cov = set(TagCoverage.model_fields) - counts
+    assert not _undocumented(cov, d.GOVERNANCE)

@@ -517,6 +517,166 @@ ONE_TIME = (
     ),
 )
 
+#: The headline a board reads: `unitecon report`, `/api/v1/summary` (`Analysis.summary`, each
+#: figure from the question that owns it).
+S = "unitecon.analysis.core:Analysis"
+HEADLINE = (
+    Metric(
+        "variable_cost",
+        "C summed over the window (unit metrics' conserved total)",
+        "USD",
+        W,
+        "unitecon.attribution.rollup:aggregates",
+    ),
+    Metric(
+        "fixed_cost",
+        "F: the project file's fixed costs charged in the window (monthly x days share; one-time A/N per month of life, or A/E per task), allocated or not",
+        "USD",
+        W,
+        "unitecon.attribution.allocation:allocate",
+    ),
+    Metric(
+        "idle_cost",
+        "I: provisioned self-hosted GPU time not used, per endpoint-day (cost - busy cost)",
+        "USD",
+        W,
+        "unitecon.attribution.allocation:allocate",
+    ),
+    Metric("total_cost", "fully loaded L = C + F + I", "USD", W, f"{M}:loaded_cost"),
+    Metric(
+        "revenue",
+        "the margins' revenue summed over customers and months (plan fees, seats, usage beyond the allowance, for the window's days)",
+        "USD",
+        WD,
+        "unitecon.economics.revenue:revenue",
+    ),
+    Metric(
+        "gross_margin",
+        "revenue - L (the margins' fixed cost holds fixed and idle)",
+        "USD",
+        WD,
+        "unitecon.economics.margins:gross_margin",
+    ),
+    Metric(
+        "gross_margin_pct",
+        "gross_margin / revenue (a fraction; none when revenue is 0)",
+        "fraction",
+        WD,
+        "unitecon.economics.margins:margin_pct",
+    ),
+    Metric(
+        "tasks",
+        "tasks summed over the margins' (customer, month, feature) rows",
+        "tasks",
+        WD,
+        "unitecon.economics.inputs:usage_lines",
+    ),
+    Metric(
+        "successful_tasks",
+        "tasks whose last known verdict (`accepted`) is true, summed the same way",
+        "tasks",
+        WD,
+        "unitecon.economics.inputs:usage_lines",
+    ),
+    Metric(
+        "cost_per_successful_task",
+        "L / successful_tasks (fully loaded)",
+        "USD/task",
+        W,
+        f"{M}:cost_per_successful_task",
+    ),
+    Metric(
+        "variable_cost_per_successful_task",
+        "C / successful_tasks",
+        "USD/task",
+        W,
+        f"{M}:cost_per_successful_task",
+    ),
+    Metric(
+        "customers_past_collapse",
+        "customers whose monthly run-rate margin is < 0 on their plan's P and F (past u0; `collapse`'s definition)",
+        "customers",
+        "monthly run rate",
+        "unitecon.economics.collapse_plan:position",
+    ),
+    Metric(
+        "anomalies",
+        "days x series whose spend is far above the weekday-adjusted baseline (`anomalies`)",
+        "anomalies",
+        W,
+        "unitecon.governance.anomalies:detect",
+    ),
+    Metric(
+        "runaway_tasks",
+        "tasks whose leaf calls exceed max(min_calls, floor(factor x p99 of their feature's tasks))",
+        "tasks",
+        W,
+        "unitecon.governance.runaway:runaway_tasks",
+    ),
+    Metric(
+        "months[]",
+        "the same figures per UTC calendar month cut to the window (fixed_cost there holds fixed + idle)",
+        "USD",
+        "month's days in the window",
+        S,
+    ),
+)
+
+#: Governance: `unitecon budgets`, `unitecon coverage`, `unitecon prices missing`.
+B = "unitecon.governance.budgets:budget_status"
+GOVERNANCE = (
+    Metric(
+        "actual",
+        "variable cost of the budget's scope from the month's first day to as_of (exclusive)",
+        "USD",
+        "month to date",
+        B,
+    ),
+    Metric("used", "actual / budget", "fraction", "month to date", B),
+    Metric(
+        "forecast",
+        "actual + the remaining days' expected cost (weekday-adjusted median of the 28 days before)",
+        "USD",
+        "calendar month",
+        B,
+    ),
+    Metric(
+        "forecast_low",
+        "forecast - 1.2816 x MAD sigma x sqrt(remaining days), never below actual (80 % range)",
+        "USD",
+        "calendar month",
+        B,
+    ),
+    Metric(
+        "forecast_high",
+        "forecast + 1.2816 x MAD sigma x sqrt(remaining days)",
+        "USD",
+        "calendar month",
+        B,
+    ),
+    Metric(
+        "cost_coverage",
+        "variable cost of leaf calls carrying the tag / all their variable cost",
+        "fraction",
+        W,
+        "unitecon.governance.coverage:coverage",
+    ),
+    Metric(
+        "call_coverage",
+        "leaf calls carrying the tag / leaf calls; on the `usage` row, model calls that came with their usage / model calls",
+        "fraction",
+        W,
+        "unitecon.governance.coverage:coverage",
+    ),
+    Metric(
+        "usage missing",
+        "model calls with no token counts (cost unknown, never $0), per source, provider and model, with their share of those calls",
+        "calls",
+        W,
+        "unitecon.pricing.engine:usage_missing_calls",
+    ),
+)
+
 SECTIONS = (
     ("Unit metrics (`unitecon unit`, `/api/v1/metrics/units`)", UNIT),
     ("Self-hosted endpoints (`unitecon endpoints`, `/api/v1/endpoints`)", ENDPOINT),
@@ -524,6 +684,8 @@ SECTIONS = (
     ("Collapse (`unitecon collapse`, `/api/v1/collapse`)", COLLAPSE),
     ("Input vs output cost (`unitecon asymmetry`)", ASYMMETRY),
     ("One-time costs, two amortizations (`unitecon unit --loaded`)", ONE_TIME),
+    ("Headline (`unitecon report`, `/api/v1/summary`)", HEADLINE),
+    ("Governance (`unitecon budgets`, `coverage`, `prices missing`)", GOVERNANCE),
 )
 
 HEADER = f"""# Metrics
