@@ -37,10 +37,11 @@ figures but prints none of them), with the project file read here with `yaml.saf
     per success    loaded / successful tasks;  variable / successful tasks
     budgets        spend of the window's last month: all variable cost, or its feature's
     runaway        leaf calls per task > max(50, floor(3 x p99 of the feature's tasks' calls))
+    past collapse  customers whose run-rate usage is past their plan's u0 (`_past_collapse`)
 
-Not re-derived here: the anomaly count, the budgets' forecasts and the customers past
-collapse are models (a weekday-adjusted baseline, a month-end forecast, a monthly run
-rate), checked by hand in tests/governance and tests/economics/test_handworked.py.
+Not re-derived here: the anomaly count and the budgets' forecasts are models (a
+weekday-adjusted baseline, a month-end forecast), checked by hand in tests/governance; a
+budget's status is checked against its re-derived spend ("over budget" iff spend > budget).
 """
 
 from __future__ import annotations
@@ -98,12 +99,12 @@ def _weight(sample_rate: float | None) -> Decimal:
     return round(Decimal(1) / Decimal(repr(sample_rate)), 6)
 
 
-#: (month, feature) -> variable cost [USD]
-ByMonthFeature = dict[tuple[dt.date, str | None], Decimal]
+#: (month, feature, customer) -> variable cost [USD]
+ByMonthFeature = dict[tuple[dt.date, str | None, str | None], Decimal]
 
 
-def _add(acc: ByMonthFeature, month: dt.date, feature: str | None, cost: Decimal) -> None:
-    acc[(month, feature)] = acc.get((month, feature), Decimal(0)) + cost
+def _add(acc: ByMonthFeature, key: tuple[dt.date, str | None, str | None], cost: Decimal) -> None:
+    acc[key] = acc.get(key, Decimal(0)) + cost
 
 
 def _token_cost(home: Path) -> tuple[ByMonthFeature, int]:
@@ -112,7 +113,7 @@ def _token_cost(home: Path) -> tuple[ByMonthFeature, int]:
         f"""
         SELECT provider, model, timezone('UTC', ts), input_tokens, cache_read_tokens,
                cache_write_tokens, output_tokens, reasoning_tokens, sample_rate, batch,
-               service_tier, feature
+               service_tier, feature, customer_id
         FROM events
         WHERE operation NOT IN {STRUCTURAL} AND endpoint IS NULL
           AND model IS NOT NULL AND model <> ''
@@ -120,7 +121,7 @@ def _token_cost(home: Path) -> tuple[ByMonthFeature, int]:
     )
     out: ByMonthFeature = {}
     unpriced = 0
-    for prov, model, naive, i, cr, cw, o, rs, rate, batch, tier, feature in rows:
+    for prov, model, naive, i, cr, cw, o, rs, rate, batch, tier, feature, customer in rows:
         ts = naive.replace(tzinfo=dt.UTC)
         ctx = {k: v for k, v in (("processing", "batch" if batch else None),
                                  ("service_tier", tier)) if v}  # fmt: skip
@@ -135,7 +136,7 @@ def _token_cost(home: Path) -> tuple[ByMonthFeature, int]:
         cost = p.total_price
         if prov == "anthropic" and ts >= dt.datetime(2026, 11, 1, tzinfo=dt.UTC):
             cost *= Decimal("0.9")
-        _add(out, ts.date().replace(day=1), feature, cost * _weight(rate))
+        _add(out, (ts.date().replace(day=1), feature, customer), cost * _weight(rate))
     return out, unpriced
 
 
@@ -144,16 +145,16 @@ def _unit_cost(home: Path) -> ByMonthFeature:
         home,
         f"""
         SELECT unit_type, units, sample_rate, date_trunc('month', timezone('UTC', ts))::DATE,
-               feature
+               feature, customer_id
         FROM events
         WHERE operation NOT IN {STRUCTURAL} AND endpoint IS NULL
           AND (model IS NULL OR model = '') AND unit_type IS NOT NULL
         """,
     )
     out: ByMonthFeature = {}
-    for t, u, r, month, feature in rows:
+    for t, u, r, month, feature, customer in rows:
         if t in UNIT_RATES:
-            _add(out, month, feature, Decimal(str(u)) * UNIT_RATES[t] * _weight(r))
+            _add(out, (month, feature, customer), Decimal(str(u)) * UNIT_RATES[t] * _weight(r))
     return out
 
 
@@ -166,25 +167,26 @@ def _gpu_busy_cost(home: Path) -> ByMonthFeature:
     rows = _sql(
         home,
         """
-        SELECT CAST(timezone('UTC', ts) AS DATE) AS day, feature, duration_ms,
+        SELECT CAST(timezone('UTC', ts) AS DATE) AS day, feature, customer_id, duration_ms,
                sum(duration_ms) OVER (PARTITION BY CAST(timezone('UTC', ts) AS DATE))
         FROM events WHERE endpoint = 'llama-70b-h100'
         """,
     )
     out: ByMonthFeature = {}
-    for day, feature, ms, day_ms in rows:
+    for day, feature, customer, ms, day_ms in rows:
         busy, day_busy = Decimal(ms) / 1000 * 2, Decimal(day_ms) / 1000 * 2  # 2 GPUs, conc. 1
-        _add(out, day.replace(day=1), feature, DAY_COST * busy / max(day_busy, PROVISIONED_S))
+        share = DAY_COST * busy / max(day_busy, PROVISIONED_S)
+        _add(out, (day.replace(day=1), feature, customer), share)
     return out
 
 
 def _variable(home: Path) -> tuple[ByMonthFeature, int]:
-    """Variable cost per (month, feature): tokens + unit prices + busy GPU time."""
+    """Variable cost per (month, feature, customer): tokens + unit prices + busy GPU time."""
     tokens, unpriced = _token_cost(home)
     out: ByMonthFeature = {}
     for part in (tokens, _unit_cost(home), _gpu_busy_cost(home)):
-        for (month, feature), cost in part.items():
-            _add(out, month, feature, cost)
+        for key, cost in part.items():
+            _add(out, key, cost)
     return out, unpriced
 
 
@@ -406,6 +408,76 @@ def _runaways(home: Path) -> int:
     return int(n)
 
 
+def _past_collapse(home: Path, lo: dt.date, hi: dt.date, cost: ByMonthFeature) -> set[str]:
+    """Customers past their plan's zero-margin usage u0 (the collapse notation of
+    finops-notes §6, on each customer's own unit cost):
+
+        u   = run rate: units of the latest months covering >= 1 month of data / their share
+        c_i = the customer's variable cost / its units (the plan's threshold metric: tasks;
+              support-pro: resolutions of support-agent)
+        P = monthly_fee + per_seat x seats;  F = fixed_cost_per_customer;
+        A = included_per_seat x seats;  p = the metric's price beyond A
+        u0  = (P - F) / c_i when that is within A; else A + (P - F - c_i A) / (c_i - p),
+              never when p >= c_i;  past when u >= u0
+    """
+    plans = _project(home)["revenue"]["plans"]
+    units = {
+        (c, m, metric): int(n)
+        for metric, where in (
+            ("tasks", "TRUE"),
+            ("resolutions", "ok AND feature = 'support-agent'"),
+        )
+        for c, m, n in _sql(
+            home,
+            _TASKS + f"SELECT customer, month, "
+            f"{'count(*)' if metric == 'tasks' else 'count(DISTINCT coalesce(conv, task))'} "
+            f"FROM t WHERE {where} GROUP BY 1, 2",
+        )
+    }
+    contracts = _sql(
+        home,
+        f"""
+        SELECT customer_id, plan, coalesce(TRY_CAST(seats AS INTEGER), 1)
+        FROM read_csv_auto('{home / "demo" / "customers.csv"}', all_varchar = true)
+        """,
+    )
+    share = {m: Decimal(_days(max(m, lo), min(_month_end(m), hi))) / _days(m, _month_end(m))
+             for m in _months(lo, hi)}  # fmt: skip
+    past = set()
+    for customer, plan, seats in contracts:
+        p = plans[plan]
+        usage = p.get("usage", [])
+        metric = usage[0]["metric"] if usage else "tasks"
+        n = {m: units.get((customer, m, metric), 0) for m in share}
+        spent = {m: sum((v for (mm, _, cc), v in cost.items() if (mm, cc) == (m, customer)),
+                        Decimal(0)) for m in share}  # fmt: skip
+        total_units = sum(n.values())
+        if not total_units:
+            continue  # no usage: u = 0, below any u0 > 0
+        covered, recent = Decimal(0), 0
+        for m in sorted(share, reverse=True):
+            recent, covered = recent + n[m], covered + share[m]
+            if covered >= 1:
+                break
+        u = recent / covered
+        c = sum(spent.values(), Decimal(0)) / total_units
+        price = Decimal(str(p.get("monthly_fee", 0))) + Decimal(str(p.get("per_seat", 0))) * seats
+        fixed = Decimal(str(p.get("fixed_cost_per_customer", 0)))
+        allowance = Decimal(str(usage[0].get("included_per_seat", 0))) * seats if usage else 0
+        over = Decimal(str(usage[0]["price"])) if usage else Decimal(0)
+        if c <= 0:
+            continue
+        if (price - fixed) / c <= allowance:
+            u0: Decimal | None = (price - fixed) / c
+        elif over >= c:
+            u0 = None
+        else:
+            u0 = allowance + (price - fixed - c * allowance) / (c - over)
+        if u0 is not None and u >= u0:
+            past.add(customer)
+    return past
+
+
 def test_every_headline_figure(demo: Path) -> None:
     """The report's headline block, figure by figure, against the plain-SQL derivation."""
     from unitecon import config
@@ -446,12 +518,14 @@ def test_every_headline_figure(demo: Path) -> None:
     assert round(s.cost_per_successful_task, 4) == round(loaded / successes, 4)
     assert round(s.variable_cost_per_successful_task, 4) == round(variable / successes, 4)
     assert s.runaway_tasks == _runaways(demo)
+    past = _past_collapse(demo, lo, hi, by_month_feature)
+    assert {c.customer_id for c in s.customers_past_collapse} == past
     # the budgets of the window's last month: spend to date, all of it or one feature's
     last = (hi - dt.timedelta(days=1)).replace(day=1)
     for b in s.budgets:
         feature = b.where.get("feature")
         spent = sum(
-            (c for (m, f), c in by_month_feature.items() if m == last and feature in (None, f)),
+            (c for (m, f, _), c in by_month_feature.items() if m == last and feature in (None, f)),
             Decimal(0),
         )
         assert b.actual.quantize(CENT) == spent.quantize(CENT), b.name
@@ -469,6 +543,7 @@ def test_every_headline_figure(demo: Path) -> None:
         ("cost per successful task (fully loaded)", money(loaded / successes, 4)),
         ("cost per successful task (variable)", money(variable / successes, 4)),
         ("successful tasks / tasks", f"{successes:,} / {tasks:,}"),
+        ("customers past collapse (margin < 0)", f"{len(past):,}"),
     ]:
         assert shown[label] == want, label
         assert f">{want}<" in html, label
