@@ -48,23 +48,24 @@ def asymmetry(d: _Doc, answer: Any, top: int = 12) -> None:
     and the table of shares and costs per 1k tokens beside it."""
     by, rows = answer.by, answer.rows[:top]
     period = f"{answer.since:%Y-%m-%d} to {answer.until:%Y-%m-%d} (end exclusive)"
-    keys = [str(r["key"]) for r in rows]
+    keys = [str(r["key"]) for r in rows][::-1]  # horizontal bars: the largest on top
     fig = go.Figure()
     for kind, name in KINDS:
-        shares = [_part(r, kind, "cost_share") for r in rows]
+        shares = [_part(r, kind, "cost_share") for r in rows][::-1]
         fig.add_bar(
             name=name,
-            x=keys,
-            y=[None if s is None else float(s) for s in shares],
-            hovertemplate="%{x}: %{y:.1%}<extra>" + name + "</extra>",
+            y=keys,
+            x=[None if s is None else float(s) for s in shares],
+            orientation="h",
+            hovertemplate="%{y}: %{x:.1%}<extra>" + name + "</extra>",
         )
     fig.update_layout(
         title=f"Share of each {by}'s token cost by kind of token",
         barmode="group",
-        yaxis={"tickformat": ".0%", "rangemode": "tozero"},
-        xaxis={"type": "category", "automargin": True},
-        legend={"orientation": "h", "y": -0.3},
-        height=440,
+        xaxis={"tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"type": "category", "automargin": True},
+        legend={"orientation": "h", "y": -0.12, "traceorder": "normal"},
+        height=max(360, 140 + 70 * len(rows)),
     )
     cols = [by, "token cost"]
     for kind, _ in KINDS:
@@ -131,8 +132,8 @@ def usage_missing(d: _Doc, missing: list[Any], coverage: Any) -> None:
     else:
         note = "No model calls in the period."
     note += (
-        " A model without a price costs nothing here until one is added to the project file; "
-        "a call without usage is fixed at its source (unitecon prices missing, "
+        " A model without a price is left out of every cost until a price is added to the "
+        "project file; a call without usage is fixed at its source (unitecon prices missing, "
         "unitecon coverage)."
     )
     tbl = table_html(cols, rows, numeric=["calls"]) if rows else ""
