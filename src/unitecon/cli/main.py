@@ -51,6 +51,7 @@ def _register() -> None:
         "billing",
         "prices",
         "report",
+        "memo",
     ):
         try:
             m = importlib.import_module(f"unitecon.cli.{mod}")

@@ -9,7 +9,7 @@ Examples:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,6 +34,14 @@ def report(
         Path | None,
         typer.Option("--out", help="HTML file to write (default: report.html in the data dir)."),
     ] = None,
+    whatif: Annotated[
+        Path | None,
+        typer.Option(
+            "--whatif",
+            help="What-if file whose savings levers the report lists, replayed on the period "
+            "(default: scenarios/whatif.yaml in the data dir, when there).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -52,6 +60,21 @@ def report(
             return
         path = out or home() / "report.html"
         local = s._local()
-        rep = write_report(s.ask, f, path, source=str(s.ledger), analysis=local)
+        lv = savings_levers(local, whatif, f)
+        rep = write_report(s.ask, f, path, source=str(s.ledger), analysis=local, levers=lv)
     rep.print_summary(console)
     console.print(f"Report (open in a browser, works offline): [bold]{rep.path}[/]")
+
+
+def savings_levers(analysis: Any, whatif: Path | None, f: Filters) -> dict[str, Any] | None:
+    """The levers of the what-if file (given, or the data dir's) replayed on the window;
+    None without a file or without a local ledger (a running service holds it)."""
+    from unitecon.economics import levers
+    from unitecon.ledger.store import home
+
+    path = whatif if whatif is not None else home() / "scenarios" / "whatif.yaml"
+    if analysis is None or (whatif is None and not path.exists()):
+        return None
+    with console.status("replaying the what-if levers…"):
+        w = levers.replay_on(analysis, path, f.since, f.until)
+    return levers.summary(w)

@@ -51,38 +51,39 @@ def whatif(
     Example: unitecon whatif whatif.yaml --json
     """
 
-    from unitecon import config as cfg
-    from unitecon import engine
-    from unitecon.economics import analysis, replay
-    from unitecon.economics import whatif as wi
-    from unitecon.ledger.store import DB_NAME, Ledger, home
-    from unitecon.models import scenario as sc
+    from unitecon.economics import levers
     from unitecon.report import scenario_charts
 
-    s = sc.load(sc.Scenario, scenario)
-    project = cfg.load(config)
-    path = home() / DB_NAME
-    if not path.exists():
-        raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
-    with Ledger(path, read_only=True) as ledger, engine.scope():  # replay never writes
-        con = ledger.ibis()
-        rep = replay.replay(con, s, project, hit_rate=replay.measured_rate(con, s))
-    book = analysis.book_for(project, cfg.find(config))
-    margins = (
-        analysis.margins(rep.baseline_inputs, book),
-        analysis.margins(rep.scenario_inputs, book),
-    )
-    labels = [sc.label(t, i) for i, t in enumerate(s.transformations)]
-    result = wi.WhatIf(s.name, labels, rep.sides, rep.notes, margins)
+    result = whatif_result(scenario, config)
+
     out = result.as_dict()
+    out["levers"] = levers.summary(result)
     chart = scenario_charts.savings(
-        result.contributions(), _charts_dir(charts) / f"whatif-{_slug(s.name)}.html"
+        result.contributions(), _charts_dir(charts) / f"whatif-{_slug(result.name)}.html"
     )
     out["charts"] = {"savings": chart}
     if as_json:
         emit_json(out)
         return
     _print_whatif(out)
+
+
+def whatif_result(scenario: Path, config: Path | None, since: Any = None, until: Any = None) -> Any:
+    """The what-if scenario file replayed on the ledger in $UNITECON_HOME (read-only)."""
+    from unitecon import config as cfg
+    from unitecon.economics import levers
+    from unitecon.ledger.store import DB_NAME, Ledger, home
+    from unitecon.models import scenario as sc
+
+    s = sc.load(sc.Scenario, scenario)
+    project = cfg.load(config)
+    path = home() / DB_NAME
+    if not path.exists():
+        raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
+    with Ledger(path, read_only=True) as ledger:  # replay never writes
+        return levers.replay_file(
+            ledger.ibis(), s, project, cfg.find(config), since=since, until=until
+        )
 
 
 def _print_whatif(out: dict[str, Any]) -> None:
@@ -116,6 +117,12 @@ def _print_whatif(out: dict[str, Any]) -> None:
             right=["baseline", "scenario"],
         )
     )
+    lv = out["levers"]
+    if lv["saved_per_month"] is not None:
+        console.print(
+            f"Replayed {lv['since']:%Y-%m-%d} to {lv['until']:%Y-%m-%d} ({lv['days']:.2f} days): "
+            f"saves {money(lv['saved_per_month'])} a month (730 h)"
+        )
     share = out["savings_share"]
     pct = f" ({share * 100:.1f} %)" if share is not None else ""
     console.print(f"Savings: [bold]{money(out['savings'])}[/]{pct}")
@@ -191,6 +198,24 @@ def tco(
 
     Example: unitecon tco tco.yaml --xlsx tco.xlsx
     """
+    out = tco_answer(model, draws=draws, seed=seed, charts=charts, config=config, xlsx=xlsx)
+    if as_json:
+        emit_json(out)
+        return
+    _print_tco(out)
+
+
+def tco_answer(
+    model: Path,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    charts: Path | None = None,
+    config: Path | None = None,
+    xlsx: Path | None = None,
+) -> dict[str, Any]:
+    """The TCO file's result (`--json`'s body): measured from the ledger where it says so,
+    exact per alternative, Monte Carlo percentiles and the tornado, the charts written."""
     from unitecon.errors import UniteconError
     from unitecon.models import scenario as sc
     from unitecon.models import tco as t
@@ -240,10 +265,7 @@ def tco(
 
         paths["xlsx"] = x.write(m, xlsx)
     out["files"] = paths
-    if as_json:
-        emit_json(out)
-        return
-    _print_tco(out)
+    return out
 
 
 def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[str, Any]]:
@@ -253,6 +275,7 @@ def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[st
     from unitecon import engine
     from unitecon.economics import replay
     from unitecon.ledger.store import DB_NAME, Ledger, home
+    from unitecon.models import scenario as sc
     from unitecon.models import tco as t
 
     path = home() / DB_NAME
@@ -263,9 +286,21 @@ def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[st
             "Run `unitecon demo` or `unitecon ingest` first, or give the number instead."
         )
     project = cfg.load(config)
+    scenarios: dict[str, Any] = {}
+
+    def scenario(f: Any) -> Any:
+        name = getattr(f, "whatif", None)
+        if name is None:
+            return None
+        if name not in scenarios:
+            scenarios[name] = sc.load(sc.Scenario, model.parent / name)
+        return scenarios[name]
+
     with Ledger(path, read_only=True) as ledger, engine.scope():
         con = ledger.ibis()
-        return t.resolve_ledger(m, lambda f: replay.measure_feature(con, project, f), str(model))
+        return t.resolve_ledger(
+            m, lambda f: replay.measure_feature(con, project, f, scenario(f)), str(model)
+        )
 
 
 def _tornado_metric(result: Any) -> str:

@@ -426,6 +426,8 @@ class Replay:
     notes: list[str]
     baseline_inputs: MarginInputs
     scenario_inputs: MarginInputs
+    window: tuple[dt.datetime, dt.datetime] | None = None
+    """The replayed window [since, until) (the scenario's, else the ledger's days)."""
 
 
 def replay(
@@ -456,7 +458,8 @@ def replay(
         c = costed(s, since, until)
         sides.append(side(c, by))
     base, last = both_inputs((c0, project), (c, s.project))
-    return Replay(sides, list(s.notes), base, last)
+    window = (c0.window.since, c0.window.until)
+    return Replay(sides, list(s.notes), base, last, window)
 
 
 def measured_rate(
@@ -486,13 +489,21 @@ def measured_rate(
 # -- measurements for the models ---------------------------------------------------------
 
 
-def measure_feature(ledger: Any, project: Any, f: tco.FromLedger) -> tco.Measured:
+def measure_feature(
+    ledger: Any, project: Any, f: tco.FromLedger, scenario: sc.Scenario | None = None
+) -> tco.Measured:
     """A feature's variable cost, tasks and successful tasks in a window of the ledger,
-    priced and attributed as real traffic (`attribution.outcomes` decides success)."""
+    priced and attributed as real traffic (`attribution.outcomes` decides success); with a
+    what-if `scenario`, after its transformations are replayed on that traffic."""
     from unitecon.attribution.outcomes import task_outcomes
 
     since, until = _utc(f.since), _utc(f.until)
-    c = costed(State(ledger_events(ledger, since, until), project), since, until)
+    s = State(ledger_events(ledger, since, until), project)
+    if scenario is not None:
+        rate = measured_rate(ledger, scenario)
+        for i, tr in enumerate(scenario.transformations):
+            s = apply(s, tr, i, rate)
+    c = costed(s, since, until)
     e = c.events
     o = task_outcomes(e.filter(e.feature == f.feature))
     r = (

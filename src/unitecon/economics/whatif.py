@@ -21,6 +21,7 @@ baseline's and the scenario's usage with the project's plans), rolled up by
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -167,6 +168,8 @@ class WhatIf:
     notes: list[str]
     margins: tuple[Margins, Margins] | None = None
     """The margins stage's result on the baseline's and on the scenario's usage."""
+    window: tuple[dt.datetime, dt.datetime] | None = None
+    """The replayed window [since, until), UTC."""
 
     @property
     def baseline(self) -> Side:

@@ -77,6 +77,9 @@ class UnitCostFromLedger(FromLedger):
 
     per: Literal["task", "successful_task"] = "task"
     """Divide the feature's variable cost by its tasks, or by its successful tasks."""
+    whatif: str | None = None
+    """A what-if scenario file (path relative to the TCO file) replayed on the traffic before
+    it is measured: the cost per task with those levers (`unitecon whatif`)."""
 
 
 class Volume(_Strict):
@@ -284,6 +287,21 @@ class Alternative(_Strict):
     """Labeling."""
 
 
+class Phase(_Strict):
+    """One phase of the roadmap the memo shows (`unitecon memo`)."""
+
+    phase: str
+    """Name (e.g. `1. Quick wins`)."""
+    from_month: int = Field(ge=0)
+    """First month of the phase (0 = now)."""
+    until_month: int = Field(ge=0)
+    """Last month of the phase."""
+    action: str
+    """What is done, in one line."""
+    alternative: str | None = None
+    """The alternative this phase puts in place, if any."""
+
+
 class TcoModel(_Strict):
     """The TCO file."""
 
@@ -303,6 +321,8 @@ class TcoModel(_Strict):
     """Monte Carlo seed."""
     draws: int = Field(default=10_000, ge=1)
     """Monte Carlo draws."""
+    roadmap: list[Phase] = Field(default_factory=list)
+    """The phased roadmap of the recommendation (shown by the memo)."""
 
     @model_validator(mode="after")
     def _baseline_known(self) -> TcoModel:
@@ -626,6 +646,7 @@ class TcoResult:
             "discount_rate_monthly": self.monthly_rate.quantize(Decimal("1e-12")),
             "baseline": self.model.baseline,
             "alternatives": {k: v.as_dict() for k, v in self.alternatives.items()},
+            "roadmap": [p.model_dump() for p in self.model.roadmap],
         }
 
 

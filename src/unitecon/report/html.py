@@ -386,10 +386,17 @@ def local(analysis: Any) -> Ask:
 
 
 def write_report(
-    ask: Ask, f: Filters, path: Path, *, source: str = "", analysis: Any = None
+    ask: Ask,
+    f: Filters,
+    path: Path,
+    *,
+    source: str = "",
+    analysis: Any = None,
+    levers: dict[str, Any] | None = None,
 ) -> Report:
     """Ask the report's questions for the window `f` and write the HTML file to `path`.
-    With a local `analysis` over a ledger with bills, the bill section is added."""
+    With a local `analysis` over a ledger with bills, the bill section is added; with
+    `levers` (`economics.levers.summary` of a what-if on the window), the savings levers."""
     s = ask("summary", f)
     window = Filters(since=f.since, until=f.until)
     d = _Doc()
@@ -404,6 +411,8 @@ def write_report(
     _anomalies(d, ask("anomalies", window, top=20))
     _risks(d, s)
     _finance_sections(d, ask, window)
+    if levers is not None:
+        _levers(d, levers)
     if analysis is not None:
         _bill(d, analysis)
     head = headline(s)
@@ -442,6 +451,15 @@ def _finance_sections(d: _Doc, ask: Ask, window: Filters) -> None:
     for by in ("model", "feature"):
         sections.asymmetry(d, ask("asymmetry", window, by=by))
     sections.usage_missing(d, ask("prices_missing", window), ask("coverage", window))
+
+
+def _levers(d: _Doc, lv: dict[str, Any]) -> None:
+    """Savings levers found by the what-if replay (`report.levers`)."""
+    from unitecon.report import levers
+
+    cols, body, foot = levers.rows(lv)
+    tbl = table_html(cols, body, numeric=cols[1:], foot=foot)
+    d.section("Savings levers (what-if replay)", levers.figure(lv), tbl, levers.note(lv))
 
 
 def _bill(d: _Doc, analysis: Any) -> None:
