@@ -14,11 +14,11 @@ $(STAMP): pyproject.toml Makefile
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) browser
 	$(BIN)/unitecon demo
 
-# Debian's chromium for the dashboard's browser tests (idempotent; skipped without root
-# outside CI, where those tests then skip with a reason).
+# Debian's chromium (browser tests; the memo's PDF) and poppler-utils (the PDF's test), via
+# apt (idempotent; skipped without root outside CI, where those tests then skip with a reason).
 browser:
 	@sh scripts/install-browser.sh || { [ -z "$$CI" ] && echo "no chromium: browser tests will be skipped"; }
 

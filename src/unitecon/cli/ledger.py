@@ -268,7 +268,21 @@ def demo(
         return
     if tour:
         _tour()
+    _memo(summary)
     _next_steps(summary)
+
+
+def _memo(summary: dict[str, Any]) -> None:
+    """The board memo of the demo (`unitecon memo`): HTML and PDF in the data dir."""
+    from rich.rule import Rule
+
+    from unitecon.cli.main import run
+
+    console.print(Rule("[bold]Executive — the one-page board memo[/]  ·  unitecon memo"))
+    if run(["memo"]) == 0:
+        summary["memo"] = str(Path(summary["report"]).with_name("memo.pdf"))
+    else:
+        console.print("[yellow]`unitecon memo` failed: see above; the rest of the demo stands[/]")
 
 
 def _tour() -> None:
@@ -318,6 +332,7 @@ def _next_steps(summary: dict[str, Any]) -> None:
     console.print(
         "\n[bold]Next[/]\n"
         f"  Report (open in a browser, offline): [bold]{summary['report']}[/]\n"
+        f"  Board memo (one page): [bold]{summary.get('memo', '(not written)')}[/]\n"
         f"  TCO workbook: {summary['workbook']}\n"
         f"  Scenario files to edit and re-run: {scenarios}\n"
         f"    {u} tco {summary['scenarios']['tco.yaml']} --xlsx {summary['workbook']}\n"

@@ -263,7 +263,13 @@ def tco_answer(
     if xlsx is not None:
         from unitecon.report import xlsx as x
 
-        paths["xlsx"] = x.write(m, xlsx)
+        paths["xlsx"] = x.write(
+            m,
+            xlsx,
+            measured=measured,
+            monte_carlo=out.get("monte_carlo"),
+            tornado=out.get("tornado"),
+        )
     out["files"] = paths
     return out
 

@@ -6,7 +6,7 @@ events (`economics.replay`), each side costed as real traffic, the margins of bo
 the revenue book. `levers` turns the result into the table a reader wants:
 
     saved_i      = cost before lever i - cost after lever i           [USD in the window]
-    share_i      = saved_i / baseline cost                            [1]
+    share_i      = saved_i / baseline cost (variable + idle GPU)      [1]
     per_month_i  = saved_i · (730 / 24) / days of the window          [USD/month]
 
 each lever given the ones before it (the scenario's order), so the savings add up to the
@@ -63,7 +63,7 @@ class Lever:
     saved: Decimal
     """Cost removed in the window [USD]."""
     share: Decimal | None
-    """saved / the baseline's cost in the window [1]."""
+    """saved / the baseline's variable + idle GPU cost in the window [1]."""
     per_month: Decimal | None
     """saved per 730-hour month [USD/month]."""
 

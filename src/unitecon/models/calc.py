@@ -134,6 +134,21 @@ class Env:
         """A structural constant (hours per month, 12 months)."""
         return Decimal(x)
 
+    def named(self, key: str, x: Decimal | int, unit: str = "1", source: str = "") -> Q:
+        """A number the model uses that is not a decimal input of the file: a convention (730
+        hours a month, 12 months a year) or an integer setting of the file (GPUs per replica,
+        months to peak). Returned as is here (exact arithmetic unchanged); the spreadsheet
+        makes it a labelled input cell, so that no formula holds a bare constant."""
+        return x
+
+    def month(self, t: int) -> Q:
+        """The month index ``t`` (a cell of the month column in the spreadsheet)."""
+        return t
+
+    def ceil(self, x: Q) -> Q:
+        """Smallest whole number ``>= x`` (`ceil`)."""
+        return ceil(x)
+
     def money(self, x: Q) -> Q:
         """A money amount in a monthly line: rounded to cents where it is reported."""
         return x

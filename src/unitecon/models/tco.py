@@ -51,14 +51,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from unitecon.errors import UniteconError
 from unitecon.models import finance, value
-from unitecon.models.calc import DrawEnv, Env, ExactEnv, Q, ceil, maximum
+from unitecon.models.calc import DrawEnv, Env, ExactEnv, Q, maximum
 from unitecon.models.uncertainty import Num, centrals, is_dist
 
 HOURS_PER_MONTH = 730  # 8760 h / 12, as Infracost and the cloud price lists
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # the fields' docstrings become their descriptions: the workbook's units come from them
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class FromLedger(_Strict):
@@ -388,6 +389,10 @@ class _Builder:
         check_resolved(m)
         self.m, self.env, self.n = m, env, m.horizon_months
         self.zero = env.money(env.const(0))
+        self.hours = env.named(
+            "hours_per_month", HOURS_PER_MONTH, "h/month", "convention: 8760 h / 12 (Infracost)"
+        )
+        self.per_year = env.named("months_per_year", 12, "months/year", "calendar")
         self.ai_tasks = [self._ai_tasks(t) for t in range(self.n + 1)]
 
     def _ai_tasks(self, t: int) -> Q:
@@ -395,10 +400,16 @@ class _Builder:
         if t == 0:
             tasks, share = self.zero, self.zero
         else:
-            growth = (1 + e["volume.growth_monthly"]) ** (t - 1)
+            growth = (1 + e["volume.growth_monthly"]) ** (e.month(t) - 1)
             tasks = e["volume.tasks_per_month"] * growth
+            months = e.named("value.adoption.months_to_peak", v.months_to_peak, "months")
             share = value.adoption(
-                t, e["value.adoption.start"], e["value.adoption.peak"], v.months_to_peak
+                t,
+                e["value.adoption.start"],
+                e["value.adoption.peak"],
+                v.months_to_peak,
+                e.month(t),
+                months,
             )
         e.column(VOLUME, "tasks", t, tasks)
         e.column(VOLUME, "adoption", t, share)
@@ -425,7 +436,7 @@ class _Builder:
             q = f"{p}.people[{i}]"
             yield (
                 f"people: {pe.role}",
-                self.monthly(e[f"{q}.fte"] * e[f"{q}.loaded_salary_annual"] / 12),
+                self.monthly(e[f"{q}.fte"] * e[f"{q}.loaded_salary_annual"] / self.per_year),
             )
         for i, lb in enumerate(a.labeling):
             q = f"{p}.labeling[{i}]"
@@ -443,13 +454,16 @@ class _Builder:
             return
         g, f = r.gpus, f"{q}.gpus"
 
+        floor = e.named(f"{f}.min_replicas", g.min_replicas, "replicas", "TCO file")
+        per_replica = e.named(f"{f}.gpus_per_replica", g.gpus_per_replica, "GPUs", "TCO file")
+
         def replicas(t: int) -> Q:
-            peak = self.ai_tasks[t] * share * e[f"{f}.peak_to_average"] / HOURS_PER_MONTH
-            need = ceil(peak / e[f"{f}.tasks_per_replica_hour"])
-            return maximum(e.const(g.min_replicas), need)
+            peak = self.ai_tasks[t] * share * e[f"{f}.peak_to_average"] / self.hours
+            need = e.ceil(peak / e[f"{f}.tasks_per_replica_hour"])
+            return maximum(floor, need)
 
         if g.billing == "rented":
-            rate = e[f"{f}.usd_per_gpu_hour"] * g.gpus_per_replica * HOURS_PER_MONTH
+            rate = e[f"{f}.usd_per_gpu_hour"] * per_replica * self.hours
 
             def rented(t: int) -> Q:
                 if t == 0:
@@ -466,21 +480,22 @@ class _Builder:
             0,
             g.life_months,
             e[f"{f}.residual_share"],
+            f,
         )
-        kw = e[f"{f}.kw_average"] * e[f"{f}.pue"] * e[f"{f}.usd_per_kwh"] * HOURS_PER_MONTH
+        kw = e[f"{f}.kw_average"] * e[f"{f}.pue"] * e[f"{f}.usd_per_kwh"] * self.hours
         yield f"{r.name}: power", self.monthly(servers * kw)
         colo = e[f"{f}.kw_contracted"] * e[f"{f}.colo_usd_per_kw_month"]
         yield f"{r.name}: colocation", self.monthly(servers * colo)
 
     def _capex(self, q: str, c: Capex) -> Iterator[tuple[str, Line]]:
         e = self.env
-        total = e[f"{q}.amount"] * c.count
+        total = e[f"{q}.amount"] * e.named(f"{q}.count", c.count, "units", "TCO file")
         yield from self._capex_lines(
-            f"capex: {c.name}", total, c.month, c.life_months, e[f"{q}.residual_share"]
+            f"capex: {c.name}", total, c.month, c.life_months, e[f"{q}.residual_share"], q
         )
 
     def _capex_lines(
-        self, name: str, total: Q, month: int, life: int, residual: Q
+        self, name: str, total: Q, month: int, life: int, residual: Q, path: str
     ) -> Iterator[tuple[str, Line]]:
         yield name, self.at(total, month)
         if month > self.n:
@@ -488,7 +503,11 @@ class _Builder:
         if month + life <= self.n:
             back, when = total * residual, month + life
         else:
-            used = self.env.const(self.n - month) / life
+            e = self.env
+            horizon = e.named("horizon_months", self.n, "months", "TCO file")
+            bought = e.named(f"{path}.month", month, "month", "TCO file") if month else 0
+            life_q = e.named(f"{path}.life_months", life, "months", "TCO file")
+            used = (e.const(0) + horizon - bought) / life_q
             back, when = total * (1 - (1 - residual) * used), self.n
         yield f"{name} (residual)", lambda t: -self.env.money(back) if t == when else self.zero
 

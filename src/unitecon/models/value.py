@@ -30,11 +30,18 @@ from decimal import ROUND_HALF_UP, Decimal
 from unitecon.models.calc import Q, minimum
 
 
-def adoption(t: int, start: Q, peak: Q, months_to_peak: int) -> Q:
-    """Share of tasks done with the capability in month ``t >= 1`` (linear ramp) [1]."""
+def adoption(
+    t: int, start: Q, peak: Q, months_to_peak: int, t_q: Q = None, months_q: Q = None
+) -> Q:
+    """Share of tasks done with the capability in month ``t >= 1`` (linear ramp) [1].
+
+    `t_q` and `months_q` are ``t`` and ``m`` as quantities of the caller's evaluation (cells
+    in the spreadsheet); they default to the plain numbers."""
     if months_to_peak <= 0 or t - 1 >= months_to_peak:
         return peak
-    return minimum(peak, start + (peak - start) * (t - 1) / months_to_peak)
+    tq = t if t_q is None else t_q
+    mq = months_to_peak if months_q is None else months_q
+    return minimum(peak, start + (peak - start) * (tq - 1) / mq)
 
 
 def efficiency_value(ai_tasks: Q, hours_saved: Q, hourly_cost: Q, realization: Q, quality: Q) -> Q:

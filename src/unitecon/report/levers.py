@@ -2,7 +2,7 @@
 
 Laid out from `economics.levers.summary` (the `whatif --json` answer's `levers`): a bar per
 lever and, beside it, the table (saved in the period, per 730-hour month, % of the period's
-variable cost), the total in the foot. Formats only.
+variable + idle GPU cost, what the replay costs), the total in the foot. Formats only.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def figure(lv: dict[str, Any]) -> go.Figure:
 
 def rows(lv: dict[str, Any]) -> tuple[list[str], list[tuple[str, ...]], tuple[str, ...]]:
     """Columns, one row per lever, and the total row."""
-    cols = ["lever", "saved in the period", "per month", "% of variable cost"]
+    cols = ["lever", "saved in the period", "per month", "% of variable + idle"]
     body: list[tuple[str, ...]] = [
         (str(r["lever"]), money(r["saved"]), money(r["per_month"]), pct(r["share"]))
         for r in lv["levers"]
@@ -64,6 +64,7 @@ def note(lv: dict[str, Any]) -> str:
         period = f" on {lv['since']:%Y-%m-%d} to {lv['until']:%Y-%m-%d} ({lv['days']:.0f} days)"
     return (
         f"What-if scenario '{lv['scenario']}' replayed on the real traffic{period}: variable "
-        f"cost {money(lv['baseline_cost'])} in the period; a month is 730 hours. A negative "
+        f"and idle GPU cost {money(lv['baseline_cost'])} in the period (fixed costs do not "
+        "change); a month is 730 hours. A negative "
         "saving is a lever that adds cost. " + " ".join(f"({n})" for n in lv["notes"])
     ).strip()

@@ -7,7 +7,7 @@ it, never computed here:
   (variable, fixed, idle), revenue, gross margin, cost per successful task, the trend from the
   first to the last month, customers past collapse, anomalies, runaway tasks;
 - the what-if replay's savings levers (`economics.levers.summary`, the `whatif --json`
-  body's `levers`): saved in the period, per month, share of variable cost;
+  body's `levers`): saved in the period, per month, share of variable + idle GPU cost;
 - the TCO file (`tco --json`): the recommended option is the alternative with the largest
   positive NPV against the baseline (the baseline itself when none has one); its NPV against
   the baseline, IRR, payback (break-even) month and ROI, the Monte Carlo P10 and P90 of that
@@ -154,8 +154,8 @@ h2{font-size:11.2pt;margin:.55rem 0 .25rem;border-bottom:1.5px solid #d9e2ec;pad
 ul{margin:.15rem 0 .2rem 1.1rem;padding:0} li{margin:.08rem 0}
 table{border-collapse:collapse;width:100%;font-size:8.4pt;margin:.2rem 0}
 td,th{border-bottom:1px solid #e4e7eb;padding:2px 4px;text-align:left;vertical-align:top}
-th{background:#f5f7fa} td.n,th.n{text-align:right;white-space:nowrap;
-font-variant-numeric:tabular-nums} .ask{background:#f0f7f3;border-left:4px solid #2f855a;
+th{background:#f5f7fa} td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n{white-space:nowrap} .ask{background:#f0f7f3;border-left:4px solid #2f855a;
 padding:4px 8px;margin:.3rem 0} .cols{display:grid;grid-template-columns:1.3fr 1fr;gap:10px}
 .note{color:#616e7c;font-size:7.6pt}
 """
@@ -236,7 +236,7 @@ def _impact(f: dict[str, Any]) -> str:
         items.append(
             f"Savings levers found by replaying the period's real traffic ('{lv['scenario']}'): "
             f"{_m(lv['saved'])} in the period, {_m(lv['saved_per_month'])} a month, "
-            f"{_pct(lv['saved_share'])} of variable cost."
+            f"{_pct(lv['saved_share'])} of variable + idle GPU cost."
         )
     horizon = f"{r['horizon_months']} months at {_pct(r['discount_rate_annual'])} a year"
     if r["alternative"] == r["baseline"]:
@@ -280,7 +280,7 @@ def _impact(f: dict[str, Any]) -> str:
         )
         for o in f["options"]
     ]
-    ocols = [f"option vs {r['baseline']}", "NPV", "break-even", "pays from tasks/mo"]
+    ocols = ["option", f"NPV vs {r['baseline']}", "break-even", "pays from (tasks/mo)"]
     right = _table(ocols, opts, ocols[1:])
     parts.append(f"<div class='cols'><div>{left}</div><div>{right}</div></div>")
     return "".join(parts)
