@@ -81,3 +81,28 @@ def test_showcase_what_if_saves(home: Path, capsys: pytest.CaptureFixture[str]) 
     assert 0 < after < before, (before, after)
     # JSON money is quantized to 1e-6: the difference of two is within 1e-6 of the savings
     assert abs(Decimal(out["savings"]) - (before - after)) <= Decimal("0.000001")
+
+
+def test_levers_alternative_is_measured_after_the_what_if(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`from_ledger.whatif`: the levers route's cost per task is the support feature's cost
+    after replaying whatif.yaml, which `whatif --json` reports by feature (a second path)."""
+    files = write_demo_scenarios(tmp_path)
+    m = sc.load(tco.TcoModel, files["tco.yaml"])
+    [route] = m.alternatives["levers"].routes
+    assert route.from_ledger is not None and route.from_ledger.whatif == "whatif.yaml"
+    capsys.readouterr()
+    argv = ["tco", str(files["tco.yaml"]), "--json", "--draws", "0", "--charts", str(tmp_path)]
+    assert run(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    got = out["measured_from_ledger"]["alternatives.levers.routes[0].from_ledger"]
+    today = out["measured_from_ledger"]["alternatives.status_quo.routes[0].from_ledger"]
+    assert run(["whatif", str(files["whatif.yaml"]), "--json", "--charts", str(tmp_path)]) == 0
+    wi = json.loads(capsys.readouterr().out)
+    [support] = [g for g in wi["by"]["feature"] if g["key"] == "support-agent"]
+    # JSON money is quantized to 1e-6 on both sides
+    assert abs(Decimal(got["cost"]) - Decimal(support["scenario"]["cost"])) <= Decimal("2e-6")
+    assert abs(Decimal(today["cost"]) - Decimal(support["baseline"]["cost"])) <= Decimal("2e-6")
+    assert Decimal(got["value"]) < Decimal(today["value"])  # the levers lower the unit cost
+    assert got["tasks"] == today["tasks"]  # same traffic: the route changes the cost only
