@@ -18,6 +18,7 @@ from unitecon.cli.main import run
 from unitecon.terminal import money
 
 DRAWS = "300"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +115,27 @@ def _tools() -> None:
         pytest.skip("no chromium: run scripts/install-browser.sh")
 
 
-def test_memo_pdf_is_one_page_holding_the_figures(
-    home: Path, answers: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture(scope="module")
+def memo_files(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`unitecon memo --out DIR/memo.html` once: the HTML path and what it printed."""
+    import contextlib
+    import io
+    import os
+
     _tools()
-    out = tmp_path / "memo.html"
-    capsys.readouterr()
-    assert run(["memo", "--draws", DRAWS, "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+    os.environ["UNITECON_HOME"] = str(demo_home)
+    out = tmp_path_factory.mktemp("memo-out") / "memo.html"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = run(["memo", "--draws", DRAWS, "--out", str(out)])
+    assert code == 0, buf.getvalue()[-2000:]
+    return out, buf.getvalue()
+
+
+def test_memo_pdf_is_one_page_holding_the_figures(
+    answers: dict[str, Any], memo_files: tuple[Path, str], tmp_path: Path
+) -> None:
+    out, printed = memo_files
     pdf = out.with_suffix(".pdf")
     assert str(pdf) in printed.replace("\n", "")
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
@@ -180,3 +194,36 @@ def test_report_lists_the_savings_levers(
     assert abs(whole - D(lv["saved"])) <= Decimal("0.005")
     assert D(lv["saved"]) > 0  # the showcase what-if finds savings on the demo's traffic
     assert money(D(lv["saved"])) in body
+
+
+@pytest.mark.parametrize("width", [1400, 700])
+def test_memo_in_a_browser(memo_files: tuple[Path, str], width: int) -> None:
+    """At 1400 px (a screen) and 700 px (about the printed page's width: letter less the
+    margins), nothing overflows and nothing is logged as an error; no request leaves."""
+    pw = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("no chromium: run scripts/install-browser.sh")
+    out, _ = memo_files
+    errors: list[str] = []
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"], headless=True
+        )
+        page = b.new_page(viewport={"width": width, "height": 1000})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: errors.append(r.url) if r.url.startswith("http") else None)
+        page.goto(out.as_uri())
+        wide = page.evaluate(
+            "() => { const r = document.body.getBoundingClientRect().right;"
+            " return [document.documentElement.scrollWidth, [...document.querySelectorAll("
+            "'body *')].filter(e => e.getBoundingClientRect().right > r + 1)"
+            ".map(e => e.tagName + ':' + e.textContent.slice(0, 40)).slice(0, 5)]; }"
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"memo-{width}.png"), full_page=True)
+        b.close()
+    assert errors == []
+    assert wide[0] <= width, wide
+    assert wide[1] == [], wide
