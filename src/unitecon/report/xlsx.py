@@ -42,6 +42,7 @@ from pydantic.fields import FieldInfo
 from unitecon.models import tco
 from unitecon.models.calc import CENT, Env, ExactEnv, Q, Sym
 from unitecon.models.uncertainty import central, centrals, is_dist
+from unitecon.terminal import money
 
 HEADER_ROW = 1
 BOLD = Font(bold=True)
@@ -190,8 +191,9 @@ def _sources(model: tco.TcoModel, measured: Mapping[str, Any]) -> dict[str, str]
             ".tasks_per_month" if path == "volume.from_ledger" else ".usd_per_task"
         )
         days = Decimal(str(m["days"])).quantize(Decimal("0.01"))
+        cost = money(Decimal(str(m["cost"])))
         out[target] = (
-            f"measured in the ledger: feature {m['feature']}, ${m['cost']} over "
+            f"measured in the ledger: feature {m['feature']}, {cost} over "
             f"{m['tasks']} tasks ({m['successful_tasks']} successful) in {days} days"
         )
     for name, a in model.alternatives.items():
