@@ -531,3 +531,68 @@ def pick_lines(path: Path, numbers: list[int]) -> list[bytes]:
             if not data:
                 break
     return out
+
+
+def scan_csv(path: Path, longest: int, commas: int) -> int | None:
+    """Count the lines of a plain file (the last one though no newline ends it) when every
+    one is a whole CSV record, read in blocks of whole lines: None when a line is blank,
+    holds an odd number of quotes (a quoted field goes on to the next line) or a NUL, ends
+    with a lone CR, or is longer than `longest` bytes, or when the block's commas outside
+    quotes are not `commas` a line. (DuckDB's strict read fails on a line with fewer fields
+    but drops empty fields past the last column: so equal totals mean each line has its
+    `commas`, as the chunked read counts them.) Quotes are located (numpy) only in blocks
+    that hold any."""
+    lines = 0
+    rest = b""
+    with path.open("rb") as f:
+        while True:
+            data = f.read(SCAN_BYTES)
+            block = rest + data if rest else data
+            cut = block.rfind(b"\n") + 1 if data else len(block)
+            rest = block[cut:]
+            if len(rest) > longest:
+                return None
+            if not cut:
+                if data:
+                    continue
+                return lines
+            view = memoryview(block)[:cut]
+            whole = bytes(view) if cut < len(block) else block
+            if (
+                whole[:1] == b"\n"
+                or whole[:2] == b"\r\n"
+                or b"\n\n" in whole
+                or b"\n\r\n" in whole
+                or b"\0" in whole
+                or whole.count(b"\r") != whole.count(b"\r\n")
+            ):
+                return None
+            b = np.frombuffer(whole, dtype=np.uint8)
+            count = whole.count(b"\n") + (whole[-1] != 10)
+            if b'"' in whole:
+                if _odd_quotes(b) or _bare_commas(b) != count * commas:
+                    return None
+            elif whole.count(b",") != count * commas:
+                return None
+            if cut > longest and _longest(b) > longest:
+                return None
+            lines += count
+            if not data:
+                return lines
+
+
+def _bare_commas(b: np.ndarray) -> int:
+    """The commas of `b` (whole lines, each with an even number of quotes) outside quotes."""
+    quotes = np.flatnonzero(b == 34)
+    at = np.flatnonzero(b == 44)
+    return int(np.count_nonzero(np.searchsorted(quotes, at) % 2 == 0))
+
+
+def _odd_quotes(b: np.ndarray) -> bool:
+    """Whether a line of `b` (whole lines) holds an odd number of quotes."""
+    quotes = np.flatnonzero(b == 34)
+    ends = np.flatnonzero(b == 10) + 1
+    if not len(ends) or ends[-1] != len(b):
+        ends = np.append(ends, len(b))
+    before = np.searchsorted(quotes, ends)
+    return bool((np.diff(before, prepend=0) % 2).any())

@@ -40,9 +40,10 @@ from unitecon.ingest.lines import (
     pick_lines,
     raw_blocks,
     read_whole,
+    scan_csv,
     scan_text,
 )
-from unitecon.ledger.records import CHUNK_ROWS, Chunk, DirectRead, Rejected
+from unitecon.ledger.records import CHUNK_ROWS, Chunk, DirectRead, Rejected, Scanned
 from unitecon.ledger.schema import EVENT_SCHEMA
 
 MALFORMED = "malformed JSON"
@@ -352,11 +353,11 @@ def _data_name(i: int) -> str:
     return f"_d{i}"
 
 
-def _columns_candidates(names: list[str], loc: str) -> str:
-    """Candidate rows from the registered table `_cols`, whose column `_d{i}` holds the
-    source's column `names[i]`: known columns by name, the others collected into `_extra`
-    (non-null values only). A name that comes twice is read the first time only; columns
-    named with a leading `_`, or no name, are ignored."""
+def _columns_candidates(names: list[str], loc: str, source: str = "_cols") -> str:
+    """Candidate rows from `source` (by default the registered table `_cols`), whose column
+    `_d{i}` holds the source's column `names[i]`: known columns by name, the others
+    collected into `_extra` (non-null values only). A name that comes twice is read the first
+    time only; columns named with a leading `_`, or no name, are ignored."""
     firsts: dict[str, int] = {}
     for i, n in enumerate(names):
         firsts.setdefault(n, i)
@@ -371,7 +372,7 @@ def _columns_candidates(names: list[str], loc: str) -> str:
         extra = f"map_from_entries(list_filter([{entries}], _x -> _x.value IS NOT NULL))"
     sel = ", ".join(f"{_data_name(i)} AS {n}" for n, i in known)
     return f"""(SELECT _pos, {loc} AS _loc, NULL AS _raw, _size, _error,
-        {sel}{", " if sel else ""}{extra} AS _extra FROM _cols)"""
+        {sel}{", " if sel else ""}{extra} AS _extra FROM {source})"""
 
 
 def _run_columns(
@@ -401,16 +402,23 @@ def _run_columns(
     return Chunk(events, rejected, rows_read=events.num_rows + len(rejected))
 
 
-def _validate_columns(
-    con: duckdb.DuckDBPyConnection, table: pa.Table, names: list[str], loc: str
-) -> pa.Table:
+def _column_types(names: list[str], types_of: list[pa.DataType]) -> dict[str, pa.DataType]:
+    """The types of the known columns (the first of each name) and the candidate's meta
+    columns, for `validate.validation_sql`."""
     firsts: dict[str, int] = {}
     for i, n in enumerate(names):
         firsts.setdefault(n, i)
-    types = {
-        n: table.schema.field(_data_name(i)).type for n, i in firsts.items() if n in v.INPUT_FIELDS
-    }
+    types = {n: types_of[i] for n, i in firsts.items() if n in v.INPUT_FIELDS}
     types.update({m: pa.string() for m in v.META_COLUMNS})
+    return types
+
+
+def _validate_columns(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, names: list[str], loc: str
+) -> pa.Table:
+    types = _column_types(
+        names, [table.schema.field(_data_name(i)).type for i in range(len(names))]
+    )
     con.register("_cols", table)
     try:
         return v._as_table(
@@ -449,11 +457,10 @@ def raw_of_loc(r: Rejected, raw_of: Callable[[int], str]) -> str:
     return raw_of(int(tail))[: v.MAX_RAW_CHARS] if tail.isdigit() else ""
 
 
-def read_parquet(path: Path, name: str | None = None) -> Iterator[Chunk]:
+def _parquet_chunks(path: Path, name: str) -> Iterator[Chunk]:
     """Parquet in record batches (plain or gzip); locations are `file:row N` (1-based). A
     file that is not Parquet, or a row group that cannot be read, is one rejection naming
     the file (rows before it are kept)."""
-    name = name or str(path)
     con = v.connect()
     val = v.Validator(locate=lambda pos: f"{name}:row {pos}")
     first = 1
@@ -471,10 +478,9 @@ def read_parquet(path: Path, name: str | None = None) -> Iterator[Chunk]:
             rows = batch
 
             def raw_of(pos: int, rows: pa.RecordBatch = rows, first: int = first) -> str:
-                return json.dumps(rows.slice(pos - first, 1).to_pylist()[0], default=str)
+                return _parquet_raw(rows.slice(pos - first, 1))
 
-            loc = f"{v.q(name + ':row ')} || _pos"
-            yield _run_columns(con, table, names, loc, val, raw_of)
+            yield _run_columns(con, table, names, _parquet_loc(name), val, raw_of)
             first += n
     except (pa.ArrowException, OSError, _Broken, ValueError) as e:
         where = f"{name}:row {first}" if first > 1 else name
@@ -482,6 +488,122 @@ def read_parquet(path: Path, name: str | None = None) -> Iterator[Chunk]:
             "rows from here on are lost" if first > 1 else "no row kept"
         )
         yield Chunk(EVENT_SCHEMA.empty_table(), [Rejected(where, reason, "")], rows_read=1)
+
+
+def _parquet_loc(name: str) -> str:
+    return f"{v.q(name + ':row ')} || _pos"
+
+
+def _parquet_raw(row: pa.RecordBatch | pa.Table) -> str:
+    """A rejected Parquet row as kept in the quarantine: its columns as JSON."""
+    return json.dumps(row.to_pylist()[0], default=str)
+
+
+def _plain_path(path: Path) -> bool:
+    """A file DuckDB may read by its path: no glob characters (DuckDB would expand them),
+    not gzip (the chunked readers inflate it with their own limits)."""
+    if any(ch in str(path) for ch in "*?[]{}"):
+        return False
+    try:
+        return not is_gzip(path)
+    except OSError:
+        return False
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class ParquetChunks(Iterator[Chunk]):
+    """The chunks of a Parquet file (read on first `next`), and `direct()`: the same file
+    as one statement for the ledger to run (DuckDB's `read_parquet`, in parallel)."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path, self.name = path, name
+        self._chunks: Iterator[Chunk] | None = None
+
+    def __next__(self) -> Chunk:
+        if self._chunks is None:
+            self._chunks = _parquet_chunks(self.path, self.name)
+        return next(self._chunks)
+
+    def direct(self) -> DirectRead | None:
+        """`read_parquet` into the same validation query as a record batch (the same column
+        types, from the file's Arrow schema, so the same SQL), for a plain file whose column
+        names DuckDB sees as they are (none twice, whatever the case). Its rows are
+        numbered as the batches number them; a rejected row's entry comes from the chunked
+        read of that row alone (`_parquet_redo`)."""
+        if self._chunks is not None or not _plain_path(self.path):
+            return None
+        try:
+            meta = pq.ParquetFile(self.path).metadata
+            schema = meta.schema.to_arrow_schema()
+            con = v.connect()
+            seen = con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({v.q(str(self.path))})"
+            ).fetchall()
+        except (pa.ArrowException, OSError, ValueError, duckdb.Error, UnicodeDecodeError):
+            return None
+        names = list(schema.names)
+        if [r[0] for r in seen] != names or len({n.lower() for n in names}) != len(names):
+            return None
+        path, name, rows = self.path, self.name, int(meta.num_rows)
+        types = _column_types(names, [schema.field(i).type for i in range(len(names))])
+        cols = ", ".join(f"{_ident(n)} AS {_data_name(i)}" for i, n in enumerate(names))
+        source = f"(SELECT {_NO_META}, {cols} FROM read_parquet({v.q(str(path))}))"
+        return DirectRead(
+            query=_columns_direct_sql(names, source, types),
+            location=v.q(name + ":row "),
+            scan=lambda: Scanned(rows, 0),
+            redo=lambda numbers: _parquet_redo(path, name, numbers),
+        )
+
+
+#: The meta columns of a direct read's source: its rows are numbered by the ledger.
+_NO_META = "NULL::BIGINT AS _pos, NULL::BIGINT AS _size, NULL::VARCHAR AS _error"
+
+
+def _columns_direct_sql(names: list[str], source: str, types: dict[str, pa.DataType]) -> str:
+    """`DirectRead.query` over `source` (columns `_d{i}` and the meta columns): the event
+    columns, `_reason` and `_p` (0: a columnar source's unknown columns are known)."""
+    cand = f"(SELECT *, 0 AS _p FROM {_columns_candidates(names, 'NULL::VARCHAR', source)})"
+    fields = ", ".join(n for n in EVENT_SCHEMA.names if n not in ("source", "ingest_id"))
+    return f"SELECT {fields}, _reason, _p FROM ({v.validation_sql(cand, types, ['_p'])})"
+
+
+def _parquet_redo(path: Path, name: str, numbers: list[int]) -> list[Rejected] | None:
+    """The chunked read's rejections of rows `numbers` (1-based): those rows read alone,
+    with their types, through the same validation; None when it would keep any of them."""
+    pf = pq.ParquetFile(path)
+    want = np.asarray(numbers, dtype=np.int64) - 1
+    sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
+    starts = np.cumsum([0, *sizes])
+    parts = []
+    for g in np.unique(np.searchsorted(starts, want, side="right") - 1):
+        at = want[(want >= starts[g]) & (want < starts[g + 1])] - starts[g]
+        parts.append(pf.read_row_group(int(g)).take(pa.array(at)))
+    rows = pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
+    if rows.num_rows != len(numbers):
+        return None
+    names = list(rows.schema.names)
+    table = rows.rename_columns([_data_name(i) for i in range(len(names))])
+    table = _with_meta(table, 1, [None] * rows.num_rows)
+    table = table.set_column(
+        table.schema.get_field_index("_pos"), "_pos", pa.array(numbers, pa.int64())
+    )
+    index = {n: i for i, n in enumerate(numbers)}
+
+    def raw_of(pos: int) -> str:
+        return _parquet_raw(rows.slice(index[pos], 1))
+
+    val = v.Validator(locate=lambda pos: f"{name}:row {pos}")
+    chunk = _run_columns(v.connect(), table, names, _parquet_loc(name), val, raw_of)
+    return None if chunk.events.num_rows else chunk.rejected
+
+
+def read_parquet(path: Path, name: str | None = None) -> ParquetChunks:
+    """Parquet (plain or gzip); locations are `file:row N` (1-based)."""
+    return ParquetChunks(path, name or str(path))
 
 
 def _with_meta(table: pa.Table, first: int, errors: list[str | None]) -> pa.Table:
@@ -620,9 +742,7 @@ def _csv_rows(path: Path, name: str, width: list[int]) -> Iterator[_CsvRow | Rej
         yield line, fields, bad
 
 
-def read_csv(path: Path, name: str | None = None) -> Iterator[Chunk]:
-    """CSV with a header row of event field names; locations are `file:line`."""
-    name = name or str(path)
+def _csv_chunks(path: Path, name: str) -> Iterator[Chunk]:
     con = v.connect()
     val = v.Validator(locate=lambda pos: f"{name}:{pos}")
     width: list[int] = []
@@ -657,6 +777,105 @@ def read_csv(path: Path, name: str | None = None) -> Iterator[Chunk]:
             batch, rejected = [], []
     if batch or rejected:
         yield from _csv_chunk(con, header, batch, name, val, rejected)
+
+
+class CsvChunks(Iterator[Chunk]):
+    """The chunks of a CSV file (read on first `next`), and `direct()`: the same file as
+    one statement for the ledger to run (DuckDB's `read_csv`, in parallel)."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path, self.name = path, name
+        self._chunks: Iterator[Chunk] | None = None
+
+    def __next__(self) -> Chunk:
+        if self._chunks is None:
+            self._chunks = _csv_chunks(self.path, self.name)
+        return next(self._chunks)
+
+    def direct(self) -> DirectRead | None:
+        """`read_csv` (every column as text, strict RFC 4180 quoting, no sniffing) into the
+        same validation query as a chunk, for a plain file whose first line is its header.
+        The ledger keeps it only when the scan (`scan_csv`) finds one record per line
+        after the header and DuckDB read as many: then record N is line N + 1, as the
+        chunked read numbers it. A file DuckDB cannot read strictly (a short row, a stray
+        quote, bad UTF-8) fails the statement and is read in chunks, which say where."""
+        if self._chunks is not None or not _plain_path(self.path):
+            return None
+        header = _csv_header(self.path)
+        if header is None:
+            return None
+        path, name = self.path, self.name
+        types = _column_types(header, [pa.string()] * len(header))
+        columns = "{" + ", ".join(f"{v.q(_data_name(i))}: 'VARCHAR'" for i in range(len(header)))
+        read = (
+            f"read_csv({v.q(str(path))}, header = true, columns = {columns}}}, delim = ',', "
+            "quote = '\"', escape = '\"', auto_detect = false, strict_mode = true, "
+            f"null_padding = false, compression = 'none', max_line_size = {CSV_DIRECT_LINE})"
+        )
+        cols = ", ".join(
+            f"NULLIF({_data_name(i)}, '') AS {_data_name(i)}" for i in range(len(header))
+        )
+        source = f"(SELECT {_NO_META}, {cols} FROM {read})"
+        return DirectRead(
+            query=_columns_direct_sql(header, source, types),
+            location=v.q(name + ":"),
+            scan=lambda: _scan_records(path, len(header) - 1),
+            redo=lambda numbers: _csv_redo(path, name, header, numbers),
+            first=2,
+        )
+
+
+#: The longest line (bytes) a direct CSV read takes; a longer one sends the file to the
+#: chunked read (which takes lines up to `MAX_LINE_BYTES`).
+CSV_DIRECT_LINE = 8 << 20
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The header as the chunked read takes it, when it is the file's whole first line."""
+    try:
+        with path.open("rb") as f:
+            line = f.readline(CSV_DIRECT_LINE)
+        text = line.decode("utf-8-sig")  # the chunked read drops a UTF-8 BOM too
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.endswith("\n") or text.count('"') % 2 or "\r" in text[:-2] or "\0" in text:
+        return None
+    try:
+        fields = next(csv.reader([text]), [])
+    except csv.Error:
+        return None
+    return [h.strip() for h in fields] or None
+
+
+def _scan_records(path: Path, commas: int) -> Scanned | None:
+    lines = scan_csv(path, CSV_DIRECT_LINE, commas)
+    return None if lines is None else Scanned(lines - 1, 0)
+
+
+def _csv_redo(
+    path: Path, name: str, header: list[str], numbers: list[int]
+) -> list[Rejected] | None:
+    """The chunked read's rejections of lines `numbers` (each one whole record, as the scan
+    found); None when it would keep any of them."""
+    picked = pick_lines(path, numbers)
+    if len(picked) != len(numbers):
+        return None
+    batch: list[_CsvRow] = []
+    for no, line in zip(numbers, picked, strict=True):
+        try:
+            batch.append((no, next(csv.reader([line.decode("utf-8")]), []), None))
+        except (UnicodeDecodeError, csv.Error):
+            return None
+    val = v.Validator(locate=lambda pos: f"{name}:{pos}")
+    chunks = list(_csv_chunk(v.connect(), header, batch, name, val, []))
+    if any(c.events.num_rows for c in chunks):
+        return None
+    return [r for c in chunks for r in c.rejected]
+
+
+def read_csv(path: Path, name: str | None = None) -> CsvChunks:
+    """CSV with a header row of event field names; locations are `file:line`."""
+    return CsvChunks(path, name or str(path))
 
 
 def _csv_chunk(

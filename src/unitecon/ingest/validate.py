@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from unitecon.ingest import ids
 from unitecon.ingest.seen import SeenIds
 from unitecon.ledger.records import Rejected
 from unitecon.ledger.schema import (
@@ -429,20 +430,21 @@ def _final_values() -> dict[str, str]:
 def validation_sql(candidates: str, types: dict[str, pa.DataType], keep: Iterable[str] = ()) -> str:
     """A query over the relation `candidates` returning EVENT_SCHEMA columns plus
     `_reason`, `_raw` (rejected rows only), `_pos`, `_idh` (id hash) and `_ch` (content hash),
-    and the candidate columns named in `keep` as they are.
+    and the candidate columns named in `keep` as they are. A record without an `event_id`
+    gets the sha256 of its canonical form (`ids.py`).
     """
     missing = [f"NULL AS {f}" for f in (*INPUT_FIELDS, *META_COLUMNS) if f not in types]
     fill = ", ".join(["*", *missing])
     values = _final_values()
     body = ", ".join(f"{sql} AS {name}" for name, sql in values.items())
-    content = "to_json(struct_pack(" + ", ".join(f"{n} := {n}" for n in values) + "))"
     kept = "".join(f"{k}, " for k in keep)
     return f"""
     WITH c AS (SELECT {fill} FROM {candidates}),
     p AS (SELECT *, {", ".join(_parsed(types))} FROM c),
     r AS (SELECT *, {_reason_expr()} AS _reason FROM p),
     f AS (SELECT _pos, _loc, _raw, _reason, {kept}t_event_id, {body} FROM r),
-    g AS (SELECT coalesce(t_event_id, 'sha256:' || sha256({content})) AS event_id, * FROM f)
+    g AS (SELECT CASE WHEN t_event_id IS NOT NULL THEN t_event_id ELSE {ids.event_id_sql()}
+        END AS event_id, * FROM f)
     SELECT * EXCLUDE (_pos, _loc, _raw, _reason, t_event_id),
            coalesce(_loc, '') AS source, '' AS ingest_id,
            _reason, CASE WHEN _reason IS NOT NULL THEN left(rtrim(CAST(_raw AS VARCHAR),

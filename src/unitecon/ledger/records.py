@@ -62,7 +62,8 @@ class Scanned:
 @dataclass(frozen=True)
 class DirectRead:
     """A source the ledger may read itself in one statement instead of chunk by chunk: a
-    plain JSONL file, which DuckDB then parses in parallel, as its own COPY would.
+    plain JSONL or CSV file, or a Parquet file, which DuckDB then reads in parallel, as its
+    own COPY would.
 
     `query` gives the file's records in file order with their validation
     (`validate.validation_sql`: the event columns, `_reason`, and `_p`, the number of known
@@ -74,16 +75,21 @@ class DirectRead:
     """
 
     query: str
-    #: SQL string literal; the source of the record on line N is `location || N`
+    #: SQL string literal; the source of the record numbered N is `location || N`
     location: str
     scan: Callable[[], Scanned | None]
+    #: called with the numbers (as in `location`) of the rejected records
     redo: Callable[[list[int]], list[Rejected] | None]
+    #: the number of the first record: 1 (JSONL lines, Parquet rows), 2 (CSV, after its
+    #: header line); record i (from 0) is numbered `first + i`
+    first: int = 1
 
     @staticmethod
     def accepts(scanned: Scanned | None, records: int, fields: int, ids: int) -> bool:
         """Every line is one record (no blank line, so line N is record N), no record has a
         key beyond the known fields (their count is every key with a value), and no event id
-        comes twice (so no record's fate depends on another's)."""
+        comes twice (so no record's fate depends on another's). A columnar source's scan
+        counts its records and no keys (its unknown columns are known from its schema)."""
         return (
             scanned is not None
             and records == scanned.lines

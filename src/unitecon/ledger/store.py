@@ -42,6 +42,9 @@ _LIVE: set[str] = set()
 _LIVE_LOCK = threading.Lock()
 #: How often a direct read (`Ledger.ingest`) reports DuckDB's progress.
 PROGRESS_SECONDS = 0.25
+#: DuckDB's memory limit during a direct read (`Ledger._read_direct`): with the Python
+#: process around it, `unitecon ingest` stays under 2 GB at any file size (docs/benchmarks.md).
+DIRECT_MEMORY = "1GB"
 
 
 def home() -> Path:
@@ -89,6 +92,7 @@ class IngestResult:
             "quarantined": self.quarantined,
             "conflicts": self.conflicts,
             "merged": self.merged,
+            "direct": self.direct,
             "first_errors": [str(e) for e in self.errors],
         }
 
@@ -173,6 +177,7 @@ class Ledger:
                 raise LedgerError(str(e) + operational.damaged_hint(self.path)) from None
             raise
         self._known: KnownIds | None = None
+        self._memory_limit: str | None = None
         if not read_only:
             migrations.migrate(self.con)
             self._mark_interrupted()
@@ -319,11 +324,34 @@ class Ledger:
         parallel) while its bytes are scanned in a thread, and write it in one transaction
         when the plan accepts what was read; False, with nothing written, otherwise.
         `on_chunk` sees `rows_read` grow with DuckDB's progress once the scan has counted
-        the lines."""
+        the lines. The file's validated rows are held in a temporary table: on a ledger
+        file, DuckDB's memory is held to `DIRECT_MEMORY` meanwhile, so that table spills to
+        the ledger's temporary directory instead of growing with the file."""
         con = self.con
         order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
         if not (order and order[0]):  # row N is line N only in file order
             return False
+        if self.path is None:
+            return self._read_direct_held(res, plan, on_chunk)
+        if self._memory_limit is None:  # as first found (its text rounds: read it once)
+            row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+            self._memory_limit = str(row[0]) if row else ""
+        con.execute(f"SET memory_limit = '{DIRECT_MEMORY}'")
+        try:
+            return self._read_direct_held(res, plan, on_chunk)
+        finally:
+            if self._memory_limit:
+                con.execute(f"SET memory_limit = '{self._memory_limit}'")
+            else:
+                con.execute("RESET memory_limit")
+
+    def _read_direct_held(
+        self,
+        res: IngestResult,
+        plan: DirectRead,
+        on_chunk: Callable[[IngestResult], None] | None,
+    ) -> bool:
+        con = self.con
         table = '"_direct_' + res.ingest_id.replace('"', "") + '"'
         done = threading.Event()
         with ThreadPoolExecutor(2, thread_name_prefix="unitecon-direct") as pool:
@@ -361,7 +389,8 @@ class Ledger:
                     return False
                 if rejected:  # their entries, raw lines included, from the chunked read
                     bad = con.execute(
-                        f"SELECT rowid + 1 FROM {table} WHERE _reason IS NOT NULL ORDER BY 1"
+                        f"SELECT rowid + {int(plan.first)} FROM {table} "
+                        "WHERE _reason IS NOT NULL ORDER BY 1"
                     ).fetchall()
                     try:
                         redone = plan.redo([int(r[0]) for r in bad])
@@ -370,7 +399,7 @@ class Ledger:
                     if redone is None or len(redone) != rejected:
                         return False
                     quarantine = redone
-                self._insert_direct(res, table, plan.location, records, quarantine)
+                self._insert_direct(res, table, plan, records, quarantine)
                 return True
             finally:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -397,7 +426,7 @@ class Ledger:
         self,
         res: IngestResult,
         table: str,
-        location: str,
+        plan: DirectRead,
         records: int,
         rejected: list[Rejected],
     ) -> None:
@@ -406,7 +435,8 @@ class Ledger:
         `rejected`, in one transaction that first clears the source's quarantine."""
         con = self.con
         values = {n: f"d.{n}" for n in EVENT_SCHEMA.names}
-        values["source"] = f"{location} || (d._row + 1)"
+        location, first = plan.location, int(plan.first)
+        values["source"] = f"{location} || (d._row + {first})"
         values["ingest_id"] = "$ingest_id"
         match = " AND ".join(f"d._k_{n} = k.{n}" for n in migrations.KEY_NAMES)
         valid = f"(SELECT *, rowid AS _row FROM {table} WHERE _reason IS NULL)"
@@ -417,7 +447,7 @@ class Ledger:
             con.execute(migrations.ADD_PRICE_KEYS.format(source=keys))
             new, conflicts = "", []
             if self.count():  # the ids stored already: a semi-join built on the new ones
-                located = f"(SELECT *, {location} || (_row + 1) AS _src FROM {valid})"
+                located = f"(SELECT *, {location} || (_row + {first}) AS _src FROM {valid})"
                 conflicts = self._conflicts(located, "b._src")
                 new = (
                     f"WHERE d.event_id NOT IN (SELECT n.event_id FROM {table} AS n "
