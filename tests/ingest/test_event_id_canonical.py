@@ -226,3 +226,34 @@ def test_the_same_records_get_the_same_ids_from_csv_and_parquet(tmp_path: Path, 
         pq.write_table(pa.table(cols), path)
     got = sorted(r["event_id"] for r in _ids_and_rows(path, tmp_path))
     assert got == want
+
+
+def test_a_ledger_with_the_old_ids_is_rekeyed_so_reingest_adds_nothing(tmp_path: Path) -> None:
+    """Before the canonical form an id was `sha256:` + sha256 of DuckDB's `to_json` of the
+    record's content; migration 6 gives those events their canonical id (and leaves an id a
+    source gave alone), so re-ingesting the same file after the upgrade adds nothing."""
+    from unitecon.ledger import migrations
+
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in RECORDS) + "\n", encoding="utf-8")
+    db = tmp_path / "old.duckdb"
+    with Ledger(db) as led:
+        led.ingest(str(path), read_path(path))
+        # as the earlier version stored them: the old formula over the stored row
+        fields = ", ".join(f"{n} := {n}" for n in FIELDS)
+        led.con.execute(
+            f"UPDATE events SET event_id = 'sha256:' || sha256(to_json(struct_pack({fields})))"
+        )
+        led.con.execute(
+            "INSERT INTO events SELECT * REPLACE ('sha256:given' AS event_id) FROM events LIMIT 1"
+        )
+        led.con.execute("DELETE FROM schema_migrations WHERE version = 6")
+        old = {r["event_id"] for r in led.rows("SELECT event_id FROM events")}
+    assert migrations.LATEST == 6
+    with Ledger(db) as led:
+        rows = led.rows("SELECT * FROM events WHERE event_id <> 'sha256:given'")
+        _check(rows)
+        assert not old & {r["event_id"] for r in rows}  # every old id was changed
+        assert led.count() == len(RECORDS) + 1  # the given id kept
+        res = led.ingest(str(path), read_path(path))
+        assert (res.accepted, res.duplicates) == (0, len(RECORDS))

@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from unitecon.ingest import ids
 from unitecon.ingest.seen import SeenIds
+from unitecon.ledger import ids
 from unitecon.ledger.records import Rejected
 from unitecon.ledger.schema import (
     EVENT_SCHEMA,

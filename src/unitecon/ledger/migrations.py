@@ -248,12 +248,29 @@ def rekey(con: duckdb.DuckDBPyConnection, where: str) -> None:
     )
 
 
+def _m006_canonical_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """Events that came without an id had `sha256:` + the sha256 of DuckDB's `to_json` of
+    their content; they get the id of their canonical form (`ids.py`, docs/ingest.md
+    "Event ids"), which the readers give from now on, so re-ingesting their files still
+    adds nothing. Only ids equal to the old formula over the stored row are changed (an id a
+    source gave that merely starts with `sha256:` is kept)."""
+    from unitecon.ledger import ids
+
+    fields = ", ".join(f"{n} := {n}" for n in ids.CANONICAL_FIELDS)
+    old = f"'sha256:' || sha256(to_json(struct_pack({fields})))"
+    con.execute(
+        f"UPDATE events SET event_id = {ids.event_id_sql()} "
+        f"WHERE starts_with(event_id, 'sha256:') AND event_id = {old}"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_task_type,
     _m003_price_keys,
     _m004_bills,
     _m005_spans,
+    _m006_canonical_ids,
 )
 LATEST = len(MIGRATIONS)
 
