@@ -333,7 +333,9 @@ def _range_checks() -> list[tuple[str, str]]:
     for f in STRING_FIELDS:
         checks.append(
             (
-                f"length(t_{f}) > {MAX_FIELD_CHARS}",
+                # strlen (bytes, stored with the string) bounds length (characters) from
+                # above: the characters are counted only for the few long values
+                f"strlen(t_{f}) > {MAX_FIELD_CHARS} AND length(t_{f}) > {MAX_FIELD_CHARS}",
                 f"'{f}: value is ' || length(t_{f}) || ' characters, over the limit of "
                 f"{MAX_FIELD_CHARS}'",
             )
