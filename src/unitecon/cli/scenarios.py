@@ -7,6 +7,7 @@ Examples:
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,32 +52,19 @@ def whatif(
     Example: unitecon whatif whatif.yaml --json
     """
 
-    from unitecon import config as cfg
-    from unitecon import engine
-    from unitecon.economics import analysis, replay
-    from unitecon.economics import whatif as wi
-    from unitecon.ledger.store import DB_NAME, Ledger, home
+    from unitecon.cli.session import session
+    from unitecon.ledger.store import DB_NAME, home
     from unitecon.models import scenario as sc
     from unitecon.report import scenario_charts
 
     s = sc.load(sc.Scenario, scenario)
-    project = cfg.load(config)
     path = home() / DB_NAME
     if not path.exists():
         raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
-    with Ledger(path, read_only=True) as ledger, engine.scope():  # replay never writes
-        con = ledger.ibis()
-        rep = replay.replay(con, s, project, hit_rate=replay.measured_rate(con, s))
-    book = analysis.book_for(project, cfg.find(config))
-    margins = (
-        analysis.margins(rep.baseline_inputs, book),
-        analysis.margins(rep.scenario_inputs, book),
-    )
-    labels = [sc.label(t, i) for i, t in enumerate(s.transformations)]
-    result = wi.WhatIf(s.name, labels, rep.sides, rep.notes, margins)
-    out = result.as_dict()
+    with session(config) as ses:  # the replay never writes
+        out = ses.ask("whatif", scenario=s).result
     chart = scenario_charts.savings(
-        result.contributions(), _charts_dir(charts) / f"whatif-{_slug(s.name)}.html"
+        out["contributions"], _charts_dir(charts) / f"whatif-{_slug(s.name)}.html"
     )
     out["charts"] = {"savings": chart}
     if as_json:
@@ -117,7 +105,7 @@ def _print_whatif(out: dict[str, Any]) -> None:
         )
     )
     share = out["savings_share"]
-    pct = f" ({share * 100:.1f} %)" if share is not None else ""
+    pct = f" ({Decimal(str(share)) * 100:.1f} %)" if share is not None else ""
     console.print(f"Savings: [bold]{money(out['savings'])}[/]{pct}")
     console.print(
         table(
@@ -157,7 +145,7 @@ def _group_row(g: dict[str, Any]) -> tuple[str, ...]:
         margin = (
             money(m["baseline"]["gross_margin"]),
             money(m["scenario"]["gross_margin"]),
-            "—" if d is None else f"{d * 100:+.1f}",
+            "—" if d is None else f"{Decimal(str(d)) * 100:+.1f}",
         )
     return (
         g["key"] or "(none)",
@@ -249,10 +237,8 @@ def tco(
 def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[str, Any]]:
     """The model with its `from_ledger` numbers measured in the ledger (opened read-only)."""
 
-    from unitecon import config as cfg
-    from unitecon import engine
-    from unitecon.economics import replay
-    from unitecon.ledger.store import DB_NAME, Ledger, home
+    from unitecon.cli.session import session
+    from unitecon.ledger.store import DB_NAME, home
     from unitecon.models import tco as t
 
     path = home() / DB_NAME
@@ -262,10 +248,12 @@ def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[st
             f"{model}: {field}: measured from the ledger, but there is no ledger at {path}. "
             "Run `unitecon demo` or `unitecon ingest` first, or give the number instead."
         )
-    project = cfg.load(config)
-    with Ledger(path, read_only=True) as ledger, engine.scope():
-        con = ledger.ibis()
-        return t.resolve_ledger(m, lambda f: replay.measure_feature(con, project, f), str(model))
+    with session(config) as s:
+
+        def measure(f: Any) -> Any:
+            return s.ask("measure", feature=f.feature, since=f.since, until=f.until)
+
+        return t.resolve_ledger(m, measure, str(model))
 
 
 def _tornado_metric(result: Any) -> str:
@@ -287,7 +275,7 @@ def _q(key: str, values: Any) -> Any:
 
 
 def _pct(x: Any) -> str:
-    return "—" if x is None else f"{x * 100:.1f} %"
+    return "—" if x is None else f"{Decimal(str(x)) * 100:.1f} %"
 
 
 def _print_tco(out: dict[str, Any]) -> None:
