@@ -638,9 +638,22 @@ class Analysis:
             )
         return analysis.collapse(m, plan, target_margin)
 
+    @contextlib.contextmanager
+    def ledger(self) -> Iterator[Any]:
+        """The DuckDB ledger itself, for what only it holds (lineage, bills; the lake's
+        export): the source, or, on an engine that reads the lake, the ledger behind it."""
+        if hasattr(self.source, "con"):
+            yield self.source
+            return
+        from unitecon.ledger.store import Ledger
+
+        with Ledger(read_only=True) as store:
+            yield store
+
     def lineage(self) -> Ingests:
         """Every ingest with its source, counts and status, oldest first."""
-        return Ingests(rows=[plain(r) for r in self.source.ingests()])
+        with self.ledger() as store:
+            return Ingests(rows=[plain(r) for r in store.ingests()])
 
     def endpoint_spans(self, endpoint: str) -> EndpointSpans:
         """The spans of `endpoint` that carry a duration, for its TPS audit."""

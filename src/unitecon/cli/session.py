@@ -226,12 +226,6 @@ class Session:
             got = call_service(self._remote, "GET", path, params=query, timeout=600)
         return TypeAdapter(answer_type(q)).validate_python(got)
 
-    @property
-    def remote(self) -> bool:
-        """Whether the questions go to a running service (it holds the ledger)."""
-        self._local()
-        return self._remote is not None
-
     def close(self) -> None:
         if self._stack is not None:
             self._stack.close()

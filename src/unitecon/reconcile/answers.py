@@ -146,4 +146,5 @@ def bills(a: Any) -> list[BillTotal]:
     """What bills the ledger holds."""
     from unitecon.billing import totals
 
-    return [BillTotal.model_validate(r) for r in totals(a.source.con)]
+    with a.ledger() as store:
+        return [BillTotal.model_validate(r) for r in totals(store.con)]

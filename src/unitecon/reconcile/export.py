@@ -79,7 +79,8 @@ def lake_export(a: Any, req: LakeRequest) -> LakeExport:
     Parquet under `req.path` (`ledger.lake.export`)."""
     from unitecon.ledger.lake import export
 
-    done = export(a.source, Path(req.path), req.since, req.until)
+    with a.ledger() as store:
+        done = export(store, Path(req.path), req.since, req.until)
     return LakeExport(
         lake=req.path, days=done.days, events=done.events, quarantined=done.quarantined
     )
