@@ -16,7 +16,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from unitecon import config, engine
-from unitecon.cli.main import run
 from unitecon.server.app import Settings, create_app
 from unitecon.server.auth import KeyStore
 
@@ -62,21 +61,6 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("UNITECON_HOME", str(demo_home))
-    monkeypatch.chdir(demo_home)
-    return demo_home
-
-
-def cli_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
-    capsys.readouterr()
-    code = run([*argv, "--json"])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    return json.loads(out)
-
-
-@pytest.fixture
 def client(home: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     store = KeyStore(home / "keys.sqlite")
     key, _ = store.create("read", "surfaces test")
@@ -92,8 +76,8 @@ def client(home: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
         yield c, {"Authorization": f"Bearer {key}"}
 
 
-def test_cli_json_equals_the_api(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cli = [cli_json(argv, capsys) for argv, _ in QUESTIONS]  # before the service holds it
+def test_cli_json_equals_the_api(home: Path, cli_json: Any) -> None:
+    cli = [cli_json(argv) for argv, _ in QUESTIONS]  # before the service holds it
     store = KeyStore(home / "keys.sqlite")
     key, _ = store.create("read", "surfaces test")
     cfg = home / "unitecon.yaml"
@@ -166,23 +150,12 @@ def _unitecon(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_the_cli_asks_a_running_service(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_asks_a_running_service(home: Path, cli_json: Any, live_server: Any) -> None:
     """With `serve` holding the ledger (the lock is this process's), a command in another
     process gets the same answer, through the service; no engine text reaches the user."""
-    import importlib.util
-
     from unitecon.cli.serve import announce
 
-    # the service tests' loopback server (`live_server` of tests/server/conftest.py)
-    spec = importlib.util.spec_from_file_location(
-        "server_conftest", Path(__file__).parents[1] / "server" / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    live_server = mod.live_server
-
-    want = cli_json(["costs", "--by", "feature", "--limit", "0"], capsys)
+    want = cli_json(["costs", "--by", "feature", "--limit", "0"])
     store = KeyStore(home / "keys.sqlite")
     cfg = home / "unitecon.yaml"
     app = create_app(home / "ledger.duckdb", config.load(cfg), keys=store, config_path=cfg)

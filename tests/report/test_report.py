@@ -5,7 +5,6 @@ headless Chromium at 1400 px with no console error and nothing overflowing."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -29,21 +28,6 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-@pytest.fixture
-def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("UNITECON_HOME", str(demo_home))
-    monkeypatch.chdir(demo_home)
-    return demo_home
-
-
-def cli_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
-    capsys.readouterr()
-    code = run([*argv, "--json"])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    return json.loads(out)
-
-
 def D(v: Any) -> Decimal:
     return Decimal(str(v))
 
@@ -54,11 +38,11 @@ Q = Decimal("0.000002")
 
 
 def test_headline_figures_agree_with_the_other_questions(
-    home: Path, capsys: pytest.CaptureFixture[str]
+    home: Path, cli_json: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    s = cli_json(["report"], capsys)
-    units = cli_json(["unit", "--by", "feature"], capsys)
-    margins = cli_json(["margins", "--by", "customer"], capsys)
+    s = cli_json(["report"])
+    units = cli_json(["unit", "--by", "feature"])
+    margins = cli_json(["margins", "--by", "customer"])
     # fully loaded = variable + fixed + idle, the unit metrics' conserved totals
     parts = D(s["variable_cost"]) + D(s["fixed_cost"]) + D(s["idle_cost"])
     assert abs(D(s["total_cost"]) - parts) <= Q
@@ -82,17 +66,17 @@ def test_headline_figures_agree_with_the_other_questions(
     month_cost = sum((D(m["variable_cost"]) + D(m["fixed_cost"]) for m in s["months"]), Decimal(0))
     assert abs(month_cost - D(s["total_cost"])) <= Q * len(s["months"])
     # the risks are the governance questions' own counts
-    assert s["anomalies"] == cli_json(["anomalies", "--top", "50"], capsys)["total"]
-    assert s["runaway_tasks"] == cli_json(["runaway"], capsys)["total"]
+    assert s["anomalies"] == cli_json(["anomalies", "--top", "50"])["total"]
+    assert s["runaway_tasks"] == cli_json(["runaway"])["total"]
     assert [b["name"] for b in s["budgets"]] == [
-        b["name"] for b in cli_json(["budgets"], capsys)["budgets"]
+        b["name"] for b in cli_json(["budgets"])["budgets"]
     ]
 
 
 def test_report_html_is_offline_and_shows_the_cli_figures(
-    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    home: Path, cli_json: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    s = cli_json(["report"], capsys)
+    s = cli_json(["report"])
     out = tmp_path / "r.html"
     assert run(["report", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -115,19 +99,19 @@ def test_report_html_is_offline_and_shows_the_cli_figures(
 
 
 def test_window_narrows_the_period_and_reversed_is_an_error(
-    home: Path, capsys: pytest.CaptureFixture[str]
+    home: Path, cli_json: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    full = cli_json(["report"], capsys)
+    full = cli_json(["report"])
     first = dt.date.fromisoformat(full["since"][:10])
     week = cli_json(
         ["report", "--since", str(first + dt.timedelta(days=7)), "--until",
-         str(first + dt.timedelta(days=14))], capsys,
+         str(first + dt.timedelta(days=14))],
     )  # fmt: skip
     assert week["since"][:10] == str(first + dt.timedelta(days=7))
     assert D(week["variable_cost"]) < D(full["variable_cost"])
     costs = cli_json(
         ["costs", "--by", "feature", "--limit", "0", "--since", str(first + dt.timedelta(days=7)),
-         "--until", str(first + dt.timedelta(days=14))], capsys,
+         "--until", str(first + dt.timedelta(days=14))],
     )  # fmt: skip
     assert D(week["variable_cost"]) == D(costs["total_cost"])
     capsys.readouterr()

@@ -27,13 +27,6 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-@pytest.fixture
-def home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("UNITECON_HOME", str(demo_home))
-    monkeypatch.chdir(demo_home)
-    return demo_home
-
-
 def test_files_are_written_once_and_anchored(tmp_path: Path) -> None:
     got = write_demo_scenarios(tmp_path)
     assert set(got) == {"whatif.yaml", "whatif-growth.yaml", "tco.yaml"}

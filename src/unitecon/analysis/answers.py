@@ -20,6 +20,8 @@ from pydantic import (
     model_serializer,
 )
 
+from unitecon.models.scenario import Scenario
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -603,3 +605,50 @@ class Summary(Model):
     runaway_tasks: int
     top_runaway_tasks: list[RunawayTask]
     notes: list[str] = Field(default_factory=list)
+
+
+# -- the questions the command line asks beside a running service (issue 15) -------------
+class Outcomes(Model):
+    """Per task kind (or feature): tasks by outcome, spend, cost per (successful) task,
+    rework; and the supervisor overhead of multi-agent tasks (`unitecon outcomes`)."""
+
+    filters: Filters
+    by: str
+    """kind (the task type) or feature."""
+    outcomes: list[dict[str, Any]]
+    supervisor_overhead: list[dict[str, Any]]
+
+
+class Ingests(Model):
+    """The ledger's lineage: every ingest (and forget), oldest first (`unitecon lineage`)."""
+
+    rows: list[dict[str, Any]]
+
+
+class EndpointSpans(Model):
+    """The timed spans of one self-hosted endpoint, column by column (`unitecon audit`)."""
+
+    endpoint: str
+    start_s: list[float]
+    """Start, seconds since the epoch."""
+    duration_ms: list[float]
+    ttft_ms: list[float | None]
+    input_tokens: list[int]
+    output_tokens: list[int]
+
+
+class WhatIfResult(Model):
+    """A scenario replayed on the ledger's traffic against the baseline (`unitecon whatif`):
+    `economics.whatif.WhatIf.as_dict`."""
+
+    result: dict[str, Any]
+
+
+class MeasureWhatIf(BaseModel):
+    """A feature measured after a what-if scenario is replayed on its traffic: the body of
+    `POST /api/v1/measure/whatif` (a TCO model's `from_ledger` with `whatif:`)."""
+
+    feature: str
+    since: dt.date | None = None
+    until: dt.date | None = None
+    scenario: Scenario

@@ -43,11 +43,15 @@ from unitecon.analysis.answers import (
     Coverage,
     DaySpend,
     DimensionInfo,
+    EndpointSpans,
     FilterChoices,
     Filters,
+    Ingests,
     MarginTable,
+    MeasureWhatIf,
     MissingPrice,
     MonthSummary,
+    Outcomes,
     Quarantine,
     QuarantineRecord,
     RunawayTask,
@@ -59,6 +63,7 @@ from unitecon.analysis.answers import (
     TaskNode,
     TaskTree,
     UnitMetrics,
+    WhatIfResult,
 )
 from unitecon.errors import LookupFailed, UniteconError
 from unitecon.ledger import dimensions
@@ -601,6 +606,115 @@ class Analysis:
             top_runaway_tasks=runaway.rows,
             notes=[*units.notes, f"cost source: {m.inputs.cost_source}", *budgets.notes],
         )
+
+    # -- the questions the command line asks beside a running service --------------------
+    def outcomes(self, f: Filters, by: str = "kind") -> Outcomes:
+        """Cost per successful task, tasks by outcome, rework cost and share, per task kind
+        or feature; the supervisor overhead of multi-agent tasks."""
+        from unitecon.economics.tasks import outcome_rows, supervisor_overhead
+
+        if by not in ("kind", "feature"):
+            raise UniteconError(f"by: choose kind or feature, not {by!r}")
+        c = self.costed(f)
+        return Outcomes(
+            filters=f,
+            by=by,
+            outcomes=[plain(r) for r in outcome_rows(c, by)],
+            supervisor_overhead=[plain(r) for r in supervisor_overhead(c)],
+        )
+
+    def collapse_plans(
+        self, f: Filters, plan: str | None = None, target_margin: Decimal | None = None
+    ) -> list[Any]:
+        """The collapse analysis of each plan (`economics.collapse_plan.PlanCollapse`),
+        at the project file's target margin or `target_margin`."""
+        from unitecon.economics import analysis
+
+        if target_margin is not None and not 0 <= target_margin < 1:
+            raise UniteconError("target margin must be in [0, 1), e.g. 0.6")
+        m = self._margins(f)
+        if not m.book.config.plans:
+            raise UniteconError(
+                "No plans in the project file: add a `revenue:` section with plans."
+            )
+        return analysis.collapse(m, plan, target_margin)
+
+    @contextlib.contextmanager
+    def ledger(self) -> Iterator[Any]:
+        """The DuckDB ledger itself, for what only it holds (lineage, bills; the lake's
+        export): the source, or, on an engine that reads the lake, the ledger behind it."""
+        if hasattr(self.source, "con"):
+            yield self.source
+            return
+        from unitecon.ledger.store import Ledger
+
+        with Ledger(read_only=True) as store:
+            yield store
+
+    def lineage(self) -> Ingests:
+        """Every ingest with its source, counts and status, oldest first."""
+        with self.ledger() as store:
+            return Ingests(rows=[plain(r) for r in store.ingests()])
+
+    def endpoint_spans(self, endpoint: str) -> EndpointSpans:
+        """The spans of `endpoint` that carry a duration, for its TPS audit."""
+        t = self.source.ibis().table("events")
+        t = t.filter((t.endpoint == endpoint) & t.duration_ms.notnull())
+        rows = t.select(
+            start=t.ts.epoch_seconds().cast("float64"),
+            dur=t.duration_ms.cast("float64"),
+            ttft=t.ttft_ms.cast("float64"),
+            i=t.input_tokens,
+            o=t.output_tokens,
+        ).to_pyarrow()
+        col = {c: rows.column(c).to_pylist() for c in ("start", "dur", "ttft", "i", "o")}
+        return EndpointSpans(
+            endpoint=endpoint,
+            start_s=col["start"],
+            duration_ms=col["dur"],
+            ttft_ms=col["ttft"],
+            input_tokens=[int(x or 0) for x in col["i"]],
+            output_tokens=[int(x or 0) for x in col["o"]],
+        )
+
+    def workload(
+        self, feature: str, since: dt.date | None = None, until: dt.date | None = None
+    ) -> Any:
+        """The token mix and peak load of `feature` (`models.selfhost.Workload`)."""
+        from unitecon.economics.workload import measured_workload
+
+        return measured_workload(self.source, feature, since=since, until=until)
+
+    def measure(
+        self,
+        feature: str,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        scenario: Any = None,
+    ) -> Any:
+        """A feature's variable cost, tasks and successful tasks in a window, as a TCO
+        model's `from_ledger` reads them (`models.tco.Measured`); with a what-if `scenario`,
+        after its transformations are replayed on that traffic."""
+        from unitecon.economics import replay
+        from unitecon.models import tco
+
+        f = tco.FromLedger(feature=feature, since=since, until=until)
+        return replay.measure_feature(self.source.ibis(), self.project, f, scenario)
+
+    def measure_whatif(self, request: MeasureWhatIf) -> Any:
+        """`measure` after `request.scenario` (`POST /measure/whatif`)."""
+        return self.measure(request.feature, request.since, request.until, request.scenario)
+
+    def whatif(self, scenario: Any) -> WhatIfResult:
+        """The ledger's traffic replayed under `scenario` (`models.scenario.Scenario`):
+        cost, margins and what each transformation saved against the baseline, and the
+        savings levers (`economics.levers.summary`)."""
+        from unitecon.economics import levers
+
+        result = levers.replay_file(self.source.ibis(), scenario, self.project, self.config_path)
+        out = result.as_dict()
+        out["levers"] = levers.summary(result)
+        return WhatIfResult(result=plain(out))
 
 
 def _day(v: Any) -> dt.date:

@@ -10,8 +10,6 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +19,7 @@ from rich.tree import Tree
 
 from unitecon.analysis.answers import Filters
 from unitecon.cli.output import console, emit_json, money, parse_date, table
-from unitecon.cli.session import costed_ledger, dump, session
+from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -40,14 +38,6 @@ def register(app: typer.Typer) -> None:
     app.command("outcomes")(outcomes)
     app.command("endpoints")(endpoints)
     app.command("asymmetry")(asymmetry_cmd)
-
-
-@contextmanager
-def _costed(config: Path | None, since: str | None, until: str | None) -> Iterator[Any]:
-    """(Costed, Project) for `--since`/`--until` given as text."""
-    lo, hi = parse_date(since, "since"), parse_date(until, "until")
-    with costed_ledger(config, lo, hi) as pair:
-        yield pair
 
 
 def num(x: Any) -> Decimal | None:
@@ -300,16 +290,15 @@ def outcomes(
 
     Example: unitecon outcomes --by feature
     """
-    from unitecon.economics.tasks import outcome_rows, supervisor_overhead
-
     if by not in ("kind", "feature"):
         raise UniteconError(f"--by: choose kind or feature, not {by!r}")
-    with _costed(config, since, until) as (c, _):
-        rows = outcome_rows(c, by)
-        sup = supervisor_overhead(c)
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
+    with session(config) as s:
+        got = s.ask("outcomes", f, by=by)
     if as_json:
-        emit_json({"outcomes": rows, "supervisor_overhead": sup})
+        emit_json(dump(got))
         return
+    rows, sup = got.outcomes, got.supervisor_overhead
     _sup_print(sup)
     cols = [
         by,
@@ -333,11 +322,11 @@ def outcomes(
             r["succeeded"],
             r["failed"],
             r["unknown"],
-            money(r["spend"]),
-            money(r["cost_per_task"], 4),
-            money(r["cost_per_successful_task"], 4),
-            money(r["rework_cost"]),
-            _pct(r["rework_share"]),
+            money(num(r["spend"])),
+            money(num(r["cost_per_task"]), 4),
+            money(num(r["cost_per_successful_task"]), 4),
+            money(num(r["rework_cost"])),
+            _pct(num(r["rework_share"])),
             r["retries"],
             r["errors"],
             r["rejected"],
@@ -351,8 +340,8 @@ def _sup_print(rows: list[dict[str, Any]]) -> None:
     cols = ["feature", "multi-agent tasks", "cost", "supervisor's own", "overhead"]
     body = [
         (
-            r["feature"], r["tasks"], money(r["cost"]), money(r["supervisor_cost"]),
-            _pct(r["supervisor_overhead"]),
+            r["feature"], r["tasks"], money(num(r["cost"])), money(num(r["supervisor_cost"])),
+            _pct(num(r["supervisor_overhead"])),
         )
         for r in rows
     ]  # fmt: skip

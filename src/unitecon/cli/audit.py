@@ -63,19 +63,11 @@ def _scrapes(sources: list[str], interval: float | None) -> list[str]:
 
 
 def _spans(endpoint: str) -> list[tps.Span]:
-    from unitecon.ledger.store import Ledger
+    from unitecon.cli.session import session
 
-    with Ledger(read_only=True) as ledger:
-        t = ledger.ibis().table("events")
-        t = t.filter((t.endpoint == endpoint) & t.duration_ms.notnull())
-        rows = t.select(
-            start=t.ts.epoch_seconds().cast("float64"),
-            dur=t.duration_ms,
-            ttft=t.ttft_ms,
-            i=t.input_tokens,
-            o=t.output_tokens,
-        ).to_pyarrow()
-    cols = [rows.column(c).to_pylist() for c in ("start", "dur", "ttft", "i", "o")]
+    with session(None) as s:
+        got = s.ask("endpoint_spans", endpoint=endpoint)
+    cols = [got.start_s, got.duration_ms, got.ttft_ms, got.input_tokens, got.output_tokens]
     return [
         tps.Span(float(s), float(d) / 1e3, None if f is None else float(f) / 1e3, int(i), int(o))
         for s, d, f, i, o in zip(*cols, strict=True)

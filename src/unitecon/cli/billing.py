@@ -50,13 +50,22 @@ def bills_import(
     Example: unitecon bills import openai-costs.json anthropic-cost-report.json
     """
     from unitecon.billing import import_lines, read_bill
-    from unitecon.ledger.store import Ledger, sha256_file
+    from unitecon.engine import LedgerBusy
+    from unitecon.ledger.store import DB_NAME, Ledger, home, sha256_file
 
-    results = []
-    with Ledger() as ledger:
-        for path in paths:
-            kind, lines = read_bill(path, fmt)
-            results.append(import_lines(ledger.con, str(path), kind, lines, sha256_file(path)))
+    try:
+        with Ledger() as ledger:
+            results = [
+                import_lines(ledger.con, str(path), *read_bill(path, fmt), sha256_file(path))
+                for path in paths
+            ]
+    except LedgerBusy:  # `unitecon serve` holds the ledger: its writer imports the files
+        from unitecon.billing.store import ImportResult
+        from unitecon.cli.session import write_through_service
+
+        body = {"paths": [str(p.resolve()) for p in paths], "format": fmt}
+        got = write_through_service(home() / DB_NAME, "/api/v1/admin/bills", body, "importing")
+        results = [ImportResult(**r) for r in got]
     if as_json:
         emit_json([r.as_dict() for r in results])
         return
@@ -72,14 +81,14 @@ def bills_import(
 @bills_app.command("list")
 def bills_list(as_json: JsonOpt = False) -> None:
     """What bills the ledger holds: amount per provider, month and source."""
-    from unitecon.billing import totals
-    from unitecon.ledger.store import Ledger
+    from unitecon.cli.session import dump, session
 
-    with Ledger(read_only=True) as ledger:
-        rows = totals(ledger.con)
+    with session(None) as s:
+        got = s.ask("bills")
     if as_json:
-        emit_json(rows)
+        emit_json(dump(got))
         return
+    rows = [b.model_dump() for b in got]
     if not rows:
         console.print("No bills imported. `unitecon bills import FILE` or `bills fetch`.")
         return
@@ -140,19 +149,21 @@ def reconcile(
     the sources reported, the bill, the residual and its explanation (untracked usage,
     price differences, unknown models, sampling). Example: unitecon reconcile --chart r.html
     """
-    from unitecon.analysis import Analysis
-    from unitecon.reconcile import reconcile_ledger
+    from unitecon.analysis.answers import Filters
+    from unitecon.cli.session import dump, session
 
-    with Analysis.open(config) as analysis:
-        rec = reconcile_ledger(analysis, parse_date(since, "since"), parse_date(until, "until"))
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
+    with session(config) as s:
+        rec = s.ask("reconciliation", f, limit=5000)  # the read API's most rows
     if provider:
         rec.rows = [r for r in rec.rows if r.provider == provider.lower()]
+        rec.summary = [x for x in rec.summary if x.provider == provider.lower()]
     if chart:
         from unitecon.reconcile.chart import write_chart
 
         write_chart(rec, chart)
     if as_json:
-        emit_json(rec.as_dict())
+        emit_json(dump(rec))
     else:
         _print_reconciliation(rec, show_all, limit)
         if chart:
@@ -213,7 +224,7 @@ def _print_reconciliation(rec: Any, show_all: bool, limit: int) -> None:
     console.print(table(title, cols, body, right=cols[3:8]))
     summ = [
         (s["provider"], s["kind"].replace("_", " "), s["rows"], _usd(s["amount"]), s["example"])
-        for s in rec.summary()
+        for s in (x.model_dump() for x in rec.summary)
     ]
     console.print(table("What explains the residuals (over the bill's periods; an example each)",
                         ["provider", "explanation", "rows", "amount", "largest row"], summ,
@@ -262,8 +273,8 @@ def export(
     GPU time and fixed costs as charges of their own. Example:
     unitecon export --focus focus.parquet --since 2026-10-01
     """
-    from unitecon.analysis import Analysis
-    from unitecon.reconcile import focus as f
+    from unitecon.cli.session import dump, session
+    from unitecon.reconcile.export import FocusRequest
 
     if lake is not None:
         _export_lake(lake, since, until, as_json)
@@ -273,38 +284,42 @@ def export(
         raise UniteconError("Say what to export: --focus FILE and/or --lake DIR.")
     if focus.suffix.lower() not in (".csv", ".parquet"):
         raise UniteconError(f"--focus {focus}: name a .csv or .parquet file")
-    lo, hi = parse_date(since, "since"), parse_date(until, "until")
-    with console.status("pricing the ledger for FOCUS...", spinner="dots"):
-        with Analysis.open(config) as analysis:
-            rows = f.focus_rows(analysis, lo, hi, account)
-        f.write(rows, focus)
-    totals = f.totals(rows)
+    req = FocusRequest(
+        path=str(focus.resolve()),
+        since=parse_date(since, "since"),
+        until=parse_date(until, "until"),
+        account=account,
+    )
+    with session(config) as s:
+        got = s.ask("focus_export", req=req)
     if as_json:
-        emit_json({"path": str(focus), "rows": len(rows), "billed_by_service": totals})
+        emit_json(
+            {
+                "path": str(focus),
+                "rows": got.rows,
+                "billed_by_service": dump(got)["billed_by_service"],
+            }
+        )
         return
+    totals = got.billed_by_service
     body = [(s, money(v)) for s, v in sorted(totals.items(), key=lambda kv: -kv[1])]
     body.append(("total", money(sum(totals.values(), start=Decimal(0)))))
-    days = sorted({r["ChargePeriodStart"].date() for r in rows})
-    span = f"{days[0]} .. {days[-1]}" if days else "no charges"
-    console.print(table(f"FOCUS 1.2 export: {len(rows):,} rows, charge periods {span} -> {focus}",
+    span = f"{got.first_day} .. {got.last_day}" if got.first_day else "no charges"
+    console.print(table(f"FOCUS 1.2 export: {got.rows:,} rows, charge periods {span} -> {focus}",
                         ["ServiceName", "BilledCost"], body, right=["BilledCost"]))  # fmt: skip
 
 
 def _export_lake(root: Path, since: str | None, until: str | None, as_json: bool) -> None:
-    from unitecon.ledger.lake import export as export_lake
-    from unitecon.ledger.store import Ledger
+    from unitecon.cli.session import dump, session
+    from unitecon.reconcile.export import LakeRequest
 
-    lo, hi = parse_date(since, "since"), parse_date(until, "until")
-    with (
-        console.status(f"writing the lake at {root}...", spinner="dots"),
-        Ledger(read_only=True) as ledger,
-    ):
-        done = export_lake(ledger, root, lo, hi)
+    req = LakeRequest(
+        path=str(root.resolve()), since=parse_date(since, "since"), until=parse_date(until, "until")
+    )
+    with session(None) as s:
+        done = s.ask("lake_export", req=req)
     if as_json:
-        emit_json(
-            {"lake": str(root), "days": done.days, "events": done.events,
-             "quarantined": done.quarantined}
-        )  # fmt: skip
+        emit_json({**dump(done), "lake": str(root)})
         return
     console.print(
         f"Lake written: {done.events:,} events in {done.days} daily partitions, "

@@ -9,7 +9,7 @@ from unitecon.economics.collapse_plan import PlanCollapse, Position
 
 
 def _u(x: Decimal | None) -> str:
-    return "never" if x is None else f"{x:,.1f}"
+    return "never" if x is None else f"{Decimal(str(x)):,.1f}"
 
 
 def _pct(x: Decimal) -> str:
@@ -93,7 +93,7 @@ def _design(p: PlanCollapse) -> None:
         verdict = "profitable" if o["profitable"] else "NOT profitable"
         console.print(
             f"Outcome pricing: cost per attempt {money(o['cost_per_attempt'], 4)} vs price x "  # type: ignore[arg-type]
-            f"success rate = {money(o['price'], 2)} x {o['success_rate']:.3f} = "  # type: ignore[arg-type]
+            f"success rate = {money(o['price'], 2)} x {Decimal(str(o['success_rate'])):.3f} = "  # type: ignore[arg-type]
             f"{money(o['revenue_per_attempt'], 4)} -> [bold]{verdict}[/]"  # type: ignore[arg-type]
         )
 

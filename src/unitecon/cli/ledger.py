@@ -260,8 +260,12 @@ def demo(
     Writes under $UNITECON_HOME (default ./.unitecon): demo/ (the input files),
     ledger.duckdb and report.html.
     """
+    from unitecon.cli.session import refuse_beside_service
     from unitecon.pipeline import run_demo
 
+    refuse_beside_service(
+        _ledger_path(), "demo", "rebuilds the ledger (or use another UNITECON_HOME)"
+    )
     summary = run_demo(seed=seed, days=days, customers=customers, quiet=as_json)
     if as_json:
         emit_json(summary)

@@ -34,10 +34,17 @@ def lineage(
     An ingest still marked running when the ledger is opened again was stopped (killed or
     crashed): it shows as interrupted. Ingest that source again to complete it.
     """
+    from unitecon.cli.session import session
+    from unitecon.engine import LedgerBusy
     from unitecon.ledger.store import Ledger
 
-    with Ledger() as ledger:  # opening for writing marks stale `running` rows
-        rows = ledger.ingests()
+    try:
+        with Ledger():  # opening for writing marks stale `running` rows
+            pass
+    except LedgerBusy:  # a running service's writer marked them when it started
+        pass
+    with session(None) as s:
+        rows = s.ask("lineage").rows
     if source:
         rows = [r for r in rows if r["source"] == source]
     rows = list(reversed(rows))[: limit or None]
@@ -49,7 +56,7 @@ def lineage(
         return
     body = [
         (
-            str(r["started_at"])[:19],
+            str(r["started_at"]).replace("T", " ")[:19],
             r["source"],
             r["format"] or "",
             f"{r['rows_read']:,}",
@@ -79,10 +86,18 @@ def forget(
     Use it to take back a wrong file, or to replace records: forget the source, then ingest
     the corrected file. Events another source also held go too (ingest that one again).
     """
-    from unitecon.ledger.store import Ledger
+    from unitecon.engine import LedgerBusy
+    from unitecon.ledger.store import DB_NAME, Ledger, home
 
-    with Ledger() as ledger:
-        out: dict[str, Any] = ledger.forget(source)
+    out: dict[str, Any]
+    try:
+        with Ledger() as ledger:
+            out = ledger.forget(source)
+    except LedgerBusy:  # `unitecon serve` holds the ledger: its writer forgets
+        from unitecon.cli.session import write_through_service
+
+        body = {"source": source}
+        out = write_through_service(home() / DB_NAME, "/api/v1/admin/forget", body, "forgetting")
     if as_json:
         emit_json(out)
         return

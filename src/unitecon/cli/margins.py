@@ -33,14 +33,6 @@ def register(app: typer.Typer) -> None:
     app.command("collapse")(collapse_cmd)
 
 
-def _margins(config: Path | None) -> Any:
-    """The margins of the whole ledger, from the analysis core (for `collapse`)."""
-    from unitecon.analysis import Analysis
-
-    with Analysis.open(config) as a:
-        return a.margin_model(Filters())
-
-
 def _pct(x: Decimal | None) -> str:
     return "—" if x is None else f"{abs(x * 100) if x == 0 else x * 100:.1f}%"
 
@@ -182,17 +174,14 @@ def collapse_cmd(
 
     Example: unitecon collapse --plan starter --target-margin 0.6
     """
-    from unitecon.economics.analysis import collapse
     from unitecon.economics.collapse_chart import write_chart
     from unitecon.ledger.store import home
 
     m_target = None if target_margin is None else Decimal(str(target_margin))
     if m_target is not None and not 0 <= m_target < 1:
         raise UniteconError("--target-margin must be in [0, 1), e.g. 0.6")
-    m = _margins(config)
-    if not m.book.config.plans:
-        raise UniteconError("No plans in the project file: add a `revenue:` section with plans.")
-    plans = collapse(m, plan, m_target)
+    with session(config) as s:
+        plans = s.ask("collapse_plans", Filters(), plan=plan, target_margin=m_target)
     path = write_chart(plans, chart or home() / "collapse.html")
     if as_json:
         from unitecon.economics.collapse_plan import as_dict

@@ -463,11 +463,10 @@ def _workload(
     if from_ledger:
         if not feature:
             raise InputError("--from-ledger needs --feature F (the feature to size).")
-        from unitecon.economics.workload import measured_workload
-        from unitecon.ledger.store import Ledger
+        from unitecon.cli.session import session
 
-        with Ledger(read_only=True) as ledger:
-            measured = measured_workload(ledger, feature)
+        with session(None) as s:
+            measured: selfhost.Workload = s.ask("workload", feature=feature)
         if quiet:  # --json: stdout holds the JSON only
             return measured
         console.print(

@@ -56,6 +56,13 @@ def update(
 
     if (source is None) == (not url):
         raise UniteconError("Give a snapshot file (or URL), or --url for genai-prices' own.")
+    from unitecon.cli.session import refuse_beside_service
+
+    refuse_beside_service(
+        home() / DB_NAME,
+        "prices update",
+        "changes the catalog the service's cached answers were priced with",
+    )
     where = snapshot.DEFAULT_URL if url else str(source)
     data = snapshot.read_source(where)
     project = cfg.load(config)

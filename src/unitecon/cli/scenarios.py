@@ -7,6 +7,7 @@ Examples:
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,39 +52,25 @@ def whatif(
     Example: unitecon whatif whatif.yaml --json
     """
 
-    from unitecon.economics import levers
+    from unitecon.cli.session import session
+    from unitecon.ledger.store import DB_NAME, home
+    from unitecon.models import scenario as sc
     from unitecon.report import scenario_charts
 
-    result = whatif_result(scenario, config)
-
-    out = result.as_dict()
-    out["levers"] = levers.summary(result)
+    s = sc.load(sc.Scenario, scenario)
+    path = home() / DB_NAME
+    if not path.exists():
+        raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
+    with session(config) as ses:  # the replay never writes
+        out = ses.ask("whatif", scenario=s).result
     chart = scenario_charts.savings(
-        result.contributions(), _charts_dir(charts) / f"whatif-{_slug(result.name)}.html"
+        out["contributions"], _charts_dir(charts) / f"whatif-{_slug(s.name)}.html"
     )
     out["charts"] = {"savings": chart}
     if as_json:
         emit_json(out)
         return
     _print_whatif(out)
-
-
-def whatif_result(scenario: Path, config: Path | None, since: Any = None, until: Any = None) -> Any:
-    """The what-if scenario file replayed on the ledger in $UNITECON_HOME (read-only)."""
-    from unitecon import config as cfg
-    from unitecon.economics import levers
-    from unitecon.ledger.store import DB_NAME, Ledger, home
-    from unitecon.models import scenario as sc
-
-    s = sc.load(sc.Scenario, scenario)
-    project = cfg.load(config)
-    path = home() / DB_NAME
-    if not path.exists():
-        raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
-    with Ledger(path, read_only=True) as ledger:  # replay never writes
-        return levers.replay_file(
-            ledger.ibis(), s, project, cfg.find(config), since=since, until=until
-        )
 
 
 def _print_whatif(out: dict[str, Any]) -> None:
@@ -124,7 +111,7 @@ def _print_whatif(out: dict[str, Any]) -> None:
             f"saves {money(lv['saved_per_month'])} a month (730 h)"
         )
     share = out["savings_share"]
-    pct = f" ({share * 100:.1f} %)" if share is not None else ""
+    pct = f" ({Decimal(str(share)) * 100:.1f} %)" if share is not None else ""
     console.print(f"Savings: [bold]{money(out['savings'])}[/]{pct}")
     console.print(
         table(
@@ -164,7 +151,7 @@ def _group_row(g: dict[str, Any]) -> tuple[str, ...]:
         margin = (
             money(m["baseline"]["gross_margin"]),
             money(m["scenario"]["gross_margin"]),
-            "—" if d is None else f"{d * 100:+.1f}",
+            "—" if d is None else f"{Decimal(str(d)) * 100:+.1f}",
         )
     return (
         g["key"] or "(none)",
@@ -277,10 +264,9 @@ def tco_answer(
 def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[str, Any]]:
     """The model with its `from_ledger` numbers measured in the ledger (opened read-only)."""
 
-    from unitecon import config as cfg
-    from unitecon import engine
-    from unitecon.economics import replay
-    from unitecon.ledger.store import DB_NAME, Ledger, home
+    from unitecon.analysis.answers import MeasureWhatIf
+    from unitecon.cli.session import session
+    from unitecon.ledger.store import DB_NAME, home
     from unitecon.models import scenario as sc
     from unitecon.models import tco as t
 
@@ -291,7 +277,6 @@ def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[st
             f"{model}: {field}: measured from the ledger, but there is no ledger at {path}. "
             "Run `unitecon demo` or `unitecon ingest` first, or give the number instead."
         )
-    project = cfg.load(config)
     scenarios: dict[str, Any] = {}
 
     def scenario(f: Any) -> Any:
@@ -302,11 +287,16 @@ def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[st
             scenarios[name] = sc.load(sc.Scenario, model.parent / name)
         return scenarios[name]
 
-    with Ledger(path, read_only=True) as ledger, engine.scope():
-        con = ledger.ibis()
-        return t.resolve_ledger(
-            m, lambda f: replay.measure_feature(con, project, f, scenario(f)), str(model)
-        )
+    with session(config) as s:
+
+        def measure(f: Any) -> Any:
+            after = scenario(f)
+            if after is None:
+                return s.ask("measure", feature=f.feature, since=f.since, until=f.until)
+            req = MeasureWhatIf(feature=f.feature, since=f.since, until=f.until, scenario=after)
+            return s.ask("measure_whatif", request=req)
+
+        return t.resolve_ledger(m, measure, str(model))
 
 
 def _tornado_metric(result: Any) -> str:
@@ -328,7 +318,7 @@ def _q(key: str, values: Any) -> Any:
 
 
 def _pct(x: Any) -> str:
-    return "—" if x is None else f"{x * 100:.1f} %"
+    return "—" if x is None else f"{Decimal(str(x)) * 100:.1f} %"
 
 
 def _print_tco(out: dict[str, Any]) -> None:

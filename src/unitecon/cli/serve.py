@@ -89,6 +89,14 @@ def serve(
     path = _ledger_path(ledger)
     config_path = cfg.find(config)
     project = cfg.load(config_path)
+    from unitecon.cli.session import running_service
+
+    other = running_service(path)
+    if other is not None:
+        raise UniteconError(
+            f"`unitecon serve` already runs on {path} (process {other['pid']}, {other['url']}); "
+            "use it, or stop it first, or serve another ledger with --ledger."
+        )
     with Ledger(path):  # fail here, with a message, if it is locked or too new
         pass
     _check_port(host, port)

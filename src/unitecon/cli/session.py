@@ -11,39 +11,123 @@ the answer is the same object either way.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import importlib
 import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import quote
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from unitecon.analysis import answers as ans
 from unitecon.analysis.answers import Filters
 from unitecon.errors import LedgerError, UniteconError
 
-#: Question -> (read API path, answer type, whether it takes the filters).
-QUESTIONS: dict[str, tuple[str, Any, bool]] = {
-    "filters": ("/api/v1/filters", ans.FilterChoices, False),
-    "costs": ("/api/v1/costs", ans.Costs, True),
-    "quarantine": ("/api/v1/quarantine", ans.Quarantine, False),
-    "prices_missing": ("/api/v1/prices/missing", list[ans.MissingPrice], True),
-    "units": ("/api/v1/metrics/units", ans.UnitMetrics, True),
-    "tasks": ("/api/v1/tasks", ans.Table, True),
-    "task": ("/api/v1/tasks/{task_id}", ans.TaskTree, False),
-    "endpoints": ("/api/v1/endpoints", ans.Table, True),
-    "asymmetry": ("/api/v1/asymmetry", ans.AsymmetryTable, True),
-    "margins": ("/api/v1/margins", ans.MarginTable, True),
-    "collapse": ("/api/v1/collapse", ans.Table, True),
-    "budgets": ("/api/v1/budgets", ans.Budgets, False),
-    "anomalies": ("/api/v1/anomalies", ans.Anomalies, True),
-    "runaway": ("/api/v1/runaway", ans.RunawayTasks, True),
-    "coverage": ("/api/v1/coverage", ans.Coverage, True),
-    "alerts": ("/api/v1/alerts", ans.Alerts, False),
-    "summary": ("/api/v1/summary", ans.Summary, True),
+
+class Question(NamedTuple):
+    """Where a question is answered: its read API path, its answer type, whether it takes
+    the filters, the HTTP method (POST: the one parameter is the body), and for a question
+    of a stage after the core, the function that answers it (`module:function`, called
+    with the `Analysis` first)."""
+
+    path: str
+    answer: Any
+    filtered: bool
+    method: str = "GET"
+    local: str | None = None
+    read_back: bool = False
+    """Hand a local answer over in the service's JSON form, read back (answers with loose
+    dicts or dataclasses, which the command prints: the same text either way)."""
+
+
+def _read_back(
+    path: str, answer: Any, filtered: bool, method: str = "GET", local: str | None = None
+) -> Question:
+    """A question whose local answer is read back (`Question.read_back`)."""
+    return Question(path, answer, filtered, method, local, read_back=True)
+
+
+#: Question -> where it is answered (the `Analysis` method of that name unless `local`).
+QUESTIONS: dict[str, Question] = {
+    "filters": Question("/api/v1/filters", ans.FilterChoices, False),
+    "costs": Question("/api/v1/costs", ans.Costs, True),
+    "quarantine": Question("/api/v1/quarantine", ans.Quarantine, False),
+    "prices_missing": Question("/api/v1/prices/missing", list[ans.MissingPrice], True),
+    "units": Question("/api/v1/metrics/units", ans.UnitMetrics, True),
+    "tasks": Question("/api/v1/tasks", ans.Table, True),
+    "task": Question("/api/v1/tasks/{task_id}", ans.TaskTree, False),
+    "endpoints": Question("/api/v1/endpoints", ans.Table, True),
+    "asymmetry": Question("/api/v1/asymmetry", ans.AsymmetryTable, True),
+    "margins": Question("/api/v1/margins", ans.MarginTable, True),
+    "collapse": Question("/api/v1/collapse", ans.Table, True),
+    "budgets": Question("/api/v1/budgets", ans.Budgets, False),
+    "anomalies": Question("/api/v1/anomalies", ans.Anomalies, True),
+    "runaway": Question("/api/v1/runaway", ans.RunawayTasks, True),
+    "coverage": Question("/api/v1/coverage", ans.Coverage, True),
+    "alerts": Question("/api/v1/alerts", ans.Alerts, False),
+    "summary": Question("/api/v1/summary", ans.Summary, True),
+    # the commands that read the ledger beyond the questions above (issue 15)
+    "outcomes": _read_back("/api/v1/outcomes", ans.Outcomes, True),
+    "collapse_plans": _read_back("/api/v1/collapse/plans", "PlanCollapse", True),
+    "lineage": _read_back("/api/v1/lineage", ans.Ingests, False),
+    "endpoint_spans": _read_back("/api/v1/endpoints/{endpoint}/spans", ans.EndpointSpans, False),
+    "workload": _read_back("/api/v1/workload", "Workload", False),
+    "measure": _read_back("/api/v1/measure", "Measured", False),
+    "measure_whatif": _read_back("/api/v1/measure/whatif", "Measured", False, "POST"),
+    "whatif": _read_back("/api/v1/whatif", ans.WhatIfResult, False, "POST"),
+    "reconciliation": _read_back(
+        "/api/v1/reconcile",
+        "Reconciliation",
+        True,
+        local="unitecon.reconcile.answers:reconciliation",
+    ),
+    "focus_export": _read_back(
+        "/api/v1/admin/export/focus",
+        "FocusExport",
+        False,
+        "POST",
+        local="unitecon.reconcile.export:focus_export",
+    ),
+    "lake_export": _read_back(
+        "/api/v1/admin/export/lake",
+        "LakeExport",
+        False,
+        "POST",
+        local="unitecon.reconcile.export:lake_export",
+    ),
+    "bills": _read_back(
+        "/api/v1/bills", "BillTotals", False, local="unitecon.reconcile.answers:bills"
+    ),
 }
+
+
+def answer_type(q: Question) -> Any:
+    """The answer type of `q` (named lazily where its module is slow to import)."""
+    if not isinstance(q.answer, str):
+        return q.answer
+    if q.answer == "PlanCollapse":
+        from unitecon.economics.collapse_plan import PlanCollapse
+
+        return list[PlanCollapse]
+    if q.answer == "Workload":
+        from unitecon.models.selfhost import Workload
+
+        return Workload
+    if q.answer == "Measured":
+        from unitecon.models.tco import Measured
+
+        return Measured
+    if q.answer in ("FocusExport", "LakeExport"):
+        from unitecon.reconcile import export
+
+        return getattr(export, q.answer)
+    from unitecon.reconcile import answers as rec
+
+    return rec.Reconciliation if q.answer == "Reconciliation" else list[rec.BillTotal]
 
 
 def service_file(ledger: Path) -> Path:
@@ -108,25 +192,40 @@ class Session:
 
         shown = console.is_terminal and not self.quiet
         with console.status(f"{question}…", spinner="dots") if shown else _nothing():
+            q = QUESTIONS[question]
             a = self._local()
-            if a is not None:
+            if a is None:
+                return self._ask_service(question, f or Filters(), params)
+            if q.local is not None:
+                module, _, name = q.local.partition(":")
+                method = functools.partial(getattr(importlib.import_module(module), name), a)
+            else:
                 method = getattr(a, question)
-                if QUESTIONS[question][2]:
-                    return method(f or Filters(), **params)
-                return method(**params)
-            return self._ask_service(question, f or Filters(), params)
+            got = method(f or Filters(), **params) if q.filtered else method(**params)
+            if not q.read_back:
+                return got
+            # the answer as the service would hand it over: its JSON, read back
+            kind = TypeAdapter(answer_type(q))
+            return kind.validate_python(kind.dump_python(got, mode="json"))
 
     def _ask_service(self, question: str, f: Filters, params: dict[str, Any]) -> Any:
-
         assert self._remote is not None
-        path, kind, filtered = QUESTIONS[question]
-        if "{task_id}" in path:
-            path = path.format(task_id=params.pop("task_id"))
-        query = {k: _param(v, k) for k, v in params.items() if v is not None}
-        if filtered:
-            query.update({k: _param(v) for k, v in f.model_dump().items() if v is not None})
-        got = call_service(self._remote, "GET", path, params=query, timeout=600)
-        return TypeAdapter(kind).validate_python(got)
+        q = QUESTIONS[question]
+        path = q.path
+        for name in ("task_id", "endpoint"):
+            if "{" + name + "}" in path:
+                path = path.format(**{name: quote(str(params.pop(name)), safe="")})
+        if q.method == "POST":
+            (body,) = params.values()
+            got = call_service(
+                self._remote, "POST", path, json=body.model_dump(mode="json"), timeout=600
+            )
+        else:
+            query = {k: _param(v, k) for k, v in params.items() if v is not None}
+            if q.filtered:
+                query.update({k: _param(v) for k, v in f.model_dump().items() if v is not None})
+            got = call_service(self._remote, "GET", path, params=query, timeout=600)
+        return TypeAdapter(answer_type(q)).validate_python(got)
 
     def close(self) -> None:
         if self._stack is not None:
@@ -184,6 +283,38 @@ def ingest_through_service(
     return out
 
 
+def refuse_beside_service(ledger: Path, command: str, why: str) -> None:
+    """Raise the one-line message of a command that must wait while `unitecon serve` holds
+    the ledger (`docs/architecture.md` says why each must), if a service does."""
+    from unitecon.engine import LedgerBusy
+
+    svc = running_service(ledger)
+    if svc is not None:
+        raise LedgerBusy(
+            f"`unitecon serve` (process {svc['pid']}, {svc['url']}) holds the ledger {ledger}; "
+            f"`unitecon {command}` {why}: stop the service, run it, then start the service again."
+        )
+
+
+def write_through_service(ledger: Path, path: str, body: dict[str, Any], what: str) -> Any:
+    """A write of the ledger (`unitecon forget`, `bills import`) while `unitecon serve`
+    holds it: the service's writer does it (admin key of the service file), after what it
+    was handed before; its JSON answer."""
+    from unitecon.engine import LedgerBusy
+    from unitecon.terminal import console
+
+    svc = running_service(ledger)
+    if svc is None:
+        raise LedgerBusy(
+            f"The ledger {ledger} is in use by another program; wait for it to finish."
+        )
+    shown = console.is_terminal
+    with (
+        console.status(f"{what} through `unitecon serve`", spinner="dots") if shown else _nothing()
+    ):
+        return call_service(svc, "POST", path, json=body, timeout=None)
+
+
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
@@ -218,16 +349,6 @@ def dump(answer: Any) -> Any:
     """An answer as the JSON the read API returns for it."""
     if isinstance(answer, list):
         return [dump(x) for x in answer]
-    return answer.model_dump(mode="json")
-
-
-@contextmanager
-def costed_ledger(
-    config: Path | None, since: dt.date | None = None, until: dt.date | None = None
-) -> Iterator[tuple[Any, Any]]:
-    """(Costed, Project) over the ledger's events in [since, until) (UTC days; None: all),
-    from the analysis core, for the commands whose question the service does not offer."""
-    from unitecon.analysis import Analysis
-
-    with Analysis.open(config) as a:
-        yield a.costed(Filters(since=since, until=until)), a.project
+    if isinstance(answer, BaseModel):
+        return answer.model_dump(mode="json")
+    return TypeAdapter(type(answer)).dump_python(answer, mode="json")

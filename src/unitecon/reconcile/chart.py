@@ -8,8 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from unitecon.reconcile.reconcile import Reconciliation
-
 KIND_NAMES = {
     "untracked_usage": "untracked usage",
     "price_difference": "price difference",
@@ -21,7 +19,8 @@ KIND_NAMES = {
 }
 
 
-def figure(rec: Reconciliation) -> Any:
+def figure(rec: Any) -> Any:
+    """The chart of a reconciliation (`reconcile.Reconciliation` or its answer)."""
     import plotly.graph_objects as go
 
     tracked: dict[str, Decimal] = defaultdict(Decimal)
@@ -56,7 +55,7 @@ def figure(rec: Reconciliation) -> Any:
     return fig
 
 
-def write_chart(rec: Reconciliation, path: Path) -> Path:
+def write_chart(rec: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure(rec).write_html(str(path), include_plotlyjs=True)
     return path

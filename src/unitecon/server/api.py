@@ -20,6 +20,14 @@ from unitecon import engine
 from unitecon.analysis.core import Analysis, check_window
 from unitecon.errors import LookupFailed, UniteconError
 from unitecon.ledger import dimensions
+from unitecon.reconcile.export import (
+    FocusExport,
+    FocusRequest,
+    LakeExport,
+    LakeRequest,
+    focus_export,
+    lake_export,
+)
 from unitecon.server.app import LedgerView
 from unitecon.server.auth import KeyInfo, Kind, require
 from unitecon.server.cache import Answer, Obsolete
@@ -333,3 +341,66 @@ async def ingest_files(request: Request, body: IngestFiles, key: AdminKey) -> li
     except UniteconError as e:
         raise InvalidBody(str(e)) from None
     return [r.as_dict() | {"errors": [str(e) for e in r.errors]} for r in results]
+
+
+@router.post("/admin/export/focus", response_model=FocusExport, tags=["admin"])
+def export_focus(request: Request, body: FocusRequest, key: AdminKey) -> FocusExport:
+    """Write the ledger's cost as FOCUS 1.2 to a file on the service's machine (what
+    `unitecon export --focus` does while the service holds the ledger). Needs an admin key."""
+    return ask(request, lambda a: focus_export(a, body))
+
+
+@router.post("/admin/export/lake", response_model=LakeExport, tags=["admin"])
+def export_lake(request: Request, body: LakeRequest, key: AdminKey) -> LakeExport:
+    """Write the ledger's events, quarantine and lineage as a Parquet lake in a folder on
+    the service's machine (`unitecon export --lake`). Needs an admin key."""
+    return ask(request, lambda a: lake_export(a, body))
+
+
+class Forget(BaseModel):
+    """A source to forget, as `unitecon lineage` lists it."""
+
+    source: str
+
+
+@router.post("/admin/forget", tags=["admin"])
+async def forget(request: Request, body: Forget, key: AdminKey) -> dict[str, Any]:
+    """Remove every event a source stored and its quarantine entries, on the service's
+    writer (what `unitecon forget` does while the service holds the ledger). Needs an admin
+    key."""
+    return dict(await _write(request, lambda ledger: ledger.forget(body.source)))
+
+
+@router.post("/admin/bills", tags=["admin"])
+async def import_bills(request: Request, body: IngestFiles, key: AdminKey) -> list[dict[str, Any]]:
+    """Import bill files that lie on the service's machine into its ledger (what `unitecon
+    bills import` does while the service holds the ledger). Needs an admin key."""
+    from pathlib import Path
+
+    from unitecon.billing import import_lines, read_bill
+    from unitecon.ledger.store import sha256_file
+
+    missing = [p for p in body.paths if not Path(p).is_file()]
+    if missing:
+        raise InvalidBody(f"No such file on the service's machine: {', '.join(missing)}")
+
+    def write(ledger: Any) -> list[dict[str, Any]]:
+        out = []
+        for p in body.paths:
+            kind, lines = read_bill(Path(p), body.format)
+            out.append(import_lines(ledger.con, p, kind, lines, sha256_file(Path(p))).as_dict())
+        return out
+
+    return list(await _write(request, write))
+
+
+async def _write(request: Request, fn: Callable[[Any], T]) -> T:
+    """`fn(ledger)` on the service's writer, after what was handed over before."""
+    import asyncio
+
+    try:
+        return await asyncio.wrap_future(request.app.state.writer.write(fn))
+    except UniteconError as e:
+        raise InvalidBody(str(e)) from None
+    except engine.engine_errors() as e:
+        raise engine.friendly(e) from None

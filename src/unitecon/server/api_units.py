@@ -6,12 +6,29 @@ object `unitecon unit|tasks|trace|endpoints|margins|collapse --json` prints.
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from unitecon.analysis.answers import AsymmetryTable, MarginTable, Table, TaskTree, UnitMetrics
+from unitecon.analysis.answers import (
+    AsymmetryTable,
+    EndpointSpans,
+    Ingests,
+    MarginTable,
+    MeasureWhatIf,
+    Outcomes,
+    Table,
+    TaskTree,
+    UnitMetrics,
+    WhatIfResult,
+)
+from unitecon.economics.collapse_plan import PlanCollapse
 from unitecon.ledger import dimensions
+from unitecon.models.scenario import Scenario
+from unitecon.models.selfhost import Workload
+from unitecon.models.tco import Measured
 from unitecon.server.api import FilterParams, ReadKey, ask, cached, month_of
 from unitecon.server.errors import COMMON_RESPONSES
 
@@ -140,3 +157,102 @@ def collapse(
         return ask(request, lambda a: a.collapse(f, plan))
 
     return cached(request, response, "collapse", answer, f=f, plan=plan)
+
+
+@router.get("/outcomes", response_model=Outcomes)
+def outcomes(
+    request: Request,
+    response: Response,
+    key: ReadKey,
+    f: FilterParams,
+    by: Annotated[
+        str,
+        Query(
+            description="kind (task type) or feature.",
+            json_schema_extra={"enum": ["kind", "feature"]},
+        ),
+    ] = "kind",
+) -> Outcomes:
+    """Cost per successful task, tasks by outcome, rework cost and share; the supervisor
+    overhead of multi-agent tasks (`unitecon outcomes`)."""
+
+    def answer() -> Outcomes:
+        return ask(request, lambda a: a.outcomes(f, by))
+
+    return cached(request, response, "outcomes", answer, f=f, by=by)
+
+
+@router.get("/collapse/plans", response_model=list[PlanCollapse])
+def collapse_plans(
+    request: Request,
+    response: Response,
+    key: ReadKey,
+    f: FilterParams,
+    plan: Annotated[str | None, Query(description="Only this plan.")] = None,
+    target_margin: Annotated[
+        Decimal | None, Query(description="Target gross margin (0.6 = 60%).")
+    ] = None,
+) -> list[PlanCollapse]:
+    """Each plan's whole collapse analysis (`unitecon collapse --json`): terms, unit cost
+    levels, u0 and u_m, the design checks and every customer's position."""
+
+    def answer() -> list[PlanCollapse]:
+        return ask(request, lambda a: a.collapse_plans(f, plan, target_margin))
+
+    return cached(
+        request, response, "collapse_plans", answer, f=f, plan=plan, target=str(target_margin)
+    )
+
+
+@router.get("/lineage", response_model=Ingests)
+def lineage(request: Request, response: Response, key: ReadKey) -> Ingests:
+    """Every ingest with its source, counts and status (`unitecon lineage`)."""
+    return cached(request, response, "lineage", lambda: ask(request, lambda a: a.lineage()))
+
+
+@router.get("/endpoints/{endpoint}/spans", response_model=EndpointSpans)
+def endpoint_spans(request: Request, key: ReadKey, endpoint: str) -> EndpointSpans:
+    """The timed spans of one self-hosted endpoint (`unitecon audit`)."""
+    return ask(request, lambda a: a.endpoint_spans(endpoint))
+
+
+@router.get("/workload", response_model=Workload)
+def workload(
+    request: Request,
+    key: ReadKey,
+    feature: Annotated[str, Query(description="The feature to measure.")],
+    since: Annotated[dt.date | None, Query()] = None,
+    until: Annotated[dt.date | None, Query()] = None,
+) -> Workload:
+    """A feature's token mix and peak load (`unitecon selfhost compare --from-ledger`)."""
+    got: Workload = ask(request, lambda a: a.workload(feature, since, until))
+    return got
+
+
+@router.get("/measure", response_model=Measured)
+def measure(
+    request: Request,
+    key: ReadKey,
+    feature: Annotated[str, Query(description="The feature to measure.")],
+    since: Annotated[dt.date | None, Query()] = None,
+    until: Annotated[dt.date | None, Query()] = None,
+) -> Measured:
+    """A feature's variable cost, tasks and successful tasks in a window (a TCO model's
+    `from_ledger`, `unitecon tco`)."""
+    got: Measured = ask(request, lambda a: a.measure(feature, since, until))
+    return got
+
+
+@router.post("/measure/whatif", response_model=Measured)
+def measure_whatif(request: Request, key: ReadKey, body: MeasureWhatIf) -> Measured:
+    """`/measure` after a what-if scenario is replayed on the feature's traffic (a TCO
+    model's `from_ledger` with `whatif:`, `unitecon tco`)."""
+    got: Measured = ask(request, lambda a: a.measure_whatif(body))
+    return got
+
+
+@router.post("/whatif", response_model=WhatIfResult)
+def whatif(request: Request, key: ReadKey, scenario: Scenario) -> WhatIfResult:
+    """The ledger's traffic replayed under a scenario (the YAML file of `unitecon whatif`,
+    as JSON), against the baseline."""
+    return ask(request, lambda a: a.whatif(scenario))

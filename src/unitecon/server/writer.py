@@ -112,7 +112,9 @@ class _Files:
 
     paths: list[tuple[str, str | None]]
     """(path, format or None to detect it)."""
-    done: concurrent.futures.Future[list[Any]]
+    done: concurrent.futures.Future[Any]
+    write: Callable[[Any], Any] | None = None
+    """Instead of files: a write of its own on the ledger (`Writer.write`)."""
 
 
 @dataclass
@@ -401,11 +403,31 @@ class Writer:
         self._ready.put(_Files(paths, done))
         return done
 
+    def write(self, fn: Callable[[Any], Any]) -> concurrent.futures.Future[Any]:
+        """Run `fn(ledger)` on the committer thread, after every batch handed over before,
+        as one more commit (readers see it, the read cache refreshes); the future holds its
+        result. For the commands that write the ledger while the service holds it
+        (`unitecon forget`, `bills import`)."""
+        with self._lock:
+            if self._closing:
+                raise Unavailable("The server is shutting down; retry against the new one.")
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._ready.put(_Files([], done, fn))
+        return done
+
     def _ingest_files(self, job: _Files) -> None:
         from unitecon.ingest import detect_format, read_path
         from unitecon.ledger.store import sha256_file
 
         if not job.done.set_running_or_notify_cancel():
+            return
+        if job.write is not None:
+            try:
+                got = job.write(self.ledger)
+                self._after_commit()
+                job.done.set_result(got)
+            except BaseException as e:  # handed to the request that asked
+                job.done.set_exception(e)
             return
         try:
             out = []
@@ -416,15 +438,18 @@ class Writer:
                         path, read_path(Path(path), kind), sha256=sha256_file(Path(path)), fmt=kind
                     )
                 )
-                self.generation += 1
-                for hook in self.on_commit:
-                    try:
-                        hook(self.generation)
-                    except Exception:
-                        log.exception("on_commit hook failed")
+                self._after_commit()
             job.done.set_result(out)
         except BaseException as e:  # handed to the request that asked
             job.done.set_exception(e)
+
+    def _after_commit(self) -> None:
+        self.generation += 1
+        for hook in self.on_commit:
+            try:
+                hook(self.generation)
+            except Exception:
+                log.exception("on_commit hook failed")
 
     def _checkpoint(self) -> None:
         """Checkpoint the ledger if its write-ahead log is past `checkpoint_wal_bytes`."""
