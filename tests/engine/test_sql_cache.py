@@ -108,3 +108,15 @@ def test_materialized_tables_are_named_by_their_expression(backend: duck.Backend
         assert one.count().to_pyarrow().as_py() == two.count().to_pyarrow().as_py() == 2
         assert engine.temp_objects(backend.con) == 2
     assert engine.temp_objects(backend.con) == 0
+
+
+def test_memory_and_disk_stay_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(duck, "MAX_MEMORY", 3)
+    monkeypatch.setattr(duck, "MAX_ENTRIES", 4)
+    cache = duck.SqlCache()
+    for i in range(6):
+        cache.put(f"k{i}", f"SELECT {i}", tmp_path)
+    assert list(cache._mem) == ["k3", "k4", "k5"]  # the newest 3
+    # past 4 files the oldest are removed down to half (2) before the next is kept
+    assert len(list(tmp_path.glob("*.sql"))) <= 4
+    assert cache.get("k5", tmp_path) == "SELECT 5"

@@ -47,6 +47,8 @@ from ibis.formats.pyarrow import PyArrowData
 _SQLGLOT = str(getattr(sqlglot, "__version__", "?"))
 #: Bump when the digest's encoding changes (old entries are then never read).
 FORMAT = "1"
+#: Entries kept in memory (a statement is 1-30 kB).
+MAX_MEMORY = 512
 #: Entries kept on disk; past it the least recently written are removed.
 MAX_ENTRIES = 2000
 
@@ -163,6 +165,13 @@ class SqlCache:
         self.hits = 0
         self.misses = 0
 
+    def _remember(self, key: str, sql: str) -> None:
+        """Keep `sql` in memory, the oldest entries out past `MAX_MEMORY` (a long-running
+        service asks many windows)."""
+        self._mem[key] = sql
+        while len(self._mem) > MAX_MEMORY:
+            del self._mem[next(iter(self._mem))]
+
     def get(self, key: str, root: Path | None) -> str | None:
         with self._lock:
             sql = self._mem.get(key)
@@ -170,7 +179,7 @@ class SqlCache:
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 sql = (root / f"{key}.sql").read_text(encoding="utf-8")
                 with self._lock:
-                    self._mem[key] = sql
+                    self._remember(key, sql)
         if sql is None:
             self.misses += 1
         else:
@@ -179,7 +188,7 @@ class SqlCache:
 
     def put(self, key: str, sql: str, root: Path | None) -> None:
         with self._lock:
-            self._mem[key] = sql
+            self._remember(key, sql)
         if root is None:
             return
         with contextlib.suppress(OSError):  # a read-only home only loses the cache
