@@ -193,6 +193,18 @@ class Analysis:
         return out
 
     # -- the ledger ------------------------------------------------------------------
+    def holds_events(self, f: Filters) -> bool:
+        """Whether the window of `f` holds any event (one indexed look, before pricing: a
+        question about an empty window is answered without building its chain)."""
+        if f.since is None and f.until is None:
+            return True
+        t = self.source.ibis().table("events")
+        if f.since is not None:
+            t = t.filter(t.ts >= _instant(f.since))
+        if f.until is not None:
+            t = t.filter(t.ts < _instant(f.until))
+        return bool(t.select("ts").limit(1).to_pyarrow().num_rows)
+
     def filters(self) -> FilterChoices:
         """The period the ledger covers, the features and customers it holds, and the
         dimensions every question accepts."""
@@ -237,6 +249,9 @@ class Analysis:
         from unitecon.economics.costs import costs_by, parse_dims
 
         dims = parse_dims(by)
+        check_window(f)
+        if not self.holds_events(f):  # at once, whatever the ledger's size
+            return Costs(by=dims, filters=f, total_cost=ZERO, total_rows=0, rows=[])
         rows = costs_by(self.events(f, once=True), dims)
         total = sum((r["cost"] for r in rows), start=ZERO)
         shown = rows[:limit] if limit else rows

@@ -44,7 +44,7 @@ from unitecon.attribution.selfhosted import (
     with_gpu_seconds,
 )
 from unitecon.attribution.units import apply_unit_prices
-from unitecon.engine import drop, materialize
+from unitecon.engine import capabilities, drop, materialize
 from unitecon.pricing.engine import PRICED_COLUMNS
 
 if TYPE_CHECKING:
@@ -119,11 +119,17 @@ class Costed:
         return hit
 
     def resolved(self) -> Any:
-        """`events` with `agent_r` (see `trees.resolve_agents`), materialized once."""
+        """`events` with `agent_r` (see `trees.resolve_agents`), materialized once: on an
+        engine with temporary tables as `events` joined to the narrow `trees.agent_lookup`."""
         if "resolved" not in self._cache:
-            from unitecon.attribution.trees import resolve_agents
+            from unitecon.attribution.trees import agent_lookup, join_resolved, resolve_agents
 
-            self._cache["resolved"] = materialize(resolve_agents(self.events))
+            if capabilities(self.events).temp_tables:  # a narrow table, not a second copy
+                self._cache["agents"] = materialize(agent_lookup(self.events))
+                found = self._cache["agents"][0]
+                self._cache["resolved"] = (join_resolved(self.events, found), "")
+            else:
+                self._cache["resolved"] = materialize(resolve_agents(self.events))
         return self._cache["resolved"][0]
 
     def release(self) -> None:

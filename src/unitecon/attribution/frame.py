@@ -185,9 +185,21 @@ def month_number(t: Any) -> Any:
 
 
 def memtable(rows: list[dict[str, Any]], schema: dict[str, Any]) -> Any:
-    """An in-memory table with an explicit schema (also when `rows` is empty)."""
+    """An in-memory table with an explicit schema (also when `rows` is empty), named by
+    its content: the same rows give the same expression, whose compiled SQL the engine
+    keeps (`engine/duck.py`)."""
+    import hashlib
+
+    import ibis.expr.operations as ops
+    import ibis.expr.schema as isch
     import pyarrow as pa
+    from ibis.formats.pyarrow import PyArrowTableProxy
 
     sch = ibis.schema(schema)
     arrow = pa.Table.from_pylist(rows, schema=sch.to_pyarrow())
-    return ibis.memtable(arrow)
+    digest = hashlib.sha256(repr((rows, list(sch.items()))).encode()).hexdigest()[:32]
+    return ops.InMemoryTable(  # `ibis.memtable(arrow)` with a name of ours
+        name=f"{engine.TEMP_PREFIX}mem_{digest}",
+        schema=isch.infer(arrow),
+        data=PyArrowTableProxy(arrow),
+    ).to_expr()

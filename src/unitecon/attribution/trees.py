@@ -51,6 +51,35 @@ def resolve_agents(t: Any, levels: int = LEVELS) -> Any:
     return cur.drop("_up")
 
 
+def agent_lookup(t: Any, levels: int = LEVELS) -> Any:
+    """The narrow table that `join_resolved` joins to `t` to give `resolve_agents(t)`.
+
+    A call's `agent_r` depends only on its own `agent` and, where that is null, on its
+    trace and parent span (and the trace's nodes): so the narrow table holds, per (trace,
+    parent span) of a call without an agent, the agent `resolve_agents` finds, computed
+    once on the four columns it reads. Materializing that table instead of every column of
+    `t` again is what makes it cheap (`Costed.resolved`); the answer is the same row for row
+    (a test compares the two; where a trace repeats a span id, `resolve_agents` keeps an
+    arbitrary one of its rows either way)."""
+    narrow = resolve_agents(t.select("trace_id", "span_id", "parent_span_id", "agent"), levels)
+    narrow = narrow.filter(
+        narrow.agent.isnull() & narrow.trace_id.notnull() & narrow.parent_span_id.notnull()
+    )
+    found = narrow.group_by(_m_trace="trace_id", _m_parent="parent_span_id").aggregate(
+        _m_agent=narrow.agent_r.max()  # one value per (trace, parent): the same ancestors
+    )
+    return found
+
+
+def join_resolved(t: Any, found: Any) -> Any:
+    """`t` with `agent_r`, from `agent_lookup(t)` (possibly materialized)."""
+    j = t.left_join(
+        found,
+        (t.trace_id == found._m_trace) & (t.parent_span_id == found._m_parent) & t.agent.isnull(),
+    )
+    return j.select(*t.columns, agent_r=ibis.coalesce(j.agent, j._m_agent))
+
+
 def task_rollup(t: Any) -> Any:
     """Per task (engine): cost, calls, agents, supervisor and its own cost, fan-out.
 

@@ -48,11 +48,45 @@ def connect(path: Path | None, *, read_only: bool = False) -> duckdb.DuckDBPyCon
     return con
 
 
-def ibis_backend(con: duckdb.DuckDBPyConnection) -> Any:
-    """An Ibis backend over an open DuckDB connection (the analytical queries' engine)."""
-    import ibis
+def ibis_backend(con: duckdb.DuckDBPyConnection, home: Path | None = None) -> Any:
+    """An Ibis backend over an open DuckDB connection (the analytical queries' engine),
+    keeping the SQL it compiles in `home/cache/sql` (`engine/duck.py`; in memory only when
+    `home` is None or `UNITECON_SQL_CACHE=0`)."""
+    import os
 
-    return ibis.duckdb.from_connection(con)
+    from unitecon.engine import duck
+
+    off = os.environ.get("UNITECON_SQL_CACHE", "").strip() in ("0", "off", "false")
+    return duck.backend(con, None if home is None or off else home / "cache" / "sql")
+
+
+def arrow_without_pandas() -> None:
+    """Let pyarrow build arrays from Python lists without importing pandas.
+
+    pyarrow asks, the first time it converts a Python object, whether pandas is installed
+    (to recognise a Series), and imports it to find out: 0.2 s of a command that never
+    touches pandas. Answered "no" once here, pyarrow treats lists as lists; it still imports
+    pandas itself when asked for pandas (`to_pandas`, `from_pandas`), and nothing in
+    unitecon hands it a pandas object. For processes that do not use pandas (the command
+    line); a process that already imported pandas is left alone."""
+    import sys
+
+    if "pandas" in sys.modules:
+        return
+    import pyarrow as pa
+
+    class NoPandas:  # an import finder: `import pandas` fails while it is first
+        @staticmethod
+        def find_spec(name: str, *_: Any) -> None:
+            if name == "pandas":
+                raise ModuleNotFoundError("pandas", name="pandas")
+
+    finder = NoPandas()
+    sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(finder)  # type: ignore[arg-type]
 
 
 _LOCK = re.compile(r"Conflicting lock is held in (?P<prog>\S+)(?: \(PID (?P<pid>\d+)\))?")
@@ -223,10 +257,26 @@ def materialize(t: Any) -> tuple[Any, str]:
     backend = backend_of(t)
     if not capabilities(backend).temp_tables:
         return t, ""
-    name = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
-    out = backend.create_table(name, t, temp=True)
-    track(backend, name)
-    return out, name
+    create = getattr(backend, "create_temp", None)
+    if create is None:  # an Ibis DuckDB backend not made by `ibis_backend`
+        name = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        out = backend.create_table(name, t, temp=True)
+        track(backend, name)
+        return out, name
+    from unitecon.engine import duck
+
+    # named by the expression, so the queries that read it compile to the same SQL in
+    # every process (and keep hitting `duck.SqlCache`); a name in use takes a suffix
+    base = f"{TEMP_PREFIX}{(duck.digest(t) or uuid.uuid4().hex)[:32]}"
+    for n in range(1000):
+        name = base if n == 0 else f"{base}_{n}"
+        try:
+            out = create(name, t)
+        except duckdb.CatalogException:
+            continue
+        track(backend, name)
+        return out, name
+    raise LedgerError(f"No free name for a temporary table like {base}.")
 
 
 def temp_table(backend: Any, name: str, arrow: Any) -> Any:

@@ -211,7 +211,7 @@ class Ledger:
 
     def ibis(self) -> Any:
         """An Ibis backend over this ledger's connection (for the analytical queries)."""
-        return engine.ibis_backend(self.con)
+        return engine.ibis_backend(self.con, None if self.path is None else self.path.parent)
 
     # -- ingest ----------------------------------------------------------------------
     def replay_spool(self) -> int:

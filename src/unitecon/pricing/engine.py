@@ -104,14 +104,18 @@ def ledger_events(
 def build_prices(events: ir.Table, config: PricingConfig) -> PriceTable:
     """Resolve the distinct price keys of `events` into a price table.
 
-    A ledger's events carry `price_key`: the keys are then the small `price_keys` table (a
-    superset of the period's: a key without events only adds rows no event looks up), and
-    the table records each key's number for the lookup (`_lookup`). Otherwise the keys are
+    A ledger's events carry `price_key`: the keys are then the rows of the small
+    `price_keys` table that these events use (a window's price table holds the window's
+    keys, not the whole ledger's), and the table records each key's number for the lookup
+    (`_lookup`). Otherwise the keys are
     read from every event, token-priced or not (a plain GROUP BY of four columns is cheaper
     than filtering first).
     """
     if _lookup_usable(events):
-        rows = events.get_backend().table("price_keys").to_pyarrow().to_pylist()
+        # the keys of these events only (a window's: its price table, not the ledger's)
+        pk = events.get_backend().table("price_keys")
+        pk = pk.filter(pk.key_id.isin(events.select(PRICE_KEY).distinct()[PRICE_KEY]))
+        rows = pk.order_by("key_id").to_pyarrow().to_pylist()
         priced = [r for r in rows if r["model"] and not r["structural"] and not r["has_endpoint"]]
         keys = keys_from_rows(priced)
         table = price_table(keys, config)

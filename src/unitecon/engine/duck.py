@@ -1,0 +1,299 @@
+"""The Ibis backend over the ledger's DuckDB connection, made for a command's fixed cost.
+
+A read command compiles a handful of Ibis expressions and reads a few small results; on
+the demo ledger compiling took longer than running the queries. So this backend, a subclass
+of Ibis' own DuckDB backend:
+
+- **keeps compiled SQL** (`SqlCache`): the SQL of an expression is a pure function of its
+  operation tree and of the installed Ibis and sqlglot, so it is kept under a digest of
+  exactly that (`fingerprint`: every node's type and arguments, literals included; the
+  tables by name and schema) in memory and, when the ledger has a home, in
+  `<home>/cache/sql/`. A tree holding anything the digest does not know is compiled as
+  before, uncached. Nothing else is kept: the answer is always computed from the ledger.
+- **reads results into Arrow without pandas**: Ibis' own `to_pyarrow` imports its pandas
+  converter module (0.2-0.3 s of a fresh process), which an Arrow result never uses.
+
+DuckDB only: Spark keeps Ibis' backend as it is (`engine/spark.py`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+import enum
+import hashlib
+import os
+import threading
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as idt
+import ibis.expr.operations as ops
+import ibis.expr.schema as sch
+import pyarrow as pa
+import sqlglot
+from ibis.backends import BaseBackend
+from ibis.backends.duckdb import Backend as IbisDuckDB
+from ibis.common.collections import FrozenDict
+from ibis.common.grounds import Concrete
+from ibis.expr.operations.udf import AggUDF, ScalarUDF
+from ibis.formats import TableProxy
+from ibis.formats.pyarrow import PyArrowData
+
+_SQLGLOT = str(getattr(sqlglot, "__version__", "?"))
+#: Bump when the digest's encoding changes (old entries are then never read).
+FORMAT = "1"
+#: Entries kept in memory (a statement is 1-30 kB).
+MAX_MEMORY = 512
+#: Entries kept on disk; past it the least recently written are removed.
+MAX_ENTRIES = 2000
+
+
+class _Opaque(Exception):
+    """An argument the fingerprint cannot encode: compile without the cache."""
+
+
+_SCALARS = (
+    type(None),
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    decimal.Decimal,
+    dt.date,
+    dt.datetime,
+    dt.time,
+    dt.timedelta,
+    uuid.UUID,
+)
+
+
+class _Tree:
+    """The encoding of one operation tree, node by node (see `fingerprint`)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[int, int] = {}
+        self.keep: list[Any] = []  # nodes stay alive, so their id() is not reused meanwhile
+        self.lines: list[str] = []
+        self.selfs: dict[int, int] = {}
+
+    def value(self, v: Any) -> str:
+        if isinstance(v, ops.Node):
+            return f"#{self.node(v)}"
+        if isinstance(v, _SCALARS):
+            return f"{type(v).__name__}:{v!r}"
+        if isinstance(v, idt.DataType):
+            return repr(v)
+        if isinstance(v, sch.Schema):
+            return "S(" + ",".join(f"{k!r}:{t!r}" for k, t in v.items()) + ")"
+        return self.container(v)
+
+    def container(self, v: Any) -> str:
+        if isinstance(v, FrozenDict | dict):
+            return "{" + ",".join(f"{self.value(k)}={self.value(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, tuple | list):
+            return "(" + ",".join(self.value(x) for x in v) + ")"
+        if isinstance(v, frozenset):
+            return "F(" + ",".join(sorted(self.value(x) for x in v)) + ")"
+        if isinstance(v, enum.Enum):
+            return f"E:{type(v).__qualname__}.{v.name}"
+        if isinstance(v, Concrete):  # a value object (a table's namespace, ...)
+            items = zip(v.__argnames__, v.__args__, strict=True)
+            return f"{_name(type(v))}(" + ",".join(f"{k}={self.value(x)}" for k, x in items) + ")"
+        if isinstance(v, TableProxy):  # a memtable's rows: its SQL is its name only
+            return "D"
+        if isinstance(v, BaseBackend):  # a table's source: the SQL names the table only
+            return f"B:{v.name}"
+        raise _Opaque(type(v).__name__)
+
+    def node(self, n: ops.Node) -> int:
+        i = self.ids.get(id(n))
+        if i is not None:
+            return i
+        head = _name(type(n))
+        if isinstance(n, ScalarUDF | AggUDF):
+            udf = (n.__func_name__, n.__input_type__, n.__udf_namespace__, n.dtype)
+            head += "|" + self.value(udf)
+        values = dict(zip(n.__argnames__, n.__args__, strict=True))
+        if isinstance(n, ops.SelfReference):  # numbered by a process-wide counter: the SQL
+            # only needs distinct ones apart, so they are renumbered in order of appearance
+            values["identifier"] = self.selfs.setdefault(values["identifier"], len(self.selfs))
+        args = ",".join(f"{k}={self.value(v)}" for k, v in values.items())
+        self.ids[id(n)] = i = len(self.lines)
+        self.keep.append(n)
+        self.lines.append(f"{head}({args})")
+        return i
+
+
+def _name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def fingerprint(node: ops.Node) -> str:
+    """A digest of an operation tree that two trees share only if they compile to the same
+    SQL: each node's class (and a UDF's function, input type and namespace) and arguments,
+    in order, literals with their types, under the installed Ibis and sqlglot. Raises
+    `_Opaque` on an argument of a kind it does not know."""
+    tree = _Tree()
+    root = tree.node(node)
+    h = hashlib.sha256(f"{FORMAT}|{ibis.__version__}|{_SQLGLOT}|{root}".encode())
+    for line in tree.lines:
+        h.update(line.encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def digest(expr: Any) -> str | None:
+    """`fingerprint` of an expression, None where it cannot be taken."""
+    try:
+        return fingerprint(expr.op())
+    except (_Opaque, RecursionError):
+        return None
+
+
+class SqlCache:
+    """Compiled SQL by fingerprint: in memory for the process, on disk under `root`."""
+
+    def __init__(self) -> None:
+        self._mem: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def _remember(self, key: str, sql: str) -> None:
+        """Keep `sql` in memory, the oldest entries out past `MAX_MEMORY` (a long-running
+        service asks many windows)."""
+        self._mem[key] = sql
+        while len(self._mem) > MAX_MEMORY:
+            del self._mem[next(iter(self._mem))]
+
+    def get(self, key: str, root: Path | None) -> str | None:
+        with self._lock:
+            sql = self._mem.get(key)
+        if sql is None and root is not None:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                sql = (root / f"{key}.sql").read_text(encoding="utf-8")
+                with self._lock:
+                    self._remember(key, sql)
+        if sql is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return sql
+
+    def put(self, key: str, sql: str, root: Path | None) -> None:
+        with self._lock:
+            self._remember(key, sql)
+        if root is None:
+            return
+        with contextlib.suppress(OSError):  # a read-only home only loses the cache
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = root / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+            tmp.write_text(sql, encoding="utf-8")
+            os.replace(tmp, root / f"{key}.sql")
+            _prune(root)
+
+
+def _prune(root: Path) -> None:
+    files = list(root.glob("*.sql"))
+    if len(files) <= MAX_ENTRIES:
+        return
+    files.sort(key=lambda p: p.stat().st_mtime)
+    for p in files[: len(files) - MAX_ENTRIES // 2]:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+#: One cache per process, shared by every backend (the CLI and the service's threads).
+CACHE = SqlCache()
+
+
+class _ArrowData(PyArrowData):  # type: ignore[misc]
+    """Ibis' DuckDB Arrow converter (`ibis.backends.duckdb.converter`), without the module
+    that also defines its pandas converter."""
+
+    @classmethod
+    def convert_scalar(cls, scalar: pa.Scalar, dtype: idt.DataType) -> pa.Scalar:
+        if dtype.is_null():
+            return pa.scalar(None)
+        return super().convert_scalar(scalar, dtype)
+
+    @classmethod
+    def convert_column(cls, column: pa.Array, dtype: idt.DataType) -> pa.Array:
+        if dtype.is_null():
+            return pa.nulls(len(column))
+        return super().convert_column(column, dtype)
+
+
+class Backend(IbisDuckDB):  # type: ignore[misc]
+    """Ibis' DuckDB backend with compiled SQL kept (`SqlCache`) and Arrow results read
+    without pandas."""
+
+    sql_cache_dir: Path | None = None
+
+    def compile(
+        self,
+        expr: Any,
+        /,
+        *,
+        limit: Any = None,
+        params: Mapping[Any, Any] | None = None,
+        pretty: bool = False,
+    ) -> str:
+        if params or pretty:
+            return str(super().compile(expr, limit=limit, params=params, pretty=pretty))
+        tree = digest(expr)
+        if tree is None:
+            return str(super().compile(expr, limit=limit, params=params, pretty=pretty))
+        key = hashlib.sha256(f"{tree}|{limit!r}".encode()).hexdigest()
+        sql = CACHE.get(key, self.sql_cache_dir)
+        if sql is None:
+            sql = str(super().compile(expr, limit=limit, params=params, pretty=pretty))
+            CACHE.put(key, sql, self.sql_cache_dir)
+        return sql
+
+    def to_pyarrow(
+        self,
+        expr: Any,
+        /,
+        *,
+        params: Mapping[Any, Any] | None = None,
+        limit: Any = None,
+        **kwargs: Any,
+    ) -> pa.Table:
+        rel = self._to_duckdb_relation(expr, params=params, limit=limit, **kwargs)
+        return expr.__pyarrow_result__(rel.to_arrow_table(), data_mapper=_ArrowData)
+
+    def create_temp(self, name: str, expr: Any) -> Any:
+        """`expr` computed into the new temporary table `name` (as Ibis' `create_table`
+        with `temp=True`: the columns typed by the expression's schema, then an insert),
+        its SQL compiled through the cache. Raises `duckdb.CatalogException` if `name`
+        exists."""
+        import sqlglot.expressions as sge
+
+        self._run_pre_execute_hooks(expr)
+        sql = self.compile(expr)
+        schema = expr.schema()
+        table = sge.Table(this=sge.to_identifier(name, quoted=True))
+        create = sge.Create(
+            kind="TABLE",
+            this=sge.Schema(this=table, expressions=schema.to_sqlglot_column_defs(self.dialect)),
+            properties=sge.Properties(expressions=[sge.TemporaryProperty()]),
+        ).sql(self.dialect)
+        cols = ", ".join(sge.to_identifier(c, quoted=True).sql(self.dialect) for c in schema)
+        self.con.execute(create)
+        self.con.execute(f'INSERT INTO "{name}" ({cols}) {sql}')
+        return self.table(name)
+
+
+def backend(con: Any, cache_dir: Path | None = None) -> Backend:
+    """The Ibis backend over the DuckDB connection `con`, keeping compiled SQL in
+    `cache_dir` (None: in memory only)."""
+    b: Backend = Backend.from_connection(con)
+    b.sql_cache_dir = cache_dir
+    return b

@@ -1,0 +1,122 @@
+"""Compiled SQL kept by the engine (`engine/duck.py`): a kept statement is only ever used
+for an expression that compiles to it, and answers are the same with it, cold or warm, and
+without it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import ibis
+import pytest
+from ibis.backends.duckdb import Backend as IbisDuckDB
+
+from unitecon import engine
+from unitecon.engine import duck
+
+UTC = dt.UTC
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> duck.Backend:
+    con = duckdb.connect(str(tmp_path / "t.duckdb"))
+    con.execute(
+        "CREATE TABLE events AS SELECT * FROM (VALUES "
+        "(TIMESTAMPTZ '2026-01-01 10:00:00+00', 'a', 3), "
+        "(TIMESTAMPTZ '2026-01-02 10:00:00+00', 'b', 5), "
+        "(TIMESTAMPTZ '2026-01-03 10:00:00+00', 'a', 7)) t(ts, feature, n)"
+    )
+    b = engine.ibis_backend(con, tmp_path)
+    assert isinstance(b, duck.Backend)
+    return b
+
+
+def question(b: duck.Backend, since: dt.datetime, scale: str = "1.5") -> ibis.Table:
+    t = b.table("events")
+    t = t.filter(t.ts >= since)
+    v = t.view()  # a self reference: numbered by a process-wide counter in Ibis
+    j = t.join(v, t.feature == v.feature).select(t.feature, n=t.n * ibis.literal(Decimal(scale)))
+    return j.group_by("feature").aggregate(total=j.n.sum()).order_by("feature")
+
+
+def test_the_fingerprint_tells_apart_what_compiles_apart(backend: duck.Backend) -> None:
+    a = dt.datetime(2026, 1, 2, tzinfo=UTC)
+    key = duck.digest(question(backend, a))
+    assert key is not None
+    # the same question built again (new nodes, new self-reference numbers): same key
+    assert duck.digest(question(backend, a)) == key
+    # any literal, column or table that differs: another key
+    assert duck.digest(question(backend, a + dt.timedelta(microseconds=1))) != key
+    assert duck.digest(question(backend, a, scale="2.5")) != key
+    # equal keys, equal SQL (Ibis' own compiler): also where the values differ in form
+    same = question(backend, a, scale="1.50")
+    if duck.digest(same) == key:
+        compile_ = IbisDuckDB.compile
+        assert compile_(backend, same) == compile_(backend, question(backend, a))
+    t = backend.table("events")
+    assert duck.digest(t.select("ts")) != duck.digest(t.select("feature"))
+    assert duck.digest(t.filter(t.n > 1)) != duck.digest(t.filter(t.n > 1.0))
+
+
+def test_kept_sql_is_the_compiled_sql_and_answers_agree(
+    backend: duck.Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(duck, "CACHE", duck.SqlCache())  # nothing kept in this process
+    a = dt.datetime(2026, 1, 2, tzinfo=UTC)
+    expr = question(backend, a)
+    fresh = IbisDuckDB.compile(backend, expr)  # Ibis' own compiler, no cache
+    assert backend.compile(expr) == fresh  # cold: compiled and kept
+    kept = list((tmp_path / "cache" / "sql").glob("*.sql"))
+    assert len(kept) == 1
+    assert kept[0].read_text(encoding="utf-8") == fresh
+    monkeypatch.setattr(duck, "CACHE", duck.SqlCache())  # a new process: from disk
+    hits = duck.CACHE.hits
+    assert backend.compile(question(backend, a)) == fresh
+    assert duck.CACHE.hits == hits + 1
+    # rows by hand: since Jan 2 the events are b (5) and a (7); each joins itself once
+    # (one row per feature), times 1.5: a = 10.5, b = 7.5
+    got = question(backend, a).to_pyarrow().to_pylist()
+    assert got == [
+        {"feature": "a", "total": Decimal("10.5")},
+        {"feature": "b", "total": Decimal("7.5")},
+    ]
+
+
+def test_a_damaged_or_unwritable_cache_only_costs_time(
+    backend: duck.Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "cache" / "sql"
+    root.parent.mkdir(parents=True)
+    root.write_text("not a folder")  # writing an entry fails
+    expr = question(backend, dt.datetime(2026, 1, 1, tzinfo=UTC))
+    assert len(expr.to_pyarrow()) == 2
+    monkeypatch.setenv("UNITECON_SQL_CACHE", "0")
+    con = backend.con
+    assert engine.ibis_backend(con, tmp_path).sql_cache_dir is None
+
+
+def test_materialized_tables_are_named_by_their_expression(backend: duck.Backend) -> None:
+    t = backend.table("events")
+    q = t.filter(t.n > 3)
+    with engine.scope():
+        one, name1 = engine.materialize(q)
+        two, name2 = engine.materialize(q)  # the same expression again: a second table
+        assert name1.startswith(engine.TEMP_PREFIX)
+        assert name2 == f"{name1}_1"
+        assert one.count().to_pyarrow().as_py() == two.count().to_pyarrow().as_py() == 2
+        assert engine.temp_objects(backend.con) == 2
+    assert engine.temp_objects(backend.con) == 0
+
+
+def test_memory_and_disk_stay_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(duck, "MAX_MEMORY", 3)
+    monkeypatch.setattr(duck, "MAX_ENTRIES", 4)
+    cache = duck.SqlCache()
+    for i in range(6):
+        cache.put(f"k{i}", f"SELECT {i}", tmp_path)
+    assert list(cache._mem) == ["k3", "k4", "k5"]  # the newest 3
+    # past 4 files the oldest are removed down to half (2) before the next is kept
+    assert len(list(tmp_path.glob("*.sql"))) <= 4
+    assert cache.get("k5", tmp_path) == "SELECT 5"
