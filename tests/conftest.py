@@ -28,7 +28,8 @@ def _fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # What "fits" means for every page checked in headless Chromium (dashboard, report, memo):
 # nothing reaches past the viewport's right edge, nothing spills out of its card or table
-# cell, and no chart's title, legend or plot area leaves its chart box.
+# cell, and no chart's title, legend or plot area leaves its chart box. What sits inside a
+# box that scrolls or clips (a wide table in a scrolling frame) counts as that box.
 LAYOUT_JS = """() => {
   const W = document.documentElement.clientWidth, bad = [];
   const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
@@ -37,8 +38,13 @@ LAYOUT_JS = """() => {
   if (document.documentElement.scrollWidth > W + 1)
     bad.push('page ' + document.documentElement.scrollWidth + 'px wide at ' + W + 'px');
   const scrolls = (e) => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(e).overflowX);
+  const clipped = (e) => {  // inside a box that scrolls or clips: that box is checked instead
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement)
+      if (scrolls(p)) return true;
+    return false;
+  };
   for (const e of document.querySelectorAll('body *')) {
-    if (!shown(e) || e.closest('svg, dialog:not([open])')) continue;
+    if (!shown(e) || e.closest('svg, dialog:not([open])') || clipped(e)) continue;
     const r = e.getBoundingClientRect();
     if (r.right > W + 1) { bad.push(name(e) + ' ends at ' + Math.round(r.right) + 'px'); continue; }
     const box = e.parentElement && e.parentElement.closest('.card, td, th, .kpi');

@@ -34,9 +34,13 @@ def lineage(
     An ingest still marked running when the ledger is opened again was stopped (killed or
     crashed): it shows as interrupted. Ingest that source again to complete it.
     """
-    from unitecon.ledger.store import Ledger
+    from unitecon.errors import LedgerError
+    from unitecon.ledger.store import DB_NAME, Ledger, home
 
-    with Ledger() as ledger:  # opening for writing marks stale `running` rows
+    path = home() / DB_NAME
+    if not path.exists():  # a read command never creates a ledger
+        raise LedgerError(f"No ledger at {path}. Run `unitecon ingest FILE` or `unitecon demo`.")
+    with Ledger(path) as ledger:  # opening for writing marks stale `running` rows
         rows = ledger.ingests()
     if source:
         rows = [r for r in rows if r["source"] == source]
