@@ -23,6 +23,7 @@ from unitecon.analysis.answers import Filters
 from unitecon.cli.output import console, emit_json, money, parse_date, table
 from unitecon.cli.session import costed_ledger, dump, session
 from unitecon.errors import UniteconError
+from unitecon.terminal import shows_progress
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ConfigOpt = Annotated[
@@ -289,6 +290,7 @@ def _flags(row: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+@shows_progress("costing the tasks' outcomes")
 def outcomes(
     by: Annotated[str, typer.Option(help="kind (task type) or feature.")] = "kind",
     since: SinceOpt = None,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from unitecon.cli.output import console, emit_json, table
+from unitecon.terminal import shows_progress
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -24,6 +25,7 @@ def register(app: typer.Typer) -> None:
     app.command("forget")(forget)
 
 
+@shows_progress("reading the lineage")
 def lineage(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 50,
@@ -74,6 +76,7 @@ def lineage(
         )
 
 
+@shows_progress("forgetting the source's events")
 def forget(
     source: Annotated[str, typer.Argument(help="The source as `unitecon lineage` lists it.")],
     as_json: JsonOpt = False,
