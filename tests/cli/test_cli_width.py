@@ -181,6 +181,12 @@ def test_time_lines_are_in_time_order(
         (["unit", "--since", "2030-01-01"], "window 2030-01-01 to end"),
         (["tasks", "--feature", "support"], "feature 'support' (not in the ledger; its features"),
         (["unit", "--only", "feature=support"], "its features: coding-assistant, rag-search"),
+        (["endpoints", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["asymmetry", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["outcomes", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["anomalies", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["runaway", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["coverage", "--since", "2030-01-01"], "window 2030-01-01 to end"),
     ],
 )
 def test_nothing_matched_says_so(

@@ -20,6 +20,7 @@ import typer
 from rich.tree import Tree
 
 from unitecon.analysis.answers import Filters
+from unitecon.cli.empty import said_nothing_matched
 from unitecon.cli.output import console, emit_json, money, parse_date, table
 from unitecon.cli.session import costed_ledger, dump, session
 from unitecon.errors import UniteconError
@@ -309,6 +310,11 @@ def outcomes(
     with _costed(config, since, until) as (c, _):
         rows = outcome_rows(c, by)
         sup = supervisor_overhead(c)
+    if not rows and not as_json:
+        f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
+        with session(config) as s:
+            if said_nothing_matched(s, f):
+                return
     if as_json:
         emit_json({"outcomes": rows, "supervisor_overhead": sup})
         return
@@ -374,6 +380,8 @@ def endpoints(
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
         got = s.ask("endpoints", f)
+        if not as_json and not any(r["calls"] for r in got.rows) and said_nothing_matched(s, f):
+            return
     rows = got.rows
     if as_json:
         emit_json(dump(got))
@@ -445,6 +453,8 @@ def asymmetry_cmd(
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
         got = s.ask("asymmetry", f, by=by)
+        if not as_json and not got.rows and said_nothing_matched(s, f):
+            return
     if as_json:
         emit_json(dump(got))
         return
