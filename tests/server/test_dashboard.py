@@ -339,6 +339,7 @@ def test_bill_vs_ledger(page: Any, dashboard: tuple[str, str]) -> None:
     rows = card.locator("table").first.locator("tbody tr").all_text_contents()
     openai = next(r for r in rows if r.startswith("openai"))
     assert "below" in openai and "%" in openai
+    assert card.locator("table").first.locator("tfoot").count() == 0  # its "all" row is one
     charts = {c["id"]: c for c in _charts(page)}
     assert charts["bill-vs-ledger"]["points"] > 0 and charts["bill-vs-ledger"]["title"].strip()
     assert "untracked usage" in card.text_content()

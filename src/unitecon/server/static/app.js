@@ -919,10 +919,10 @@ async function billVsLedger(g, f) {
   }
   tableOf(c5, [
     { label: "Provider", get: (r) => r.provider },
-    { label: "Tracked (ledger)", num: true, sum: (r) => r.tracked, get: (r) => money(r.tracked) },
-    { label: "Billed", num: true, sum: (r) => r.billed, get: (r) => money(r.billed) },
-    { label: "Capture rate", num: true, get: (r) => pct(r.rate),
-      total: (all) => { const b = all.reduce((a, r) => a + num(r.billed), 0); return b ? pct(all.reduce((a, r) => a + num(r.tracked), 0) / b) : "—"; } },
+    // the answer's own "all" row is the total
+    { label: "Tracked (ledger)", num: true, get: (r) => money(r.tracked) },
+    { label: "Billed", num: true, get: (r) => money(r.billed) },
+    { label: "Capture rate", num: true, get: (r) => pct(r.rate) },
     { label: "Status", get: (r) => (r.alert ? `below ${pct(rec.threshold)}` : "ok") },
   ], rec.capture).querySelectorAll("tbody tr").forEach((tr, i) => { tr.dataset.status = rec.capture[i].alert ? "alert" : "ok"; });
   const days = [...new Set(rec.rows.map((r) => r.period_start))].sort();
