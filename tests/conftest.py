@@ -67,3 +67,53 @@ def live_server() -> Any:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.live_server
+
+
+# What "fits" means for every page checked in headless Chromium (dashboard, report, memo):
+# nothing reaches past the viewport's right edge, nothing spills out of its card or table
+# cell, and no chart's title, legend or plot area leaves its chart box. What sits inside a
+# box that scrolls or clips (a wide table in a scrolling frame) counts as that box.
+LAYOUT_JS = """() => {
+  const W = document.documentElement.clientWidth, bad = [];
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+    (typeof e.className === 'string' && e.className ? '.' + e.className.split(' ')[0] : '');
+  const shown = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  if (document.documentElement.scrollWidth > W + 1)
+    bad.push('page ' + document.documentElement.scrollWidth + 'px wide at ' + W + 'px');
+  const scrolls = (e) => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(e).overflowX);
+  const clipped = (e) => {  // inside a box that scrolls or clips: that box is checked instead
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement)
+      if (scrolls(p)) return true;
+    return false;
+  };
+  for (const e of document.querySelectorAll('body *')) {
+    if (!shown(e) || e.closest('svg, dialog:not([open])') || clipped(e)) continue;
+    const r = e.getBoundingClientRect();
+    if (r.right > W + 1) { bad.push(name(e) + ' ends at ' + Math.round(r.right) + 'px'); continue; }
+    const box = e.parentElement && e.parentElement.closest('.card, td, th, .kpi');
+    if (box && !scrolls(box)) {
+      const b = box.getBoundingClientRect();
+      if (r.right > b.right + 1 || r.left < b.left - 1)
+        bad.push(name(e) + ' spills out of ' + name(box));
+    }
+  }
+  for (const c of document.querySelectorAll('.js-plotly-plot, .plotly-graph-div')) {
+    const b = c.getBoundingClientRect();
+    for (const part of c.querySelectorAll('.gtitle, .legend, .main-svg')) {
+      const r = part.getBoundingClientRect();
+      if (r.width && (r.right > b.right + 1 || r.left < b.left - 1))
+        bad.push((c.id || 'chart') + ': ' + part.getAttribute('class') + ' leaves the chart');
+    }
+  }
+  return [...new Set(bad)].slice(0, 20);
+}"""
+
+
+@pytest.fixture
+def layout_problems() -> Callable[[Any], list[str]]:
+    """`layout_problems(page)`: what overflows on a Playwright page (empty when it fits)."""
+
+    def check(page: Any) -> list[str]:
+        return list(page.evaluate(LAYOUT_JS))
+
+    return check

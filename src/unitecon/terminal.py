@@ -3,11 +3,13 @@ progress bar. Shared by the command line, the pipeline and the report's summary.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -177,3 +179,42 @@ def progress(quiet: bool) -> Progress:
         transient=False,
         disable=quiet,
     )
+
+
+@contextmanager
+def working(message: str, quiet: bool = False) -> Iterator[None]:
+    """A spinner saying `message` while a step runs, on a terminal only (a pipe, a file or a
+    script reading `--json` gets nothing). Inside another live display (a command's own
+    spinner or progress bar) that one goes on showing instead."""
+    from rich.errors import LiveError
+
+    status = None
+    if not quiet and console.is_terminal:
+        status = console.status(message, spinner="dots")
+        try:
+            status.start()
+        except LiveError:
+            status = None
+    try:
+        yield
+    finally:
+        if status is not None:
+            status.stop()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def shows_progress(message: str) -> Callable[[F], F]:
+    """A command that shows `working(message)` for as long as it runs (the commands that do
+    not ask their question through `Session.ask`, which has its own spinner)."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with working(message + "…"):
+                return fn(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+    return wrap

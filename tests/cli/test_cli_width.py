@@ -1,6 +1,7 @@
 """The terminal: at 80 columns every money cell is whole (the README's commands run at
-COLUMNS=80, no number cut or wider than the terminal; low-priority columns go first); time
-lines in time order; filters and windows that match nothing say so."""
+COLUMNS=80, no number cut or wider than the terminal; low-priority columns go first); every
+README command shows progress on a terminal; time lines in time order; filters and windows
+that match nothing say so."""
 
 from __future__ import annotations
 
@@ -42,13 +43,26 @@ COMMANDS = [
     "runaway",
     "coverage",
     "report",
+    "lineage",
+    "bills list",
+    "reconcile",
+    "trace {task}",
+    "asymmetry --by model",
+    "prices show gpt-4o",
+    "perf predict --model Llama-3.1-70B --gpu H100 --precision fp8 --input-len 1000 "
+    "--output-len 1000 --max-throughput",
+    "selfhost compare --from-ledger --feature rag-search --model Llama-3.1-70B "
+    "--api-model openai:gpt-4o-mini",
+    "audit llama-70b-h100 --precision fp8",
+    "whatif {scenarios}/whatif.yaml",
+    "tco {scenarios}/tco.yaml --xlsx {tmp}/tco.xlsx",
 ]
 
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from unitecon.demo import generate
-    from unitecon.pipeline import write_demo_project
+    from unitecon.pipeline import write_demo_project, write_demo_scenarios
 
     home = tmp_path_factory.mktemp("width")
     files = generate(home / "demo", days=20, customers=12)  # two months
@@ -56,6 +70,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for path in files.all:
             lg.ingest(str(path), read_path(path, None))
     write_demo_project(home)
+    write_demo_scenarios(home)
     return home
 
 
@@ -74,14 +89,30 @@ def narrow(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_the_commands_are_the_readme_s() -> None:
     text = README.read_text(encoding="utf-8")
     for c in COMMANDS:
-        assert c.split(" --")[0] in text, c
+        assert " ".join(c.split(" --")[0].split(" {")[0].split()[:2]) in text, c
+
+
+def _argv(
+    command: str, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> list[str]:
+    """The command's words, its placeholders filled: a task of the ledger, the demo's
+    scenario files, a scratch folder."""
+    task = ""
+    if "{task}" in command:
+        assert run(["tasks", "--top", "1", "--json"]) == 0
+        task = json.loads(capsys.readouterr().out)["rows"][0]["task"]
+    filled = command.format(task=task, scenarios=home / "scenarios", tmp=tmp_path)
+    return filled.split()
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_money_is_whole_at_80_columns(
     narrow: Path, command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    argv = command.split()
+    capsys.readouterr()
+    argv = _argv(command, narrow, tmp_path, capsys)
+    if argv[0] in ("whatif", "tco"):
+        argv += ["--charts", str(tmp_path)]
     if argv[0] == "report":
         argv += ["--out", str(tmp_path / "r.html")]
     if argv[0] == "collapse":
@@ -150,6 +181,12 @@ def test_time_lines_are_in_time_order(
         (["unit", "--since", "2030-01-01"], "window 2030-01-01 to end"),
         (["tasks", "--feature", "support"], "feature 'support' (not in the ledger; its features"),
         (["unit", "--only", "feature=support"], "its features: coding-assistant, rag-search"),
+        (["endpoints", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["asymmetry", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["outcomes", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["anomalies", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["runaway", "--since", "2030-01-01"], "window 2030-01-01 to end"),
+        (["coverage", "--since", "2030-01-01"], "window 2030-01-01 to end"),
     ],
 )
 def test_nothing_matched_says_so(
@@ -171,3 +208,29 @@ def test_selfhost_from_ledger_json_is_only_json(
     assert run(argv) == 0
     out = json.loads(capsys.readouterr().out)  # no sentence before the JSON
     assert out["options"] and Decimal(out["api_monthly_usd"]) > 0
+
+
+SPINNER = set("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")  # rich's "dots" spinner
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_shows_progress_on_a_terminal(
+    narrow: Path,
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a terminal each command shows a spinner while it works (the ones over 2 s on the
+    demo need it; the others show it for the moment they take); never in a pipe."""
+    capsys.readouterr()
+    argv = _argv(command, narrow, tmp_path, capsys)
+    if argv[0] in ("whatif", "tco"):
+        argv += ["--charts", str(tmp_path)]
+    if argv[0] in ("report", "collapse"):
+        argv += ["--out" if argv[0] == "report" else "--chart", str(tmp_path / "x.html")]
+    monkeypatch.setattr(terminal.console, "_force_terminal", True)  # as on a terminal
+    monkeypatch.setattr(terminal.console, "is_interactive", True)
+    assert run(argv) == 0
+    out, err = capsys.readouterr()
+    assert SPINNER & set(out + err), (out + err)[-2000:]

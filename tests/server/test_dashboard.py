@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -202,7 +202,14 @@ def _charts(page: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_loads_with_charts(page: Any, dashboard: tuple[str, str], name: str) -> None:
+def test_page_loads_with_charts(
+    page: Any,
+    dashboard: tuple[str, str],
+    name: str,
+    layout_problems: Callable[[Any], list[str]],
+) -> None:
+    """Every page at 1400 px: its charts drawn with data and titles, no console error,
+    nothing overflowing (a chart fits its card), a screenshot in test-artifacts/."""
     _open(page, dashboard, PAGES[name])
     if name == "calculator":
         page.wait_for_selector("#calc-chart")
@@ -212,9 +219,10 @@ def test_page_loads_with_charts(page: Any, dashboard: tuple[str, str], name: str
         assert c["points"] > 0 and c["traces"] > 0, c
         assert c["title"].strip(), f"{name}: chart {c['id']} has no title"
     assert page.locator("#status").is_hidden(), page.locator("#status").text_content()
-    assert page.console_errors == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+    assert layout_problems(page) == []
+    assert page.console_errors == []
 
 
 def test_filter_changes_the_numbers(page: Any, dashboard: tuple[str, str]) -> None:
@@ -232,14 +240,34 @@ def test_filter_changes_the_numbers(page: Any, dashboard: tuple[str, str]) -> No
     page.screenshot(path=str(ARTIFACTS / "dashboard-overview-filtered.png"), full_page=True)
 
 
-def test_task_drill_down_opens(page: Any, dashboard: tuple[str, str]) -> None:
+def test_task_drill_down_opens(
+    page: Any, dashboard: tuple[str, str], layout_problems: Callable[[Any], list[str]]
+) -> None:
+    """A click opens the task beside the list, in view; its tree shows two levels and builds
+    the third when opened."""
     _open(page, dashboard, "/tasks")
     row = page.locator("tr.clickable", has_text="tkt-tree-").first
     row.click()
     page.wait_for_selector("#task-tree li li")
-    tree = page.locator("#task-tree").text_content() or ""
-    assert "invoke_agent supervisor" in tree and "invoke_agent researcher" in tree
+    tree = page.locator("#task-tree")
+    text = tree.text_content() or ""
+    assert "invoke_agent supervisor" in text and "invoke_agent researcher" in text
     assert page.locator("#task-tree-chart").get_attribute("data-points") != "0"
+    # beside the list, and on screen without scrolling
+    table = page.locator("table").first.bounding_box()
+    panel = page.locator("#task-panel").bounding_box()
+    assert panel["x"] >= table["x"] + table["width"] and panel["y"] < 1000
+    # supervisor (level 0) -> researcher (level 1, open) -> its calls (level 2, not built yet)
+    researcher = tree.locator("details[data-depth='1']").first
+    assert researcher.get_attribute("open") is not None
+    assert researcher.locator("ul").count() == 1  # built: depth 1 < 2 levels open
+    assert tree.locator("details[data-depth='2']").count() == 0  # leaves only below it
+    supervisor = tree.locator("details[data-depth='0'] > summary").first
+    supervisor.click()  # collapse
+    assert tree.locator("details[data-depth='0']").first.get_attribute("open") is None
+    supervisor.click()
+    assert page.url.endswith("task=" + (row.locator("td").first.text_content() or ""))
+    assert layout_problems(page) == []
     assert page.console_errors == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-task-drilldown.png"), full_page=True)
@@ -311,6 +339,7 @@ def test_bill_vs_ledger(page: Any, dashboard: tuple[str, str]) -> None:
     rows = card.locator("table").first.locator("tbody tr").all_text_contents()
     openai = next(r for r in rows if r.startswith("openai"))
     assert "below" in openai and "%" in openai
+    assert card.locator("table").first.locator("tfoot").count() == 0  # its "all" row is one
     charts = {c["id"]: c for c in _charts(page)}
     assert charts["bill-vs-ledger"]["points"] > 0 and charts["bill-vs-ledger"]["title"].strip()
     assert "untracked usage" in card.text_content()
@@ -341,4 +370,108 @@ def test_tables_sort_and_download_as_csv(page: Any, dashboard: tuple[str, str]) 
     lines = text.splitlines()
     assert lines[0].startswith("Task,Feature,Customer,Started,Cost")
     assert len(lines) == len(up) + 1  # a line per row, in the order shown
+    assert page.console_errors == []
+
+
+def _traces(page: Any) -> dict[str, list[tuple[str, str]]]:
+    """chart id -> [(trace name, its colour)] for the traces shown in the legend."""
+    result: dict[str, list[tuple[str, str]]] = page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('.chart')].map(e => [e.id,"
+        " (e.data || []).filter(t => t.showlegend !== false && t.type !== 'icicle')"
+        ".map(t => [t.name || '', String((t.marker || {}).color || (t.line || {}).color)])]))"
+    )
+    return result
+
+
+@pytest.mark.parametrize("name", ["overview", "units", "customers", "budgets", "endpoints"])
+def test_one_colour_per_series(page: Any, dashboard: tuple[str, str], name: str) -> None:
+    """In a chart no two series share a colour; a series has one colour on every chart."""
+    _open(page, dashboard, PAGES[name])
+    seen: dict[str, str] = {}
+    for cid, traces in _traces(page).items():
+        colours = [c for _, c in traces]
+        assert len(set(colours)) == len(colours), (cid, traces)
+        for series, colour in traces:
+            assert seen.setdefault(series, colour) == colour, (cid, series)
+    if name == "units":  # variable cost is the same series on both charts
+        t = _traces(page)
+        by = {n: c for cid in ("cost-per-success", "loaded-vs-variable") for n, c in t[cid]}
+        assert by["variable cost"] == by["variable (calls)"]
+
+
+def test_presets_set_the_window(page: Any, dashboard: tuple[str, str]) -> None:
+    """The presets end with the ledger's last day: 7 days = the 7 days up to it included
+    (`until` is the next day), month to date = from the 1st of its month."""
+    import httpx
+
+    url, key = dashboard
+    last = dt.date.fromisoformat(
+        httpx.get(f"{url}/api/v1/filters", headers={"Authorization": f"Bearer {key}"}).json()[
+            "last_day"
+        ]
+    )
+    until = last + dt.timedelta(days=1)
+    _open(page, dashboard, "/")
+    page.click("#f-presets button[data-preset='7']")
+    page.wait_for_url("**since=**")
+    page.wait_for_selector("body[data-ready=true]")
+    q = parse_qs(urlsplit(page.url).query)
+    assert q["since"] == [str(until - dt.timedelta(days=7))] and q["until"] == [str(until)]
+    assert page.locator("#f-presets button.active").get_attribute("data-preset") == "7"
+    page.click("#f-presets button[data-preset='mtd']")
+    page.wait_for_url(f"**since={last.replace(day=1)}**")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.locator("#f-presets button.active").get_attribute("data-preset") == "mtd"
+    assert page.console_errors == []
+
+
+def test_filters_only_where_they_apply(page: Any, dashboard: tuple[str, str]) -> None:
+    """The feature and customer filters (the registry's filter dimensions) show on the pages
+    whose questions take them; the endpoints take the period only, the calculator nothing."""
+    from unitecon.ledger import dimensions
+
+    wanted = dimensions.names(dimensions.FILTER)
+    assert sorted(wanted) == ["customer", "feature"]
+    _open(page, dashboard, "/tasks")
+    for d in wanted:
+        assert page.locator(f"#f-{d}").is_visible()
+    _open(page, dashboard, "/endpoints")
+    assert page.locator("#f-since").is_visible()
+    for d in wanted:
+        assert page.locator(f"#f-{d}").count() == 0
+    _open(page, dashboard, "/calculator")
+    assert page.locator("#filters").is_hidden()
+    assert page.console_errors == []
+
+
+def test_totals_rows_and_iso_dates(page: Any, dashboard: tuple[str, str]) -> None:
+    """The customers' totals row adds up the API's rows (summed here from the JSON with
+    Decimal); dates and months read as ISO 8601."""
+    import re
+    from decimal import Decimal
+
+    import httpx
+
+    url, key = dashboard
+    rows = httpx.get(
+        f"{url}/api/v1/margins", params={"by": "customer"},
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()["rows"]  # fmt: skip
+    rows = [r for r in rows if r["customer"] is not None]
+    revenue = sum(Decimal(r["revenue"]) for r in rows)
+    margin = sum(Decimal(r["gross_margin"]) for r in rows)
+    _open(page, dashboard, "/customers")
+    foot = page.locator("section.card", has_text="All customers").locator("tfoot td")
+    cells = [c.replace("$", "").replace(",", "") for c in foot.all_text_contents()]
+    # Customer | Plan | Revenue | Variable | Fixed | Gross margin | Margin %
+    assert abs(Decimal(cells[1]) - revenue) <= Decimal("0.5")
+    assert abs(Decimal(cells[4]) - margin) <= Decimal("0.5")
+    assert abs(Decimal(cells[5].rstrip("%")) - margin / revenue * 100) <= Decimal("0.05")
+    _open(page, dashboard, "/budgets")
+    months = page.locator("#b-month option").all_text_contents()
+    assert all(re.fullmatch(r"\d{4}-\d{2}", m) for m in months[1:]), months
+    period = page.locator("[data-kpi=period-spend] .hint").text_content() or ""
+    assert re.search(r"\d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}", period), period
+    ticks = page.locator("#daily-spend .xtick text").all_text_contents()
+    assert ticks and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) for t in ticks), ticks
     assert page.console_errors == []

@@ -323,7 +323,7 @@ class Analysis:
         """One task's agent tree: every span with its own and inclusive cost (leaf-only)."""
         from unitecon.economics.tasks import task_details
 
-        f = f or Filters()
+        f = f or self._task_window(task_id)
         d = task_details(self.costed(f), task_id)
         if d is None:
             raise LookupFailed("task", task_id, [])
@@ -340,6 +340,19 @@ class Analysis:
             supervisor=d.supervisor,
             supervisor_overhead=d.supervisor_overhead,
         )
+
+    def _task_window(self, task_id: str) -> Filters:
+        """The UTC days holding every span of the traces of `task_id` (a task key or trace
+        id), from the raw events: the tree is then priced and costed over those days only,
+        not the whole ledger (a call's cost does not depend on the window around it). No
+        such span: the whole ledger (the tree's own lookup then says the task is unknown)."""
+        t = self.source.ibis().table("events")
+        traces = t.filter((t.task_id == task_id) | (t.trace_id == task_id)).select("trace_id")
+        spans = t.filter(t.trace_id.isin(traces.trace_id) | (t.task_id == task_id))
+        got = spans.aggregate(lo=spans.ts.min(), hi=spans.ts.max()).to_pyarrow().to_pylist()[0]
+        if got["lo"] is None:
+            return Filters()
+        return Filters(since=got["lo"].date(), until=got["hi"].date() + dt.timedelta(days=1))
 
     def asymmetry(self, f: Filters, by: str = "model") -> AsymmetryTable:
         """Input vs output cost per model or feature: each token kind's share of the token

@@ -18,9 +18,11 @@ import typer
 from rich.tree import Tree
 
 from unitecon.analysis.answers import Filters
+from unitecon.cli.empty import said_nothing_matched
 from unitecon.cli.output import console, emit_json, money, parse_date, table
 from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
+from unitecon.terminal import shows_progress
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ConfigOpt = Annotated[
@@ -279,6 +281,7 @@ def _flags(row: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+@shows_progress("costing the tasks' outcomes")
 def outcomes(
     by: Annotated[str, typer.Option(help="kind (task type) or feature.")] = "kind",
     since: SinceOpt = None,
@@ -295,6 +298,8 @@ def outcomes(
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
         got = s.ask("outcomes", f, by=by)
+        if not got.outcomes and not as_json and said_nothing_matched(s, f):
+            return
     if as_json:
         emit_json(dump(got))
         return
@@ -361,6 +366,8 @@ def endpoints(
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
         got = s.ask("endpoints", f)
+        if not as_json and not any(r["calls"] for r in got.rows) and said_nothing_matched(s, f):
+            return
     rows = got.rows
     if as_json:
         emit_json(dump(got))
@@ -432,6 +439,8 @@ def asymmetry_cmd(
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
         got = s.ask("asymmetry", f, by=by)
+        if not as_json and not got.rows and said_nothing_matched(s, f):
+            return
     if as_json:
         emit_json(dump(got))
         return

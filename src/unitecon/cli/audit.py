@@ -22,6 +22,7 @@ from unitecon.models import tps
 from unitecon.models.perf import calibrate, catalog, serving
 from unitecon.models.perf.engines import ENGINES
 from unitecon.models.perf.predict import deployment
+from unitecon.terminal import shows_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -94,6 +95,7 @@ def _price(value: str | None, cfg: Any, gpu: catalog.Gpu) -> Decimal:
     return (gpu.price_low_usd_h + gpu.price_high_usd_h) / 2
 
 
+@shows_progress("auditing the endpoint")
 def audit_command(
     endpoint: Annotated[str, typer.Argument(help="Endpoint name (the events' `endpoint`).")],
     metrics: Annotated[

@@ -18,6 +18,7 @@ import typer
 
 from unitecon.cli.output import console, emit_json, money, parse_date, table
 from unitecon.errors import UniteconError
+from unitecon.terminal import shows_progress
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ConfigOpt = Annotated[
@@ -34,6 +35,7 @@ def register(app: typer.Typer) -> None:
 
 
 @bills_app.command("import")
+@shows_progress("importing the bills")
 def bills_import(
     paths: Annotated[list[Path], typer.Argument(help="Bill files (JSON pages or invoice CSV).")],
     fmt: Annotated[
@@ -79,6 +81,7 @@ def bills_import(
 
 
 @bills_app.command("list")
+@shows_progress("reading the bills")
 def bills_list(as_json: JsonOpt = False) -> None:
     """What bills the ledger holds: amount per provider, month and source."""
     from unitecon.cli.session import dump, session
@@ -104,6 +107,7 @@ def bills_list(as_json: JsonOpt = False) -> None:
 
 
 @bills_app.command("fetch")
+@shows_progress("fetching the bills")
 def bills_fetch(
     provider: Annotated[str, typer.Argument(help="openai or anthropic.")],
     since: Annotated[str, typer.Option(help="From this UTC date (inclusive).")],
@@ -130,6 +134,7 @@ def bills_fetch(
     bills_import(files, None, as_json)
 
 
+@shows_progress("reconciling the bills with the ledger")
 def reconcile(
     since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,

@@ -9,6 +9,16 @@ from unitecon.analysis.answers import Filters
 from unitecon.cli.output import console
 
 
+def said_nothing_matched(s: Any, f: Filters) -> bool:
+    """For an answer that looks empty (no rows, zeros): when no event falls in the window and
+    filters `f`, say so (`nothing_matched`) and return True; False when events match (the
+    empty answer is then the answer)."""
+    if s.ask("costs", f, by="provider", limit=1).rows:
+        return False
+    nothing_matched(s, f)
+    return True
+
+
 def nothing_matched(s: Any, f: Filters) -> None:
     """Print why nothing matched `f`, from the ledger's own `filters` answer."""
     info = s.ask("filters")

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from unitecon.analysis.answers import Filters
+from unitecon.cli.empty import said_nothing_matched
 from unitecon.cli.output import console, emit_json, money, parse_date, parse_month, table
 from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
@@ -138,6 +139,8 @@ def anomalies(
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
         got = s.ask("anomalies", f, top=top)
+        if not as_json and not got.anomalies and said_nothing_matched(s, f):
+            return
     if as_json:
         emit_json(dump(got))
         return
@@ -194,6 +197,8 @@ def runaway(
     f = Filters(since=parse_date(since, "since"))
     with session(config) as s:
         got = s.ask("runaway", f, top=top)
+        if not as_json and not got.rows and said_nothing_matched(s, f):
+            return
     found = got.rows
     if as_json:
         emit_json(dump(got))
@@ -222,6 +227,9 @@ def coverage(
     f = Filters(since=parse_date(since, "since"))
     with session(config) as s:
         got = s.ask("coverage", f)
+        empty = all(x.cost_coverage is None and x.call_coverage is None for x in got.rows)
+        if not as_json and empty and said_nothing_matched(s, f):
+            return
     if as_json:
         emit_json(dump(got))
         return

@@ -12,6 +12,7 @@ from unitecon.cli.output import console, emit_json, money, parse_date, table
 from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
 from unitecon.ledger import dimensions
+from unitecon.terminal import shows_progress
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ConfigOpt = Annotated[
@@ -210,6 +211,7 @@ def costs(
 
 
 @prices_app.command("show")
+@shows_progress("looking up the prices")
 def prices_show(
     model: Annotated[str, typer.Argument(help="Model name as it appears in your traffic.")],
     provider: Annotated[str | None, typer.Option(help="Provider id, e.g. openai.")] = None,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from unitecon.cli.output import console, emit_json, table
+from unitecon.terminal import shows_progress
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -24,6 +25,7 @@ def register(app: typer.Typer) -> None:
     app.command("forget")(forget)
 
 
+@shows_progress("reading the lineage")
 def lineage(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 50,
@@ -36,10 +38,14 @@ def lineage(
     """
     from unitecon.cli.session import session
     from unitecon.engine import LedgerBusy
-    from unitecon.ledger.store import Ledger
+    from unitecon.errors import LedgerError
+    from unitecon.ledger.store import DB_NAME, Ledger, home
 
+    path = home() / DB_NAME
+    if not path.exists():  # a read command never creates a ledger
+        raise LedgerError(f"No ledger at {path}. Run `unitecon ingest FILE` or `unitecon demo`.")
     try:
-        with Ledger():  # opening for writing marks stale `running` rows
+        with Ledger(path):  # opening for writing marks stale `running` rows
             pass
     except LedgerBusy:  # a running service's writer marked them when it started
         pass
@@ -77,6 +83,7 @@ def lineage(
         )
 
 
+@shows_progress("forgetting the source's events")
 def forget(
     source: Annotated[str, typer.Argument(help="The source as `unitecon lineage` lists it.")],
     as_json: JsonOpt = False,

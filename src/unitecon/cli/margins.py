@@ -20,6 +20,7 @@ from unitecon.cli.output import console, emit_json, money, parse_month, table
 from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
 from unitecon.ledger import dimensions
+from unitecon.terminal import shows_progress
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ConfigOpt = Annotated[
@@ -158,6 +159,7 @@ def _print_concentration(c: dict[str, Any]) -> None:
     console.print(table("Cost concentration (variable cost per customer)", ["", ""], rows))
 
 
+@shows_progress("finding each plan's collapse points")
 def collapse_cmd(
     plan: Annotated[str | None, typer.Option("--plan", help="One plan (default: all).")] = None,
     target_margin: Annotated[

@@ -17,6 +17,7 @@ from unitecon.models import instances, selfhost
 from unitecon.models.perf import calibrate, catalog, coverage, serving
 from unitecon.models.perf.engines import ENGINES
 from unitecon.models.perf.predict import deployment
+from unitecon.terminal import shows_progress
 
 perf_app = typer.Typer(
     help="""Predict LLM serving throughput and latency on GPUs.
@@ -96,6 +97,7 @@ def _point(
 
 
 @perf_app.command("predict")
+@shows_progress("predicting serving performance")
 def predict(
     model: ModelOpt,
     gpu: Annotated[str, typer.Option("--gpu", help="Catalog GPU (id, name) or a YAML/JSON file.")],
@@ -264,6 +266,7 @@ def _price_overrides(values: list[str]) -> dict[str, Decimal]:
 
 
 @selfhost_app.command("compare")
+@shows_progress("sizing GPU fleets against the API")
 def compare(
     model: ModelOpt,
     api_model: Annotated[

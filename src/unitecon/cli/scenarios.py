@@ -15,6 +15,7 @@ import typer
 
 from unitecon.cli.output import console, emit_json, money, table
 from unitecon.errors import LedgerError
+from unitecon.terminal import shows_progress
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ConfigOpt = Annotated[
@@ -41,6 +42,7 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "scenario"
 
 
+@shows_progress("replaying the ledger's traffic under the scenario")
 def whatif(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
     config: ConfigOpt = None,
@@ -164,6 +166,7 @@ def _group_row(g: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
+@shows_progress("modelling the total cost of ownership")
 def tco(
     model: Annotated[Path, typer.Argument(help="TCO model file (YAML).")],
     xlsx: Annotated[

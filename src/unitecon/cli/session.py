@@ -188,10 +188,9 @@ class Session:
     def ask(self, question: str, f: Filters | None = None, **params: Any) -> Any:
         """The answer to `question` (a key of `QUESTIONS`) under the filters `f`; a spinner
         on a terminal while it is computed."""
-        from unitecon.terminal import console
+        from unitecon.terminal import working
 
-        shown = console.is_terminal and not self.quiet
-        with console.status(f"{question}…", spinner="dots") if shown else _nothing():
+        with working(f"{question}…", quiet=self.quiet):
             q = QUESTIONS[question]
             a = self._local()
             if a is None:

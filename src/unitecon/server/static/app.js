@@ -86,7 +86,23 @@ function showStatus(msg, kind = "error") {
 }
 
 // ---- filters ----------------------------------------------------------------------------
-const FILTERS = ["since", "until", "feature", "customer"];
+// Which filters a page's questions take: its period (since/until) and the dimension
+// registry's filter dimensions (those whose `uses` include "filter", listed by /filters).
+// A filter a page ignores is not shown there. Budgets follow their own month picker (the
+// period and dimensions still drive anomalies, runaways, coverage); an endpoint's GPU hours
+// are paid whatever calls use them, so its page takes the period only; the calculator
+// sizes a workload you type and takes neither.
+const APPLIES = {
+  overview: { period: true, dims: true }, units: { period: true, dims: true },
+  customers: { period: true, dims: true }, tasks: { period: true, dims: true },
+  budgets: { period: true, dims: true }, endpoints: { period: true, dims: false },
+  calculator: { period: false, dims: false },
+};
+const PERIOD = ["since", "until"];
+// the values each filter dimension can take, from /filters
+const CHOICES = { feature: "features", customer: "customers" };
+let FILTERS = PERIOD.slice();
+
 function currentFilters() {
   const q = new URLSearchParams(location.search);
   const f = {};
@@ -95,42 +111,71 @@ function currentFilters() {
 }
 function filterQuery(f) {
   const q = new URLSearchParams();
-  for (const k of FILTERS) if (f[k]) q.set(k, f[k]);
+  for (const [k, v] of Object.entries(f)) if (v) q.set(k, v);
   const s = q.toString();
   return s ? `?${s}` : "";
 }
+/** The period and filter dimensions in the address, whether or not this page takes them
+ * (the navigation carries them to the pages that do). */
+function carriedQuery() {
+  const q = new URLSearchParams(location.search);
+  q.delete("task"); q.delete("month");
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+function isoDay(d) { return d.toISOString().slice(0, 10); }
+function addDays(day, n) { const d = new Date(`${day}T00:00:00Z`); d.setUTCDate(d.getUTCDate() + n); return isoDay(d); }
+/** A preset's window, ending with the ledger's last day (its `until` is the day after). */
+function presetWindow(preset, lastDay) {
+  const until = addDays(lastDay, 1);
+  const since = preset === "mtd" ? `${lastDay.slice(0, 7)}-01` : addDays(until, -Number(preset));
+  return { since, until };
+}
 
 async function setupFilters() {
-  const f = currentFilters();
   const form = document.getElementById("filters");
-  if (PAGE === "calculator") { form.hidden = true; }
+  const applies = APPLIES[PAGE] || { period: true, dims: true };
   const choices = await api("filters");
-  const fill = (id, values) => {
-    const sel = document.getElementById(id);
-    while (sel.options.length > 1) sel.remove(1);
-    for (const v of values) {
+  const dims = applies.dims ? (choices.dimensions || []).filter((d) => d.uses.includes("filter") && d.name in CHOICES) : [];
+  FILTERS = [...(applies.period ? PERIOD : []), ...dims.map((d) => d.name)];
+  const f = currentFilters();
+  form.hidden = !FILTERS.length;
+  document.getElementById("f-period").hidden = !applies.period;
+  const box = document.getElementById("f-dims");
+  box.replaceChildren();
+  for (const d of dims) {
+    const label = el(`<label>${esc(d.label)} <select name="${esc(d.name)}" id="f-${esc(d.name)}">` +
+      `<option value="">All ${esc(CHOICES[d.name])}</option></select></label>`);
+    const sel = label.querySelector("select");
+    for (const v of choices[CHOICES[d.name]] || []) {
       const o = document.createElement("option");
       o.value = v; o.textContent = v; sel.appendChild(o);
     }
-  };
-  fill("f-feature", choices.features);
-  fill("f-customer", choices.customers);
+    box.appendChild(label);
+  }
   for (const k of FILTERS) document.getElementById(`f-${k}`).value = f[k];
   document.getElementById("f-range").textContent = choices.first_day
     ? `Data from ${choices.first_day} to ${choices.last_day} · ${count(choices.events)} events`
     : "The ledger is empty: send spans to /v1/traces or run `unitecon demo`.";
-  form.onsubmit = (ev) => {
-    ev.preventDefault();
-    const nf = {};
-    for (const k of FILTERS) nf[k] = document.getElementById(`f-${k}`).value;
-    const q = new URLSearchParams(filterQuery(nf));
-    const month = new URLSearchParams(location.search).get("month");
-    if (PAGE === "budgets" && month) q.set("month", month);
+  const go = (nf) => {
+    const q = new URLSearchParams(location.search);
+    q.delete("task");
+    for (const k of FILTERS) { if (nf[k]) q.set(k, nf[k]); else q.delete(k); }
     const s = q.toString();
     location.search = s ? `?${s}` : "";
   };
+  const read = () => Object.fromEntries(FILTERS.map((k) => [k, document.getElementById(`f-${k}`).value]));
+  form.onsubmit = (ev) => { ev.preventDefault(); go(read()); };
+  for (const b of document.querySelectorAll("#f-presets button")) {
+    b.disabled = !choices.last_day;
+    if (!choices.last_day) continue;
+    const w = presetWindow(b.dataset.preset, choices.last_day);
+    b.title = `${w.since} to ${choices.last_day} (the ledger's last day)`;
+    if (f.since === w.since && f.until === w.until) b.classList.add("active");
+    b.onclick = () => go({ ...read(), ...w });
+  }
   document.getElementById("f-reset").onclick = () => { location.search = ""; };
-  for (const a of document.querySelectorAll("nav a")) a.href = a.getAttribute("href").split("?")[0] + filterQuery(f);
+  for (const a of document.querySelectorAll("nav a")) a.href = a.getAttribute("href").split("?")[0] + carriedQuery();
   return { filters: f, choices };
 }
 
@@ -154,6 +199,11 @@ function card(parent, title, opts = {}) {
   parent.appendChild(c);
   return c;
 }
+/** Scroll `e` into view only when its top is off screen (beside the list it already is). */
+function inView(e) {
+  const r = e.getBoundingClientRect();
+  if (r.top < 0 || r.top > window.innerHeight - 80) e.scrollIntoView({ block: "start" });
+}
 function note(parent, msg) { parent.appendChild(el(`<p class="note">${esc(msg)}</p>`)); }
 
 const LAYOUT = {
@@ -161,6 +211,46 @@ const LAYOUT = {
   paper_bgcolor: "#fff", plot_bgcolor: "#fff", legend: { orientation: "h", y: -0.2 },
 };
 const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
+
+// One colour per series, the same series the same colour on every chart and page: series
+// that mean the same thing share a key (SERIES), other names (models, plans, kinds) get the
+// next free palette colour the first time any chart shows them, remembered in the browser.
+const PALETTE = ["#e8590c", "#1098ad", "#d6336c", "#5c940d", "#845ef7", "#495057", "#74c0fc", "#ffa94d",
+  "#63e6be", "#e599f7", "#ffd43b", "#66d9e8", "#a9e34b", "#f783ac", "#8d6e63", "#364fc7"];
+const SERIES = {
+  variable: "#2f6fed", fixed: "#f59f00", idle: "#98a2b3", loaded: "#ae3ec9", spent: "#101828",
+  forecast: "#2f6fed", budget: "#c4320a", api: "#c4320a", tracked: "#2f6fed", billed: "#101828",
+  unusual: "#c4320a", spend: "#98a2b3", own: "#2f6fed", delegated: "#0ca678", busy: "#2f6fed",
+};
+const COLOUR_STORE = "unitecon.colours";
+const colours = (() => { try { return JSON.parse(localStorage.getItem(COLOUR_STORE) || "{}"); } catch { return {}; } })();
+function colourOf(name) {
+  if (name in SERIES) return SERIES[name];
+  if (!(name in colours)) {
+    const used = new Set(Object.values(colours));
+    colours[name] = PALETTE.find((c) => !used.has(c)) || PALETTE[Object.keys(colours).length % PALETTE.length];
+    try { localStorage.setItem(COLOUR_STORE, JSON.stringify(colours)); } catch { /* private mode */ }
+  }
+  return colours[name];
+}
+/** Give each trace its series colour (`t.series` or its name) unless it sets one. */
+function colourTraces(traces) {
+  for (const t of traces) {
+    const key = t.series || t.name;
+    delete t.series;
+    if (!key || t.type === "icicle") continue;
+    const c = colourOf(key);
+    if (t.type === "bar") { if (!(t.marker && t.marker.color)) t.marker = { ...(t.marker || {}), color: c }; }
+    else {
+      if (!(t.line && t.line.color) && !t.fill) t.line = { ...(t.line || {}), color: c };
+      if (!(t.marker && t.marker.color)) t.marker = { ...(t.marker || {}), color: c };
+    }
+  }
+  return traces;
+}
+
+const pendingCharts = [];
+function drawCharts() { for (const draw of pendingCharts.splice(0)) draw(); }
 
 /** Draw a titled plotly chart in `parent`; data-points records how many points it shows. */
 function chart(parent, id, title, traces, layout = {}) {
@@ -170,12 +260,37 @@ function chart(parent, id, title, traces, layout = {}) {
   div.dataset.points = String(points);
   div.dataset.title = title;
   if (!points) { div.replaceWith(el(`<p class="note" data-empty-chart="${esc(id)}">${esc(title)}: no data for these filters.</p>`)); return; }
-  Plotly.newPlot(div, traces, { ...LAYOUT, title: { text: title, x: 0, font: { size: 14 } }, ...layout }, CONFIG);
+  // Drawn once the code placing its card has placed the others too (a chart drawn while its
+  // card was alone in the grid would keep the full row's width); the title wraps to the
+  // card's width (plotly draws one line, cut at the chart's edge).
+  pendingCharts.push(() => {
+    const lines = wrapWords(title, Math.max(20, Math.floor((div.clientWidth || 600) / 7.6)));
+    const margin = { ...LAYOUT.margin, ...(layout.margin || {}) };
+    margin.t = Math.max(margin.t, 22 + 18 * lines.length);
+    Plotly.newPlot(div, colourTraces(traces),
+      { ...LAYOUT, title: { text: lines.join("<br>"), x: 0, font: { size: 14 } }, ...layout, margin }, CONFIG);
+  });
+  if (pendingCharts.length === 1) queueMicrotask(drawCharts);
+}
+/** `text` in lines of at most `width` characters, broken between words. */
+function wrapWords(text, width) {
+  const lines = [];
+  let line = "";
+  for (const w of String(text).split(" ")) {
+    if (line && line.length + 1 + w.length > width) { lines.push(line); line = w; } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 const moneyAxis = { tickprefix: "$", separatethousands: true, rangemode: "tozero" };
+const dateAxis = { type: "date", tickformat: "%Y-%m-%d", hoverformat: "%Y-%m-%d" };
 
 /** A table of `rows`: click a header to sort by it (numbers by value), "CSV" downloads
- * the rows as the answer gives them (raw values, not the formatted cells). */
+ * the rows as the answer gives them (raw values, not the formatted cells). A column with
+ * `sum` (the row's raw value; `as` formats the total, money by default) or `total` (all rows
+ * -> text) fills a totals row under the rows; `opts.shown` says the rows are the top N of
+ * more (the totals are then of the rows shown). Tables of alternatives or of overlapping
+ * scopes (budgets, anomalies) have no sums, so no totals row. */
 function tableOf(parent, cols, rows, opts = {}) {
   const t = el("<table><thead><tr></tr></thead><tbody></tbody></table>");
   const head = t.querySelector("tr");
@@ -222,6 +337,23 @@ function tableOf(parent, cols, rows, opts = {}) {
     head.appendChild(th);
   });
   fill();
+  if (rows.length && cols.some((c) => c.sum || c.total)) {
+    const tr = document.createElement("tr");
+    cols.forEach((c, i) => {
+      const td = document.createElement(i === 0 ? "th" : "td");
+      if (c.num) td.className = "num";
+      if (c.total) td.textContent = c.total(rows);
+      else if (c.sum) {
+        const v = rows.reduce((a, r) => a + (num(c.sum(r)) || 0), 0);
+        td.textContent = (c.as || money)(v);
+        if (c.sign && v < 0) td.classList.add("neg");
+      } else if (i === 0) td.textContent = opts.shown ? `Total of the ${rows.length} shown` : "Total";
+      tr.appendChild(td);
+    });
+    const foot = document.createElement("tfoot");
+    foot.appendChild(tr);
+    t.appendChild(foot);
+  }
   parent.appendChild(t);
   if (!rows.length) { note(parent, opts.empty || "Nothing to show for these filters."); return t; }
   const csv = () => {
@@ -260,8 +392,8 @@ async function overview(f) {
       hovertemplate: "%{x}<br>" + esc(m) + ": $%{y:,.2f}<extra></extra>" };
   });
   chart(card(g, "Spend by day and model", { wide: true }), "spend-by-day", "Spend by day and model (USD)", traces,
-    { barmode: "stack", yaxis: moneyAxis, xaxis: { type: "date" } });
-  const hbar = (rows, key) => [{ type: "bar", orientation: "h", x: rows.map((r) => num(r.cost)).reverse(),
+    { barmode: "stack", yaxis: moneyAxis, xaxis: dateAxis });
+  const hbar = (rows, key) => [{ type: "bar", orientation: "h", series: "variable", x: rows.map((r) => num(r.cost)).reverse(),
     y: rows.map((r) => text(r.dims[key])).reverse(), hovertemplate: "%{y}: $%{x:,.2f}<extra></extra>" }];
   chart(card(g, "Top features"), "top-features", "Top features by spend (USD)", hbar(byFeature.rows, "feature"),
     { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 140 } });
@@ -269,8 +401,7 @@ async function overview(f) {
     { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 110 } });
   const months = units.rows.filter((r) => !String(r.key).startsWith("__")).sort((a, b) => (a.key < b.key ? -1 : 1));
   const c = card(g, "Unit cost trend");
-  const monthName = (k) => new Date(`${String(k).slice(0, 10)}T00:00:00Z`).toLocaleDateString("en-US", { month: "short", year: "numeric", timeZone: "UTC" });
-  const mx = months.map((r) => monthName(r.key));
+  const mx = months.map((r) => String(r.key).slice(0, 7));
   chart(c, "unit-cost-trend", "Cost per task and per successful task, by month (USD)", [
     { type: "scatter", mode: "lines+markers", name: "per task", x: mx, y: months.map((r) => num(r.cost_per_task)) },
     { type: "scatter", mode: "lines+markers", name: "per successful task", x: mx, y: months.map((r) => num(r.cost_per_successful_task)) },
@@ -286,7 +417,7 @@ async function missingPrices(g, f) {
   tableOf(c, [
     { label: "Provider", get: (r) => text(r.provider) },
     { label: "Model", get: (r) => r.model },
-    { label: "Calls", num: true, get: (r) => count(r.events) },
+    { label: "Calls", num: true, sum: (r) => r.events, as: count, get: (r) => count(r.events) },
     { label: "Why", get: (r) => r.reason },
   ], rows);
   note(c, "These calls have no cost above (never $0): a model without a price until one is added to the project file, or calls that came without usage (fix at the source) (unitecon prices missing).");
@@ -301,24 +432,24 @@ async function unitEconomics(f) {
   const g = grid();
   const feats = rows.map((r) => text(r.key));
   chart(card(g, "Cost per successful task"), "cost-per-success", "Cost per successful task by feature (USD)", [
-    { type: "bar", name: "variable cost", x: feats, y: rows.map((r) => num(r.cost_per_successful_task)) },
-    { type: "bar", name: "loaded cost", x: feats, y: rows.map((r) => num((loaded[r.key] || {}).cost_per_successful_task)) },
+    { type: "bar", name: "variable cost", series: "variable", x: feats, y: rows.map((r) => num(r.cost_per_successful_task)) },
+    { type: "bar", name: "loaded cost", series: "loaded", x: feats, y: rows.map((r) => num((loaded[r.key] || {}).cost_per_successful_task)) },
   ], { barmode: "group", yaxis: moneyAxis });
   chart(card(g, "Variable and loaded cost"), "loaded-vs-variable", "Variable vs fully loaded cost by feature (USD)", [
-    { type: "bar", name: "variable (calls)", x: feats, y: rows.map((r) => num(r.variable_cost)) },
-    { type: "bar", name: "fixed costs allocated", x: feats, y: rows.map((r) => num(r.fixed_cost)) },
-    { type: "bar", name: "idle GPU time", x: feats, y: rows.map((r) => num(r.idle_cost)) },
+    { type: "bar", name: "variable (calls)", series: "variable", x: feats, y: rows.map((r) => num(r.variable_cost)) },
+    { type: "bar", name: "fixed costs allocated", series: "fixed", x: feats, y: rows.map((r) => num(r.fixed_cost)) },
+    { type: "bar", name: "idle GPU time", series: "idle", x: feats, y: rows.map((r) => num(r.idle_cost)) },
   ], { barmode: "stack", yaxis: moneyAxis });
   chart(card(g, "Rework"), "rework", "Share of spend on rework (retries, rejected outputs)", [
-    { type: "bar", x: feats, y: rows.map((r) => num(r.rework_share)), hovertemplate: "%{x}: %{y:.1%}<extra></extra>" },
+    { type: "bar", series: "rework share", x: feats, y: rows.map((r) => num(r.rework_share)), hovertemplate: "%{x}: %{y:.1%}<extra></extra>" },
   ], { yaxis: { tickformat: ".0%", rangemode: "tozero" } });
   const c = card(g, "By feature", { wide: true });
   tableOf(c, [
     { label: "Feature", get: (r) => SPECIAL[r.key] || text(r.key) },
-    { label: "Variable cost", num: true, get: (r) => money(r.variable_cost) },
-    { label: "Loaded cost", num: true, get: (r) => money(r.loaded_cost) },
-    { label: "Tasks", num: true, get: (r) => count(r.tasks) },
-    { label: "Successful", num: true, get: (r) => count(r.successful_tasks) },
+    { label: "Variable cost", num: true, sum: (r) => r.variable_cost, get: (r) => money(r.variable_cost) },
+    { label: "Loaded cost", num: true, sum: (r) => r.loaded_cost, get: (r) => money(r.loaded_cost) },
+    { label: "Tasks", num: true, sum: (r) => r.tasks, as: count, get: (r) => count(r.tasks) },
+    { label: "Successful", num: true, sum: (r) => r.successful_tasks, as: count, get: (r) => count(r.successful_tasks) },
     { label: "Cost per task", num: true, get: (r) => money(r.cost_per_task) },
     { label: "Cost per successful task", num: true, get: (r) => money(r.cost_per_successful_task) },
     { label: "Rework share", num: true, get: (r) => pct(r.rework_share) },
@@ -333,14 +464,14 @@ async function unitEconomics(f) {
   )), { barmode: "group", yaxis: { tickformat: ".0%", rangemode: "tozero" } });
   tableOf(ac, [
     { label: "Model", get: (r) => text(r.key) },
-    { label: "Token cost", num: true, get: (r) => money(r.token_cost) },
+    { label: "Token cost", num: true, sum: (r) => r.token_cost, get: (r) => money(r.token_cost) },
     ...kinds.map(([k, label]) => ({ label: `${label} per 1k tokens`, num: true, get: (r) => rate((r[k] || {}).cost_per_1k_tokens) })),
     { label: "Output / input price", num: true, get: (r) => (r.output_input_price_ratio == null ? "—" : `${num(r.output_input_price_ratio).toFixed(1)}x`) },
   ], asym.rows);
   const asymF = await api("asymmetry", { ...f, by: "feature" });
   tableOf(ac, [
     { label: "Feature", get: (r) => text(r.key) },
-    { label: "Token cost", num: true, get: (r) => money(r.token_cost) },
+    { label: "Token cost", num: true, sum: (r) => r.token_cost, get: (r) => money(r.token_cost) },
     ...kinds.map(([k, label]) => ({ label: `${label} share`, num: true, get: (r) => pct((r[k] || {}).cost_share) })),
     ...kinds.map(([k, label]) => ({ label: `${label} per 1k tokens`, num: true, get: (r) => rate((r[k] || {}).cost_per_1k_tokens) })),
   ], asymF.rows);
@@ -349,8 +480,8 @@ async function unitEconomics(f) {
   const sup = card(g, "Supervisor overhead", { wide: true });
   const top = t.rows.filter((r) => r.supervisor);
   chart(sup, "supervisor", "Most expensive tasks: the supervisor's own calls vs work it delegated (USD)", [
-    { type: "bar", name: "supervisor's own calls", x: top.map((r) => r.task), y: top.map((r) => num(r.supervisor_cost)) },
-    { type: "bar", name: "delegated to sub-agents and tools", x: top.map((r) => r.task), y: top.map((r) => num(r.cost) - num(r.supervisor_cost)) },
+    { type: "bar", name: "supervisor's own calls", series: "own", x: top.map((r) => r.task), y: top.map((r) => num(r.supervisor_cost)) },
+    { type: "bar", name: "delegated to sub-agents and tools", series: "delegated", x: top.map((r) => r.task), y: top.map((r) => num(r.cost) - num(r.supervisor_cost)) },
   ], { barmode: "stack", yaxis: moneyAxis, xaxis: { type: "category", showticklabels: false, title: "tasks, most expensive first" } });
 }
 
@@ -361,9 +492,8 @@ async function customers(f) {
   if (col.rows.length) {
     const traces = [];
     const shapes = [];
-    const palette = ["#2f6fed", "#e8590c", "#0ca678", "#ae3ec9", "#f59f00"];
     col.rows.forEach((plan, i) => {
-      const color = palette[i % palette.length];
+      const color = colourOf(`plan ${plan.plan}`);
       const pos = plan.positions;
       traces.push({ type: "scatter", mode: "markers", name: `${plan.plan} customers`, marker: { color, size: 9 },
         x: pos.map((p) => num(p.usage)), y: pos.map((p) => num(p.gross_margin)), text: pos.map((p) => p.customer_id),
@@ -395,34 +525,68 @@ async function customers(f) {
   tableOf(c2, [
     { label: "Customer", get: (r) => text(r.customer) },
     { label: "Plan", get: (r) => text(r.plan) },
-    { label: "Revenue", num: true, get: (r) => money(r.revenue) },
-    { label: "Cost", num: true, get: (r) => money(num(r.variable_cost) + num(r.fixed_cost)) },
-    { label: "Gross margin", num: true, sign: true, raw: (r) => r.gross_margin, get: (r) => money(r.gross_margin) },
+    { label: "Revenue", num: true, sum: (r) => r.revenue, get: (r) => money(r.revenue) },
+    { label: "Cost", num: true, sum: (r) => num(r.variable_cost) + num(r.fixed_cost), get: (r) => money(num(r.variable_cost) + num(r.fixed_cost)) },
+    { label: "Gross margin", num: true, sign: true, sum: (r) => r.gross_margin, raw: (r) => r.gross_margin, get: (r) => money(r.gross_margin) },
   ], under, { empty: "No customer is underwater for these filters." });
   const c3 = card(g, "All customers", { wide: true });
   tableOf(c3, [
     { label: "Customer", get: (r) => text(r.customer) },
     { label: "Plan", get: (r) => text(r.plan) },
-    { label: "Revenue", num: true, get: (r) => money(r.revenue) },
-    { label: "Variable cost", num: true, get: (r) => money(r.variable_cost) },
-    { label: "Fixed cost", num: true, get: (r) => money(r.fixed_cost) },
-    { label: "Gross margin", num: true, sign: true, raw: (r) => r.gross_margin, get: (r) => money(r.gross_margin) },
-    { label: "Margin %", num: true, get: (r) => pct(r.gross_margin_pct) },
+    { label: "Revenue", num: true, sum: (r) => r.revenue, get: (r) => money(r.revenue) },
+    { label: "Variable cost", num: true, sum: (r) => r.variable_cost, get: (r) => money(r.variable_cost) },
+    { label: "Fixed cost", num: true, sum: (r) => r.fixed_cost, get: (r) => money(r.fixed_cost) },
+    { label: "Gross margin", num: true, sign: true, sum: (r) => r.gross_margin, raw: (r) => r.gross_margin, get: (r) => money(r.gross_margin) },
+    { label: "Margin %", num: true, get: (r) => pct(r.gross_margin_pct),
+      total: (all) => { const rev = all.reduce((a, r) => a + num(r.revenue), 0); return rev ? pct(all.reduce((a, r) => a + num(r.gross_margin), 0) / rev) : "—"; } },
   ], rows);
 }
 
-function treeHtml(nodes) {
-  return `<ul>${nodes.map((n) => `<li><span class="node"><span class="op">${esc(n.label)}</span>` +
+// The task tree renders its first levels; a deeper level is built when its parent is
+// opened, and a long list of siblings shows its first TREE_CHUNK with a button for the rest,
+// so a runaway task of hundreds of spans opens at once.
+const TREE_OPEN_DEPTH = 2;
+const TREE_CHUNK = 40;
+function leafCount(n) { return n.children.length ? n.children.reduce((a, c) => a + leafCount(c), 0) : 1; }
+function treeLabel(n) {
+  return `<span class="node"><span class="op">${esc(n.label)}</span>` +
     `${n.agent ? `<span class="agent">${esc(n.agent)}</span>` : ""}` +
     `<span class="num">${money(n.inclusive_cost)}</span>` +
-    `${n.children.length ? `<span class="muted">own ${money(n.cost)}</span>` : ""}</span>` +
-    `${n.children.length ? treeHtml(n.children) : ""}</li>`).join("")}</ul>`;
+    `${n.children.length ? `<span class="muted">own ${money(n.cost)} · ${count(leafCount(n))} calls</span>` : ""}</span>`;
+}
+function treeList(nodes, depth) {
+  const ul = document.createElement("ul");
+  const more = (from) => {
+    for (const n of nodes.slice(from, from + TREE_CHUNK)) ul.appendChild(treeItem(n, depth));
+    const rest = nodes.length - from - TREE_CHUNK;
+    if (rest > 0) {
+      const li = el(`<li><button type="button" class="secondary more">Show ${count(Math.min(rest, TREE_CHUNK))} more of ${count(rest)}</button></li>`);
+      li.querySelector("button").onclick = () => { li.remove(); more(from + TREE_CHUNK); };
+      ul.appendChild(li);
+    }
+  };
+  more(0);
+  return ul;
+}
+function treeItem(n, depth) {
+  const li = document.createElement("li");
+  if (!n.children.length) { li.innerHTML = treeLabel(n); return li; }
+  const d = el(`<details><summary>${treeLabel(n)}</summary></details>`);
+  d.dataset.depth = String(depth);
+  const build = () => { if (!d.dataset.built) { d.dataset.built = "1"; d.appendChild(treeList(n.children, depth + 1)); } };
+  if (depth < TREE_OPEN_DEPTH) { d.open = true; build(); }
+  d.addEventListener("toggle", () => { if (d.open) build(); });
+  li.appendChild(d);
+  return li;
 }
 
 async function openTask(id, panel) {
   panel.innerHTML = "";
   panel.appendChild(el(`<h2>Task ${esc(id)}</h2>`));
+  const wait = el('<p class="muted">Loading its agent tree…</p>');
+  panel.appendChild(wait);
   const t = await api(`tasks/${encodeURIComponent(id)}`);
+  wait.remove();
   panel.dataset.task = id;
   const box = el('<div class="kpis"></div>');
   panel.appendChild(box);
@@ -439,41 +603,47 @@ async function openTask(id, panel) {
     [{ type: "icicle", ids, parents, labels, values, branchvalues: "total", hovertemplate: "%{label}<br>$%{value:,.4f}<extra></extra>" }],
     { margin: { t: 40, r: 10, b: 10, l: 10 } });
   const tree = el('<div class="tree" id="task-tree"></div>');
-  tree.innerHTML = treeHtml(t.roots);
+  tree.appendChild(treeList(t.roots, 0));
   panel.appendChild(tree);
   note(panel, "Only the calls at the leaves cost money; an agent's amount is the sum of everything below it.");
 }
 
 async function tasks(f) {
   const [t, agents] = await Promise.all([api("tasks", { ...f, limit: 25 }), api("costs", { ...f, by: "agent" })]);
-  const g = grid();
-  const c = card(g, "Most expensive tasks", { wide: true });
-  const panel = el('<section class="card wide" id="task-panel"><p class="muted">Click a task to see its agent tree.</p></section>');
+  // the list and the open task side by side; the task's panel stays in view while scrolling
+  const split = el('<div class="split"></div>');
+  content.appendChild(split);
+  const c = card(split, "Most expensive tasks");
+  const panel = el('<section class="card task-panel" id="task-panel"><p class="muted">Click a task to see its agent tree.</p></section>');
   tableOf(c, [
     { label: "Task", get: (r) => r.task },
     { label: "Feature", get: (r) => text(r.feature) },
     { label: "Customer", get: (r) => text(r.customer_id) },
     { label: "Started", get: (r) => (r.start || "").replace("T", " ").slice(0, 16) },
-    { label: "Cost", num: true, get: (r) => money(r.cost) },
-    { label: "Calls", num: true, get: (r) => count(r.calls) },
+    { label: "Cost", num: true, sum: (r) => r.cost, get: (r) => money(r.cost) },
+    { label: "Calls", num: true, sum: (r) => r.calls, as: count, get: (r) => count(r.calls) },
     { label: "Agents", num: true, get: (r) => count(r.agents) },
-    { label: "Supervisor", get: (r) => text(r.supervisor) },
   ], t.rows, {
+    shown: true,
     onClick: (r, tr) => {
       for (const x of c.querySelectorAll("tr.selected")) x.classList.remove("selected");
       tr.classList.add("selected");
-      openTask(r.task, panel).catch(fail);
+      const q = new URLSearchParams(location.search);
+      q.set("task", r.task);
+      history.replaceState(null, "", `${location.pathname}?${q}`);
+      openTask(r.task, panel).then(() => inView(panel)).catch(fail);
     },
   });
-  g.appendChild(panel);
+  split.appendChild(panel);
   const wanted = new URLSearchParams(location.search).get("task");
   if (wanted) {
     await openTask(wanted, panel);
-    panel.scrollIntoView();
+    inView(panel);
   }
+  const g = grid();
   const rows = agents.rows.filter((r) => r.dims.agent !== null);
   chart(card(g, "Spend by agent", { wide: true }), "spend-by-agent", "Spend by agent (USD)",
-    [{ type: "bar", x: rows.map((r) => r.dims.agent), y: rows.map((r) => num(r.cost)), hovertemplate: "%{x}: $%{y:,.2f}<extra></extra>" }],
+    [{ type: "bar", series: "variable", x: rows.map((r) => r.dims.agent), y: rows.map((r) => num(r.cost)), hovertemplate: "%{x}: $%{y:,.2f}<extra></extra>" }],
     { yaxis: moneyAxis });
 }
 
@@ -487,21 +657,21 @@ async function endpoints(f) {
   }
   const names = e.rows.map((r) => r.endpoint);
   chart(card(g, "Utilization"), "utilization", "GPU utilization by endpoint (busy share of paid time)", [
-    { type: "bar", x: names, y: e.rows.map((r) => num(r.utilization)), hovertemplate: "%{x}: %{y:.1%}<extra></extra>" },
+    { type: "bar", series: "utilization", x: names, y: e.rows.map((r) => num(r.utilization)), hovertemplate: "%{x}: %{y:.1%}<extra></extra>" },
   ], { yaxis: { tickformat: ".0%", range: [0, 1] } });
   chart(card(g, "Busy and idle cost"), "idle-cost", "Cost of busy vs idle GPU time by endpoint (USD)", [
-    { type: "bar", name: "busy (charged to calls)", x: names, y: e.rows.map((r) => num(r.allocated_cost)) },
-    { type: "bar", name: "idle (shared)", x: names, y: e.rows.map((r) => num(r.idle_cost)) },
+    { type: "bar", name: "busy (charged to calls)", series: "busy", x: names, y: e.rows.map((r) => num(r.allocated_cost)) },
+    { type: "bar", name: "idle (shared)", series: "idle", x: names, y: e.rows.map((r) => num(r.idle_cost)) },
   ], { barmode: "stack", yaxis: moneyAxis });
   const c = card(g, "Endpoints", { wide: true });
   tableOf(c, [
     { label: "Endpoint", get: (r) => r.endpoint },
     { label: "GPUs", get: (r) => r.gpu },
     { label: "Per hour", num: true, get: (r) => money(r.hourly_cost) },
-    { label: "Cost", num: true, get: (r) => money(r.cost) },
-    { label: "Idle cost", num: true, get: (r) => money(r.idle_cost) },
+    { label: "Cost", num: true, sum: (r) => r.cost, get: (r) => money(r.cost) },
+    { label: "Idle cost", num: true, sum: (r) => r.idle_cost, get: (r) => money(r.idle_cost) },
     { label: "Utilization", num: true, get: (r) => pct(r.utilization) },
-    { label: "Calls", num: true, get: (r) => count(r.calls) },
+    { label: "Calls", num: true, sum: (r) => r.calls, as: count, get: (r) => count(r.calls) },
     { label: "Per 1M input tokens", num: true, get: (r) => money(r.usd_per_mtok_input) },
     { label: "Per 1M output tokens", num: true, get: (r) => money(r.usd_per_mtok_output) },
   ], e.rows);
@@ -552,7 +722,7 @@ function renderComparison(out, r) {
   const labels = r.options.map((o) => `${o.replicas}×${o.num_gpus} ${o.gpu_id} ${o.precision}`);
   chart(out, "calc-chart", `Monthly cost: self-hosted options (${r.plan.replace("_", "-")}) vs the API (USD)`, [
     { type: "bar", name: "self-hosted fleet", x: labels, y: r.options.map((o) => num(o.monthly_usd[r.plan])) },
-    { type: "scatter", mode: "lines", name: "API", x: labels, y: labels.map(() => num(r.api_monthly_usd)), line: { color: "#c4320a", dash: "dash" } },
+    { type: "scatter", mode: "lines", name: "API", series: "api", x: labels, y: labels.map(() => num(r.api_monthly_usd)), line: { dash: "dash" } },
   ], { yaxis: moneyAxis });
   tableOf(out, [
     { label: "Configuration", get: (o) => `${o.replicas} replica(s) of ${o.num_gpus} × ${o.gpu}` },
@@ -589,9 +759,7 @@ function scopeName(where) {
   const parts = Object.entries(where || {}).map(([k, v]) => dimValue(k, v));
   return parts.length ? parts.join(", ") : "all spend";
 }
-function monthName(ym) {
-  return new Date(`${ym}-01T00:00:00Z`).toLocaleDateString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
-}
+function monthName(ym) { return String(ym).slice(0, 7); }
 function monthsBetween(first, last) {
   const out = [];
   if (!first || !last) return out;
@@ -603,7 +771,7 @@ function monthsBetween(first, last) {
   }
   return out.reverse();
 }
-function dayText(d) { return d ? new Date(`${d}T00:00:00Z`).toLocaleDateString("en-US", { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" }) : "—"; }
+function dayText(d) { return d ? String(d).slice(0, 10) : "—"; }
 
 function budgetChart(parent, b, i) {
   const days = b.days;
@@ -623,7 +791,7 @@ function budgetChart(parent, b, i) {
   traces.push({ type: "scatter", mode: "lines", name: `budget ${money(b.budget)}`, x: [days[0].day, days[days.length - 1].day],
     y: [num(b.budget), num(b.budget)], line: { color: "#c4320a" }, hovertemplate: `budget ${money(b.budget)}<extra></extra>` });
   chart(parent, `budget-chart-${i}`, `${b.name}: spend so far and month-end forecast, ${monthName(b.month)} (USD)`, traces,
-    { yaxis: { ...moneyAxis, title: "spent since the 1st" }, xaxis: { type: "date" } });
+    { yaxis: { ...moneyAxis, title: "spent since the 1st" }, xaxis: dateAxis });
 }
 
 async function budgets(f, choices) {
@@ -692,7 +860,7 @@ async function budgets(f, choices) {
     { type: "scatter", mode: "markers", name: "unusual day", x: mdays, y: mdays.map((d) => byDay[d]),
       text: mdays.map((d) => marked[d].join("<br>")), marker: { color: "#c4320a", size: 13, symbol: "x" },
       hovertemplate: "%{x}<br>%{text}<extra></extra>" },
-  ], { yaxis: moneyAxis, xaxis: { type: "date" } });
+  ], { yaxis: moneyAxis, xaxis: dateAxis });
   tableOf(c2, [
     { label: "Day", get: (r) => dayText(r.day) },
     { label: "What", get: (r) => seriesName(r) },
@@ -711,12 +879,12 @@ async function budgets(f, choices) {
     { label: "Feature", get: (r) => text(r.feature) },
     { label: "Customer", get: (r) => text(r.customer_id) },
     { label: "Started", get: (r) => (r.started || "").replace("T", " ").slice(0, 16) },
-    { label: "Calls", num: true, get: (r) => count(r.calls) },
+    { label: "Calls", num: true, sum: (r) => r.calls, as: count, get: (r) => count(r.calls) },
     { label: "Normal at most", num: true, get: (r) => count(r.calls_limit) },
-    { label: "Cost", num: true, get: (r) => money(r.cost) },
+    { label: "Cost", num: true, sum: (r) => r.cost, get: (r) => money(r.cost) },
     { label: "Agent making most calls", get: (r) => (r.agent ? `${r.agent} (${count(r.agent_calls)} calls)` : "(not set)") },
     { label: "", get: () => "" },
-  ], run.rows, { empty: "No runaway tasks in this period." });
+  ], run.rows, { empty: "No runaway tasks in this period.", shown: run.total > run.rows.length });
   t3.querySelectorAll("tbody tr").forEach((tr, i) => {
     const id = run.rows[i].task;
     const q = new URLSearchParams(filterQuery(f));
@@ -751,6 +919,7 @@ async function billVsLedger(g, f) {
   }
   tableOf(c5, [
     { label: "Provider", get: (r) => r.provider },
+    // the answer's own "all" row is the total
     { label: "Tracked (ledger)", num: true, get: (r) => money(r.tracked) },
     { label: "Billed", num: true, get: (r) => money(r.billed) },
     { label: "Capture rate", num: true, get: (r) => pct(r.rate) },
@@ -760,16 +929,16 @@ async function billVsLedger(g, f) {
   const sum = (rows, get) => days.map((d) => rows.filter((r) => r.period_start === d).reduce((a, r) => a + get(r), 0));
   const kinds = [...new Set(rec.rows.flatMap((r) => r.explanations.map((e) => e.kind)))];
   chart(c5, "bill-vs-ledger", "Tracked cost and what explains the rest of the bill (USD per bill period)", [
-    { type: "bar", name: "tracked", x: days, y: sum(rec.rows, (r) => num(r.computed)) },
+    { type: "bar", name: "tracked", series: "tracked", x: days, y: sum(rec.rows, (r) => num(r.computed)) },
     ...kinds.map((k) => ({ type: "bar", name: k.replace(/_/g, " "), x: days,
       y: sum(rec.rows, (r) => r.explanations.filter((e) => e.kind === k).reduce((a, e) => a + num(e.amount), 0)) })),
-    { type: "scatter", mode: "lines+markers", name: "billed", x: days, y: sum(rec.rows, (r) => num(r.billed)), line: { color: "#101828" } },
-  ], { barmode: "relative", yaxis: moneyAxis, xaxis: { type: "date" } });
+    { type: "scatter", mode: "lines+markers", name: "billed", series: "billed", x: days, y: sum(rec.rows, (r) => num(r.billed)) },
+  ], { barmode: "relative", yaxis: moneyAxis, xaxis: dateAxis });
   tableOf(c5, [
     { label: "Provider", get: (r) => r.provider },
     { label: "Explained by", get: (r) => r.kind.replace(/_/g, " ") },
-    { label: "Rows", num: true, get: (r) => count(r.rows) },
-    { label: "Amount", num: true, sign: true, raw: (r) => r.amount, get: (r) => money(r.amount) },
+    { label: "Rows", num: true, sum: (r) => r.rows, as: count, get: (r) => count(r.rows) },
+    { label: "Amount", num: true, sign: true, sum: (r) => r.amount, raw: (r) => r.amount, get: (r) => money(r.amount) },
     { label: "Largest row", get: (r) => r.example },
   ], rec.summary, { empty: "Every row matches the bill within tolerance." });
   note(c5, "Capture rate = the ledger's computed cost / what the provider billed, over the bills' periods (`unitecon reconcile`).");
@@ -791,6 +960,7 @@ async function start() {
   try {
     const { filters, choices } = await setupFilters();
     await PAGES[PAGE](filters, choices);
+    drawCharts();
     document.body.dataset.ready = "true";
   } catch (e) { fail(e); } finally { document.body.classList.remove("loading"); }
 }
