@@ -54,6 +54,7 @@ def whatif(
     Example: unitecon whatif whatif.yaml --json
     """
 
+    from unitecon import config as cfg
     from unitecon.cli.session import session
     from unitecon.ledger.store import DB_NAME, home
     from unitecon.models import scenario as sc
@@ -61,7 +62,8 @@ def whatif(
 
     s = sc.load(sc.Scenario, scenario)
     path = home() / DB_NAME
-    if not path.exists():
+    # on Spark the replay reads the lake (the session's engine), no ledger needed here
+    if cfg.load(config).engine.chosen() == "duckdb" and not path.exists():
         raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
     with session(config) as ses:  # the replay never writes
         out = ses.ask("whatif", scenario=s).result

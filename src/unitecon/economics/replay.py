@@ -27,6 +27,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from unitecon import engine
 from unitecon.attribution.config import EndpointConfig, UnitPrice
 from unitecon.attribution.costed import Costed, variable_costs
 from unitecon.attribution.frame import task_count
@@ -65,10 +66,26 @@ class State:
 # -- selection ---------------------------------------------------------------------------
 
 
+HEX = "0123456789abcdef"
+BUCKET_DIGITS = 8
+"""Hex digits of the MD5 digest read as the bucket's number (32 bits, then mod BUCKETS)."""
+
+
 def bucket(key: ir.StringValue, salt: str) -> ir.IntegerValue:
-    """A deterministic number in [0, 1e6) from a hash of `key` and `salt`."""
-    h = (key.fill_null("") + salt).hash()
-    return ((h % BUCKETS) + BUCKETS) % BUCKETS  # type: ignore[no-any-return]
+    """A deterministic number in [0, 1e6) from `key` and `salt`, the same on every engine:
+    the first 8 hex digits of the MD5 digest of `key || salt` (a null key as ''), read as
+    a number, mod 1e6. In Python: `int(md5((key + salt).encode()).hexdigest()[:8], 16) %
+    1_000_000`. (Ibis's `.hash()` is each engine's own hash function: DuckDB and Spark
+    would pick different events for the same share.) The digest is not a secret: MD5
+    spreads the keys evenly, which is all a bucket needs."""
+    digest = (key.fill_null("") + salt).hexdigest("md5")
+    digits = ibis.literal(HEX)
+    # Horner's rule, mod BUCKETS at each step: (n * 16 + d) < 1.6e7 fits any engine's
+    # 32-bit integers (Spark types these literals INT), and the result is the whole mod 1e6
+    n: ir.IntegerValue = ibis.literal(0, "int64")
+    for k in range(BUCKET_DIGITS):
+        n = (n * 16 + digits.find(digest.substr(k, 1))) % BUCKETS
+    return n
 
 
 def is_call(t: ir.Table) -> ir.BooleanValue:
@@ -443,7 +460,8 @@ def replay(
     margin records of the baseline and of the whole scenario.
 
     `materialize` keeps each step's transformed events in client memory (an Arrow memtable,
-    never the ledger) so that step k+1 does not recompute steps 1..k.
+    never the ledger) so that step k+1 does not recompute steps 1..k; on DuckDB only (an
+    engine without temporary tables, Spark, recomputes each step where the data lives).
     """
     since, until = _utc(scenario.since), _utc(scenario.until)
     s = State(ledger_events(ledger, since, until), project)
@@ -451,7 +469,10 @@ def replay(
     sides = [side(c, by)]
     for i, tr in enumerate(scenario.transformations):
         s = apply(s, tr, i, hit_rate)
-        if materialize:  # each step's table once, instead of re-running the whole chain
+        if materialize and engine.capabilities(s.events).temp_tables:
+            # each step's table once, instead of re-running the whole chain (DuckDB: an
+            # in-memory table; on Spark it would move the replay off the engine, so each
+            # step stays an expression there)
             s = replace(s, events=ibis.memtable(s.events.to_pyarrow()))
         if c is not c0:  # an intermediate step's tables are not read again
             c.release()
