@@ -227,3 +227,15 @@ def test_memo_in_a_browser(memo_files: tuple[Path, str], width: int) -> None:
     assert errors == []
     assert wide[0] <= width, wide
     assert wide[1] == [], wide
+
+
+def test_a_window_holding_no_event_says_so(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: a memo of a negative period with $0 figures; now the read commands' one line
+    out = tmp_path / "empty.html"
+    capsys.readouterr()
+    assert run(["memo", "--since", "2030-01-01", "--until", "2030-02-01", "--out", str(out)]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "No events match the window 2030-01-01 to 2030-02-01" in said, said
+    assert not out.exists() and not out.with_suffix(".pdf").exists()

@@ -151,3 +151,40 @@ def test_report_in_a_browser_at_1400px(home: Path, tmp_path: Path) -> None:
     assert wide[0] <= 1400, wide
     assert wide[1] == [], wide
     assert charts >= 8
+
+
+def test_a_window_holding_no_event_says_so(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: a report of "-1120 days" with $0.00 headline figures; now the read commands'
+    # one line (exit 0, as `costs --since 2030-01-01` does) and no file written
+    out = tmp_path / "empty.html"
+    capsys.readouterr()
+    assert run(["report", "--since", "2030-01-01", "--out", str(out)]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "No events match the window 2030-01-01 to end" in said, said
+    assert "The ledger holds" in said and "days" not in said and "$0.00" not in said
+    assert not out.exists()
+
+
+def test_charts_by_day_have_iso_date_axes(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # before: plotly's default date ticks ("Nov 2 2026"); every chart whose x values are
+    # days now names its axis a date axis with ISO ticks
+    from unitecon.report import html as report_html
+
+    figures: list[Any] = []
+    draw = report_html._Doc.fig
+    monkeypatch.setattr(report_html._Doc, "fig", lambda d, f: figures.append(f) or draw(d, f))
+    assert run(["report", "--out", str(tmp_path / "r.html")]) == 0
+    day = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+    dated = [
+        f for f in figures
+        if any(t.x is not None and len(t.x) and all(day.match(str(x)) for x in t.x)
+               for t in f.data)
+    ]  # fmt: skip
+    assert len(dated) >= 3, len(dated)  # spend by day, a budget's burn-up, the anomalies
+    for f in dated:
+        assert f.layout.xaxis.type == "date", f.layout.title.text
+        assert f.layout.xaxis.tickformat == "%Y-%m-%d", f.layout.title.text

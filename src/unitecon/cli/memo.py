@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from unitecon.analysis.answers import Filters
+from unitecon.cli.empty import said_nothing_matched
 from unitecon.cli.output import console, emit_json, parse_date
 from unitecon.cli.session import session
 from unitecon.errors import UniteconError
@@ -76,6 +77,10 @@ def memo(
             f"No TCO file at {tco_path}: give --tco FILE (`unitecon demo` writes an editable "
             "one to scenarios/tco.yaml in the data dir)."
         )
+    if not as_json:
+        with session(config) as s:
+            if said_nothing_matched(s, f):  # no memo of an empty window
+                return
     whatif_path = whatif or data / "scenarios" / "whatif.yaml"
     t = tco_answer(tco_path, draws=draws, config=config, charts=data / "charts")
     with session(config) as s:

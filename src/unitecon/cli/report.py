@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from unitecon.analysis.answers import Filters
+from unitecon.cli.empty import said_nothing_matched
 from unitecon.cli.output import console, emit_json, parse_date
 from unitecon.cli.session import dump, session
 
@@ -57,6 +58,8 @@ def report(
     with session(config) as s:
         if as_json:
             emit_json(dump(s.ask("summary", f)))
+            return
+        if said_nothing_matched(s, f):  # no report of an empty window (no "-1120 days")
             return
         path = out or home() / "report.html"
         local = s._local()

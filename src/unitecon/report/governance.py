@@ -13,6 +13,9 @@ import plotly.graph_objects as go
 from unitecon.governance.budgets import BudgetStatus
 from unitecon.governance.overview import burn_up
 
+#: The x axis of a chart by day: ISO dates (2026-11-02, not plotly's "Nov 2 2026")
+DAY_AXIS = {"type": "date", "tickformat": "%Y-%m-%d", "hoverformat": "%Y-%m-%d"}
+
 
 def budget_figure(s: Any) -> go.Figure:
     """Cumulative spend against the budget: actual, forecast and its 80% range
@@ -71,7 +74,7 @@ def budget_figure(s: Any) -> go.Figure:
     )
     fig.update_layout(
         title=f"Budget: {name}, {month.strftime('%B %Y')} ({status})",
-        xaxis_title="day (UTC)",
+        xaxis={**DAY_AXIS, "title": "day (UTC)"},
         yaxis_title="cumulative spend (USD)",
         yaxis_tickprefix="$",
         template="plotly_white",
@@ -107,7 +110,7 @@ def anomaly_figure(days: list[Any], costs: list[Decimal], anomalies: list[Any]) 
         )
     fig.update_layout(
         title="Daily spend and anomalies (all spend)",
-        xaxis_title="day (UTC)",
+        xaxis={**DAY_AXIS, "title": "day (UTC)"},
         yaxis_title="spend (USD)",
         yaxis_tickprefix="$",
         template="plotly_white",

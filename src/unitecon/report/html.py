@@ -233,6 +233,8 @@ def _loaded(d: _Doc, s: Summary) -> None:
 
 
 def _by_day(d: _Doc, c: Costs) -> None:
+    from unitecon.report.governance import DAY_AXIS
+
     dims = c.by
     days = sorted({r.dims[dims[0]] or "" for r in c.rows})
     series: dict[str, dict[str, Decimal]] = {}
@@ -245,6 +247,7 @@ def _by_day(d: _Doc, c: Costs) -> None:
     fig.update_layout(
         barmode="stack",
         title="Variable spend by day and provider",
+        xaxis=DAY_AXIS,
         yaxis_tickprefix="$",
         height=420,
         legend={"orientation": "h", "y": -0.2},
