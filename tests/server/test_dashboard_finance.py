@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.server.test_dashboard import _open, browser, dashboard, page  # noqa: F401
+from tests.server.test_dashboard import ARTIFACTS, _open, browser, dashboard, page  # noqa: F401
 
 from unitecon import config
 from unitecon.ledger import schema
@@ -91,4 +91,29 @@ def test_usage_missing_names_its_source(page: Any, dashboard: tuple[str, str]) -
     row = next(r for r in missing if r["Model"] == "gpt-4o-mini-2024-07-18")
     assert row["Calls"] == "2" and row["Why"].startswith("usage missing: 2 of 2 calls")
     assert "streams.jsonl" in row["Why"]
+    assert page.console_errors == []
+
+
+def test_asymmetry_names_clear_the_legend(page: Any, dashboard: tuple[str, str]) -> None:  # noqa: F811
+    # before: vertical bars whose rotated model names ran into the legend under the chart;
+    # now horizontal bars (as the report draws them): no tick label meets the legend
+    _open(page, dashboard, "/unit-economics")
+    page.wait_for_selector("#asymmetry .legend")
+    got = page.evaluate(
+        """() => {
+          const div = document.getElementById("asymmetry");
+          const box = (e) => e.getBoundingClientRect();
+          const leg = box(div.querySelector(".legend"));
+          const meets = (r) => r.left < leg.right && leg.left < r.right &&
+            r.top < leg.bottom && leg.top < r.bottom;
+          const ticks = [...div.querySelectorAll(".xtick text, .ytick text")];
+          return { horizontal: div.data.every((t) => t.orientation === "h"),
+            names: div.querySelectorAll(".ytick text").length,
+            overlapping: ticks.filter((t) => meets(box(t))).map((t) => t.textContent) };
+        }"""
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#asymmetry").screenshot(path=str(ARTIFACTS / "dashboard-asymmetry.png"))
+    assert got["overlapping"] == [], got
+    assert got["horizontal"] and got["names"] >= 2, got
     assert page.console_errors == []

@@ -459,9 +459,15 @@ async function unitEconomics(f) {
   const asym = await api("asymmetry", { ...f, by: "model" });
   const kinds = [["input", "Input"], ["output", "Output"], ["cache_read", "Cache reads"], ["reasoning", "Reasoning"]];
   const ac = card(g, "Input vs output cost by model", { wide: true });
+  // horizontal bars, the largest model on top (as the report draws it): long model names
+  // read on the y axis instead of rotated into the legend below
   chart(ac, "asymmetry", "Share of each model's token cost by kind of token", kinds.map(([k, label]) => (
-    { type: "bar", name: label, x: asym.rows.map((r) => text(r.key)), y: asym.rows.map((r) => num((r[k] || {}).cost_share)), hovertemplate: "%{x}: %{y:.1%}<extra></extra>" }
-  )), { barmode: "group", yaxis: { tickformat: ".0%", rangemode: "tozero" } });
+    { type: "bar", orientation: "h", name: label, y: asym.rows.map((r) => text(r.key)).reverse(),
+      x: asym.rows.map((r) => num((r[k] || {}).cost_share)).reverse(), hovertemplate: "%{y}: %{x:.1%}<extra></extra>" }
+  )), { barmode: "group", xaxis: { tickformat: ".0%", rangemode: "tozero" }, yaxis: { type: "category", automargin: true },
+    legend: { orientation: "h", y: -0.12, traceorder: "normal" } });
+  const asymDiv = ac.querySelector("#asymmetry");
+  if (asymDiv) asymDiv.style.height = `${Math.max(340, 140 + 56 * asym.rows.length)}px`;
   tableOf(ac, [
     { label: "Model", get: (r) => text(r.key) },
     { label: "Token cost", num: true, sum: (r) => r.token_cost, get: (r) => money(r.token_cost) },
