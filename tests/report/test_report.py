@@ -143,6 +143,11 @@ def test_report_in_a_browser_at_1400px(home: Path, tmp_path: Path) -> None:
             "'body *')].filter(e => e.getBoundingClientRect().right > 1400 + 1 &&"
             " !e.closest('.tbl')).map(e => e.tagName + '.' + e.className).slice(0, 5)]"
         )
+        # before: most side tables scrolled sideways in their frames (two fifths of the page)
+        scrolling = page.evaluate(
+            "() => [...document.querySelectorAll('.tbl')].filter(t => t.scrollWidth > "
+            "t.clientWidth + 1).map(t => t.closest('section').querySelector('h2').textContent)"
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report-1400.png"), full_page=True)
         charts = page.eval_on_selector_all(".plotly-graph-div", "els => els.length")
@@ -150,6 +155,7 @@ def test_report_in_a_browser_at_1400px(home: Path, tmp_path: Path) -> None:
     assert errors == []
     assert wide[0] <= 1400, wide
     assert wide[1] == [], wide
+    assert scrolling == [], scrolling
     assert charts >= 8
 
 

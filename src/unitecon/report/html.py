@@ -34,13 +34,16 @@ font-size:.85rem} .card .v.t{font-size:1.05rem} .card.bad .v{color:#b42318} .pai
 grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem;align-items:start}
 .tbl{max-height:460px;overflow:auto;border:1px solid #e4e7eb;border-radius:6px}
 table{border-collapse:collapse;width:100%;font-size:.85rem} caption{text-align:left;
-font-weight:600;padding:.3rem .5rem} td,th{padding:.25rem .5rem;border-bottom:1px solid #e4e7eb;
-text-align:left;white-space:nowrap} th{background:#f5f7fa;position:sticky;top:0}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums} tfoot td{font-weight:600}
+font-weight:600;padding:.3rem .5rem} td,th{padding:.25rem .4rem;border-bottom:1px solid #e4e7eb;
+text-align:left;overflow-wrap:anywhere} th{background:#f5f7fa;position:sticky;top:0}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums} td.n{white-space:nowrap}
+tfoot td{font-weight:600} .pair.stack{grid-template-columns:minmax(0,1fr)}
 .note{color:#616e7c;font-size:.85rem}
 """
 
 _PLOTLY = {"displaylogo": False, "responsive": True}
+#: The most columns a table may have to sit beside its chart; a wider one goes under it
+_BESIDE = 6
 
 
 @dataclass
@@ -157,7 +160,11 @@ class _Doc:
             body = self.fig(figure)
         else:
             chart = self.fig(figure)
-            body = f"<div class='pair'><div>{chart}</div><div class='tbl'>{table}</div></div>"
+            # a table of many columns goes under its chart, at full width (beside it, in two
+            # fifths of the page, it would scroll sideways)
+            cols = table[: table.find("</thead>")].count("</th>")
+            pair = "pair stack" if cols > _BESIDE else "pair"
+            body = f"<div class='{pair}'><div>{chart}</div><div class='tbl'>{table}</div></div>"
         self.parts.append(f"<section><h2>{html.escape(title)}</h2>{n}{body}</section>")
 
 
