@@ -110,8 +110,9 @@ def _print_whatif(out: dict[str, Any]) -> None:
     )
     lv = out["levers"]
     if lv["saved_per_month"] is not None:
+        since, until = str(lv["since"])[:10], str(lv["until"])[:10]  # ISO text in the answer
         console.print(
-            f"Replayed {lv['since']:%Y-%m-%d} to {lv['until']:%Y-%m-%d} ({lv['days']:.2f} days): "
+            f"Replayed {since} to {until} ({Decimal(str(lv['days'])):.2f} days): "
             f"saves {money(lv['saved_per_month'])} a month (730 h)"
         )
     share = out["savings_share"]
