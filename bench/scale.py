@@ -41,23 +41,13 @@ from typing import Any
 
 import duckdb
 
+from ledger import MODELS  # bench/ledger.py: the same mix, every price feature
+
 ROOT = Path(__file__).resolve().parent.parent
 UNITECON = [str(Path(sys.executable).parent / "unitecon")]
 LIMIT_RSS = 12 * 1024**3
 
-#: (provider, model, share): every price feature of the catalog (as in bench/ledger.py)
-MODELS = [
-    ("anthropic", "claude-sonnet-4-5", 0.22),  # tiers at 200k, cache read/write, batch
-    ("openai", "gpt-4o-mini", 0.20),
-    ("openai", "o3", 0.12),  # history 2025-06-10, flex/priority/batch from 2026-10
-    ("google", "gemini-2.5-pro", 0.12),  # tiers at 200k
-    ("google", "gemini-2.5-flash", 0.10),
-    ("deepseek", "deepseek-chat", 0.08),  # time-of-day prices
-    ("deepseek", "deepseek-v4-flash", 0.04),  # dated + time-of-day
-    ("perplexity", "sonar-deep-research", 0.04),  # reasoning priced apart
-    ("perplexity", "sonar-pro", 0.03),  # per-request price
-    ("azure", "claude-sonnet-4-5", 0.05),  # fallback provider (variants ignored)
-]
+
 FEATURES = ["support", "rag-search", "coding", "summarize", "extract", "agent"]
 CUSTOMERS = 500
 DAYS = 730  # 2025-01-01 .. 2026-12-31
