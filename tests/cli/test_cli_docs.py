@@ -6,13 +6,13 @@ from pathlib import Path
 
 import typer
 
-from unitecon.cli.main import app
+from unitecon.cli.main import application
 
 README = Path(__file__).parents[2] / "README.md"
 
 
 def _commands() -> set[str]:
-    group = typer.main.get_command(app)
+    group = typer.main.get_command(application())
     return {name for name, cmd in group.commands.items() if not cmd.hidden}  # type: ignore[attr-defined]
 
 

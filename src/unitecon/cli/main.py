@@ -34,25 +34,77 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 
-def _register() -> None:
-    """Attach command modules. Each module defines its commands on `app` or a sub-app."""
+#: The command modules, in the order their commands are listed (`unitecon --help`).
+MODULES = (
+    "ledger",
+    "lineage",
+    "perf",
+    "attribution",
+    "margins",
+    "governance",
+    "scenarios",
+    "serve",
+    "audit",
+    "billing",
+    "prices",
+    "report",
+    "memo",
+)
+
+#: Each top-level command or command group -> the modules that define it (a group's
+#: commands may come from several). A command runs with only its own modules imported: a
+#: read command does not import the performance model, the server or the report
+#: (`tests/cli/test_cli_imports.py` checks this table against what the modules register).
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "ingest": ("ledger",),
+    "quarantine": ("ledger",),
+    "costs": ("ledger",),
+    "demo": ("ledger",),
+    "prices": ("ledger", "prices"),
+    "lineage": ("lineage",),
+    "forget": ("lineage",),
+    "perf": ("perf",),
+    "selfhost": ("perf",),
+    "unit": ("attribution",),
+    "tasks": ("attribution",),
+    "trace": ("attribution",),
+    "task": ("attribution",),
+    "outcomes": ("attribution",),
+    "endpoints": ("attribution",),
+    "asymmetry": ("attribution",),
+    "margins": ("margins",),
+    "collapse": ("margins",),
+    "budgets": ("governance",),
+    "anomalies": ("governance",),
+    "runaway": ("governance",),
+    "coverage": ("governance",),
+    "alerts": ("governance",),
+    "whatif": ("scenarios",),
+    "tco": ("scenarios",),
+    "serve": ("serve",),
+    "keys": ("serve",),
+    "audit": ("audit",),
+    "bills": ("billing",),
+    "reconcile": ("billing",),
+    "export": ("billing",),
+    "report": ("report",),
+    "memo": ("memo",),
+}
+
+_registered: dict[str, int] = {}
+"""Modules whose commands are on `app`, with their place in `MODULES`."""
+_origin: dict[int, int] = {}
+"""id() of each registered command or group -> the place of the module that added it."""
+
+
+def _register(modules: Sequence[str]) -> None:
+    """Attach the command modules `modules` (those not attached yet), keeping the listing
+    in the order of `MODULES` whatever order they were attached in."""
     import importlib
 
-    for mod in (
-        "ledger",
-        "lineage",
-        "perf",
-        "attribution",
-        "margins",
-        "governance",
-        "scenarios",
-        "serve",
-        "audit",
-        "billing",
-        "prices",
-        "report",
-        "memo",
-    ):
+    for place, mod in enumerate(MODULES):
+        if mod not in modules or mod in _registered:
+            continue
         try:
             m = importlib.import_module(f"unitecon.cli.{mod}")
         except ModuleNotFoundError as e:  # a stage not built yet
@@ -60,9 +112,20 @@ def _register() -> None:
                 raise
             continue
         m.register(app)
+        _registered[mod] = place
+        for info in [*app.registered_commands, *app.registered_groups]:
+            _origin.setdefault(id(info), place)
+    app.registered_commands.sort(key=lambda i: _origin[id(i)])
+    app.registered_groups.sort(key=lambda i: _origin[id(i)])
 
 
-_register()
+def application(argv: Sequence[str] | None = None) -> typer.Typer:
+    """`app` with the commands that `argv` needs attached (None, no command, an option
+    first or a name not in `COMMANDS`: every command, as `--help` lists them)."""
+    first = argv[0] if argv else None
+    needed = COMMANDS.get(first, MODULES) if first is not None else MODULES
+    _register(needed)
+    return app
 
 
 def _json_error(code: int, kind: str, message: str) -> int:
@@ -81,7 +144,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = list(argv) if argv is not None else sys.argv[1:]
     as_json = "--json" in args
     try:
-        code = app(args=args, standalone_mode=False)
+        code = application(args)(args=args, standalone_mode=False)
     except UniteconError as e:
         if as_json:
             return _json_error(2, "error", str(e))
