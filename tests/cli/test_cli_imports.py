@@ -124,3 +124,22 @@ def test_the_listing_keeps_its_order_whatever_ran_first() -> None:
         return next(x for x in out.splitlines() if x.startswith("NAMES="))
 
     assert names(code) == names(lone)
+
+
+def test_every_command_runs_with_only_its_modules() -> None:
+    """Each command, its own modules alone attached (a fresh process), is still the
+    command: a module of one command (`report`) keeps the app a group."""
+    from unitecon.cli import main
+
+    script = (
+        "import sys\n"
+        "from unitecon.cli.main import run\n"
+        "codes = [run([name, '--help']) for name in sys.argv[1:]]\n"
+        "sys.exit(max(codes))\n"
+    )
+    for name in main.COMMANDS:
+        r = subprocess.run(
+            [sys.executable, "-c", script, name], capture_output=True, text=True, check=False
+        )
+        assert r.returncode == 0, (name, r.stdout[-300:], r.stderr[-300:])
+        assert f"Usage: -c {name} " in r.stdout, (name, r.stdout[:300])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -172,10 +172,19 @@ class Analysis:
             )
         return self._costed[key]
 
-    def events(self, f: Filters, *, once: bool = False) -> Any:
-        """The costed events of the window narrowed to the feature and customer filters."""
+    def events(
+        self, f: Filters, *, once: bool = False, columns: Iterable[str] | None = None
+    ) -> Any:
+        """The costed events of the window narrowed to the feature and customer filters:
+        for one pass (`once`), or materialized with the `columns` the reader names
+        (`Costed.narrow`), or all of them."""
         c = self.costed(f)
-        t = c.scan() if once else c.events
+        if once:
+            t = c.scan()
+        elif columns is not None:
+            t = c.narrow({*columns, "feature", "customer_id"})
+        else:
+            t = c.events
         if f.feature is not None:
             t = t.filter(t.feature == f.feature)
         if f.customer is not None:
@@ -456,12 +465,12 @@ class Analysis:
     # -- governance ------------------------------------------------------------------
     def budgets(self, month: dt.date | None = None) -> Budgets:
         """Each budget: spend to date, month-end forecast with an 80% range, run-out day."""
-        from unitecon.governance import budget_statuses, data_end
+        from unitecon.governance import EVENT_COLUMNS, budget_statuses, data_end
 
         notes = [] if self.project.governance.budgets else ["No budgets in the project file."]
         # the month and the 28 days of history its forecast needs
         since = None if month is None else month - dt.timedelta(days=35)
-        events = self.costed(Filters(since=since)).events
+        events = self.costed(Filters(since=since)).narrow(EVENT_COLUMNS)
         end = data_end(events)
         if end is None or not self.project.governance.budgets:
             label = month.strftime("%Y-%m") if month else None
@@ -476,13 +485,13 @@ class Analysis:
 
     def anomalies(self, f: Filters, top: int = 50) -> Anomalies:
         """Days far above the weekday-adjusted baseline, with what drove them."""
-        from unitecon.governance import anomalies_from, data_end
+        from unitecon.governance import EVENT_COLUMNS, anomalies_from, data_end
         from unitecon.governance.overview import data_start, spend_by_day
 
         check_window(f)
         cfg = self.project.governance.anomalies
         hist = None if f.since is None else f.since - dt.timedelta(days=cfg.history_days)
-        events = self.events(f.model_copy(update={"since": hist}))
+        events = self.events(f.model_copy(update={"since": hist}), columns=EVENT_COLUMNS)
         first, end = data_start(events), data_end(events)
         if first is None or end is None:
             return Anomalies(
@@ -508,12 +517,12 @@ class Analysis:
 
     def runaway(self, f: Filters, top: int = 20) -> RunawayTasks:
         """Tasks with far more calls than the other tasks of their feature (agent loops)."""
-        from unitecon.governance import runaway_tasks
+        from unitecon.governance import EVENT_COLUMNS, runaway_tasks
 
         check_window(f)
         cfg = self.project.governance.runaway
         period = Filters(since=f.since, until=f.until, feature=f.feature)
-        found = runaway_tasks(self.events(period), cfg, None)
+        found = runaway_tasks(self.events(period, columns=EVENT_COLUMNS), cfg, None)
         if f.customer is not None:
             found = [r for r in found if r.customer_id == f.customer]
         return RunawayTasks(
@@ -524,9 +533,10 @@ class Analysis:
 
     def coverage(self, f: Filters) -> Coverage:
         """The share of spend and calls carrying each business tag."""
+        from unitecon.governance import EVENT_COLUMNS
         from unitecon.governance import coverage as cov
 
-        rows = cov(self.events(f))
+        rows = cov(self.events(f, columns=EVENT_COLUMNS))
         return Coverage(
             filters=f, rows=[TagCoverage.model_validate(plain(x.as_dict())) for x in rows]
         )
@@ -534,14 +544,15 @@ class Analysis:
     def alerts(self, days: int = 7) -> Alerts:
         """Everything needing attention now: the latest month's budgets with an alert, the
         anomalies and runaway tasks of the last `days` days."""
+        from unitecon.governance import EVENT_COLUMNS, data_end
         from unitecon.governance import alerts as all_alerts
-        from unitecon.governance import data_end
 
         c = self.costed(Filters())
-        end = data_end(c.events)
+        events = c.narrow(EVENT_COLUMNS)
+        end = data_end(events)
         if end is None:
             return Alerts(as_of=None, days=days, budgets=[], anomalies=[], runaway_tasks=[])
-        got = all_alerts(c.events, self.project.governance, c.window.since.date(), end, days)
+        got = all_alerts(events, self.project.governance, c.window.since.date(), end, days)
         return Alerts.model_validate(
             {**plain(got.as_dict()), "anomalies": [_anomaly(a) for a in got.anomalies]}
         )

@@ -52,7 +52,8 @@ class EndpointUsage:
 
 def endpoint_usage(c: Costed, project: Project) -> list[EndpointUsage]:
     """One row per configured endpoint (and per unconfigured one that has calls)."""
-    t = c.events.filter(c.events.price_status == "endpoint")
+    t = c.scan()  # one pass: no table of every event for a handful of endpoints
+    t = t.filter(t.price_status == "endpoint")
     timed = t.duration_ms.notnull() & (t.duration_ms > 0)
     agg = t.group_by("endpoint").agg(
         calls=t.count(),

@@ -34,6 +34,11 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 
+@app.callback()
+def _root() -> None:
+    """(A group even while one command is attached: `unitecon report` stays `report`.)"""
+
+
 #: The command modules, in the order their commands are listed (`unitecon --help`).
 MODULES = (
     "ledger",

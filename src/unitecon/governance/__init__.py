@@ -8,14 +8,50 @@ tagging coverage, on the attribution stage's costed events (variable cost, leaf-
                   --coverage.coverage--> share of spend carrying each business tag
 """
 
-from unitecon.governance.anomalies import Anomaly, detect
+from typing import get_args
+
+from unitecon.governance.anomalies import EXPLAIN_BY, Anomaly, detect
 from unitecon.governance.budgets import BudgetStatus, budget_status, data_end
-from unitecon.governance.config import AnomalyConfig, Budget, GovernanceConfig, RunawayConfig
-from unitecon.governance.coverage import Coverage, coverage
+from unitecon.governance.config import (
+    AnomalyConfig,
+    Budget,
+    GovernanceConfig,
+    RunawayConfig,
+    Scope,
+)
+from unitecon.governance.coverage import DIMENSIONS, Coverage, coverage
 from unitecon.governance.overview import Alerts, alerts, anomalies_from, budget_statuses
 from unitecon.governance.runaway import Runaway, runaway_tasks
+from unitecon.governance.series import TOTAL
+
+#: The costed-event columns the governance questions read (`Costed.narrow`): the instant
+#: and the variable cost; every scope a budget or a monitor may name and the dimension
+#: that explains each monitor's anomalies; the coverage dimensions, the source of untagged
+#: spend and the price status of the `usage` row; the leaf rule's `operation`, and the
+#: columns of the task key of runaway tasks.
+EVENT_COLUMNS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "ts",
+            "var_cost",
+            "operation",
+            "task_id",
+            "trace_id",
+            "event_id",
+            "agent",
+            "source",
+            "model",
+            "price_status",
+            *get_args(Scope),
+            *(d for d in EXPLAIN_BY if d != TOTAL),
+            *EXPLAIN_BY.values(),
+            *DIMENSIONS,
+        }
+    )
+)
 
 __all__ = [
+    "EVENT_COLUMNS",
     "Alerts",
     "Anomaly",
     "AnomalyConfig",
