@@ -12,7 +12,8 @@ reads every place memory can be held, from inside:
   hblkhd), the bytes of it in use (uordblks + hblkhd) and free but kept (fordblks) [MiB];
 - `blocks`: Python's allocated memory blocks (`sys.getallocatedblocks`) [thousands];
 - `cache` / `entries`: the read cache's answers (bytes of them [MiB], how many);
-- `sql`: compiled statements kept by `engine/duck.py`.
+- `sql`: compiled statements kept by `engine/duck.py`; then DuckDB's three largest memory
+  tags [MiB] (`IN_MEMORY_TABLE` holds temporary tables, `BASE_TABLE` the ledger's blocks).
 
     .venv/bin/python bench/serve_memory_probe.py --home DEMO_HOME --rounds 30 --paths 6
     .venv/bin/python bench/serve_memory_probe.py --home DEMO_HOME --rounds 30 --trim-each
@@ -163,10 +164,13 @@ def main() -> None:
     def sample(r: int) -> dict[str, Any]:
         cur = app.state.ledger.con.cursor()
         try:
-            duck_bytes = cur.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()")
-            duck_total = int((duck_bytes.fetchone() or (0,))[0] or 0)
+            tags = cur.execute(
+                "SELECT tag, memory_usage_bytes FROM duckdb_memory() "
+                "WHERE memory_usage_bytes > 0 ORDER BY 2 DESC"
+            ).fetchall()
         finally:
             cur.close()
+        duck_total = sum(int(b) for _, b in tags)
         m = LIBC.mallinfo2()
         je.refresh()
         s = smaps()
@@ -187,6 +191,7 @@ def main() -> None:
             "cache": cache.bytes / MIB,
             "entries": len(cache._entries),
             "sql": len(duck.CACHE._mem),
+            "tags": " ".join(f"{t}={int(b) / MIB:.0f}" for t, b in tags[:3]),
         }
 
     cols = [
@@ -225,7 +230,7 @@ def main() -> None:
                     je.purge()
             s = sample(r)
             samples.append(s)
-            print("  ".join(f"{s[c]:7.0f}" for c in cols), flush=True)
+            print("  ".join(f"{s[c]:7.0f}" for c in cols), " ", s["tags"], flush=True)
 
         def step(what: str, do: Any) -> None:
             before, blocks = smaps()["Rss"], sys.getallocatedblocks()
