@@ -145,7 +145,10 @@ def ask(request: Request, question: Callable[[Analysis], T]) -> T:
     ledger holds every acknowledged batch). Whatever the core materialized for it is
     released before this returns; a user's mistake is a 422, an unknown task a 404."""
     app = request.app
-    with Analysis(view(request), app.state.project, app.state.config_path) as a:
+    with (
+        app.state.reads.reading(),
+        Analysis(view(request), app.state.project, app.state.config_path) as a,
+    ):
         try:
             return question(a)
         except LookupFailed as e:

@@ -12,9 +12,9 @@ import multiprocessing
 import os
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 from fastapi import FastAPI
 
-from unitecon import __version__
+from unitecon import __version__, engine
 from unitecon.config import Project
 from unitecon.ledger.store import Ledger
 from unitecon.server import errors
@@ -86,6 +86,11 @@ class Settings:
     else a quarter of the machine's memory, at least 1 GiB). DuckDB keeps data it has read
     in memory up to its limit, so without one the service grows with every new read until
     the machine's memory is spent; past the limit queries spill to disk."""
+    release_memory: bool = True
+    """After each read, hand the memory DuckDB's queries freed back to the system
+    (`engine.release_memory`). DuckDB's allocator otherwise keeps freed pages
+    resident (0.4-0.7 GiB on the demo ledger between reads, whatever the memory limit:
+    docs/architecture.md, "Bounded memory")."""
     decode_threads: int = 1
     """Threads of the server process that decode OTLP bodies when there are no decoder
     processes (0: on the event loop itself). Decoding holds the GIL, so more threads than
@@ -138,13 +143,32 @@ class LedgerView(Ledger):
 
 
 class Reads:
-    """Hands each worker thread its own read cursor of the ledger."""
+    """Hands each worker thread its own read cursor of the ledger, and releases the memory
+    the engine freed after each read (`reading`)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, *, release_memory: bool = True) -> None:
         self._ledger = ledger
         self._local = threading.local()
         self._views: list[LedgerView] = []
         self._lock = threading.Lock()
+        self._release = release_memory
+        self.releases = 0
+        """How many times the engine's freed memory was handed back."""
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around one read's computation: when it ends, the memory its queries freed goes
+        back to the system (`engine.release_memory`), so the service's resident memory is
+        what it holds, not the peak of its last reads. After every read, not only the last
+        of those in flight: a busy service (requests beside the read cache's background
+        refreshes) is seldom without a read running, and waiting for none kept 0.4-0.7 GiB
+        resident (docs/benchmarks.md)."""
+        try:
+            yield
+        finally:
+            if self._release and engine.release_memory():
+                with self._lock:
+                    self.releases += 1
 
     def view(self) -> LedgerView:
         view: LedgerView | None = getattr(self._local, "view", None)
@@ -238,7 +262,7 @@ def create_app(
             )
         app.state.ledger = ledger
         app.state.writer = writer
-        app.state.reads = reads = Reads(ledger)
+        app.state.reads = reads = Reads(ledger, release_memory=settings.release_memory)
         cache = ReadCache(
             lambda: writer.generation,
             enabled=settings.read_cache,
