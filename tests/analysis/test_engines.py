@@ -53,8 +53,8 @@ TOP_TASK = "<the most expensive task>"
 
 #: Every read command (`--json` is added): session.QUESTIONS' costs, units, tasks, task
 #: (`trace`), endpoints, asymmetry, margins, budgets, anomalies, runaway, coverage, alerts,
-#: summary (`report`), prices_missing (`prices missing`), quarantine; and outcomes,
-#: collapse and whatif.
+#: summary (`report`), prices_missing (`prices missing`), quarantine, lineage (from the
+#: lake's export on Spark); and outcomes, collapse and whatif.
 COMMANDS: list[list[str]] = [
     ["costs", "--by", "feature", "--limit", "0"],
     ["costs", "--by", "day,model", "--limit", "0"],
@@ -80,6 +80,7 @@ COMMANDS: list[list[str]] = [
     ["report", "--since", "2026-11-10"],
     ["prices", "missing"],
     ["quarantine"],
+    ["lineage"],
     ["whatif", str(SCENARIOS / "whatif.yaml")],
     ["whatif", str(SCENARIOS / "whatif-growth.yaml")],
 ]
@@ -233,3 +234,33 @@ def test_spark_says_nothing_on_stderr(home: Path, both: tuple[Engine, Engine]) -
     assert r.stderr == ""
     _, spark = both
     assert json.loads(r.stdout) == spark.commands[0]
+
+
+def test_spark_temporary_state_lives_and_dies_with_the_analysis(
+    home: Path, both: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an `Analysis` materializes on Spark (the priced and costed events as cached
+    views, the in-memory tables it registers) is there while it answers and gone when it
+    closes: over N analyses the session's temporary views and persisted datasets stay at
+    the count they had before (as the service's temporary tables on DuckDB,
+    tests/analysis/test_surfaces.py)."""
+    from unitecon.analysis.core import spark_lake
+    from unitecon.engine import spark
+
+    monkeypatch.setenv("UNITECON_HOME", str(home))
+    project = config.load(home / "unitecon.yaml")
+    lake = spark_lake(project)
+    backend = lake.ibis()
+    before = spark.temp_objects(backend)
+    during, after = [], []
+    for _ in range(3):
+        with Analysis(lake, project) as a:
+            a.costs(Filters(), by="feature")
+            a.units(Filters(), by="feature")  # reads the materialized costed events
+            during.append(spark.temp_objects(backend))
+        after.append(spark.temp_objects(backend))
+    views, persisted = during[0]
+    # the priced and the costed events at least, each a view over cached rows
+    assert views >= before[0] + 2 and persisted >= before[1] + 2, (before, during)
+    assert during == [during[0]] * 3
+    assert after == [before] * 3, (before, after)

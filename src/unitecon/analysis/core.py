@@ -156,7 +156,10 @@ class Analysis:
 
         key = (f.since, f.until)
         if key not in self._priced:
-            self._priced[key] = priced_events(self.source, self.project, f.since, f.until)
+            t = priced_events(self.source, self.project, f.since, f.until)
+            if engine.capabilities(t).keep_priced:  # read by several queries (Spark)
+                t = engine.materialize(t)[0]
+            self._priced[key] = t
         return self._priced[key]
 
     def costed(self, f: Filters) -> Any:

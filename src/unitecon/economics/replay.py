@@ -460,8 +460,8 @@ def replay(
     margin records of the baseline and of the whole scenario.
 
     `materialize` keeps each step's transformed events in client memory (an Arrow memtable,
-    never the ledger) so that step k+1 does not recompute steps 1..k; on DuckDB only (an
-    engine without temporary tables, Spark, recomputes each step where the data lives).
+    never the ledger) so that step k+1 does not recompute steps 1..k; on Spark a cached view
+    (`engine.materialize`), so the replay stays where the data lives.
     """
     since, until = _utc(scenario.since), _utc(scenario.until)
     s = State(ledger_events(ledger, since, until), project)
@@ -469,11 +469,14 @@ def replay(
     sides = [side(c, by)]
     for i, tr in enumerate(scenario.transformations):
         s = apply(s, tr, i, hit_rate)
-        if materialize and engine.capabilities(s.events).temp_tables:
+        caps = engine.capabilities(s.events)
+        if materialize and caps.temp_tables:
             # each step's table once, instead of re-running the whole chain (DuckDB: an
-            # in-memory table; on Spark it would move the replay off the engine, so each
-            # step stays an expression there)
+            # in-memory table)
             s = replace(s, events=ibis.memtable(s.events.to_pyarrow()))
+        elif materialize and caps.materializes:
+            # Spark: a cached view where the data lives (released with the analysis)
+            s = replace(s, events=engine.materialize(s.events)[0])
         if c is not c0:  # an intermediate step's tables are not read again
             c.release()
         c = costed(s, since, until)

@@ -218,7 +218,15 @@ class Capabilities:
 
     name: str
     temp_tables: bool
-    """`CREATE TEMP TABLE` (else materialized results stay expressions)."""
+    """`CREATE TEMP TABLE` (DuckDB)."""
+    materializes: bool
+    """`materialize` computes a result once and keeps it in the engine: a temporary table
+    (DuckDB) or a cached temporary view (Spark); else results stay expressions."""
+    keep_priced: bool
+    """The priced events are worth materializing when a question reads them more than once
+    (Spark: each query re-plans and re-runs the pricing join, so the window's bounds, the
+    endpoints' busy time and the costed events would each price the events again; DuckDB
+    prices in one pass by its price lookup faster than it writes a temporary table)."""
     price_lookup: bool
     """The price lookup by constant arrays and integer price arithmetic (DuckDB)."""
     epoch_us: bool
@@ -244,7 +252,14 @@ def capabilities(x: Any) -> Capabilities:
     """The capabilities of the backend of `x` (a table, a backend)."""
     name = str(getattr(backend_of(x), "name", "unknown"))
     duck = name == "duckdb"
-    return Capabilities(name=name, temp_tables=duck, price_lookup=duck, epoch_us=duck)
+    return Capabilities(
+        name=name,
+        temp_tables=duck,
+        materializes=duck or name == "pyspark",
+        keep_priced=name == "pyspark",
+        price_lookup=duck,
+        epoch_us=duck,
+    )
 
 
 def is_duckdb(x: Any) -> bool:
@@ -290,15 +305,25 @@ def track(backend: Any, name: str) -> None:
 
 
 def materialize(t: Any) -> tuple[Any, str]:
-    """`t` computed once into a temporary table of its backend: (table, name). On an engine
-    without temporary tables, `t` itself (re-computed by each reader).
+    """`t` computed once into the engine's temporary state: (table, name). DuckDB: a
+    temporary table; Spark: a cached temporary view (`engine/spark.py` `cache`), computed
+    by its first reader and kept in the executors' memory (spilling to disk) until released.
+    On an engine that offers neither, `t` itself (re-computed by each reader).
 
     Not `Table.cache()`: its release renders a DROP without the table name under the
     installed sqlglot, so `drop(t, name)` drops it with plain SQL instead.
     """
     backend = backend_of(t)
-    if not capabilities(backend).temp_tables:
+    caps = capabilities(backend)
+    if not caps.materializes:
         return t, ""
+    if not caps.temp_tables:  # Spark
+        from unitecon.engine import spark
+
+        name = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        out = spark.cache(backend, name, t)
+        track(backend, name)
+        return out, name
     create = getattr(backend, "create_temp", None)
     if create is None:  # an Ibis DuckDB backend not made by `ibis_backend`
         name = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
@@ -341,6 +366,11 @@ def drop(t: Any, name: str) -> None:
 
 
 def _drop(backend: Any, name: str) -> None:
+    if not capabilities(backend).temp_tables:  # Spark: a cached view
+        from unitecon.engine import spark
+
+        spark.release(backend, name)
+        return
     with contextlib.suppress(Exception):  # a closed connection has nothing left to drop
         backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 

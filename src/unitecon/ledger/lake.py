@@ -126,3 +126,15 @@ class Lake:
         rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
         rows.sort(key=lambda r: (r["source"], r["quarantined_at"], r["location"]))
         return rows[:limit] if limit else rows
+
+    def ingests(self) -> list[dict[str, Any]]:
+        """The ledger's lineage as exported with the lake (`unitecon lineage` on Spark),
+        oldest first, as `Ledger.ingests` gives it."""
+        import pyarrow.parquet as pq
+
+        path = self.root / "ingests"
+        if not path.is_dir():
+            return []
+        rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+        rows.sort(key=lambda r: r["started_at"])
+        return rows
