@@ -78,7 +78,9 @@ def lineage(
     if stale:
         console.print(
             f"[yellow]{len(stale)} ingest(s) did not finish[/]: "
-            + "; ".join(f"{r['source']} ({STATUS_NOTES[r['status']]})" for r in stale[:5]),
+            + "; ".join(
+                f"{r['source']} ({r['status']}: {STATUS_NOTES[r['status']]})" for r in stale[:5]
+            ),
             highlight=False,
         )
 

@@ -153,7 +153,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except UniteconError as e:
         if as_json:
             return _json_error(2, "error", str(e))
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         return 2
     except typer.Exit as e:
         return int(e.exit_code or 0)
@@ -169,7 +169,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if callable(show):
             show()
         else:
-            err_console.print(f"error: {e.format_message()}")
+            err_console.print(f"error: {e.format_message()}", soft_wrap=True)
         return int(e.exit_code)
     except Exception as e:
         from unitecon.ledger.operational import explain
@@ -178,12 +178,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         if known is not None:  # disk full, read-only home, a damaged ledger: what to do
             if as_json:
                 return _json_error(2, "error", str(known))
-            err_console.print(f"[bold red]error:[/] {known}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {known}", highlight=False, soft_wrap=True)
             return 2
         if as_json:
             msg = f"{type(e).__name__}: {e}. Please report this with the command you ran."
             return _json_error(3, "internal", msg)
-        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
+        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}", soft_wrap=True)
         err_console.print("Please report this with the command you ran.")
         return 3
     return code if isinstance(code, int) else 0  # `typer.Exit(n)` comes back as n

@@ -78,8 +78,11 @@ def month_of(text: str | None) -> dt.date | None:
         raise InvalidBody(f"`month` {text!r}: expected YYYY-MM, e.g. 2026-10.") from None
 
 
-#: Longest a read waits for the ledger to hold the batches acknowledged before it [s].
-CATCH_UP_S = 10.0
+#: Longest a read waits for the ledger to hold the batches acknowledged before it [s]. The
+#: committer runs at a low priority (`writer.py`), so on a machine whose cores are all busy
+#: a commit can take tens of seconds; a read asked after an acknowledged write waits for it
+#: rather than answer without it (10 s was seen to answer stale with both cores busy).
+CATCH_UP_S = 60.0
 
 
 def view(request: Request) -> LedgerView:
