@@ -16,7 +16,7 @@ and exactly: sum of rows = variable + fixed + idle of the window.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -69,21 +69,44 @@ def dim_expr(t: Any, dim: str) -> Any:
     return dimensions.get(dim, dimensions.UNITS).expr(t)
 
 
+IDLE_COLUMNS = ("cost_kind", "endpoint", "month", "var_cost")
+"""The costed-event columns `_idle` reads (the endpoint cost shares of the idle time)."""
+
+
+def allocation_columns(project: Project) -> set[str]:
+    """The costed-event columns `allocate` reads besides those of its dimensions."""
+    out = {*IDLE_COLUMNS, "var_cost"}
+    for fc in project.fixed_costs:
+        out |= fixed.columns(fc)
+    return out
+
+
 def keyed(
     c: Costed,
     dim: str,
     only: Mapping[str, str] | None = None,
     agents: bool = False,
     once: bool = False,
+    columns: Iterable[str] | None = None,
 ) -> Any:
     """The events with `_key` (the row's value of `dim`, `(none)` when null) and `_vis`
     (passes the filters); with resolved agents (`agent_r`) when needed or asked. `once`: the
     caller reads the result in one query, so the events need no temporary table
-    (`Costed.scan`)."""
+    (`Costed.scan`). `columns`: the caller reads those only (with the dimensions'), so
+    only they are materialized (`Costed.narrow`)."""
     dim = dimensions.get(dim, dimensions.UNITS).name
     only = {dimensions.get(d, dimensions.UNITS).name: v for d, v in (only or {}).items()}
     agents = agents or dim == "agent" or "agent" in only
-    t = c.resolved() if agents else (c.scan() if once else c.events)
+    cols = None
+    if columns is not None:
+        dims = [dimensions.get(d, dimensions.UNITS) for d in (dim, *only)]
+        cols = {*columns, *(x for d in dims for x in d.columns)}
+    if agents:
+        t = c.resolved(cols)
+    elif once:
+        t = c.scan()
+    else:
+        t = c.events if cols is None else c.narrow(cols)
     vis = ibis.literal(True)
     for d, value in (only or {}).items():
         vis = vis & (dim_expr(t, d).cast("string") == value).fill_null(False)
@@ -103,14 +126,18 @@ def allocate(
     dim: str,
     only: Mapping[str, str] | None = None,
     variable: Mapping[Key, Decimal | None] | None = None,
+    columns: Iterable[str] | None = None,
 ) -> Allocation:
     """The breakdown of the window's whole cost by `dim` (see the module docstring).
 
     `variable`: the variable cost per (`_key`, `_vis`) of `keyed(c, dim, only)` when the
-    caller has summed it already (one query less)."""
+    caller has summed it already (one query less). `columns`: materialize those and the
+    allocation's (`allocation_columns`) only, for a caller that reads `keyed(c, dim, only,
+    columns=...)` too (one table for both); None: every costed column."""
     agents = any(fc.agent for fc in project.fixed_costs)
     once = variable is not None and not queries_events(c, project)  # t is never read
-    t = keyed(c, dim, only, agents=agents, once=once)
+    cols = None if columns is None else {*columns, *allocation_columns(project)}
+    t = keyed(c, dim, only, agents=agents, once=once, columns=cols)
     acc: dict[Key | str, AllocRow] = defaultdict(lambda: AllocRow(""))
     if variable is None:
         agg = t.group_by("_key", "_vis").agg(v=t.var_cost.sum()).to_pyarrow().to_pylist()

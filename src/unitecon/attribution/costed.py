@@ -141,19 +141,29 @@ class Costed:
         hit: Survey = self._memo["survey"]
         return hit
 
-    def resolved(self) -> Any:
+    def resolved(self, columns: Iterable[str] | None = None) -> Any:
         """`events` with `agent_r` (see `trees.resolve_agents`), materialized once: on an
-        engine with temporary tables as `events` joined to the narrow `trees.agent_lookup`."""
-        if "resolved" not in self._cache:
-            from unitecon.attribution.trees import agent_lookup, join_resolved, resolve_agents
+        engine with temporary tables as `events` joined to the narrow `trees.agent_lookup`.
+        With `columns`: on `narrow(columns)` (plus the columns the agents are resolved
+        from), for a reader that names every column it reads."""
+        from unitecon.attribution.trees import (
+            AGENT_COLUMNS,
+            agent_lookup,
+            join_resolved,
+            resolve_agents,
+        )
 
-            if capabilities(self.events).temp_tables:  # a narrow table, not a second copy
-                self._cache["agents"] = materialize(agent_lookup(self.events))
-                found = self._cache["agents"][0]
-                self._cache["resolved"] = (join_resolved(self.events, found), "")
+        whole = columns is None or "events" in self._cache
+        base = self.events if whole else self.narrow({*(columns or ()), *AGENT_COLUMNS})
+        key = "resolved" if whole else "resolved:" + ",".join(base.columns)
+        if key not in self._cache:
+            if capabilities(base).temp_tables:  # a narrow table, not a second copy
+                self._cache["agents:" + key] = materialize(agent_lookup(base))
+                found = self._cache["agents:" + key][0]
+                self._cache[key] = (join_resolved(base, found), "")
             else:
-                self._cache["resolved"] = materialize(resolve_agents(self.events))
-        return self._cache["resolved"][0]
+                self._cache[key] = materialize(resolve_agents(base))
+        return self._cache[key][0]
 
     def release(self) -> None:
         """Drop the temporary tables (call before closing the backend)."""

@@ -270,6 +270,29 @@ def _driver(t: Any, fc: FixedCost) -> Any:
     return t[fc.metric].cast("float64").sum()
 
 
+def columns(fc: FixedCost) -> set[str]:
+    """The costed-event columns `weights(t, fc, keys)` reads besides `keys` (`agent_r`: the
+    columns it is resolved from)."""
+    from unitecon.attribution.trees import AGENT_COLUMNS
+
+    out = {"month", "operation"}  # the month, the leaf rule of `in_scope`
+    if fc.feature is not None:
+        out.add("feature")
+    if fc.agent is not None:
+        out.update(AGENT_COLUMNS)
+    d = fc.driver
+    if d == "tokens":
+        out.update(("input_tokens", "output_tokens"))
+    elif d == "tasks":
+        out.update(("task_id", "trace_id"))
+    elif d == "variable_cost":
+        out.add("var_cost")
+    elif d not in ("requests", "even"):
+        assert fc.metric is not None
+        out.add("tags" if fc.metric.startswith("tags.") else fc.metric)
+    return out
+
+
 def weights(t: Any, fc: FixedCost, keys: list[str]) -> dict[tuple[Any, ...], Decimal]:
     """{(month, *keys): driver weight} over the events in scope (one query)."""
     s = in_scope(t, fc)

@@ -54,6 +54,13 @@ def outcome(last_known_accepted: Any, last_leaf_status: Any) -> Any:
     )
 
 
+OUTCOME_COLUMNS = (
+    "task", "task_type", "feature", "accepted", "ts", "status", "operation", "var_cost",
+    "attempt",
+)  # fmt: skip
+"""The costed-event columns `task_outcomes` and `decided_outcomes` read."""
+
+
 def task_outcomes(t: Any) -> Any:
     """Per task: kind, outcome, spend, rework cost and counts (engine)."""
     leaf = is_leaf(t)

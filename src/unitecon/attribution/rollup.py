@@ -19,7 +19,7 @@ import ibis
 
 from unitecon.attribution.costed import Survey, survey_aggregates, survey_of
 from unitecon.attribution.frame import FILTERED, ZERO, is_leaf, month_number, task_count
-from unitecon.attribution.outcomes import decided_outcomes, is_rework
+from unitecon.attribution.outcomes import OUTCOME_COLUMNS, decided_outcomes, is_rework
 
 #: Operations that are one model inference.
 INFERENCE_OPERATIONS = ("chat", "generate_content", "text_completion", "embeddings")
@@ -53,6 +53,19 @@ class Aggregates:
     conversations: int = 0
     customer_months: int = 0
     unpriced: int = 0
+
+
+UNIT_COLUMNS = tuple(
+    sorted(
+        {
+            "operation", "cost_kind", "var_cost", "customer_id", "ts", "task_id", "trace_id",
+            "task", "conversation_id", "input_tokens", "output_tokens", "cache_read_tokens",
+            "input_cost", "output_cost", "cache_saving", "gpu_s",
+            *OUTCOME_COLUMNS,  # the tasks' outcomes and the rework rule
+        }
+    )
+)  # fmt: skip
+"""The costed-event columns `aggregates` reads besides `_key` and `_vis`."""
 
 
 def _with_outcome(t: Any, verdicts: int) -> Any:

@@ -51,6 +51,16 @@ def resolve_agents(t: Any, levels: int = LEVELS) -> Any:
     return cur.drop("_up")
 
 
+AGENT_COLUMNS = ("trace_id", "span_id", "parent_span_id", "agent")
+"""The costed-event columns `resolve_agents` reads (`agent_r` is resolved from them)."""
+
+ROLLUP_COLUMNS = (
+    "task", "trace_id", "parent_span_id", "ts", "operation", "feature", "task_type",
+    "customer_id", "var_cost",
+)  # fmt: skip
+"""The costed-event columns `task_rollup` reads, besides `agent_r`."""
+
+
 def agent_lookup(t: Any, levels: int = LEVELS) -> Any:
     """The narrow table that `join_resolved` joins to `t` to give `resolve_agents(t)`.
 
@@ -61,7 +71,7 @@ def agent_lookup(t: Any, levels: int = LEVELS) -> Any:
     `t` again is what makes it cheap (`Costed.resolved`); the answer is the same row for row
     (a test compares the two; where a trace repeats a span id, `resolve_agents` keeps an
     arbitrary one of its rows either way)."""
-    narrow = resolve_agents(t.select("trace_id", "span_id", "parent_span_id", "agent"), levels)
+    narrow = resolve_agents(t.select(*AGENT_COLUMNS), levels)
     narrow = narrow.filter(
         narrow.agent.isnull() & narrow.trace_id.notnull() & narrow.parent_span_id.notnull()
     )

@@ -258,16 +258,22 @@ def unit_rows(
     cost per row, the events are read once: the sums of the metrics give the allocation's
     variable costs (every row is visible), and no temporary table is made.
     """
-    from unitecon.attribution.allocation import allocate, keyed, queries_events
-    from unitecon.attribution.rollup import Aggregates, aggregates
+    from unitecon.attribution.allocation import (
+        allocate,
+        allocation_columns,
+        keyed,
+        queries_events,
+    )
+    from unitecon.attribution.rollup import UNIT_COLUMNS, Aggregates, aggregates
 
     if not only and not queries_events(c, project):
         aggs = aggregates(keyed(c, dim, once=True), c.survey())
         variable = {(k, True): a.variable_cost for k, a in aggs.items()}
         alloc = allocate(c, project, dim, variable=variable)
     else:
-        alloc = allocate(c, project, dim, only)
-        aggs = aggregates(keyed(c, dim, only), c.survey())
+        cols = {*UNIT_COLUMNS, *allocation_columns(project)}  # one table for both
+        alloc = allocate(c, project, dim, only, columns=cols)
+        aggs = aggregates(keyed(c, dim, only, columns=cols), c.survey())
     rows = []
     for k in alloc.rows.keys() | aggs.keys():
         a = alloc.rows.get(k)

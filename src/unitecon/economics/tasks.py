@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from unitecon.attribution.costed import Costed
-from unitecon.attribution.outcomes import outcome_summary, task_outcomes
+from unitecon.attribution.outcomes import OUTCOME_COLUMNS, outcome_summary, task_outcomes
 from unitecon.attribution.trees import (
+    ROLLUP_COLUMNS,
     Node,
     TreeStats,
     build_forest,
@@ -28,12 +29,16 @@ _SPAN_COLUMNS = (
     "status", "attempt", "accepted", "duration_ms",
 )  # fmt: skip
 
+TASK_COLUMNS = tuple(sorted({*ROLLUP_COLUMNS, *OUTCOME_COLUMNS, "feature", "customer_id"}))
+"""The costed-event columns the task reports below read (`task_details` excepted): the
+roll-up's, the outcomes', and the feature and customer filters'."""
+
 
 def top_tasks(
     c: Costed, n: int, feature: str | None = None, customer: str | None = None
 ) -> list[dict[str, Any]]:
     """The `n` most expensive tasks (variable cost) with structure, outcome and rework."""
-    t = c.resolved()
+    t = c.resolved(TASK_COLUMNS)
     if feature is not None:
         t = t.filter(t.feature == feature)
     if customer is not None:
@@ -124,7 +129,9 @@ def task_details(c: Costed, task: str) -> TaskDetail | None:
 
 def outcome_rows(c: Costed, by: str = "kind") -> list[dict[str, Any]]:
     """Per task kind (or feature): outcomes, spend, cost per (successful) task, rework."""
-    rows: list[dict[str, Any]] = outcome_summary(c.events, by).to_pyarrow().to_pylist()
+    rows: list[dict[str, Any]] = (
+        outcome_summary(c.narrow(TASK_COLUMNS), by).to_pyarrow().to_pylist()
+    )
     for r in rows:
         r["cost_per_task"] = metrics.cost_per_task(r["spend"], r["tasks"])
         r["cost_per_successful_task"] = metrics.cost_per_successful_task(r["spend"], r["succeeded"])
@@ -134,7 +141,7 @@ def outcome_rows(c: Costed, by: str = "kind") -> list[dict[str, Any]]:
 
 def supervisor_overhead(c: Costed, by: str = "feature") -> list[dict[str, Any]]:
     """Per feature: supervisor's own cost / cost, over tasks with more than one agent."""
-    roll = task_rollup(c.resolved())
+    roll = task_rollup(c.resolved(TASK_COLUMNS))
     multi = roll.filter(roll.agents > 1)
     agg = multi.group_by(by).agg(
         tasks=multi.count(), cost=multi.cost.sum(), supervisor_cost=multi.supervisor_cost.sum()

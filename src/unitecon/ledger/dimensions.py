@@ -45,6 +45,13 @@ class Dimension:
     period: bool = False
     """A time period (rows sort by time, not by cost)."""
     compute: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+    also: tuple[str, ...] = ()
+    """The event columns `compute` reads besides `column`."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The event columns its value is computed from (for `Costed.narrow`)."""
+        return tuple(c for c in (self.column, *self.also) if c is not None)
 
     def expr(self, t: Any) -> Any:
         """The dimension's value on the events `t` (an Ibis expression)."""
@@ -65,8 +72,9 @@ def _d(
     aliases: tuple[str, ...] = (),
     period: bool = False,
     compute: Callable[[Any], Any] | None = None,
+    also: tuple[str, ...] = (),
 ) -> Dimension:
-    return Dimension(name, label, column, frozenset(uses), aliases, doc, period, compute)
+    return Dimension(name, label, column, frozenset(uses), aliases, doc, period, compute, also)
 
 
 def _month_text(t: Any) -> Any:
@@ -143,6 +151,7 @@ REGISTRY: tuple[Dimension, ...] = (
         "kind of task (units: the feature when unset)",
         aliases=("task-type",),
         compute=_task_type,
+        also=("feature",),
     ),
     _d("task", "Task", "task", {UNITS}, "task (task_id, else trace, else the event)"),
     _d(
