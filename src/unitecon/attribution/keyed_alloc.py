@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -57,12 +57,25 @@ class KeyedAllocation:
 
 
 def allocate_keyed(
-    c: Costed, project: Project, keys: Mapping[str, Callable[[Any], Any]]
+    c: Costed,
+    project: Project,
+    keys: Mapping[str, Callable[[Any], Any]],
+    columns: Iterable[str] | None = None,
 ) -> KeyedAllocation:
     """Fixed costs and idle of the window `c` per month and `keys` (name -> expression of
-    the events table, e.g. `{"customer": lambda t: t.customer_id}`)."""
+    the events table, e.g. `{"customer": lambda t: t.customer_id}`). `columns`: the event
+    columns the `keys` read; then those and the allocation's (`allocation_columns`) only are
+    materialized (`Costed.narrow`), else every costed column."""
+    from unitecon.attribution.allocation import allocation_columns
+
     agents = any(fc.agent for fc in project.fixed_costs)
-    t = c.resolved() if agents else c.events
+    cols = None if columns is None else {*columns, *allocation_columns(project)}
+    if agents:
+        t = c.resolved(cols)
+    elif cols is None:
+        t = c.events
+    else:
+        t = c.narrow(cols)
     t = t.mutate(**{name: expr(t) for name, expr in keys.items()})
     names = list(keys)
     out = KeyedAllocation(tuple(names), idle_total=c.idle_total)

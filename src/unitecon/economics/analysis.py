@@ -73,11 +73,15 @@ def load_inputs(priced: Any, project: Any) -> MarginInputs:
         w = inp.window(priced)
         usage = inp.usage_lines(priced, "cost")
         return MarginInputs(usage, inp.window_coverage(w), None, "pricing", window=w)
+    from unitecon.attribution.allocation import allocation_columns
+
     w = inp.window_of(c.window.since, c.window.until)
-    usage = inp.usage_lines(c.events, "var_cost")
-    fx = None
-    if getattr(project, "fixed_costs", None) or c.idle_total:
-        fx = inp.fixed_lines(c, project)
+    fixed = bool(getattr(project, "fixed_costs", None) or c.idle_total)
+    cols = {*inp.USAGE_COLUMNS, "var_cost"}
+    if fixed:  # one table for the usage lines and the allocation
+        cols |= {*allocation_columns(project), *inp.FIXED_KEY_COLUMNS}
+    usage = inp.usage_lines(c.narrow(cols), "var_cost")
+    fx = inp.fixed_lines(c, project, cols) if fixed else None
     cov = inp.window_coverage(w)
     return MarginInputs(usage, cov, fx.amounts if fx else None, "attribution", fx, w)
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -131,6 +131,17 @@ def _prepare(events: ir.Table, cost_col: str) -> ir.Table:
 
 
 _KEYS = ["_customer", "_month", "feature"]
+
+
+USAGE_COLUMNS = (
+    "customer_id", "ts", "task_id", "trace_id", "event_id", "operation", "input_tokens",
+    "output_tokens", "feature", "model", "conversation_id", "accepted",
+)  # fmt: skip
+"""The event columns `usage_lines` reads besides the cost column (`_prepare`, the two
+queries below, `last_accepted`)."""
+
+FIXED_KEY_COLUMNS = ("customer_id", "feature")
+"""The event columns of the keys `fixed_lines` allocates on."""
 
 
 def _usage_query(t: ir.Table) -> ir.Table:
@@ -262,16 +273,17 @@ class FixedLines:
         return self.fixed_total + self.idle_total
 
 
-def fixed_lines(c: Any, project: Any) -> FixedLines:
+def fixed_lines(c: Any, project: Any, columns: Iterable[str] = ()) -> FixedLines:
     """Allocate the project's fixed costs (and idle) of the `Costed` window `c` per
-    (customer, month, feature); see the module docstring."""
+    (customer, month, feature); see the module docstring. The costed events materialized
+    are the columns it reads and `columns` (a caller's, to share one table)."""
     from unitecon.attribution.keyed_alloc import allocate_keyed
 
     keys = {
         "_customer": lambda t: t.customer_id.fill_null(UNATTRIBUTED),
         "_feature": lambda t: t.feature,
     }
-    a = allocate_keyed(c, project, keys)
+    a = allocate_keyed(c, project, keys, {*columns, *FIXED_KEY_COLUMNS})
     out: dict[FixedKey, Decimal] = {}
 
     def add(key: FixedKey, amount: Decimal) -> None:
