@@ -10,9 +10,10 @@ from typing import Any
 import ibis
 import pytest
 from hypothesis import given
-from test_attr_properties import SETTINGS, _load, ledger_rows, projects
+from test_attr_properties import DIMS, FILTERS, SETTINGS, _load, ledger_rows, projects
 
 from unitecon.attribution import variable_costs
+from unitecon.attribution.costed import Costed
 from unitecon.config import Project
 from unitecon.governance import EVENT_COLUMNS, RunawayConfig, coverage, runaway_tasks
 from unitecon.governance.series import daily
@@ -60,3 +61,42 @@ def test_narrow_is_the_full_table_once_that_is_made_and_names_its_columns() -> N
     assert c.narrow(["ts"]).columns == ("ts",)
     assert c.narrow(["ts"]) is not c.events
     assert c.narrow(["ts"]) is c.events  # the full table, once it is made
+
+
+def _reports(c: Costed, project: Project, dim: str, only: Any) -> Any:
+    """The unit, task, outcome and margin readers over `c` (economics asks them)."""
+    from unitecon.economics import inputs as inp
+    from unitecon.economics.metrics import unit_rows
+    from unitecon.economics.tasks import outcome_rows, supervisor_overhead, top_tasks
+
+    rows, alloc = unit_rows(c, project, dim, only)
+    fixed = inp.fixed_lines(c, project) if project.fixed_costs else None
+    return (
+        [(r.key, r.fixed, r.idle, r.agg) for r in rows],
+        alloc,
+        top_tasks(c, 5),
+        top_tasks(c, 5, feature="rag"),
+        sorted(outcome_rows(c, "kind"), key=str),  # rows of equal spend in any order
+        sorted(outcome_rows(c, "feature"), key=str),
+        sorted(supervisor_overhead(c), key=str),  # unordered
+        inp.usage_lines(c.narrow([*inp.USAGE_COLUMNS, "var_cost"]), "var_cost"),
+        None if fixed is None else fixed.amounts,
+    )
+
+
+@given(ledger_rows(), projects(), DIMS, FILTERS)
+@SETTINGS
+def test_the_unit_task_and_margin_readers_read_the_same_on_their_columns(
+    rows: list[dict[str, Any]], project: Project, dim: str, only: Any
+) -> None:
+    """Second path: the same readers on a `Costed` whose every column is materialized first
+    (`narrow` and `resolved(columns)` then give that full table)."""
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    priced = _load(con, rows, "p")
+    narrow = variable_costs(priced, project)
+    full = variable_costs(priced, project)
+    assert len(full.events.columns) > 40
+    got = _reports(narrow, project, dim, only)
+    assert "events" not in narrow._cache  # every reader named its columns
+    assert got == _reports(full, project, dim, only)
