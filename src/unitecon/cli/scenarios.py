@@ -272,17 +272,9 @@ def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[st
 
     from unitecon.analysis.answers import MeasureWhatIf
     from unitecon.cli.session import session
-    from unitecon.ledger.store import DB_NAME, home
     from unitecon.models import scenario as sc
     from unitecon.models import tco as t
 
-    path = home() / DB_NAME
-    if not path.exists():
-        field = t.ledger_fields(m)[0][0]
-        raise LedgerError(
-            f"{model}: {field}: measured from the ledger, but there is no ledger at {path}. "
-            "Run `unitecon demo` or `unitecon ingest` first, or give the number instead."
-        )
     scenarios: dict[str, Any] = {}
 
     def scenario(f: Any) -> Any:
@@ -293,6 +285,8 @@ def _from_ledger(m: Any, model: Path, config: Path | None) -> tuple[Any, dict[st
             scenarios[name] = sc.load(sc.Scenario, model.parent / name)
         return scenarios[name]
 
+    # no ledger (DuckDB) or no lake (Spark): the core says which, `resolve_ledger` names
+    # the file and the field
     with session(config) as s:
 
         def measure(f: Any) -> Any:
