@@ -16,6 +16,18 @@ def test_costs_without_a_ledger_says_what_to_do(capsys: pytest.CaptureFixture[st
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", [["costs", "--by", "model"], ["unit", "--by", "feature"]])
+def test_spark_without_a_lake_says_what_to_do(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # before the fix, Spark started and answered `internal: AnalysisException: [PATH_NOT_FOUND]`
+    monkeypatch.setenv("UNITECON_ENGINE", "spark")
+    assert run(command) == 2
+    err = capsys.readouterr().err
+    assert "No lake at" in err and "unitecon export --lake" in err
+    assert "AnalysisException" not in err and "internal" not in err
+
+
 def test_unknown_dimension_lists_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["costs", "--by", "colour"]) == 2
     err = capsys.readouterr().err

@@ -770,6 +770,7 @@ def spark_lake(project: Any) -> Any:
     from unitecon.ledger.store import home
 
     root = project.engine.lake or home() / "lake"
+    Lake.check(root)  # before Spark starts and reads it: "No lake at ...", not Spark's error
     return Lake(root, spark.backend(project.engine.master, root))
 
 

@@ -106,9 +106,14 @@ def _swap_days(staged: Path, events: Path) -> int:
 class Lake:
     """A lake written by `export`, read through an Ibis backend that reads Parquet."""
 
-    def __init__(self, root: Path, backend: Any) -> None:
+    @staticmethod
+    def check(root: Path) -> None:
+        """Raise the one-line `No lake at ...` where `root` holds no exported events."""
         if not (root / "events").is_dir():
             raise LedgerError(f"No lake at {root}: write one with `unitecon export --lake {root}`.")
+
+    def __init__(self, root: Path, backend: Any) -> None:
+        self.check(root)
         self.root = root
         self.path = None
         self.con = None  # no DuckDB connection: pricing reads `ibis()`
