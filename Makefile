@@ -32,7 +32,7 @@ java:
 	@sh scripts/install-java.sh || { [ -z "$$CI" ] && echo "no java: Spark tests will be skipped"; }
 
 test: $(STAMP) browser focus-validator java
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench scripts
