@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import typer
 
 from unitecon.cli.output import console, emit_json, money, table
-from unitecon.errors import LedgerError
 from unitecon.terminal import shows_progress
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -54,17 +53,12 @@ def whatif(
     Example: unitecon whatif whatif.yaml --json
     """
 
-    from unitecon import config as cfg
     from unitecon.cli.session import session
-    from unitecon.ledger.store import DB_NAME, home
     from unitecon.models import scenario as sc
     from unitecon.report import scenario_charts
 
     s = sc.load(sc.Scenario, scenario)
-    path = home() / DB_NAME
-    # on Spark the replay reads the lake (the session's engine), no ledger needed here
-    if cfg.load(config).engine.chosen() == "duckdb" and not path.exists():
-        raise LedgerError(f"No ledger at {path}. Run `unitecon demo` or `unitecon ingest` first.")
+    # no ledger (DuckDB) or no lake (Spark): the core's session says which
     with session(config) as ses:  # the replay never writes
         out = ses.ask("whatif", scenario=s).result
     chart = scenario_charts.savings(
