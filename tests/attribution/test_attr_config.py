@@ -44,6 +44,17 @@ def test_owned_endpoint_hourly_cost() -> None:
         ("unit_prices:\n  - {unit_type: x}\n", 2, "exactly one price"),
         ("fixed_costs:\n  - {name: x, amount: 5}\n", 2, "needs `start`"),
         ("fixed_costs:\n  - {name: x, monthly: 5, driver: metric}\n", 2, "metric: COLUMN"),
+        # a metric that names no numeric event column (was a KeyError at report time)
+        (
+            "fixed_costs:\n  - {name: x, monthly: 5, driver: metric, metric: gpu_hours}\n",
+            2,
+            "`metric: gpu_hours` is not a numeric event column; use one of",
+        ),
+        (
+            "fixed_costs:\n  - {name: x, monthly: 5, driver: metric, metric: customer_id}\n",
+            2,
+            "not a numeric event column",
+        ),
         ("fixed_costs:\n  - {name: x, monthly: 5, feature: a, agent: b}\n", 2, "not both"),
         ("allocation: {idle: hide}\n", 1, "idle"),
         ("fixed_costs:\n  - {name: x, monthly: 5, drvier: tasks}\n", 2, "drvier"),

@@ -199,7 +199,33 @@ class FixedCost(_Strict):
             raise ValueError("scope to a feature or to an agent, not both")
         if (self.driver == "metric") != (self.metric is not None):
             raise ValueError("`driver: metric` goes with `metric: COLUMN` (and only with it)")
+        if self.metric is not None:
+            _check_metric(self.metric)
         return self
+
+
+def _check_metric(metric: str) -> None:
+    """A metric driver names a numeric event column or a tag (`tags.KEY`)."""
+    import pyarrow as pa
+
+    from unitecon.ledger.schema import EVENT_SCHEMA
+
+    if metric.startswith("tags."):
+        if not metric[5:]:
+            raise ValueError("`metric: tags.KEY` needs the tag's key after `tags.`")
+        return
+    numeric = sorted(
+        f.name
+        for f in EVENT_SCHEMA
+        if pa.types.is_integer(f.type)
+        or pa.types.is_floating(f.type)
+        or pa.types.is_decimal(f.type)
+    )
+    if metric not in numeric:
+        raise ValueError(
+            f"`metric: {metric}` is not a numeric event column; use one of "
+            f"{', '.join(numeric)}, or tags.KEY"
+        )
 
 
 class AllocationConfig(_Strict):

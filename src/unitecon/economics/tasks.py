@@ -146,7 +146,7 @@ def supervisor_overhead(c: Costed, by: str = "feature") -> list[dict[str, Any]]:
     agg = multi.group_by(by).agg(
         tasks=multi.count(), cost=multi.cost.sum(), supervisor_cost=multi.supervisor_cost.sum()
     )
-    rows: list[dict[str, Any]] = agg.to_pyarrow().to_pylist()
+    rows: list[dict[str, Any]] = agg.order_by(by).to_pyarrow().to_pylist()
     for r in rows:
         r["supervisor_overhead"] = metrics.share(Decimal(r["supervisor_cost"] or 0), r["cost"])
     return rows
