@@ -18,6 +18,12 @@ reads every place memory can be held, from inside:
     .venv/bin/python bench/serve_memory_probe.py --home DEMO_HOME --rounds 30 --paths 6
     .venv/bin/python bench/serve_memory_probe.py --home DEMO_HOME --rounds 30 --trim-each
 
+`--idle` samples once the read cache's background refreshes are done (and counts the
+temporary tables and in-memory tables the read cursors hold); `--objects` prints the
+Python types that grew each round, `--tracemalloc R1,R2` the allocations that grew between
+two rounds; `--cache-entries` / `--sql-entries` shrink the read cache and the compiled-SQL
+cache, to tell their filling from other growth.
+
 `--no-release` runs the service without `Settings.release_memory` (as before the fix);
 `--purge-each` / `--trim-each` purge DuckDB's jemalloc / call glibc's `malloc_trim(0)`
 after each round: where RSS falls back, the growth was memory an allocator kept, not memory
@@ -28,6 +34,7 @@ back. Not a test: results are in docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import datetime as dt
 import gc
@@ -38,6 +45,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +117,7 @@ def get(url: str, key: str) -> int:
         return int(e.code)
 
 
-def main() -> None:
+def parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--home", type=Path, required=True, help="UNITECON_HOME with ledger.duckdb")
     ap.add_argument("--rounds", type=int, default=30)
@@ -126,7 +134,83 @@ def main() -> None:
     ap.add_argument("--purge-each", action="store_true", help="purge jemalloc after each round")
     ap.add_argument("--duck-sql", action="append", default=[], help="run on the ledger at start")
     ap.add_argument("--json", type=Path, help="also write the samples here")
-    args = ap.parse_args()
+    ap.add_argument(
+        "--idle", action="store_true", help="sample once the read cache's refreshes are done"
+    )
+    ap.add_argument(
+        "--objects", action="store_true", help="print the Python object types that grew"
+    )
+    ap.add_argument(
+        "--tracemalloc",
+        metavar="R1,R2",
+        help="trace Python allocations; print the top growth between rounds R1 and R2",
+    )
+    ap.add_argument("--cache-entries", type=int, help="the read cache's max_entries")
+    ap.add_argument("--sql-entries", type=int, help="compiled statements kept in memory")
+    return ap.parse_args()
+
+
+def diagnose(
+    r: int,
+    args: argparse.Namespace,
+    last_types: Counter[str],
+    trace_at: list[int],
+    snaps: dict[int, Any],
+) -> Counter[str]:
+    """After round `r`: the Python object types that grew (`--objects`), the allocations
+    that grew between the two `--tracemalloc` rounds. Returns the object counts."""
+    if args.objects and r > 0:
+        gc.collect()
+        now_types = Counter(type(o).__qualname__ for o in gc.get_objects())
+        if r > 1:
+            grew = (now_types - last_types).most_common(8)
+            print("   grew:", ", ".join(f"{k}+{v}" for k, v in grew), flush=True)
+        last_types = now_types
+    if r in trace_at:
+        import tracemalloc
+
+        snaps[r] = tracemalloc.take_snapshot()
+        if len(snaps) == 2:
+            a, b = (snaps[k] for k in sorted(snaps))
+            for stat in b.compare_to(a, "traceback")[:12]:
+                print(f"   {stat.size_diff / 1024:+.0f} KiB {stat.count_diff:+d} blocks")
+                for line in stat.traceback.format()[-8:]:
+                    print("      ", line)
+    return last_types
+
+
+def cursors(app: Any, idle: bool) -> tuple[list[Any], int, int]:
+    """The service's read cursors, the temporary tables and views they hold (counted only
+    when `idle`: a cursor is not for two threads at once), and Ibis' in-memory tables."""
+    from unitecon import engine
+
+    views = list(app.state.reads._views)
+    temps = 0
+    for v in views if idle else []:
+        with contextlib.suppress(Exception):
+            temps += engine.temp_objects(v.con)
+    memtables = sum(len(getattr(v._ibis, "_memtables", ()) or ()) for v in views if v._ibis)
+    return views, temps, memtables
+
+
+def drive(base: str, key: str, since: str, paths: int) -> None:
+    """One round: the first `paths` dashboard reads, the filtered ones from `since`."""
+    for path in DASHBOARD[:paths]:
+        if any(f"/{p}" in path for p in FILTERED):
+            path += ("&" if "?" in path else "?") + f"since={since}"
+        status = get(base + path, key)
+        if status >= 400:
+            print(f"  {path}: {status}", flush=True)
+
+
+def main() -> None:
+    args = parse()
+    if args.tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start(8)
+    trace_at = [int(r) for r in (args.tracemalloc or "").split(",") if r]
+    snaps: dict[int, Any] = {}
 
     os.environ["UNITECON_HOME"] = str(args.home)
     if args.memory_limit:
@@ -160,6 +244,10 @@ def main() -> None:
     for sql in args.duck_sql:
         app.state.ledger.con.execute(sql)
     je = Jemalloc()
+    if args.cache_entries is not None:
+        app.state.read_cache.max_entries = args.cache_entries
+    if args.sql_entries is not None:
+        duck.MAX_MEMORY = args.sql_entries
 
     def sample(r: int) -> dict[str, Any]:
         cur = app.state.ledger.con.cursor()
@@ -171,6 +259,7 @@ def main() -> None:
         finally:
             cur.close()
         duck_total = sum(int(b) for _, b in tags)
+        views, temps, memtables = cursors(app, args.idle)
         m = LIBC.mallinfo2()
         je.refresh()
         s = smaps()
@@ -191,6 +280,11 @@ def main() -> None:
             "cache": cache.bytes / MIB,
             "entries": len(cache._entries),
             "sql": len(duck.CACHE._mem),
+            "views": len(views),
+            "threads": threading.active_count(),
+            "temps": temps,
+            "memtbl": memtables,
+            "gcobj": len(gc.get_objects()) / 1000,
             "tags": " ".join(f"{t}={int(b) / MIB:.0f}" for t, b in tags[:3]),
         }
 
@@ -209,28 +303,30 @@ def main() -> None:
         "blocks",
         "cache",
     ]
-    cols += ["entries", "sql"]
+    cols += ["entries", "sql", "views", "threads", "temps", "memtbl", "gcobj"]
     print(f"pyarrow pool: {pa.default_memory_pool().backend_name}", flush=True)
     print("  ".join(f"{c:>7}" for c in cols), flush=True)
     samples = []
+    last_types: Counter[str] = Counter()
+    idle_s = 0.0
     day0 = dt.date(2000, 1, 1)
     try:
         for r in range(0, args.rounds + 1):
             if r > 0:
-                since = (day0 + dt.timedelta(days=r)).isoformat()
-                for path in DASHBOARD[: args.paths]:
-                    if any(f"/{p}" in path for p in FILTERED):
-                        path += ("&" if "?" in path else "?") + f"since={since}"
-                    status = get(base + path, key)
-                    if status >= 400:
-                        print(f"  {path}: {status}", flush=True)
+                drive(base, key, (day0 + dt.timedelta(days=r)).isoformat(), args.paths)
                 if args.trim_each:
                     LIBC.malloc_trim(0)
                 if args.purge_each:
                     je.purge()
+            if args.idle:
+                t_idle = time.monotonic()
+                app.state.read_cache.wait_idle(600)
+                idle_s = time.monotonic() - t_idle
+            last_types = diagnose(r, args, last_types, trace_at, snaps)
             s = sample(r)
             samples.append(s)
-            print("  ".join(f"{s[c]:7.0f}" for c in cols), " ", s["tags"], flush=True)
+            extra = f" idle wait {idle_s:.0f}s" if args.idle and r > 0 else ""
+            print("  ".join(f"{s[c]:7.0f}" for c in cols), " ", s["tags"], extra, flush=True)
 
         def step(what: str, do: Any) -> None:
             before, blocks = smaps()["Rss"], sys.getallocatedblocks()

@@ -7,7 +7,9 @@ Each round moves the `since` date by a day (`--vary`, the default), so every rou
 questions the read cache has not seen and the engine computes them: the worst case, what a
 holder of a read key can drive. After each round it records the server process's resident
 memory (VmRSS, /proc) and prints the curve, and a summary: RSS after the warm-up rounds, at
-the end, and the slope of the tail (MiB per round; flat is ~0).
+the end, the peak and the mean; the least-squares slope after warm-up (MiB per round) and the
+drift it implies over those rounds; the mean of the last 20 rounds against rounds 10-30;
+and whether the curve is flat: both within 5 % of the mean (`flatness`).
 
     .venv/bin/python bench/serve_rss.py                   # demo ledger, 100 rounds
     .venv/bin/python bench/serve_rss.py --home DIR --rounds 30 --no-vary
@@ -30,6 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 BIN = Path(sys.executable).parent / "unitecon"
 
@@ -84,6 +87,41 @@ def get(url: str, key: str) -> tuple[int, int]:
             return r.status, len(r.read())
     except urllib.error.HTTPError as e:
         return e.code, 0
+
+
+#: "Flat": the drift after warm-up within this share of the mean RSS (see `flatness`).
+LIMIT = 0.05
+
+
+def flatness(samples: list[tuple[int, float, float]], warmup: int) -> dict[str, Any]:
+    """Whether RSS is flat after `warmup` rounds: the least-squares slope over the rounds
+    from `warmup` [MiB/round] times their number (the drift the slope implies) within
+    `LIMIT` of their mean, and the mean of the last 20 rounds within `LIMIT` of the mean of
+    rounds 10-30 (or of the first third of the tail, for shorter runs)."""
+    tail = [s for s in samples if s[0] >= warmup]
+    n = len(tail)
+    mean_x = sum(s[0] for s in tail) / n
+    mean_y = sum(s[2] for s in tail) / n
+    den = sum((s[0] - mean_x) ** 2 for s in tail) or 1.0
+    slope = sum((s[0] - mean_x) * (s[2] - mean_y) for s in tail) / den
+    drift = slope * (tail[-1][0] - tail[0][0])
+    last = samples[-1][0]
+    lo, hi = (10, 30) if last >= 60 else (warmup, warmup + max(1, (last - warmup) // 3))
+    early = [s[2] for s in samples if lo <= s[0] <= hi]
+    late_n = min(20, max(1, (last - warmup) // 3))
+    late = [s[2] for s in samples[-late_n:]]
+    e, la = sum(early) / len(early), sum(late) / len(late)
+    return {
+        "at_warmup": tail[0][2],
+        "mean": mean_y,
+        "slope": slope,
+        "drift": drift,
+        "early": e,
+        "early_span": f"{lo}-{hi}",
+        "late": la,
+        "late_n": late_n,
+        "flat": abs(drift) <= LIMIT * mean_y and abs(la - e) <= LIMIT * e,
+    }
 
 
 def main() -> None:
@@ -145,20 +183,26 @@ def main() -> None:
                 errors += status >= 400
             samples.append((r, time.perf_counter() - start, rss_mib(server.pid)))
             print(f"{r:5d}  {samples[-1][1]:7.1f}  {samples[-1][2]:7.0f}  {errors:6d}", flush=True)
-        tail = [s for s in samples if s[0] >= args.warmup]
-        n = len(tail)
-        mean_x = sum(s[0] for s in tail) / n
-        mean_y = sum(s[2] for s in tail) / n
-        den = sum((s[0] - mean_x) ** 2 for s in tail) or 1.0
-        slope = sum((s[0] - mean_x) * (s[2] - mean_y) for s in tail) / den
+        flat = flatness(samples, args.warmup)
         print(
             f"\nRSS: start {samples[0][2]:.0f} MiB, after round {args.warmup} "
-            f"{tail[0][2]:.0f} MiB, end {samples[-1][2]:.0f} MiB, peak "
-            f"{max(s[2] for s in samples):.0f} MiB; tail slope {slope:+.2f} MiB/round "
-            f"over rounds {args.warmup}-{args.rounds}"
+            f"{flat['at_warmup']:.0f} MiB, end {samples[-1][2]:.0f} MiB, peak "
+            f"{max(s[2] for s in samples):.0f} MiB, mean {flat['mean']:.0f} MiB "
+            f"(rounds {args.warmup}-{args.rounds})"
+        )
+        print(
+            f"slope {flat['slope']:+.2f} MiB/round over rounds {args.warmup}-{args.rounds} "
+            f"({flat['drift']:+.0f} MiB in all); mean of rounds {flat['early_span']} "
+            f"{flat['early']:.0f} MiB, of the last {flat['late_n']} {flat['late']:.0f} MiB "
+            f"({flat['late'] - flat['early']:+.0f} MiB)"
+        )
+        print(
+            "flat" if flat["flat"] else "NOT flat",
+            f"(flat: the tail's drift, slope x rounds, and the last {flat['late_n']} rounds' "
+            f"mean against rounds {flat['early_span']} each within {LIMIT:.0%} of the mean)",
         )
         if args.json:
-            args.json.write_text(json.dumps({"samples": samples}))
+            args.json.write_text(json.dumps({"samples": samples, "flatness": flat}))
     finally:
         server.terminate()
         server.wait(60)

@@ -120,3 +120,24 @@ def test_memory_and_disk_stay_bounded(tmp_path: Path, monkeypatch: pytest.Monkey
     # past 4 files the oldest are removed down to half (2) before the next is kept
     assert len(list(tmp_path.glob("*.sql"))) <= 4
     assert cache.get("k5", tmp_path) == "SELECT 5"
+
+
+def test_in_memory_tables_are_released_with_the_scope(backend: duck.Backend) -> None:
+    """An in-memory table a query reads is registered on the connection for the scope only
+    (Ibis alone keeps it until the process exits: the service's cursors kept one per window
+    of endpoint costs, issue 22). Read again after the scope, it is registered again."""
+    from unitecon.attribution.frame import memtable
+
+    t = backend.table("events")
+    for weight in (2, 3):  # a new content each time: a new name, as each new window's rates
+        m = memtable([{"feature": "a", "w": weight}], {"feature": "string", "w": "int64"})
+        q = t.join(m, "feature").select(x=t.n * m.w).x.sum()
+        with engine.scope():
+            # events of feature a: n = 3 and 7; (3 + 7) x weight
+            assert q.to_pyarrow().as_py() == 10 * weight
+            assert engine.temp_objects(backend.con) == 1
+        assert engine.temp_objects(backend.con) == 0
+        assert not backend._memtables
+        with engine.scope():
+            assert q.to_pyarrow().as_py() == 10 * weight  # registered again
+        assert engine.temp_objects(backend.con) == 0

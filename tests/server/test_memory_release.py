@@ -8,12 +8,14 @@ resident in the service between rounds of dashboard reads (`bench/serve_memory_p
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from unitecon import engine
 from unitecon.server import app as app_mod
@@ -74,3 +76,57 @@ def test_a_read_request_releases_the_engine_memory(
         r = client.get("/api/v1/costs?by=model", headers=hdr["read"])
         assert r.status_code == 200
         assert app.state.reads.releases == before + 1
+
+
+def test_answers_are_kept_packed() -> None:
+    """The read cache keeps an answer model pickled and compressed (`cache.pack`): its size
+    is the packed bytes, and each reader gets back a new, equal, exact model."""
+    import pickle
+    import zlib
+
+    from unitecon.analysis.answers import CostRow, Costs, Filters
+    from unitecon.server.cache import Packed, pack, size_of, unpack
+
+    rows = [
+        CostRow(
+            dims={"model": f"m{i}"},
+            cost=Decimal("0.0000001234"),  # below the micro-dollar: JSON would round it
+            events=i,
+            input_tokens=10 * i,
+            output_tokens=i,
+            unpriced_events=0,
+        )
+        for i in range(500)
+    ]
+    value = Costs(by=["model"], filters=Filters(), total_cost=Decimal("0.0000617"), rows=rows)
+    kept = pack(value)
+    assert isinstance(kept, Packed)
+    assert pickle.loads(zlib.decompress(kept.data)) == value  # a second path: by hand
+    assert size_of(kept) == len(kept.data)
+    assert size_of(kept) < len(value.model_dump_json()) / 4  # 500 alike rows compress
+    back = unpack(kept)
+    assert back == value and back is not value
+    assert back.rows[0].cost == Decimal("0.0000001234")  # exact, not rounded
+
+    class Local(BaseModel):  # cannot be pickled (defined in a function): kept as it is
+        n: int
+
+    local = Local(n=1)
+    assert pack(local) is local and unpack(local) is local
+    assert pack("not a model") == "not a model"
+
+
+def test_the_service_keeps_answers_packed(
+    ledger_path: Path, store: KeyStore, hdr: dict[str, dict[str, str]]
+) -> None:
+    from unitecon.server.cache import Packed
+
+    app = create_app(ledger_path, keys=store, settings=Settings(prewarm=False))
+    with TestClient(app) as client:
+        r = client.get("/api/v1/costs?by=model", headers=hdr["read"])
+        assert r.status_code == 200
+        again = client.get("/api/v1/costs?by=model", headers=hdr["read"])
+        assert again.json() == r.json()  # a cached answer, unpacked
+        (entry,) = app.state.read_cache._entries.values()
+        assert isinstance(entry.answer.value, Packed)
+        assert entry.size == len(entry.answer.value.data)

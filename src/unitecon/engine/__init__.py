@@ -371,15 +371,20 @@ def _drop(backend: Any, name: str) -> None:
 
         spark.release(backend, name)
         return
+    release = getattr(backend, "release", None)
+    if release is not None and release(name):  # an in-memory table (`duck.Backend`)
+        return
     with contextlib.suppress(Exception):  # a closed connection has nothing left to drop
         backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def temp_objects(con: duckdb.DuckDBPyConnection) -> int:
-    """How many of unitecon's temporary tables a DuckDB connection holds (for tests and the
-    service's health)."""
+    """How many of unitecon's temporary tables, and registered in-memory tables (temporary
+    views), a DuckDB connection holds (for tests and the service's health)."""
     row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
+        "SELECT (SELECT count(*) FROM duckdb_tables() "
+        "WHERE temporary AND starts_with(table_name, ?)) "
+        "+ (SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal)",
         [TEMP_PREFIX],
     ).fetchone()
     return int(row[0]) if row else 0

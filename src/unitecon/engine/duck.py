@@ -278,6 +278,11 @@ class Backend(IbisDuckDB):  # type: ignore[misc]
 
     sql_cache_dir: Path | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.registered: set[str] = set()
+        """In-memory tables registered on the connection and not yet released."""
+
     def compile(
         self,
         expr: Any,
@@ -298,6 +303,35 @@ class Backend(IbisDuckDB):  # type: ignore[misc]
             sql = str(super().compile(expr, limit=limit, params=params, pretty=pretty))
             CACHE.put(key, sql, self.sql_cache_dir)
         return sql
+
+    def _register_in_memory_table(self, op: ops.InMemoryTable) -> None:
+        """Register an in-memory table's rows on the connection (as Ibis does), for the
+        current scope only (`engine.scope`): its end unregisters them (`release`). Ibis
+        drops a registered table only when the process exits, and its exit hook holds the
+        connection: in the service, whose reads make in-memory tables named by content
+        (`attribution.frame.memtable`, e.g. the endpoint costs of each window), every new
+        window left one registered on the thread's cursor for good (docs/benchmarks.md,
+        "Service memory under dashboard reads")."""
+        from unitecon.engine import track
+
+        super()._register_in_memory_table(op)
+        self.registered.add(op.name)
+        track(self, op.name)
+
+    def _make_memtable_finalizer(self, name: str) -> None:
+        return None  # released with the scope (`release`), not at exit
+
+    def release(self, name: str) -> bool:
+        """Forget the in-memory table `name` if `_register_in_memory_table` registered it
+        (Ibis registers it again when a query asks for it); False if it did not."""
+        if name not in self.registered:
+            return False
+        self.registered.discard(name)
+        with contextlib.suppress(Exception):  # a closed connection has nothing left to free
+            self.con.unregister(name)
+        for op in [m for m in self._memtables if m.name == name]:
+            self._memtables.discard(op)
+        return True
 
     def to_pyarrow(
         self,

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
@@ -30,7 +30,7 @@ from unitecon.reconcile.export import (
 )
 from unitecon.server.app import LedgerView
 from unitecon.server.auth import KeyInfo, Kind, require
-from unitecon.server.cache import Answer, Obsolete
+from unitecon.server.cache import Answer, Obsolete, pack, unpack
 from unitecon.server.errors import COMMON_RESPONSES, InvalidBody, NotFound
 from unitecon.server.health import ServiceHealth, service_health
 from unitecon.server.models import (
@@ -116,18 +116,18 @@ def cached(
     fp = project_fingerprint(app)
     key = (fp, name, tuple(sorted((k, _key_part(v)) for k, v in query.items())))
 
-    def checked() -> T:
+    def checked() -> Any:
         if project_fingerprint(app) != fp:
             raise Obsolete(name)
         value = compute()
         if project_fingerprint(app) != fp:  # changed while computing: not this key's answer
             raise Obsolete(name)
-        return value
+        return pack(value)  # kept packed (`cache.pack`): the cache's bytes bound it
 
     cc = request.headers.get("cache-control", "").lower()
     fresh = "no-cache" in cc or "max-age=0" in cc
     try:
-        answer: Answer[T] = app.state.read_cache.get(key, checked, fresh=fresh)
+        answer: Answer[Any] = app.state.read_cache.get(key, checked, fresh=fresh)
     except Obsolete:  # the configuration changed meanwhile: answer for the new one
         return cached(request, response, name, compute, **query)
     h = response.headers
@@ -136,7 +136,7 @@ def cached(
     h["X-Unitecon-As-Of"] = dt.datetime.fromtimestamp(answer.as_of, dt.UTC).isoformat()
     h["X-Unitecon-Fresh"] = "true" if answer.fresh else "false"
     h["Age"] = str(int(answer.age_s()))
-    return answer.value
+    return cast(T, unpack(answer.value))
 
 
 def _key_part(v: Any) -> Any:
