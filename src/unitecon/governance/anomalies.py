@@ -125,11 +125,12 @@ def baseline(history: Sequence[Decimal], days: Sequence[dt.date], day: dt.date) 
     weekday w is the median of its own days (with at least 2 of them and m > 0), else m.
     """
     m = _median(history)
-    by_weekday: dict[int, Decimal] = {}
-    for w in range(7):
-        same = [x for x, d in zip(history, days, strict=True) if d.weekday() == w]
-        by_weekday[w] = _median(same) if m > 0 and len(same) >= 2 else m
-    resid = [abs(x - by_weekday[d.weekday()]) for x, d in zip(history, days, strict=True)]
+    weekdays = [d.weekday() for d in days]
+    same: dict[int, list[Decimal]] = {w: [] for w in range(7)}
+    for x, w in zip(history, weekdays, strict=True):
+        same[w].append(x)
+    by_weekday = {w: _median(xs) if m > 0 and len(xs) >= 2 else m for w, xs in same.items()}
+    resid = [abs(x - by_weekday[w]) for x, w in zip(history, weekdays, strict=True)]
     expected = by_weekday[day.weekday()].quantize(CENT)
     scale = (MAD_TO_SIGMA * _median(resid)).quantize(CENT)
     return Baseline(max(expected, ZERO), scale)
@@ -138,16 +139,21 @@ def baseline(history: Sequence[Decimal], days: Sequence[dt.date], day: dt.date) 
 def scan_series(s: Series, cfg: AnomalyConfig) -> list[Anomaly]:
     """The anomalous days of one series (days with a full history only)."""
     h = cfg.history_days
+    k, ratio = Decimal(repr(cfg.k)), Decimal(repr(cfg.min_ratio))
     out = []
     for i in range(h, len(s.days)):
         cost = s.costs[i]
+        # expected >= 0, so impact <= cost: a day that costs nothing or less than the
+        # floor is no anomaly, whatever its history (most days of most series)
+        if cost <= 0 or cost < cfg.min_impact_usd:
+            continue
         b = baseline(s.costs[i - h : i], s.days[i - h : i], s.days[i])
         impact = cost - b.expected
         if (
             impact > 0
-            and impact >= Decimal(repr(cfg.k)) * b.scale
+            and impact >= k * b.scale
             and impact >= cfg.min_impact_usd
-            and cost >= Decimal(repr(cfg.min_ratio)) * b.expected
+            and cost >= ratio * b.expected
         ):
             out.append(Anomaly(s.dim, s.value, s.days[i], cost, b.expected, b.scale))
     return out
