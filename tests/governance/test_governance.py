@@ -10,7 +10,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from unitecon.governance import (
@@ -328,3 +328,51 @@ def test_source_name_is_the_definition(sources: list[str]) -> None:
     assert [r["fast"] for r in got] == [r["slow"] for r in got]
     assert [r["fast"] for r in got[-7:-2]] == ["file:row 3", "a:1", "a#b", "x.jsonl", ""]
     assert got[-1] == {"fast": None, "slow": None}
+
+
+VALUES = st.sampled_from([None, "", "(none)", "a", "b"])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 12), VALUES, VALUES, st.integers(0, 900)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.lists(
+        st.tuples(st.sampled_from(["total", "feature", "customer_id"]), VALUES, st.integers(7, 13)),
+        min_size=1,
+        max_size=8,
+    ),
+)
+@example(
+    rows=[(d, f, cu, 100 * d + i) for d in range(10) for i, (f, cu) in
+          enumerate([(None, "a"), ("", "b"), ("(none)", "a"), ("a", None), ("a", "(none)")])],
+    asked=[("feature", None, 9), ("feature", "(none)", 9), ("feature", "a", 8),
+           ("customer_id", None, 9), ("customer_id", "(none)", 9), ("total", None, 9)],
+)  # fmt: skip
+def test_contributors_in_one_query_are_each_anomalys_own(
+    rows: list[tuple[int, str | None, str | None, int]],
+    asked: list[tuple[str, str | None, int]],
+) -> None:
+    """`explained` (one grouped query per dimension) gives each anomaly the contributors its
+    own query gives (`contributors`, one `daily` series each): null, empty and a literal
+    '(none)' among the values, windows that overlap, a value with no event."""
+    from unitecon.governance.anomalies import Anomaly, contributors
+    from unitecon.governance.series import NONE
+
+    t = events(
+        [
+            {"ts": noon(MON + dt.timedelta(days=d)), "var_cost": D(c) / 100, "feature": f,
+             "customer_id": cu}
+            for d, f, cu, c in rows
+        ]
+    )  # fmt: skip
+    found = [
+        Anomaly(dim, "total" if dim == "total" else (v or NONE), MON + dt.timedelta(days=d),
+                D(0), D(0), D(0))
+        for dim, v, d in asked
+    ]  # fmt: skip
+    got = explained(t, found, 7)
+    assert [a.contributors for a in got] == [contributors(t, a, 7) for a in found]
