@@ -320,11 +320,11 @@ def test_source_name_is_the_definition(sources: list[str]) -> None:
     """The fast source name (a replace) equals the definition (the lazy extraction) on any
     text, line ends included, and on a few spelled out: `file:row 3` keeps its row (not a
     `:line`), `a:1:2` loses the last `:2` only, `a#b#c` the `#c`."""
-    from unitecon.governance.coverage import _source_name, source_name
+    from unitecon.pricing.engine import source_name, source_name_definition
 
     sources = [*sources, "file:row 3", "a:1:2", "a#b#c", "x.jsonl#4cc2", "", "a\n:1"]
     t = ibis.memtable(pa.table({"source": pa.array([*sources, None], pa.string())}))
-    got = t.select(fast=source_name(t), slow=_source_name(t)).to_pyarrow().to_pylist()
+    got = t.select(fast=source_name(t), slow=source_name_definition(t)).to_pyarrow().to_pylist()
     assert [r["fast"] for r in got] == [r["slow"] for r in got]
     assert [r["fast"] for r in got[-7:-2]] == ["file:row 3", "a:1", "a#b", "x.jsonl", ""]
     assert got[-1] == {"fast": None, "slow": None}

@@ -28,6 +28,7 @@ import ibis
 from unitecon.attribution.frame import is_leaf
 from unitecon.engine import drop, materialize
 from unitecon.ledger import dimensions
+from unitecon.pricing.engine import source_name
 
 #: The business tags whose coverage is reported: the registry's coverage dimensions.
 DIMENSIONS = tuple(
@@ -71,31 +72,6 @@ class Coverage:
             "call_coverage": None if self.call_share is None else self.call_share.quantize(q),
             "top_untagged_sources": [{"source": s, "cost": c} for s, c in self.worst],
         }
-
-
-#: What `source_name` strips: a line number or a span id at the end.
-SUFFIX = r"(:\d+|#[0-9A-Za-z]+)"
-#: The characters a regular expression's `.` and `$` treat as line ends (Java's, a superset
-#: of RE2's "\n"): a source holding one takes the slow, exact extraction.
-LINE_ENDS = r"[\n\r\x{85}\x{2028}\x{2029}]"
-
-
-def _source_name(t: Any) -> Any:
-    """The file or receiver of an event's `source`: `file:line` and `file#span-id` lose
-    their line or span id (the definition: the shortest prefix whose rest is empty, a
-    `:line` or a `#id`)."""
-    return t.source.re_extract(rf"^(.*?){SUFFIX}?$", 1)
-
-
-def source_name(t: Any) -> Any:
-    """`_source_name`, 13x cheaper: the suffix removed by a replace, which needs no capture
-    (2M sources: 0.24 s of CPU instead of 3.2 s on DuckDB). The same text: the suffix can
-    only be the last `:` followed by digits or the last `#` followed by letters and digits,
-    to the end, what the lazy prefix leaves to it. A line end inside a source changes what
-    `.` and `$` match (and the definition's answer: '' on DuckDB), so such a rare source
-    takes the definition itself."""
-    fast = t.source.re_replace(rf"{SUFFIX}$", "")
-    return ibis.ifelse(t.source.re_search(LINE_ENDS), _source_name(t), fast)
 
 
 def coverage(events: Any, dims: tuple[str, ...] = DIMENSIONS, worst: int = 3) -> list[Coverage]:
