@@ -10,6 +10,8 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from unitecon.governance import (
     AnomalyConfig,
@@ -267,3 +269,110 @@ def test_budget_chart_traces(tmp_path: Any) -> None:
     assert fig.layout.shapes[0].y0 == 250.0
     out = write_budget_chart([s], tmp_path / "b.html")
     assert "Budget: f, February 2026 (forecast over)" in out.read_text()
+
+
+def test_coverage_top_sources_ties_zero_and_usage() -> None:
+    """Untagged customer cost by source: a.jsonl $5 + $1 = $6, b.jsonl $5, c.jsonl (an OTLP
+    span) $2, d.jsonl $0; e.jsonl is tagged. Largest first, a tie broken by name, a source
+    with no untagged cost left out (d.jsonl, even with room for it). Usage: 4 model calls
+    (the null-model row is not one), 3 without usage: a.jsonl 2, b.jsonl 1."""
+    rows = [
+        ("a.jsonl:1", D(5), None, "usage_missing"),
+        ("b.jsonl:3", D(5), None, "usage_missing"),
+        ("c.jsonl#ff", D(2), None, "priced"),
+        ("d.jsonl:9", D(0), None, None),
+        ("e.jsonl:1", D(7), "x", None),
+        ("a.jsonl:2", D(1), "", "usage_missing"),
+    ]
+    schema = pa.schema(
+        [
+            ("ts", pa.timestamp("us", tz="UTC")),
+            ("operation", pa.string()),
+            ("var_cost", pa.decimal128(38, 24)),
+            ("customer_id", pa.string()),
+            ("source", pa.string()),
+            ("model", pa.string()),
+            ("price_status", pa.string()),
+        ]
+    )
+    data = [
+        {"ts": noon(dt.date(2026, 1, 1)), "operation": "chat", "var_cost": c, "customer_id": cu,
+         "source": s, "model": "m" if ps else None, "price_status": ps}
+        for s, c, cu, ps in rows
+    ] + [{"ts": noon(dt.date(2026, 1, 1)), "operation": "chat", "var_cost": D(0),
+          "customer_id": "x", "source": "f.jsonl:1", "model": None,
+          "price_status": "usage_missing"}]  # fmt: skip
+    t = ibis.memtable(pa.Table.from_pylist(data, schema=schema))
+    cust, usage = coverage(t, ("customer_id",), worst=5)
+    assert cust.worst == (("a.jsonl", D(6)), ("b.jsonl", D(5)), ("c.jsonl", D(2)))
+    (top2, _) = coverage(t, ("customer_id",), worst=2)
+    assert top2.worst == (("a.jsonl", D(6)), ("b.jsonl", D(5)))
+    assert (usage.dim, usage.calls, usage.tagged_calls) == ("usage", 4, 1)
+    assert usage.worst == (("a.jsonl", D(2)), ("b.jsonl", D(1)))
+
+
+SOURCE_CHARS = "ab:#19 é\n\r\x85\u2028\u2029"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(SOURCE_CHARS, max_size=8), min_size=1, max_size=20))
+def test_source_name_is_the_definition(sources: list[str]) -> None:
+    """The fast source name (a replace) equals the definition (the lazy extraction) on any
+    text, line ends included, and on a few spelled out: `file:row 3` keeps its row (not a
+    `:line`), `a:1:2` loses the last `:2` only, `a#b#c` the `#c`."""
+    from unitecon.pricing.engine import source_name, source_name_definition
+
+    sources = [*sources, "file:row 3", "a:1:2", "a#b#c", "x.jsonl#4cc2", "", "a\n:1"]
+    t = ibis.memtable(pa.table({"source": pa.array([*sources, None], pa.string())}))
+    got = t.select(fast=source_name(t), slow=source_name_definition(t)).to_pyarrow().to_pylist()
+    assert [r["fast"] for r in got] == [r["slow"] for r in got]
+    assert [r["fast"] for r in got[-7:-2]] == ["file:row 3", "a:1", "a#b", "x.jsonl", ""]
+    assert got[-1] == {"fast": None, "slow": None}
+
+
+VALUES = st.sampled_from([None, "", "(none)", "a", "b"])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 12), VALUES, VALUES, st.integers(0, 900)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.lists(
+        st.tuples(st.sampled_from(["total", "feature", "customer_id"]), VALUES, st.integers(7, 13)),
+        min_size=1,
+        max_size=8,
+    ),
+)
+@example(
+    rows=[(d, f, cu, 100 * d + i) for d in range(10) for i, (f, cu) in
+          enumerate([(None, "a"), ("", "b"), ("(none)", "a"), ("a", None), ("a", "(none)")])],
+    asked=[("feature", None, 9), ("feature", "(none)", 9), ("feature", "a", 8),
+           ("customer_id", None, 9), ("customer_id", "(none)", 9), ("total", None, 9)],
+)  # fmt: skip
+def test_contributors_in_one_query_are_each_anomalys_own(
+    rows: list[tuple[int, str | None, str | None, int]],
+    asked: list[tuple[str, str | None, int]],
+) -> None:
+    """`explained` (one grouped query per dimension) gives each anomaly the contributors its
+    own query gives (`contributors`, one `daily` series each): null, empty and a literal
+    '(none)' among the values, windows that overlap, a value with no event."""
+    from unitecon.governance.anomalies import Anomaly, contributors
+    from unitecon.governance.series import NONE
+
+    t = events(
+        [
+            {"ts": noon(MON + dt.timedelta(days=d)), "var_cost": D(c) / 100, "feature": f,
+             "customer_id": cu}
+            for d, f, cu, c in rows
+        ]
+    )  # fmt: skip
+    found = [
+        Anomaly(dim, "total" if dim == "total" else (v or NONE), MON + dt.timedelta(days=d),
+                D(0), D(0), D(0))
+        for dim, v, d in asked
+    ]  # fmt: skip
+    got = explained(t, found, 7)
+    assert [a.contributors for a in got] == [contributors(t, a, 7) for a in found]

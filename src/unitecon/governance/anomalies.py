@@ -32,8 +32,10 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+import ibis
+
 from unitecon.governance.config import AnomalyConfig
-from unitecon.governance.series import TOTAL, ZERO, Series, daily
+from unitecon.governance.series import NONE, TOTAL, ZERO, Series, daily, day_range
 
 CENT = Decimal("0.01")
 MAD_TO_SIGMA = Decimal("1.4826")
@@ -125,11 +127,12 @@ def baseline(history: Sequence[Decimal], days: Sequence[dt.date], day: dt.date) 
     weekday w is the median of its own days (with at least 2 of them and m > 0), else m.
     """
     m = _median(history)
-    by_weekday: dict[int, Decimal] = {}
-    for w in range(7):
-        same = [x for x, d in zip(history, days, strict=True) if d.weekday() == w]
-        by_weekday[w] = _median(same) if m > 0 and len(same) >= 2 else m
-    resid = [abs(x - by_weekday[d.weekday()]) for x, d in zip(history, days, strict=True)]
+    weekdays = [d.weekday() for d in days]
+    same: dict[int, list[Decimal]] = {w: [] for w in range(7)}
+    for x, w in zip(history, weekdays, strict=True):
+        same[w].append(x)
+    by_weekday = {w: _median(xs) if m > 0 and len(xs) >= 2 else m for w, xs in same.items()}
+    resid = [abs(x - by_weekday[w]) for x, w in zip(history, weekdays, strict=True)]
     expected = by_weekday[day.weekday()].quantize(CENT)
     scale = (MAD_TO_SIGMA * _median(resid)).quantize(CENT)
     return Baseline(max(expected, ZERO), scale)
@@ -138,16 +141,21 @@ def baseline(history: Sequence[Decimal], days: Sequence[dt.date], day: dt.date) 
 def scan_series(s: Series, cfg: AnomalyConfig) -> list[Anomaly]:
     """The anomalous days of one series (days with a full history only)."""
     h = cfg.history_days
+    k, ratio = Decimal(repr(cfg.k)), Decimal(repr(cfg.min_ratio))
     out = []
     for i in range(h, len(s.days)):
         cost = s.costs[i]
+        # expected >= 0, so impact <= cost: a day that costs nothing or less than the
+        # floor is no anomaly, whatever its history (most days of most series)
+        if cost <= 0 or cost < cfg.min_impact_usd:
+            continue
         b = baseline(s.costs[i - h : i], s.days[i - h : i], s.days[i])
         impact = cost - b.expected
         if (
             impact > 0
-            and impact >= Decimal(repr(cfg.k)) * b.scale
+            and impact >= k * b.scale
             and impact >= cfg.min_impact_usd
-            and cost >= Decimal(repr(cfg.min_ratio)) * b.expected
+            and cost >= ratio * b.expected
         ):
             out.append(Anomaly(s.dim, s.value, s.days[i], cost, b.expected, b.scale))
     return out
@@ -164,12 +172,7 @@ def contributors(
     first = a.day - dt.timedelta(days=history_days)
     where = {} if a.dim == TOTAL else {a.dim: a.value}
     series = daily(events, first, a.day + dt.timedelta(days=1), by, where)
-    rows = []
-    for s in series:
-        usual = (sum(s.costs[:-1], ZERO) / history_days).quantize(CENT)
-        rows.append(Contributor(by, s.value, s.costs[-1], usual))
-    rows.sort(key=lambda c: (-c.delta, c.value))
-    return tuple(c for c in rows[:top] if c.delta > 0)
+    return _top_contributors(series, by, history_days, top)
 
 
 def detect(
@@ -187,5 +190,77 @@ def detect(
 
 
 def explained(events: Any, found: list[Anomaly], history_days: int) -> list[Anomaly]:
-    """`found` with their top contributors (one query each: explain the ones shown)."""
-    return [replace(a, contributors=contributors(events, a, history_days)) for a in found]
+    """`found` with their top contributors (`contributors`, explain the ones shown): one
+    query for all the anomalies of a dimension, not one each."""
+    groups: dict[str, list[int]] = {}
+    for i, a in enumerate(found):
+        if a.dim in EXPLAIN_BY:
+            groups.setdefault(a.dim, []).append(i)
+    got: dict[int, tuple[Contributor, ...]] = {}
+    for dim, idx in groups.items():
+        batch = [found[i] for i in idx]
+        got.update(zip(idx, _contributors_of(events, dim, batch, history_days), strict=True))
+    return [replace(a, contributors=got.get(i, ())) for i, a in enumerate(found)]
+
+
+def _contributors_of(
+    events: Any, dim: str, batch: list[Anomaly], history_days: int, top: int = 3
+) -> list[tuple[Contributor, ...]]:
+    """`contributors` of each anomaly of `batch` (all of dimension `dim`), from one grouped
+    query: the cost per day and value of the explaining dimension of the events of each
+    anomaly's series and window, keyed by the series' value (`none`: null or empty, as
+    `series._where` selects it), so that each (day, value) cost of each anomaly is one
+    group's sum, as its own query would give it."""
+    by = EXPLAIN_BY[dim]
+    t = events
+    raw = None if dim == TOTAL else t[dim].cast("string")
+    windows = []
+    for a in batch:
+        first, end = a.day - dt.timedelta(days=history_days), a.day + dt.timedelta(days=1)
+        w = (t.ts >= dt.datetime.combine(first, dt.time(), dt.UTC)) & (
+            t.ts < dt.datetime.combine(end, dt.time(), dt.UTC)
+        )
+        if raw is not None:
+            w = w & (raw.isnull() | (raw == "") if a.value == NONE else raw == a.value)
+        windows.append(w)
+    t = t.filter(ibis.or_(*windows))
+    v = t[by].cast("string")
+    keys = {"day": t.ts.date(), "value": ibis.ifelse(v.isnull() | (v == ""), NONE, v)}
+    if raw is not None:
+        own = t[dim].cast("string")
+        none = own.isnull() | (own == "")
+        keys["none"] = none
+        keys["key"] = ibis.ifelse(none, "", own)
+    got = t.group_by(**keys).aggregate(cost=t.var_cost.sum()).to_pyarrow().to_pydict()
+    n = len(got["day"])
+    out = []
+    for a in batch:
+        first, end = a.day - dt.timedelta(days=history_days), a.day + dt.timedelta(days=1)
+        mine: list[int] | range = range(n)
+        if raw is not None:
+            want = (True, "") if a.value == NONE else (False, a.value)
+            mine = [i for i in mine if (got["none"][i], got["key"][i]) == want]
+        costs: dict[str, dict[dt.date, Decimal]] = {}
+        for i in mine:
+            if first <= got["day"][i] < end:
+                costs.setdefault(got["value"][i], {})[got["day"][i]] = Decimal(got["cost"][i] or 0)
+        days = day_range(first, end)
+        series = [
+            Series(by, value, tuple(days), tuple(c.get(d, ZERO) for d in days))
+            for value, c in sorted(costs.items())
+        ]
+        out.append(_top_contributors(series, by, history_days, top))
+    return out
+
+
+def _top_contributors(
+    series: list[Series], by: str, history_days: int, top: int
+) -> tuple[Contributor, ...]:
+    """The `top` values whose last day's cost rose most above their mean daily cost over
+    the days before it (`series` of the anomaly's day and its history)."""
+    rows = []
+    for s in series:
+        usual = (sum(s.costs[:-1], ZERO) / history_days).quantize(CENT)
+        rows.append(Contributor(by, s.value, s.costs[-1], usual))
+    rows.sort(key=lambda c: (-c.delta, c.value))
+    return tuple(c for c in rows[:top] if c.delta > 0)

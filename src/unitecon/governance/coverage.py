@@ -26,7 +26,9 @@ from typing import Any
 import ibis
 
 from unitecon.attribution.frame import is_leaf
+from unitecon.engine import drop, materialize
 from unitecon.ledger import dimensions
+from unitecon.pricing.engine import source_name
 
 #: The business tags whose coverage is reported: the registry's coverage dimensions.
 DIMENSIONS = tuple(
@@ -72,63 +74,88 @@ class Coverage:
         }
 
 
-def _source_name(t: Any) -> Any:
-    """The file or receiver of an event's `source`: `file:line` and `file#span-id` lose
-    their line or span id."""
-    return t.source.re_extract(r"^(.*?)(:\d+|#[0-9A-Za-z]+)?$", 1)
-
-
 def coverage(events: Any, dims: tuple[str, ...] = DIMENSIONS, worst: int = 3) -> list[Coverage]:
-    """Coverage of each dimension, in the order given (one scan for the totals)."""
+    """Coverage of each dimension, in the order given: one scan for the totals, one grouped
+    pass for the untagged cost of every source in every dimension (each source's name taken
+    once per event, not once per dimension), and the `worst` sources of each dimension read
+    from that table."""
     t = events.filter(is_leaf(events))
-    tagged = {d: t[d].notnull() & (t[d].cast("string") != "") for d in dims}
+    tagged = {d: _tagged(t, d) for d in dims}
     zero = ibis.literal(ZERO).cast(t.var_cost.type())
     aggs: dict[str, Any] = {"cost": t.var_cost.sum(), "calls": t.count()}
     for d, ok in tagged.items():
         aggs[f"c_{d}"] = ibis.ifelse(ok, t.var_cost, zero).sum()
         aggs[f"n_{d}"] = ok.sum()
     row = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-    out = []
-    for d in dims:
-        u = t.filter(~tagged[d])
-        top = (
-            u.group_by(src=_source_name(u))
-            .aggregate(cost=u.var_cost.sum())
-            .order_by([ibis.desc("cost"), "src"])
-            .limit(worst)
-            .to_pyarrow()
-            .to_pylist()
-        )
-        out.append(
-            Coverage(
-                d,
-                Decimal(row["cost"] or 0),
-                Decimal(row[f"c_{d}"] or 0),
-                int(row["calls"]),
-                int(row[f"n_{d}"] or 0),
-                tuple((r["src"] or "", Decimal(r["cost"] or 0)) for r in top if r["cost"]),
+    usage = "price_status" in t.columns
+    by_source, name = _untagged_by_source(t, dims, usage)
+    try:
+        out = []
+        for i, d in enumerate(dims):
+            top = _top(by_source, f"n{i}", f"u{i}", worst)
+            out.append(
+                Coverage(
+                    d,
+                    Decimal(row["cost"] or 0),
+                    Decimal(row[f"c_{d}"] or 0),
+                    int(row["calls"]),
+                    int(row[f"n_{d}"] or 0),
+                    tuple((r["src"] or "", Decimal(r["v"] or 0)) for r in top if r["v"]),
+                )
             )
-        )
-    if "price_status" in t.columns:
-        out.append(_usage(t, Decimal(row["cost"] or 0), worst))
+        if usage:
+            out.append(_usage(t, Decimal(row["cost"] or 0), _top(by_source, "lost", "lost", worst)))
+    finally:
+        drop(by_source, name)
     return out
 
 
-def _usage(t: Any, cost: Decimal, worst: int) -> Coverage:
-    """The `usage` row: model calls (leaf events with a model) with their usage; `worst`
-    holds the sources with most calls without it (their count, not a cost)."""
-    calls = t.filter(t.model.notnull() & t.price_status.isin(["priced", "usage_missing"]))
-    lost = calls.price_status == "usage_missing"
-    row = calls.aggregate(n=calls.count(), lost=lost.sum()).to_pyarrow().to_pylist()[0]
-    m = calls.filter(lost)
-    top = (
-        m.group_by(src=_source_name(m))
-        .aggregate(n=m.count())
-        .order_by([ibis.desc("n"), "src"])
+def _tagged(t: Any, d: str) -> Any:
+    """Whether the events of `t` carry dimension `d` (an empty string counts as untagged)."""
+    return t[d].notnull() & (t[d].cast("string") != "")
+
+
+def _lost(t: Any) -> Any:
+    """Whether an event of `t` is a model call without its usage."""
+    return t.model.notnull() & (t.price_status == "usage_missing")
+
+
+def _untagged_by_source(t: Any, dims: tuple[str, ...], usage: bool) -> tuple[Any, str]:
+    """Per source name (`src`), for the i-th dimension of `dims`: `n{i}` its events
+    without the tag, `u{i}` their cost; with `usage`, `lost`: its model calls without
+    usage. Materialized: one pass over the events, each dimension's top sources are then a
+    read of this table."""
+    anything = [~_tagged(t, d) for d in dims] + ([_lost(t)] if usage else [])
+    if anything:
+        t = t.filter(ibis.or_(*anything))
+    aggs: dict[str, Any] = {}
+    for i, d in enumerate(dims):
+        aggs[f"n{i}"] = t.count(where=~_tagged(t, d))
+        aggs[f"u{i}"] = t.var_cost.sum(where=~_tagged(t, d))
+    if usage:
+        aggs["lost"] = t.count(where=_lost(t))
+    return materialize(t.group_by(src=source_name(t)).aggregate(**aggs))
+
+
+def _top(by_source: Any, count: str, value: str, worst: int) -> list[dict[str, Any]]:
+    """The `worst` sources with an event counted in `count`, largest `value` first."""
+    g = by_source.filter(by_source[count] > 0)
+    rows: list[dict[str, Any]] = (
+        g.select("src", v=g[value])
+        .order_by([ibis.desc("v"), "src"])
         .limit(worst)
         .to_pyarrow()
         .to_pylist()
     )
+    return rows
+
+
+def _usage(t: Any, cost: Decimal, top: list[dict[str, Any]]) -> Coverage:
+    """The `usage` row: model calls (leaf events with a model) with their usage; `top`
+    holds the sources with most calls without it (their count, not a cost)."""
+    calls = t.filter(t.model.notnull() & t.price_status.isin(["priced", "usage_missing"]))
+    lost = calls.price_status == "usage_missing"
+    row = calls.aggregate(n=calls.count(), lost=lost.sum()).to_pyarrow().to_pylist()[0]
     n = int(row["n"])
     return Coverage(
         "usage",
@@ -136,5 +163,5 @@ def _usage(t: Any, cost: Decimal, worst: int) -> Coverage:
         cost,
         n,
         n - int(row["lost"] or 0),
-        tuple((r["src"] or "", Decimal(r["n"])) for r in top),
+        tuple((r["src"] or "", Decimal(r["v"])) for r in top),
     )

@@ -77,11 +77,14 @@ def daily(
     if dim is not None:
         v = t[dim].cast("string")
         keys["value"] = ibis.ifelse(v.isnull() | (v == ""), NONE, v)
-    rows = t.group_by(**keys).aggregate(cost=t.var_cost.sum()).to_pyarrow().to_pylist()
+    got = t.group_by(**keys).aggregate(cost=t.var_cost.sum()).to_pyarrow()
     days = day_range(first, end)
+    values = got.column("value").to_pylist() if dim is not None else [TOTAL] * got.num_rows
     by: dict[str, dict[dt.date, Decimal]] = {}
-    for r in rows:
-        by.setdefault(r.get("value", TOTAL), {})[r["day"]] = Decimal(r["cost"] or 0)
+    for value, day, cost in zip(
+        values, got.column("day").to_pylist(), got.column("cost").to_pylist(), strict=True
+    ):
+        by.setdefault(value, {})[day] = Decimal(cost or 0)
     if dim is None and not by:
         by[TOTAL] = {}
     return [

