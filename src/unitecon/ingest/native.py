@@ -551,24 +551,45 @@ class ParquetChunks(Iterator[Chunk]):
         types = _column_types(names, [schema.field(i).type for i in range(len(names))])
         cols = ", ".join(f"{_ident(n)} AS {_data_name(i)}" for i, n in enumerate(names))
         source = f"(SELECT {_NO_META}, {cols} FROM read_parquet({v.q(str(path))}))"
+        # the same rows numbered by DuckDB's reader (0-based `file_row_number`), in parallel
+        numbered = (
+            f"(SELECT file_row_number + 1 AS _pos, {_NO_SIZE}, {cols} "
+            f"FROM read_parquet({v.q(str(path))}, file_row_number = true))"
+        )
+        ids = (
+            f"SELECT {v.text_value(_ident('event_id'))} AS event_id "
+            f"FROM read_parquet({v.q(str(path))})"
+            if "event_id" in names
+            else None
+        )
         return DirectRead(
             query=_columns_direct_sql(names, source, types),
             location=v.q(name + ":row "),
             scan=lambda: Scanned(rows, 0),
             redo=lambda numbers: _parquet_redo(path, name, numbers),
+            # (DuckDB refuses its row numbers for a file with a column of that name)
+            numbered=None
+            if "file_row_number" in {n.lower() for n in names}
+            else _columns_direct_sql(names, numbered, types, numbered=True),
+            ids=ids,
         )
 
 
 #: The meta columns of a direct read's source: its rows are numbered by the ledger.
-_NO_META = "NULL::BIGINT AS _pos, NULL::BIGINT AS _size, NULL::VARCHAR AS _error"
+_NO_SIZE = "NULL::BIGINT AS _size, NULL::VARCHAR AS _error"
+_NO_META = f"NULL::BIGINT AS _pos, {_NO_SIZE}"
 
 
-def _columns_direct_sql(names: list[str], source: str, types: dict[str, pa.DataType]) -> str:
+def _columns_direct_sql(
+    names: list[str], source: str, types: dict[str, pa.DataType], *, numbered: bool = False
+) -> str:
     """`DirectRead.query` over `source` (columns `_d{i}` and the meta columns): the event
-    columns, `_reason` and `_p` (0: a columnar source's unknown columns are known)."""
+    columns, `_reason` and `_p` (0: a columnar source's unknown columns are known); with
+    `numbered`, also `_pos`, the source's own (`DirectRead.numbered`)."""
     cand = f"(SELECT *, 0 AS _p FROM {_columns_candidates(names, 'NULL::VARCHAR', source)})"
     fields = ", ".join(n for n in EVENT_SCHEMA.names if n not in ("source", "ingest_id"))
-    return f"SELECT {fields}, _reason, _p FROM ({v.validation_sql(cand, types, ['_p'])})"
+    pos = ", _pos" if numbered else ""
+    return f"SELECT {fields}, _reason, _p{pos} FROM ({v.validation_sql(cand, types, ['_p'])})"
 
 
 def _parquet_redo(path: Path, name: str, numbers: list[int]) -> list[Rejected] | None:

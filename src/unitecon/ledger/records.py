@@ -83,6 +83,15 @@ class DirectRead:
     #: the number of the first record: 1 (JSONL lines, Parquet rows), 2 (CSV, after its
     #: header line); record i (from 0) is numbered `first + i`
     first: int = 1
+    #: `query` with each record's number as a column `_pos` (as in `location`), for a
+    #: columnar source whose reader numbers its rows itself (Parquet's row numbers) and whose
+    #: `_p` is always 0: the ledger then writes its valid records in one statement, with no
+    #: copy of the file held in between (`Ledger._insert_numbered`). None: not offered.
+    numbered: str | None = None
+    #: a query of one column, `event_id`: each record's id as the source gives it (NULL
+    #: where validation computes one from the content), a cheap read of one column that
+    #: tells the ledger whether any of them is stored already. None: not offered.
+    ids: str | None = None
 
     @staticmethod
     def accepts(scanned: Scanned | None, records: int, fields: int, ids: int) -> bool:

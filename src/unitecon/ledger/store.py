@@ -101,6 +101,12 @@ def _order(r: Rejected) -> tuple[str, int]:
     return (head, int(tail)) if tail.isdigit() else (r.location, 0)
 
 
+def _first(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> int:
+    """The first value of the first row of a query that gives one number."""
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 def read_ahead(chunks: Iterable[Chunk]) -> Iterator[Chunk]:
     """The chunks of a reader (an iterator) with the next one read in a background thread
     while the caller writes the current one; a list or tuple is passed through as is.
@@ -331,18 +337,177 @@ class Ledger:
         if not (order and order[0]):  # row N is line N only in file order
             return False
         if self.path is None:
-            return self._read_direct_held(res, plan, on_chunk)
+            return self._read_direct_in_memory_limit(res, plan, on_chunk)
         if self._memory_limit is None:  # as first found (its text rounds: read it once)
             row = con.execute("SELECT current_setting('memory_limit')").fetchone()
             self._memory_limit = str(row[0]) if row else ""
         con.execute(f"SET memory_limit = '{DIRECT_MEMORY}'")
         try:
-            return self._read_direct_held(res, plan, on_chunk)
+            return self._read_direct_in_memory_limit(res, plan, on_chunk)
         finally:
             if self._memory_limit:
                 con.execute(f"SET memory_limit = '{self._memory_limit}'")
             else:
                 con.execute("RESET memory_limit")
+
+    def _read_direct_in_memory_limit(
+        self,
+        res: IngestResult,
+        plan: DirectRead,
+        on_chunk: Callable[[IngestResult], None] | None,
+    ) -> bool:
+        """A numbered source in one statement (`_insert_numbered`) when it can, else (or
+        when that gives up before writing) through a temporary table (`_read_direct_held`)."""
+        if plan.numbered is not None:
+            done = self._insert_numbered(res, plan, on_chunk)
+            if done is not None:
+                return done
+        return self._read_direct_held(res, plan, on_chunk)
+
+    def _insert_numbered(
+        self,
+        res: IngestResult,
+        plan: DirectRead,
+        on_chunk: Callable[[IngestResult], None] | None,
+    ) -> bool | None:
+        """Insert the valid records of `plan.numbered` straight into `events`, in one
+        statement and one pass over the file (validation in the engine, no copy held in
+        between), then check what it wrote, all in one transaction. True: written. False:
+        rolled back, read the file in chunks (ids repeated in the file, too many rejected
+        records, or a record the chunked read would keep). None: rolled back before anything
+        was decided, try `_read_direct_held` (some ids already stored: its anti-join and
+        conflict report; or the statement failed, as when the file has a column named
+        `file_row_number`).
+
+        The price keys are added first from a read of the key columns alone, of every
+        record; the keys that only rejected records had are removed again. The checks are
+        the held read's (`DirectRead.accepts`): when every record was inserted, only that no
+        id was inserted twice; otherwise a second pass over the file counts its records and
+        ids and numbers the rejected ones, whose entries come from `plan.redo`.
+        """
+        assert plan.numbered is not None
+        con = self.con
+        try:
+            scanned = plan.scan()
+        except OSError:
+            return None
+        if scanned is None or scanned.keys:  # a numbered source's records have no keys
+            return None
+        rows = f"({plan.numbered})"
+        values = {n: f"d.{n}" for n in EVENT_SCHEMA.names}
+        values["source"] = f"{plan.location} || d._pos"
+        values["ingest_id"] = "$ingest_id"
+        match = " AND ".join(f"d._k_{n} = k.{n}" for n in migrations.KEY_NAMES)
+        this = {"ingest_id": res.ingest_id}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if self.count() and self._any_stored(plan, rows):
+                con.execute("ROLLBACK")
+                return None
+            con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
+            top = _first(con, "SELECT coalesce(max(key_id), 0) FROM price_keys")
+            keys = f"(SELECT DISTINCT {migrations.key_columns_sql()} FROM {rows})"
+            con.execute(migrations.ADD_PRICE_KEYS.format(source=keys))
+            with self._progress(res, scanned, on_chunk):
+                inserted = _first(
+                    con,
+                    f"INSERT INTO events ({', '.join(values)}, price_key) "
+                    f"SELECT {', '.join(values.values())}, k.key_id FROM (SELECT *, "
+                    f"{migrations.key_columns_sql('_k_')} FROM {rows} WHERE _reason IS NULL) "
+                    f"AS d JOIN price_keys AS k ON {match}",
+                    this,
+                )
+            bad: list[int] = []
+            if inserted == scanned.lines:
+                records = inserted
+                ids = _first(
+                    con,
+                    "SELECT count(DISTINCT event_id) FROM events WHERE ingest_id = $ingest_id",
+                    this,
+                )
+            else:
+                row = con.execute(
+                    "SELECT count(*), count(DISTINCT event_id), coalesce(list(_pos ORDER BY "
+                    f"_pos) FILTER (WHERE _reason IS NOT NULL), []) FROM {rows}"
+                ).fetchone()
+                assert row is not None
+                records, ids, bad = int(row[0]), int(row[1]), [int(x) for x in row[2]]
+        except (duckdb.Error, UnicodeDecodeError):  # (a message cut mid-character)
+            con.execute("ROLLBACK")
+            return None
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        try:
+            if (
+                not plan.accepts(scanned, records, scanned.keys, ids)
+                or len(bad) != records - inserted
+                or len(bad) > self.MAX_REDO_LINES
+            ):
+                con.execute("ROLLBACK")
+                return False
+            rejected: list[Rejected] = []
+            if bad:  # their entries, raw records included, from the chunked read
+                try:
+                    redone = plan.redo(bad)
+                except (duckdb.Error, OSError):  # the chunked read will say what
+                    redone = None
+                if redone is None or len(redone) != len(bad):
+                    con.execute("ROLLBACK")
+                    return False
+                rejected = sorted(redone, key=_order)
+                con.execute(
+                    "DELETE FROM price_keys WHERE key_id > $top AND key_id NOT IN "
+                    "(SELECT price_key FROM events WHERE ingest_id = $ingest_id)",
+                    {**this, "top": top},
+                )
+            self._quarantine(res, rejected)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        res.direct = True
+        res.rows_read += records
+        res.accepted += inserted
+        self._count_rejected(res, rejected)
+        return True
+
+    def _any_stored(self, plan: DirectRead, rows: str) -> bool:
+        """Whether any record of `rows` (`plan.numbered`) has an id stored already: from
+        the ids the source gives (`plan.ids`, one column) when every record gives one, else
+        from the validated records."""
+        semi = "AS n SEMI JOIN events AS e ON n.event_id = e.event_id"
+        if plan.ids is not None:
+            given = f"({plan.ids})"
+            if not _first(self.con, f"SELECT count(*) FROM {given} WHERE event_id IS NULL"):
+                return bool(_first(self.con, f"SELECT count(*) FROM {given} {semi}"))
+        return bool(_first(self.con, f"SELECT count(*) FROM (SELECT event_id FROM {rows}) {semi}"))
+
+    @contextlib.contextmanager
+    def _progress(
+        self,
+        res: IngestResult,
+        scanned: Scanned,
+        on_chunk: Callable[[IngestResult], None] | None,
+    ) -> Iterator[None]:
+        """Around one statement: `on_chunk` sees `rows_read` grow with DuckDB's progress
+        (display only: reset to 0 after)."""
+        if on_chunk is None:
+            yield
+            return
+        known: Future[Scanned | None] = Future()
+        known.set_result(scanned)
+        done = threading.Event()
+        self.con.execute("SET enable_progress_bar = true")
+        with ThreadPoolExecutor(1, thread_name_prefix="unitecon-direct") as pool:
+            showing = pool.submit(self._show_progress, res, known, done, on_chunk)
+            try:
+                yield
+            finally:
+                done.set()
+                showing.result()
+                self.con.execute("RESET enable_progress_bar")
+                res.rows_read = 0
 
     def _read_direct_held(
         self,
