@@ -38,7 +38,6 @@ from unitecon.analysis.answers import (
     BudgetState,
     BudgetSummary,
     CollapsedCustomer,
-    CostRow,
     Costs,
     Coverage,
     DaySpend,
@@ -65,6 +64,7 @@ from unitecon.analysis.answers import (
     UnitMetrics,
     WhatIfResult,
 )
+from unitecon.analysis.cost_table import CostTable
 from unitecon.errors import LookupFailed, UniteconError
 from unitecon.ledger import dimensions
 
@@ -258,32 +258,18 @@ class Analysis:
     # -- cost --------------------------------------------------------------------------
     def costs(self, f: Filters, by: str = "model", limit: int = 0) -> Costs:
         """Variable cost (tokens + unit prices + busy GPU time) by any dimensions."""
-        from unitecon.economics.costs import costs_by, parse_dims
+        return self.cost_table(f, by, limit).answer()
+
+    def cost_table(self, f: Filters, by: str = "model", limit: int = 0) -> CostTable:
+        """`costs` with its rows in columns, as the engine hands them back: what a surface
+        writes as JSON without an object per row (`analysis.cost_table`)."""
+        from unitecon.economics.costs import cost_table, parse_dims
 
         dims = parse_dims(by)
         check_window(f)
         if not self.holds_events(f):  # at once, whatever the ledger's size
-            return Costs(by=dims, filters=f, total_cost=ZERO, total_rows=0, rows=[])
-        rows = costs_by(self.events(f, once=True), dims)
-        total = sum((r["cost"] for r in rows), start=ZERO)
-        shown = rows[:limit] if limit else rows
-        return Costs(
-            by=dims,
-            filters=f,
-            total_cost=total,
-            total_rows=len(rows),
-            rows=[
-                CostRow(
-                    dims={d: _text(r[d]) for d in dims},
-                    cost=r["cost"],
-                    events=r["events"],
-                    input_tokens=r["input_tokens"],
-                    output_tokens=r["output_tokens"],
-                    unpriced_events=r["unpriced_events"],
-                )
-                for r in shown
-            ],
-        )
+            return CostTable(by=dims, filters=f, total_cost=ZERO, total_rows=0)
+        return CostTable.of(dims, f, cost_table(self.events(f, once=True), dims), limit)
 
     def units(
         self,
@@ -772,14 +758,6 @@ def spark_lake(project: Any) -> Any:
     root = project.engine.lake or home() / "lake"
     Lake.check(root)  # before Spark starts and reads it: "No lake at ...", not Spark's error
     return Lake(root, spark.backend(project.engine.master, root))
-
-
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, dt.date | dt.datetime):
-        return v.isoformat()
-    return str(v)
 
 
 def _select(rows: list[Any], f: Filters) -> list[Any]:

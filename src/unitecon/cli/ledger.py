@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from unitecon.analysis.answers import Filters
-from unitecon.cli.output import console, emit_json, money, parse_date, table
+from unitecon.cli.output import console, emit_costs, emit_json, money, parse_date, table
 from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
 from unitecon.ledger import dimensions
@@ -175,14 +175,17 @@ def costs(
     dimensions.parse(by, dimensions.COSTS)  # a mistake is told before the ledger is opened
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
-        got = s.ask("costs", f, by=by, limit=limit)
-        if not got.rows and not as_json:
-            from unitecon.cli.empty import nothing_matched
+        if as_json:
+            got = s.ask("cost_table", f, by=by, limit=limit)
+        else:
+            got = s.ask("costs", f, by=by, limit=limit)
+            if not got.rows:
+                from unitecon.cli.empty import nothing_matched
 
-            nothing_matched(s, f)
-            return
+                nothing_matched(s, f)
+                return
     if as_json:
-        emit_json(dump(got))
+        emit_costs(got)
         return
     dims, rows, total = got.by, got.rows, got.total_cost
     shown = rows

@@ -13,7 +13,16 @@ from typing import Any
 
 from unitecon.terminal import console, money, table
 
-__all__ = ["console", "dumps", "emit_json", "money", "parse_date", "parse_month", "table"]
+__all__ = [
+    "console",
+    "dumps",
+    "emit_costs",
+    "emit_json",
+    "money",
+    "parse_date",
+    "parse_month",
+    "table",
+]
 
 
 def _default(o: Any) -> Any:
@@ -39,6 +48,30 @@ def dumps(obj: Any) -> str:
 
 def emit_json(obj: Any) -> None:
     sys.stdout.write(dumps(obj) + "\n")
+
+
+def _json_string(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def emit_costs(got: Any) -> None:
+    """`costs --json`: the `Costs` answer as `emit_json` writes it. An answer in columns
+    (`CostTable`, asked of the core here) has its rows written by Arrow into the text of
+    the answer without rows, which is written as any other (the same bytes)."""
+    from unitecon.analysis.cost_table import CostTable, JsonStyle
+    from unitecon.cli.session import dump
+
+    if not isinstance(got, CostTable):  # the service's answer, read back
+        emit_json(dump(got))
+        return
+    text = got.json_bytes(dumps(dump(got.header())), JsonStyle(2, _json_string)) + b"\n"
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text-only stream (a test's)
+        sys.stdout.write(text.decode())
+        return
+    sys.stdout.flush()
+    out.write(text)
+    out.flush()
 
 
 def parse_date(value: str | None, name: str) -> date | None:

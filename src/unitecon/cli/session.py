@@ -55,6 +55,8 @@ def _read_back(
 QUESTIONS: dict[str, Question] = {
     "filters": Question("/api/v1/filters", ans.FilterChoices, False),
     "costs": Question("/api/v1/costs", ans.Costs, True),
+    # the same answer with its rows in columns (`analysis.cost_table`), for `costs --json`
+    "cost_table": Question("/api/v1/costs", ans.Costs, True),
     "quarantine": Question("/api/v1/quarantine", ans.Quarantine, False),
     "prices_missing": Question("/api/v1/prices/missing", list[ans.MissingPrice], True),
     "units": Question("/api/v1/metrics/units", ans.UnitMetrics, True),

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
 
 from unitecon.attribution.frame import weighted
 from unitecon.ledger import dimensions
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Cost dimension name -> column (or period column), from the one registry.
 DIMENSIONS: dict[str, str] = {
@@ -64,6 +67,31 @@ def costs_by(
     `priced` is a costed table (`var_cost`, preferred: all variable cost) or a priced one
     (`cost`: token prices only).
     """
+    rows = cost_table(priced, dims, since=since, until=until).to_pylist()
+    out = []
+    for r in rows:
+        row = {d: r[d] for d in dims}
+        row.update(
+            cost=Decimal(r["cost"] or 0),
+            events=int(r["events"]),
+            input_tokens=int(r["input_tokens"] or 0),
+            output_tokens=int(r["output_tokens"] or 0),
+            unpriced_events=int(r["unpriced_events"] or 0),
+        )
+        out.append(row)
+    return out
+
+
+def cost_table(
+    priced: ir.Table,
+    dims: list[str],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> pa.Table:
+    """`costs_by` as the engine hands it back, in columns (Arrow): one column per dimension
+    (named as the dimension), then `cost` (exact decimal; null where nothing was priced),
+    `events`, `input_tokens`, `output_tokens` and `unpriced_events` (null: none)."""
     t = with_periods(filter_period(priced, since, until))
     cols = [DIMENSIONS[d] for d in dims]
     cost = t.var_cost if "var_cost" in t.columns else weighted_cost(t)
@@ -77,16 +105,7 @@ def costs_by(
     periods = [DIMENSIONS[d] for d in dims if dimensions.get(d).period]
     # a time series reads in time order; any other breakdown largest first
     agg = agg.order_by([*periods, ibis.desc("cost"), *(c for c in cols if c not in periods)])
-    rows = agg.to_pyarrow().to_pylist()
-    out = []
-    for r in rows:
-        row = {d: r[DIMENSIONS[d]] for d in dims}
-        row.update(
-            cost=Decimal(r["cost"] or 0),
-            events=int(r["events"]),
-            input_tokens=int(r["input_tokens"] or 0),
-            output_tokens=int(r["output_tokens"] or 0),
-            unpriced_events=int(r["unpriced"] or 0),
-        )
-        out.append(row)
-    return out
+    got = agg.to_pyarrow()
+    return got.select(
+        [*cols, "cost", "events", "input_tokens", "output_tokens", "unpriced"]
+    ).rename_columns([*dims, "cost", "events", "input_tokens", "output_tokens", "unpriced_events"])

@@ -15,9 +15,11 @@ from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from unitecon import engine
 from unitecon.analysis.core import Analysis, check_window
+from unitecon.analysis.cost_table import JsonStyle
 from unitecon.errors import LookupFailed, UniteconError
 from unitecon.ledger import dimensions
 from unitecon.reconcile.export import (
@@ -204,13 +206,32 @@ def costs(
         ),
     ] = "model",
     limit: Annotated[int, Query(ge=0, le=100_000, description="Rows (0 = all).")] = 0,
-) -> Costs:
+) -> Response:
     """Cost by any combination of dimensions and periods, priced at query time."""
 
-    def answer() -> Costs:
-        return ask(request, lambda a: a.costs(f, by, limit))
+    def answer() -> bytes:
+        got = ask(request, lambda a: a.cost_table(f, by, limit))
+        # the JSON FastAPI writes for the `Costs` model, its rows written by Arrow
+        return got.json_bytes(got.header().model_dump_json(), API_JSON)
 
-    return cached(request, response, "costs", answer, f=f, by=by, limit=limit)
+    body = cached(request, response, "costs", answer, f=f, by=by, limit=limit)
+    return json_response(body, response)
+
+
+def _json_string(s: str) -> str:
+    return to_json(s).decode()
+
+
+#: JSON as FastAPI writes a model: compact, strings escaped by Pydantic.
+API_JSON = JsonStyle(None, _json_string)
+
+
+def json_response(body: bytes, response: Response) -> Response:
+    """`body` (JSON text) as the response FastAPI makes of a model, with the headers the
+    endpoint set on `response` (an endpoint that returns a `Response` answers with it)."""
+    out = Response(content=body, media_type="application/json")
+    out.headers.raw.extend(response.headers.raw)
+    return out
 
 
 @router.get("/quarantine", response_model=Quarantine, tags=["read"])
