@@ -141,3 +141,38 @@ def test_in_memory_tables_are_released_with_the_scope(backend: duck.Backend) -> 
         with engine.scope():
             assert q.to_pyarrow().as_py() == 10 * weight  # registered again
         assert engine.temp_objects(backend.con) == 0
+
+
+def test_a_ledger_has_one_backend_so_a_release_is_seen_by_every_reader(tmp_path: Path) -> None:
+    """The report failed with 'No free name for a temporary table' (make test, session 10):
+    each `Ledger.ibis()` made a new backend over the one connection; a memtable one backend
+    released at the end of a scope stayed 'registered' for the other, whose next query read
+    a table that no longer existed, and `materialize` took that error for a taken name."""
+    from unitecon.attribution.frame import memtable
+    from unitecon.ledger.store import Ledger
+
+    with Ledger(tmp_path / "ledger.duckdb") as led:
+        assert led.ibis() is led.ibis()  # one backend a connection
+        led.con.execute("CREATE TABLE t AS SELECT 'a' AS feature, 4 AS n")
+        t = led.ibis().table("t")
+        m = memtable([{"feature": "a", "w": 5}], {"feature": "string", "w": "int64"})
+        q = t.join(m, "feature").select(x=t.n * m.w)
+        with engine.scope():
+            with engine.scope():
+                assert q.to_pyarrow()["x"].to_pylist() == [20]  # 4 x 5
+            out, name = engine.materialize(q)  # registered again after the release
+            assert out.to_pyarrow()["x"].to_pylist() == [20]
+            assert not name.endswith("_1")
+
+
+def test_a_failed_query_is_its_own_error_not_a_taken_name(backend: duck.Backend) -> None:
+    """`create_temp` leaves no table behind when its query fails, and `materialize` raises
+    the query's error at once instead of trying 1,000 other names."""
+    backend.con.execute("CREATE TABLE gone AS SELECT 1 AS x")
+    bad = backend.table("gone")
+    backend.con.execute("DROP TABLE gone")  # the expression now reads a missing table
+    with pytest.raises(duckdb.CatalogException, match="gone"):
+        backend.create_temp("_unitecon_x", bad)
+    assert "_unitecon_x" not in backend.list_tables()
+    with engine.scope(), pytest.raises(duckdb.CatalogException, match="gone"):
+        engine.materialize(bad)

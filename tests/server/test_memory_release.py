@@ -123,10 +123,15 @@ def test_the_service_keeps_answers_packed(
 
     app = create_app(ledger_path, keys=store, settings=Settings(prewarm=False))
     with TestClient(app) as client:
-        r = client.get("/api/v1/costs?by=model", headers=hdr["read"])
+        # an answer model (costs is kept as its JSON text already: `api.costs`)
+        r = client.get("/api/v1/metrics/units?by=feature", headers=hdr["read"])
         assert r.status_code == 200
-        again = client.get("/api/v1/costs?by=model", headers=hdr["read"])
+        again = client.get("/api/v1/metrics/units?by=feature", headers=hdr["read"])
         assert again.json() == r.json()  # a cached answer, unpacked
         (entry,) = app.state.read_cache._entries.values()
         assert isinstance(entry.answer.value, Packed)
         assert entry.size == len(entry.answer.value.data)
+        text = client.get("/api/v1/costs?by=model", headers=hdr["read"])
+        assert text.status_code == 200
+        kept = [e.answer.value for e in app.state.read_cache._entries.values()]
+        assert any(isinstance(v, bytes) and v == text.content for v in kept)

@@ -137,7 +137,7 @@ def allocate(
     agents = any(fc.agent for fc in project.fixed_costs)
     once = variable is not None and not queries_events(c, project)  # t is never read
     cols = None if columns is None else {*columns, *allocation_columns(project)}
-    t = keyed(c, dim, only, agents=agents, once=once, columns=cols)
+    t: Any = None if once else keyed(c, dim, only, agents=agents, columns=cols)
     acc: dict[Key | str, AllocRow] = defaultdict(lambda: AllocRow(""))
     if variable is None:
         agg = t.group_by("_key", "_vis").agg(v=t.var_cost.sum()).to_pyarrow().to_pylist()

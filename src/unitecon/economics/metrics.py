@@ -267,7 +267,7 @@ def unit_rows(
     from unitecon.attribution.rollup import UNIT_COLUMNS, Aggregates, aggregates
 
     if not only and not queries_events(c, project):
-        aggs = aggregates(keyed(c, dim, once=True), c.survey())
+        aggs = aggregates(keyed(c, dim, once=True, columns=UNIT_COLUMNS), c.survey())
         variable = {(k, True): a.variable_cost for k, a in aggs.items()}
         alloc = allocate(c, project, dim, variable=variable)
     else:

@@ -339,7 +339,7 @@ def materialize(t: Any) -> tuple[Any, str]:
         name = base if n == 0 else f"{base}_{n}"
         try:
             out = create(name, t)
-        except duckdb.CatalogException:
+        except duck.NameTaken:
             continue
         track(backend, name)
         return out, name

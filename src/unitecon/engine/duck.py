@@ -72,6 +72,7 @@ def _compilers_on_demand() -> None:
 _compilers_on_demand()
 
 # ruff: noqa: E402 (the imports below come after `_compilers_on_demand`)
+import duckdb
 import ibis
 import ibis.expr.datatypes as idt
 import ibis.expr.operations as ops
@@ -93,6 +94,10 @@ FORMAT = "1"
 MAX_MEMORY = 512
 #: Entries kept on disk; past it the least recently written are removed.
 MAX_ENTRIES = 2000
+
+
+class NameTaken(Exception):
+    """`Backend.create_temp`: a table of that name exists (another name is to be tried)."""
 
 
 class _Opaque(Exception):
@@ -348,8 +353,8 @@ class Backend(IbisDuckDB):  # type: ignore[misc]
     def create_temp(self, name: str, expr: Any) -> Any:
         """`expr` computed into the new temporary table `name` (as Ibis' `create_table`
         with `temp=True`: the columns typed by the expression's schema, then an insert),
-        its SQL compiled through the cache. Raises `duckdb.CatalogException` if `name`
-        exists."""
+        its SQL compiled through the cache. Raises `NameTaken` if `name` exists; the query's
+        own error (the table dropped) if it fails."""
         import sqlglot.expressions as sge
 
         self._run_pre_execute_hooks(expr)
@@ -362,8 +367,16 @@ class Backend(IbisDuckDB):  # type: ignore[misc]
             properties=sge.Properties(expressions=[sge.TemporaryProperty()]),
         ).sql(self.dialect)
         cols = ", ".join(sge.to_identifier(c, quoted=True).sql(self.dialect) for c in schema)
-        self.con.execute(create)
-        self.con.execute(f'INSERT INTO "{name}" ({cols}) {sql}')
+        try:
+            self.con.execute(create)
+        except duckdb.CatalogException as e:
+            raise NameTaken(name) from e
+        try:
+            self.con.execute(f'INSERT INTO "{name}" ({cols}) {sql}')
+        except BaseException:  # the query failed (its own error): nothing left behind
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+            raise
         return self.table(name)
 
 

@@ -160,6 +160,8 @@ class Ledger:
     MAX_ERRORS_KEPT = 20
     #: A direct read with more rejected lines than this is read in chunks instead.
     MAX_REDO_LINES = 10_000
+    _ibis: Any = None
+    """The Ibis backend over `con` (`ibis`), made on first use."""
 
     def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
         if path is None:
@@ -215,8 +217,15 @@ class Ledger:
         self.close()
 
     def ibis(self) -> Any:
-        """An Ibis backend over this ledger's connection (for the analytical queries)."""
-        return engine.ibis_backend(self.con, None if self.path is None else self.path.parent)
+        """The Ibis backend over this ledger's connection (for the analytical queries): one
+        per connection, made on first use. The backend keeps which in-memory tables it
+        registered on the connection (`engine/duck.py`, released with the engine's scope);
+        two backends over one connection would each believe the other's registrations,
+        and a query of one would read a table the other had already released."""
+        if self._ibis is None:
+            home = None if self.path is None else self.path.parent
+            self._ibis = engine.ibis_backend(self.con, home)
+        return self._ibis
 
     # -- ingest ----------------------------------------------------------------------
     def replay_spool(self) -> int:

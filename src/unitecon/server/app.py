@@ -17,7 +17,6 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 from fastapi import FastAPI
@@ -131,12 +130,6 @@ class LedgerView(Ledger):
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
         self.con = con
         self.path = path
-        self._ibis: Any = None
-
-    def ibis(self) -> Any:
-        if self._ibis is None:
-            self._ibis = super().ibis()
-        return self._ibis
 
     def close(self) -> None:
         self.con.close()
