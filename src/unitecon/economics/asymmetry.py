@@ -174,8 +174,10 @@ def _read_ratio(rows: list[dict[str, Any]]) -> dict[Any, Decimal | None]:
 def asymmetry(c: Any, by: By = "model") -> list[Asymmetry]:
     """Input, output, cache-read and reasoning cost per model or feature of the `Costed`
     window `c` (module docstring), largest token cost first."""
-    t = _weighted(c.scan())  # one pass: the ratio's sums per model are added up from
-    key = t.model if by == "model" else t.feature  # the rows per (group, model)
+    # one pass over the window: the ratio's sums per model are added up from the rows
+    # per (group, model), not asked again of a materialized copy of the events
+    t = _weighted(c.scan())
+    key = t.model if by == "model" else t.feature
     rows = _sums(t, key.fill_null("(none)"))
     rho = _read_ratio(_per_model(rows))
     acc: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
