@@ -17,9 +17,11 @@ Two questions, both measured (`--mode`):
   service is up: the worst case, a visitor at the door when it opens.
 - `filtered`: the same pages with `since`/`until` set to a month nobody asked for yet: the
   first read of a new question is computed on demand, nothing was prepared for it (with
-  `--wait-prewarm`, once the background work of the start is over, so nothing competes).
+  `--wait-prewarm`, once the background work of the start is over, so nothing competes;
+  with `--no-prewarm`, the service does no background work at start at all).
 
     .venv/bin/python bench/dashboard.py --home /tmp/s10m/ledger --mode filtered
+    .venv/bin/python bench/dashboard.py --home COPY --mode filtered --no-prewarm --since 2026-05-01
     .venv/bin/python bench/dashboard.py --home DEMO_HOME --mode default --wait-prewarm
 
 Not a test: it takes minutes and the whole machine. Results: docs/benchmarks.md.
@@ -104,6 +106,11 @@ def main() -> None:
     ap.add_argument(
         "--wait-prewarm", action="store_true", help="first wait for the default answers"
     )
+    ap.add_argument(
+        "--no-prewarm",
+        action="store_true",
+        help="serve with --no-prewarm: no background work at start competes with the reads",
+    )
     ap.add_argument("--json", type=Path, help="also write the latencies here")
     args = ap.parse_args()
 
@@ -112,7 +119,7 @@ def main() -> None:
     port = free_port()
     started = time.perf_counter()
     server = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port)],
+        [str(BIN), "serve", "--port", str(port), *(["--no-prewarm"] * args.no_prewarm)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -104,3 +104,34 @@ def test_serve_runs_the_service(_fresh_home: Path) -> None:
         out = proc.communicate(timeout=60)[0].decode()
     assert "No read key yet" in out and f"127.0.0.1:{port}/v1/traces" in out
     assert (_fresh_home / "ledger.duckdb").exists()
+
+
+@pytest.mark.parametrize(("args", "prewarm"), [((), True), (("--no-prewarm",), False)])
+def test_serve_prewarms_unless_told_not_to(
+    cli: typer.Typer,
+    _fresh_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    prewarm: bool,
+) -> None:
+    """`--no-prewarm` starts the service without computing the dashboard's default
+    answers in the background (`Settings.prewarm`), e.g. to time on-demand reads."""
+    import uvicorn
+
+    from unitecon.server import app as app_module
+
+    seen: list[app_module.Settings] = []
+    real = app_module.create_app
+
+    def create_app(*a: object, settings: app_module.Settings, **kw: object) -> object:
+        seen.append(settings)
+        return real(*a, settings=settings, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app_module, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)  # built, not served
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out = run(cli, "serve", "--port", str(port), *args)
+    assert code == 0, out
+    assert [s.prewarm for s in seen] == [prewarm]

@@ -217,6 +217,15 @@ class Analysis:
             t = t.filter(t.ts < _instant(f.until))
         return bool(t.select("ts").limit(1).to_pyarrow().num_rows)
 
+    def _data_end(self, since: dt.date | None = None) -> dt.date | None:
+        """The day after the last event from `since` on (`governance.data_end`), from the
+        events as stored: the costed events of a window hold every stored event of it."""
+        t = self.source.ibis().table("events")
+        if since is not None:
+            t = t.filter(t.ts >= _instant(since))
+        hi = t.aggregate(hi=t.ts.max()).to_pyarrow().to_pylist()[0]["hi"]
+        return None if hi is None else hi.date() + dt.timedelta(days=1)
+
     def filters(self) -> FilterChoices:
         """The period the ledger covers, the features and customers it holds, and the
         dimensions every question accepts."""
@@ -454,16 +463,23 @@ class Analysis:
     # -- governance ------------------------------------------------------------------
     def budgets(self, month: dt.date | None = None) -> Budgets:
         """Each budget: spend to date, month-end forecast with an 80% range, run-out day."""
-        from unitecon.governance import EVENT_COLUMNS, budget_statuses, data_end
+        from unitecon.governance import EVENT_COLUMNS, budget_statuses
+        from unitecon.governance.overview import latest_month
 
         notes = [] if self.project.governance.budgets else ["No budgets in the project file."]
-        # the month and the 28 days of history its forecast needs
+        # the month and the 28 days of history its forecast needs; no month: the latest,
+        # found from the events as stored (one column's maximum), so that only that month
+        # and its history are priced and costed, not the whole ledger (a budget's spend
+        # and forecast read those days only, and a day's cost is the same in any window
+        # that holds it: `attribution.costed`)
         since = None if month is None else month - dt.timedelta(days=35)
-        events = self.costed(Filters(since=since)).narrow(EVENT_COLUMNS)
-        end = data_end(events)
+        end = self._data_end(since)
+        if month is None and end is not None:
+            since = latest_month(end) - dt.timedelta(days=35)
         if end is None or not self.project.governance.budgets:
             label = month.strftime("%Y-%m") if month else None
             return Budgets(month=label, as_of=end, budgets=[], notes=notes)
+        events = self.costed(Filters(since=since)).narrow(EVENT_COLUMNS)
         statuses = budget_statuses(events, self.project.governance.budgets, month, end)
         return Budgets(
             month=statuses[0].month.strftime("%Y-%m"),

@@ -71,6 +71,14 @@ def serve(
             min=0,
         ),
     ] = None,
+    prewarm: Annotated[
+        bool,
+        typer.Option(
+            help="Compute the dashboard's default answers in the background at start "
+            "(--no-prewarm: only on demand; e.g. to time on-demand reads with nothing "
+            "competing for the cores).",
+        ),
+    ] = True,
 ) -> None:
     """Run the OTLP receiver, the read API and the dashboard on one port.
 
@@ -113,7 +121,7 @@ def serve(
         console.print("  [yellow]No ingest key yet:[/] unitecon keys create ingest --name app")
     if decode_processes is None:
         decode_processes = Settings.default_decode_processes()
-    settings = Settings(decode_processes=decode_processes)
+    settings = Settings(decode_processes=decode_processes, prewarm=prewarm)
     app = create_app(path, project, keys=store, settings=settings, config_path=config_path)
     local = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
     inner = app.router.lifespan_context

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, Literal
 
 import ibis
@@ -132,6 +132,31 @@ def _d(x: Any) -> Decimal:
     return ZERO if x is None else Decimal(str(x))
 
 
+EXACT_DIGITS = 100
+"""Decimal digits of the sums added in Python: more than a DECIMAL(76) sum can hold."""
+
+
+def _per_model(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sums `_read_ratio` reads, per (model, writes cache), from `_sums` rows of any
+    grouping that holds the model: added exactly (the engine's DECIMAL sums are exact, and
+    so is this, with the precision of the digits they hold)."""
+    out: dict[tuple[Any, Any], dict[str, Any]] = {}
+    with localcontext() as ctx:
+        ctx.prec = EXACT_DIGITS
+        for r in rows:
+            m = out.setdefault(
+                (r["_model"], r["_writes"]),
+                {"_model": r["_model"], "_writes": r["_writes"], "own": ZERO, "sv": ZERO},
+            )
+            m["own"] += _d(r["own_cache_read_cost"])
+            m["sv"] += _d(r["saving"])
+    return [
+        {**{k: m[k] for k in ("_model", "_writes")}, "own_cache_read_cost": m["own"]}
+        | {"saving": m["sv"]}
+        for m in out.values()
+    ]
+
+
 def _read_ratio(rows: list[dict[str, Any]]) -> dict[Any, Decimal | None]:
     """rho = p_cr / p_in per model, from its calls that write no cache and read some:
     cache-read cost / (cache-read cost + saving)."""
@@ -149,10 +174,12 @@ def _read_ratio(rows: list[dict[str, Any]]) -> dict[Any, Decimal | None]:
 def asymmetry(c: Any, by: By = "model") -> list[Asymmetry]:
     """Input, output, cache-read and reasoning cost per model or feature of the `Costed`
     window `c` (module docstring), largest token cost first."""
-    t = _weighted(c.events)
+    # one pass over the window: the ratio's sums per model are added up from the rows
+    # per (group, model), not asked again of a materialized copy of the events
+    t = _weighted(c.scan())
     key = t.model if by == "model" else t.feature
     rows = _sums(t, key.fill_null("(none)"))
-    rho = _read_ratio(_sums(t, t.model.fill_null("(none)")))
+    rho = _read_ratio(_per_model(rows))
     acc: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     unknown: set[str] = set()
     for r in rows:
