@@ -100,3 +100,20 @@ def test_the_unit_task_and_margin_readers_read_the_same_on_their_columns(
     got = _reports(narrow, project, dim, only)
     assert "events" not in narrow._cache  # every reader named its columns
     assert got == _reports(full, project, dim, only)
+
+
+def test_outcomes_materialize_the_costed_events_once() -> None:
+    """`outcome_rows` and `supervisor_overhead` (the `outcomes` question) read one narrow
+    table: the costed events are written once, not once per reader."""
+    from hypothesis import find
+
+    from unitecon.economics.tasks import outcome_rows, supervisor_overhead
+
+    rows = find(ledger_rows(), lambda r: len(r) > 2)
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    c = variable_costs(_load(con, rows, "p"), Project())
+    outcome_rows(c, "feature")
+    supervisor_overhead(c)
+    narrow = [k for k in c._cache if k.startswith("narrow:")]
+    assert len(narrow) == 1, narrow

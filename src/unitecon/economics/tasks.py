@@ -14,6 +14,7 @@ from typing import Any
 from unitecon.attribution.costed import Costed
 from unitecon.attribution.outcomes import OUTCOME_COLUMNS, outcome_summary, task_outcomes
 from unitecon.attribution.trees import (
+    AGENT_COLUMNS,
     ROLLUP_COLUMNS,
     Node,
     TreeStats,
@@ -128,9 +129,13 @@ def task_details(c: Costed, task: str) -> TaskDetail | None:
 
 
 def outcome_rows(c: Costed, by: str = "kind") -> list[dict[str, Any]]:
-    """Per task kind (or feature): outcomes, spend, cost per (successful) task, rework."""
+    """Per task kind (or feature): outcomes, spend, cost per (successful) task, rework.
+
+    Read from the table `c.resolved(TASK_COLUMNS)` is built on (the task columns and the
+    agent-tree columns), so that `outcomes` materializes the costed events once for this
+    and `supervisor_overhead`, not twice (the agent columns are not read here)."""
     rows: list[dict[str, Any]] = (
-        outcome_summary(c.narrow(TASK_COLUMNS), by).to_pyarrow().to_pylist()
+        outcome_summary(c.narrow({*TASK_COLUMNS, *AGENT_COLUMNS}), by).to_pyarrow().to_pylist()
     )
     for r in rows:
         r["cost_per_task"] = metrics.cost_per_task(r["spend"], r["tasks"])
