@@ -189,5 +189,18 @@ def run(argv: Sequence[str] | None = None) -> int:
     return code if isinstance(code, int) else 0  # `typer.Exit(n)` comes back as n
 
 
+#: The cyclic collector's thresholds in a command's process (Python's default: 700, 10, 10).
+#: A read command makes some hundred thousand short-lived objects (Ibis expressions, the
+#: classes of the modules it imports) and few reference cycles: at the default the
+#: collector ran ~340 times in `anomalies` on the demo ledger, 0.15-0.20 s of its CPU; at
+#: these thresholds twice, 0.06 s (docs/benchmarks.md, "Session 10"). Not for `serve`, a
+#: long-lived process whose memory the default keeps as it was measured.
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
 def main() -> None:
+    if sys.argv[1:2] != ["serve"]:
+        import gc
+
+        gc.set_threshold(*GC_THRESHOLDS)
     sys.exit(run())
