@@ -67,14 +67,22 @@ def _reports(c: Costed, project: Project, dim: str, only: Any) -> Any:
     """The unit, task, outcome and margin readers over `c` (economics asks them)."""
     from unitecon.economics import inputs as inp
     from unitecon.economics.metrics import unit_rows
-    from unitecon.economics.tasks import outcome_rows, supervisor_overhead, top_tasks
+    from unitecon.economics.tasks import (
+        outcome_rows,
+        supervisor_overhead,
+        task_details,
+        top_tasks,
+    )
 
     rows, alloc = unit_rows(c, project, dim, only)
     fixed = inp.fixed_lines(c, project) if project.fixed_costs else None
+    tops = top_tasks(c, 5)
+    trees = [task_details(c, r["task"]) for r in tops[:2]]
     return (
+        [None if d is None else d.as_dict() for d in trees],
         [(r.key, r.fixed, r.idle, r.agg) for r in rows],
         alloc,
-        top_tasks(c, 5),
+        tops,
         top_tasks(c, 5, feature="rag"),
         sorted(outcome_rows(c, "kind"), key=str),  # rows of equal spend in any order
         sorted(outcome_rows(c, "feature"), key=str),

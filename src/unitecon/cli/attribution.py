@@ -194,7 +194,8 @@ def tasks(
 
             nothing_matched(s, f)
             return
-        details = [s.ask("task", task_id=r["task"]) for r in rows[: max(trees, 0)]]
+        shown = 0 if as_json else max(trees, 0)  # the JSON holds the table, not the trees
+        details = [s.ask("task", task_id=r["task"]) for r in rows[:shown]]
     if as_json:
         emit_json(dump(got))
         return

@@ -107,9 +107,15 @@ def _node_dict(n: Node) -> dict[str, Any]:
     }
 
 
+DETAIL_COLUMNS = tuple(
+    sorted({*(c for c in _SPAN_COLUMNS if c != "agent_r"), *TASK_COLUMNS, "trace_id"})
+)
+"""The costed-event columns `task_details` reads (`agent_r` is resolved from them)."""
+
+
 def task_details(c: Costed, task: str) -> TaskDetail | None:
     """The tree of one task (by task key or trace id); None when there is none."""
-    t = c.resolved()
+    t = c.resolved(DETAIL_COLUMNS)
     t = t.filter((t.task == task) | (t.trace_id == task))
     rows = t.select(*_SPAN_COLUMNS, "task").to_pyarrow().to_pylist()
     if not rows:
