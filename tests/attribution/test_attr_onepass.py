@@ -15,7 +15,7 @@ from test_attr_properties import _load, ledger_rows
 
 from unitecon.attribution import variable_costs
 from unitecon.attribution.allocation import allocate, keyed
-from unitecon.attribution.frame import month_number
+from unitecon.attribution.frame import month_number, utc_date
 from unitecon.attribution.outcomes import task_outcomes
 from unitecon.attribution.rollup import aggregates
 from unitecon.config import Project, parse
@@ -86,3 +86,14 @@ def test_month_number_is_the_utc_calendar_month(ts: dt.datetime) -> None:
     t = ibis.memtable(pa.table({"ts": pa.array([ts], pa.timestamp("us", tz="UTC"))}))
     got = t.select(m=month_number(t)).to_pyarrow().column("m").to_pylist()
     assert got == [ts.year * 12 + ts.month - 1]
+
+
+@given(st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)))
+@settings(max_examples=200, deadline=None)
+def test_utc_date_is_the_utc_calendar_day(ts: dt.datetime) -> None:
+    """Second path: Python's own date of the UTC instant."""
+    import pyarrow as pa
+
+    t = ibis.memtable(pa.table({"ts": pa.array([ts], pa.timestamp("us", tz="UTC"))}))
+    got = t.select(d=utc_date(t)).to_pyarrow().column("d").to_pylist()
+    assert got == [ts.date()]

@@ -184,6 +184,15 @@ def month_number(t: Any) -> Any:
     return ts.year() * 12 + ts.month() - 1
 
 
+def utc_date(t: Any) -> Any:
+    """The UTC calendar day of `t.ts` (a DATE), as `t.ts.date()` in the engine's UTC
+    session. On DuckDB from the UTC wall clock as a plain TIMESTAMP: the date of a
+    TIMESTAMPTZ goes through ICU, 0.04 s of CPU per 272k events (the demo ledger), 8x the
+    plain cast, and the governance series group by it in every query."""
+    ts = _naive(_epoch_us(t.ts)) if engine.capabilities(t).epoch_us else t.ts
+    return ts.date()
+
+
 def memtable(rows: list[dict[str, Any]], schema: dict[str, Any]) -> Any:
     """An in-memory table with an explicit schema (also when `rows` is empty), named by
     its content: the same rows give the same expression, whose compiled SQL the engine

@@ -34,6 +34,7 @@ from typing import Any
 
 import ibis
 
+from unitecon.attribution.frame import utc_date
 from unitecon.governance.config import AnomalyConfig
 from unitecon.governance.series import NONE, TOTAL, ZERO, Series, daily, day_range
 
@@ -225,7 +226,7 @@ def _contributors_of(
         windows.append(w)
     t = t.filter(ibis.or_(*windows))
     v = t[by].cast("string")
-    keys = {"day": t.ts.date(), "value": ibis.ifelse(v.isnull() | (v == ""), NONE, v)}
+    keys = {"day": utc_date(t), "value": ibis.ifelse(v.isnull() | (v == ""), NONE, v)}
     if raw is not None:
         own = t[dim].cast("string")
         none = own.isnull() | (own == "")

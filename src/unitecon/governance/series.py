@@ -16,6 +16,8 @@ from typing import Any
 
 import ibis
 
+from unitecon.attribution.frame import utc_date
+
 ZERO = Decimal(0)
 TOTAL = "total"
 NONE = "(none)"
@@ -73,7 +75,7 @@ def daily(
         (t.ts >= dt.datetime.combine(first, dt.time(), dt.UTC))
         & (t.ts < dt.datetime.combine(end, dt.time(), dt.UTC))
     )
-    keys = {"day": t.ts.date()}
+    keys = {"day": utc_date(t)}
     if dim is not None:
         v = t[dim].cast("string")
         keys["value"] = ibis.ifelse(v.isnull() | (v == ""), NONE, v)
