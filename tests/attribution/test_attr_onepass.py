@@ -15,7 +15,7 @@ from test_attr_properties import _load, ledger_rows
 
 from unitecon.attribution import variable_costs
 from unitecon.attribution.allocation import allocate, keyed
-from unitecon.attribution.frame import month_number, utc_date
+from unitecon.attribution.frame import month_number, utc_date, utc_trunc
 from unitecon.attribution.outcomes import task_outcomes
 from unitecon.attribution.rollup import aggregates
 from unitecon.config import Project, parse
@@ -97,3 +97,23 @@ def test_utc_date_is_the_utc_calendar_day(ts: dt.datetime) -> None:
     t = ibis.memtable(pa.table({"ts": pa.array([ts], pa.timestamp("us", tz="UTC"))}))
     got = t.select(d=utc_date(t)).to_pyarrow().column("d").to_pylist()
     assert got == [ts.date()]
+
+
+@given(st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)))
+@settings(max_examples=200, deadline=None)
+def test_utc_trunc_is_the_start_of_the_utc_day_and_month(ts: dt.datetime) -> None:
+    """Second path: the day's and month's start and the week's Monday worked out in Python."""
+    import pyarrow as pa
+
+    t = ibis.memtable(pa.table({"ts": pa.array([ts], pa.timestamp("us", tz="UTC"))}))
+    got = t.select(
+        d=utc_trunc(t, "D"), m=utc_trunc(t, "M"), w=utc_date(t, "W"), md=utc_date(t, "M")
+    )
+    assert got.schema() == t.select(d=t.ts.truncate("D"), m=t.ts.truncate("M"), w=t.ts.date(),
+                                    md=t.ts.date()).schema()  # fmt: skip
+    row = got.to_pyarrow().to_pylist()[0]
+    day = dt.datetime(ts.year, ts.month, ts.day)  # Ibis types a truncated instant as plain
+    assert row["d"] == day
+    assert row["m"] == day.replace(day=1)
+    assert row["w"] == ts.date() - dt.timedelta(days=ts.weekday())
+    assert row["md"] == ts.date().replace(day=1)

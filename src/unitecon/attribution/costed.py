@@ -33,6 +33,7 @@ from unitecon.attribution.frame import (
     is_leaf,
     money,
     task_key,
+    utc_trunc,
     weighted,
     window_around,
     window_of,
@@ -233,7 +234,7 @@ def _no_gpu_time(t: Any) -> Any:
         gpu_s=ibis.null(QTY),
         prefill_s=ibis.null("float64"),
         decode_s=ibis.null("float64"),
-        day=t.ts.truncate("D"),
+        day=utc_trunc(t, "D"),
     )
 
 
@@ -254,5 +255,5 @@ def _finish(t: Any) -> Any:
         var_cost=ibis.ifelse(has_cost, cost, zero),
         cost_kind=kind,
         task=task_key(t),
-        month=t.ts.truncate("M"),
+        month=utc_trunc(t, "M"),
     )

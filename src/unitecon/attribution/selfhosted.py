@@ -32,7 +32,17 @@ from typing import Any
 import ibis
 
 from unitecon.attribution.config import EndpointConfig
-from unitecon.attribution.frame import CTX, MONEY, QTY, ZERO, Window, is_leaf, memtable, q
+from unitecon.attribution.frame import (
+    CTX,
+    MONEY,
+    QTY,
+    ZERO,
+    Window,
+    is_leaf,
+    memtable,
+    q,
+    utc_trunc,
+)
 
 HOURS_PER_MONTH = Decimal(730)
 RATE_QUANTUM = Decimal("1e-18")
@@ -130,7 +140,7 @@ def with_gpu_seconds(t: Any, endpoints: Mapping[str, EndpointConfig]) -> Any:
         gpu_s=ibis.ifelse(on_ep, gpu_s, ibis.null(QTY)),
         prefill_s=ibis.ifelse(on_ep, pre, ibis.null("float64")),
         decode_s=ibis.ifelse(on_ep, dec, ibis.null("float64")),
-        day=j.ts.truncate("D"),
+        day=utc_trunc(j, "D"),
     )
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from unitecon.attribution.frame import weighted
+from unitecon.attribution.frame import utc_date, weighted
 from unitecon.ledger import dimensions
 
 if TYPE_CHECKING:
@@ -40,9 +40,9 @@ def weighted_cost(t: ir.Table) -> ir.DecimalValue:
 
 def with_periods(t: ir.Table) -> ir.Table:
     return t.mutate(
-        day=t.ts.date(),
-        week=t.ts.truncate("W").date(),
-        month=t.ts.truncate("M").date(),
+        day=utc_date(t),
+        week=utc_date(t, "W"),
+        month=utc_date(t, "M"),
     )
 
 

@@ -55,6 +55,7 @@ import ibis.expr.types as ir
 from unitecon.attribution.frame import IDLE as IDLE
 from unitecon.attribution.frame import UNALLOCATED as UNALLOCATED
 from unitecon.attribution.frame import UNATTRIBUTED as UNATTRIBUTED
+from unitecon.attribution.frame import utc_date
 from unitecon.attribution.outcomes import last_accepted, succeeded
 from unitecon.economics.window import Window
 from unitecon.ledger.schema import STRUCTURAL_OPERATIONS
@@ -123,7 +124,7 @@ def _prepare(events: ir.Table, cost_col: str) -> ir.Table:
     leaf = _leaf(events)
     return events.mutate(
         _customer=events.customer_id.fill_null(UNATTRIBUTED),
-        _month=events.ts.truncate("M").date(),
+        _month=utc_date(events, "M"),
         _task=ibis.coalesce(events.task_id, events.trace_id, events.event_id),
         _cost=ibis.ifelse(leaf, cost, 0),
         _tokens=ibis.ifelse(leaf, events.input_tokens + events.output_tokens, 0),
