@@ -101,12 +101,12 @@ def parse_model(cls: type[M], text: str, source: str, what: str) -> M:
     """Validate YAML `text` as `cls`; raise ConfigError with `file:line: field: message`."""
     data: Any = load_yaml(text, source) or {}
     try:
-        node = yaml.compose(text, Loader=_Loader)
-    except (yaml.YAMLError, RecursionError) as e:
-        raise ConfigError(f"{source}: not valid YAML: {e}") from e
-    try:
         return cls.model_validate(data)
     except ValidationError as e:
+        try:  # the node tree, for the lines of the errors only (a second parse)
+            node = yaml.compose(text, Loader=_Loader)
+        except (yaml.YAMLError, RecursionError) as e2:
+            raise ConfigError(f"{source}: not valid YAML: {e2}") from e2
         msgs = []
         for err in e.errors():
             loc = tuple(err["loc"])
