@@ -1,6 +1,7 @@
 """One task's tree is priced over the days of its traces only (the dashboard opens a task in
-about a second, not after costing the whole ledger): the tree must equal the one costed over
-the whole ledger (the second path), for agent trees, runaway loops and self-hosted calls."""
+about a second, not after costing the whole ledger), or read from a window already costed
+that holds those days (`tasks` then its trees): the tree must equal the one costed over the
+whole ledger (the second path), for agent trees, runaway loops and self-hosted calls."""
 
 from __future__ import annotations
 
@@ -31,12 +32,19 @@ def test_the_tree_over_its_days_is_the_whole_ledger_s(ledger: tuple[Path, Path])
         hosted = ev.filter(ev.endpoint.notnull() & (ev.task_id.notnull() | ev.trace_id.notnull()))
         one = hosted.select("task_id", "trace_id").limit(1).to_pyarrow().to_pylist()[0]
         picks.add(one["task_id"] or one["trace_id"])
-        windowed = {t: a.task(t) for t in picks}
+        # after `tasks`, a tree is read from the window costed for it (`_covering`)
+        assert all(a._covering(a._task_window(t)) is not None for t in picks)
+        covered = {t: a.task(t) for t in picks}
+    windowed = {}
+    for t in picks:  # a fresh analysis: the tree is costed over the task's own days
+        with Analysis.open(cfg, ledger=path) as a:
+            windowed[t] = a.task(t)
+            assert len(a._costed) == 1 and a._covering(a._task_window(t)) is not None
     with Analysis.open(cfg, ledger=path) as a:
         for t, tree in windowed.items():
             window = a._task_window(t)
             assert window.since is not None and window.until is not None
             assert (window.until - window.since).days <= 2  # a day or two, not the ledger
-            assert a.task(t, Filters()) == tree, t
+            assert a.task(t, Filters()) == tree == covered[t], t
         with pytest.raises(Exception, match="Unknown task"):
             a.task("no-such-task")

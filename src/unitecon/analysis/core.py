@@ -331,7 +331,7 @@ class Analysis:
         from unitecon.economics.tasks import task_details
 
         f = f or self._task_window(task_id)
-        d = task_details(self.costed(f), task_id)
+        d = task_details(self._covering(f) or self.costed(f), task_id)
         if d is None:
             raise LookupFailed("task", task_id, [])
         s = d.stats
@@ -347,6 +347,27 @@ class Analysis:
             supervisor=d.supervisor,
             supervisor_overhead=d.supervisor_overhead,
         )
+
+    def _covering(self, f: Filters) -> Any:
+        """A window costed already (`costed`) that holds every whole UTC day of `f`, or None.
+
+        A call's cost does not depend on the window around it when the window holds its
+        whole day (the endpoint rate of a day is that day's cost over its busy time, both
+        within the day; `attribution.selfhosted.periods`), so one task's tree read from
+        the window of the question before it (`tasks`, then the tree of its first rows) is
+        the tree read from the task's own days, without pricing those days again."""
+        lo, hi = _instant(f.since), _instant(f.until)
+        if lo is None or hi is None:
+            return None
+        for c in self._costed.values():
+            w = c.window
+            whole = all(
+                x == x.replace(hour=0, minute=0, second=0, microsecond=0)
+                for x in (w.since, w.until)
+            )
+            if whole and w.since <= lo and hi <= w.until:
+                return c
+        return None
 
     def _task_window(self, task_id: str) -> Filters:
         """The UTC days holding every span of the traces of `task_id` (a task key or trace

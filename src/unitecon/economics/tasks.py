@@ -35,11 +35,20 @@ TASK_COLUMNS = tuple(sorted({*ROLLUP_COLUMNS, *OUTCOME_COLUMNS, "feature", "cust
 roll-up's, the outcomes', and the feature and customer filters'."""
 
 
+DETAIL_COLUMNS = tuple(
+    sorted({*(c for c in _SPAN_COLUMNS if c != "agent_r"), *TASK_COLUMNS, "trace_id"})
+)
+"""The costed-event columns `task_details` reads (`agent_r` is resolved from them)."""
+
+
 def top_tasks(
     c: Costed, n: int, feature: str | None = None, customer: str | None = None
 ) -> list[dict[str, Any]]:
-    """The `n` most expensive tasks (variable cost) with structure, outcome and rework."""
-    t = c.resolved(TASK_COLUMNS)
+    """The `n` most expensive tasks (variable cost) with structure, outcome and rework.
+
+    Read from the table of `task_details` (`DETAIL_COLUMNS`): the trees of the first rows,
+    which the command line shows next, then read the same table (`Analysis.task`)."""
+    t = c.resolved(DETAIL_COLUMNS)
     if feature is not None:
         t = t.filter(t.feature == feature)
     if customer is not None:
@@ -105,12 +114,6 @@ def _node_dict(n: Node) -> dict[str, Any]:
         "accepted": r.get("accepted"),
         "children": [_node_dict(c) for c in n.children],
     }
-
-
-DETAIL_COLUMNS = tuple(
-    sorted({*(c for c in _SPAN_COLUMNS if c != "agent_r"), *TASK_COLUMNS, "trace_id"})
-)
-"""The costed-event columns `task_details` reads (`agent_r` is resolved from them)."""
 
 
 def task_details(c: Costed, task: str) -> TaskDetail | None:
