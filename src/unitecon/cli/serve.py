@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -132,6 +133,13 @@ def serve(
         # inside the app's lifespan: uvicorn re-raises SIGTERM after its shutdown, which
         # would skip a `finally` around `uvicorn.run`
         async with inner(a):
+            # what the start made (modules, the app, the engine's compilers: most of what
+            # the process will ever hold) is left out of the cyclic collector's full passes,
+            # which otherwise walk it all each time: 110-130 ms pauses, on a second read
+            # served from the cache too (docs/benchmarks.md, "Session 10: the issue's
+            # targets"); its garbage is collected first
+            gc.collect()
+            gc.freeze()
             with announce(path, store, where):
                 yield
 
