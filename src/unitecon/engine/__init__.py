@@ -3,7 +3,8 @@
 Every other module asks this one instead of branching on a backend's name:
 
 - `connect(path, read_only)`: the ledger's DuckDB connection, with the session settings every
-  reader and writer needs (UTC, no progress bar of DuckDB's own), and a lock held by another
+  reader and writer needs (UTC, no progress bar of DuckDB's own, the memory limit
+  `memory_limit()`), and a lock held by another
   process or a damaged file turned into a `LedgerError` that says what to do;
 - `capabilities(x)`: what the backend of an Ibis table or backend offers (temporary tables,
   the DuckDB price lookup and integer price arithmetic, its decimal policy);
@@ -38,12 +39,41 @@ TEMP_PREFIX = "_unitecon_"
 
 
 # -- opening ----------------------------------------------------------------------------
+#: DuckDB's memory limit for a command's connection (`$UNITECON_MEMORY_LIMIT` overrides it).
+#: DuckDB's own default is 80% of the machine's memory, and the hash tables of a whole
+#: ledger's task or margin rows grew to 4-5 GB at 10M events; held to 1 GB, DuckDB spills
+#: to the ledger's temporary directory instead, and a command with the Python process
+#: around it stays under 2 GB, in about the same time (docs/benchmarks.md, session 11).
+COMMAND_MEMORY = "1GB"
+
+_SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", re.IGNORECASE)
+
+
+def memory_limit(default: str = COMMAND_MEMORY, setting: str = "") -> str:
+    """DuckDB's memory limit: `setting` (a size such as `2GB`) if given, else
+    `$UNITECON_MEMORY_LIMIT`, else `default`. A malformed size is a `UniteconError` naming
+    where it came from."""
+    import os
+
+    where, limit = "memory limit", setting.strip()
+    if not limit:
+        where, limit = "UNITECON_MEMORY_LIMIT", os.environ.get("UNITECON_MEMORY_LIMIT", "").strip()
+    if not limit:
+        return default
+    if not _SIZE.fullmatch(limit):
+        raise UniteconError(f"{where} {limit!r}: expected a size such as 2GB or 512MB.")
+    return limit
+
+
 def connect(path: Path | None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection to the ledger file at `path` (None: in memory)."""
+    """A DuckDB connection to the ledger file at `path` (None: in memory), its memory held
+    to `memory_limit()`."""
+    limit = memory_limit()
     try:
         con = duckdb.connect(str(path or ":memory:"), read_only=read_only)
     except duckdb.Error as e:
         raise friendly(e, path) from None
+    con.execute(f"SET memory_limit = '{limit}'")
     con.execute("SET TimeZone = 'UTC'")
     # progress is ours to show (the CLI's bar): DuckDB's own would print over it
     con.execute("SET enable_progress_bar_print = false")

@@ -43,7 +43,7 @@ _LIVE_LOCK = threading.Lock()
 PROGRESS_SECONDS = 0.25
 #: DuckDB's memory limit during a direct read (`Ledger._read_direct`): with the Python
 #: process around it, `unitecon ingest` stays under 2 GB at any file size (docs/benchmarks.md).
-DIRECT_MEMORY = "1GB"
+DIRECT_MEMORY = engine.COMMAND_MEMORY
 
 
 def home() -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -97,16 +96,12 @@ class Settings:
 
     def duckdb_memory(self) -> str:
         """The ledger's DuckDB memory limit (`memory_limit`, or a quarter of the memory)."""
-        limit = self.memory_limit or os.environ.get("UNITECON_MEMORY_LIMIT", "")
-        if limit:
-            if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit.strip(), re.IGNORECASE):
-                raise ValueError(f"memory limit {limit!r}: expected a size like 2GB or 512MB")
-            return limit.strip()
         try:
             total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            quarter = f"{max(1 << 30, total // 4) >> 20}MB"
         except (ValueError, OSError, AttributeError):
-            return "2GB"
-        return f"{max(1 << 30, total // 4) >> 20}MB"
+            quarter = "2GB"
+        return engine.memory_limit(quarter, self.memory_limit)
 
     def duckdb_threads(self) -> int:
         """The ledger's DuckDB threads (`ledger_threads`, or the cores decoders leave)."""
