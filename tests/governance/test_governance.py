@@ -311,22 +311,23 @@ def test_coverage_top_sources_ties_zero_and_usage() -> None:
     assert usage.worst == (("a.jsonl", D(2)), ("b.jsonl", D(1)))
 
 
-SOURCE_CHARS = "ab:#19 é\n\r\x85\u2028\u2029"
+SOURCE_CHARS = "ab:#19 érow\n\r\x85\u2028\u2029"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.text(SOURCE_CHARS, max_size=8), min_size=1, max_size=20))
 def test_source_name_is_the_definition(sources: list[str]) -> None:
     """The fast source name (a replace) equals the definition (the lazy extraction) on any
-    text, line ends included, and on a few spelled out: `file:row 3` keeps its row (not a
-    `:line`), `a:1:2` loses the last `:2` only, `a#b#c` the `#c`."""
+    text, line ends included, and on a few spelled out: `file:row 3` loses its row (a
+    Parquet row, like a `:line`), `a:1:2` the last `:2` only, `a#b#c` the `#c`, `a:row 1:2`
+    the `:2`."""
     from unitecon.pricing.engine import source_name, source_name_definition
 
-    sources = [*sources, "file:row 3", "a:1:2", "a#b#c", "x.jsonl#4cc2", "", "a\n:1"]
+    sources = [*sources, "a:row 1:2", "file:row 3", "a:1:2", "a#b#c", "x.jsonl#4cc2", "", "a\n:1"]
     t = ibis.memtable(pa.table({"source": pa.array([*sources, None], pa.string())}))
     got = t.select(fast=source_name(t), slow=source_name_definition(t)).to_pyarrow().to_pylist()
     assert [r["fast"] for r in got] == [r["slow"] for r in got]
-    assert [r["fast"] for r in got[-7:-2]] == ["file:row 3", "a:1", "a#b", "x.jsonl", ""]
+    assert [r["fast"] for r in got[-8:-2]] == ["a:row 1", "file", "a:1", "a#b", "x.jsonl", ""]
     assert got[-1] == {"fast": None, "slow": None}
 
 

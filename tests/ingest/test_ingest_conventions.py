@@ -457,3 +457,29 @@ def test_openlit_marker_converts_even_when_input_exceeds_the_cache(tmp_path: Pat
         (row,), _ = _ingest(path)
         got[name] = row["input_tokens"]
     assert got == {"openlit": 6000, "other": 5000}
+
+
+def test_coverage_names_the_parquet_file_not_its_rows(tmp_path: Path) -> None:
+    """A Parquet file's events have sources `file:row N`: coverage's worst sources are the
+    file (its untagged cost summed over its rows), as a JSONL file's `file:line` are."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from unitecon.analysis import Analysis
+    from unitecon.analysis.answers import Filters
+    from unitecon.config import Project
+
+    path = tmp_path / "calls.parquet"
+    base = {"provider": "openai", "model": "gpt-4o-2024-08-06", "output_tokens": 0}
+    rows = [
+        {**base, "ts": f"2026-10-01T0{i}:00:00Z", "input_tokens": n, "customer_id": c}
+        for i, (n, c) in enumerate([(1000, None), (3000, None), (5000, "acme")])
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    ledger = Ledger(":memory:")
+    ledger.ingest(str(path), read_path(path))
+    with Analysis(ledger, Project()) as a:
+        cov = {r.dimension: r for r in a.coverage(Filters()).rows}
+    (worst,) = cov["customer_id"].top_untagged_sources
+    # gpt-4o-2024-08-06 input at $2.50 per 1M tokens: 4,000 untagged tokens cost $0.01
+    assert (worst.source, worst.cost) == (str(path), Decimal("0.01"))

@@ -741,8 +741,8 @@ class UsageMissing:
         }
 
 
-#: What `source_name` strips: a line number or a span id at the end.
-SOURCE_SUFFIX = r"(:\d+|#[0-9A-Za-z]+)"
+#: What `source_name` strips: a line number, a Parquet row (`:row N`) or a span id at the end.
+SOURCE_SUFFIX = r"(:\d+|:row \d+|#[0-9A-Za-z]+)"
 #: The characters a regular expression's `.` and `$` treat as line ends (Java's, a superset
 #: of RE2's "\n"): a source holding one takes the definition's own extraction.
 LINE_ENDS = r"[\n\r\x{85}\x{2028}\x{2029}]"
@@ -750,8 +750,10 @@ LINE_ENDS = r"[\n\r\x{85}\x{2028}\x{2029}]"
 
 def source_name_definition(t: ir.Table) -> ir.StringValue:
     """The file or receiver of an event's `source`: `file:line` and `file#span-id` lose
-    their line or span id; the shortest prefix whose rest is empty, a `:line` or a `#id`.
-    (`file:row N`, a Parquet row, keeps its row: the rest is not a `:line`.)"""
+    their line or span id, `file:row N` (a Parquet or CSV row) its row; the shortest prefix
+    whose rest is empty, a `:line`, a `:row N` or a `#id`. (Until session 11 a Parquet row
+    kept its row: on a ledger ingested from Parquet every event was a source of its own, and
+    `coverage` grouped 10M of them to name the worst three files.)"""
     return t.source.re_extract(rf"^(.*?){SOURCE_SUFFIX}?$", 1)  # type: ignore[no-any-return]
 
 
