@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from conftest import T0, MakePriced
+from priced_rows import T0, MakePriced
+
 from unitecon.attribution.costed import _finish, variable_costs
 from unitecon.attribution.frame import in_window, money
 from unitecon.attribution.selfhosted import apply_endpoint_costs, with_gpu_seconds

@@ -38,7 +38,8 @@ import datetime as dt
 from decimal import Decimal as D
 from typing import Any
 
-from conftest import T0, MakePriced
+from priced_rows import T0, MakePriced
+
 from unitecon.attribution import allocate, variable_costs
 from unitecon.attribution.endpoints import endpoint_usage
 from unitecon.attribution.frame import IDLE

@@ -9,8 +9,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from priced_rows import T0, priced_table
 
-from conftest import T0, priced_table
 from unitecon.attribution import allocate, split, variable_costs
 from unitecon.attribution.fixed import charges
 from unitecon.attribution.frame import FILTERED, Window

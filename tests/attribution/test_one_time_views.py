@@ -17,7 +17,8 @@ import datetime as dt
 from decimal import Decimal as D
 from typing import Any
 
-from conftest import T0, MakePriced
+from priced_rows import T0, MakePriced
+
 from unitecon.attribution import variable_costs
 from unitecon.attribution.fixed import one_time_views
 from unitecon.config import parse

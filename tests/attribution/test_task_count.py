@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from conftest import T0, MakePriced
+from priced_rows import T0, MakePriced
+
 from unitecon.attribution.costed import variable_costs
 from unitecon.config import Project
 from unitecon.economics.metrics import unit_rows

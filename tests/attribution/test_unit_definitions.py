@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from priced_rows import MakePriced
 from test_attr_handworked import _costed
 
-from conftest import MakePriced
 from unitecon.attribution.endpoints import endpoint_usage
 from unitecon.economics.metrics import endpoint_metrics, unit_rows
 

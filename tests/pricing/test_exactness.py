@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from genai_reference import reference
 
-from conftest import reference
 from unitecon.pricing import PricingConfig, priced_events
 from unitecon.pricing.engine import build_prices, ledger_events
 
