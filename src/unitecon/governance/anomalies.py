@@ -233,19 +233,24 @@ def _contributors_of(
         keys["none"] = none
         keys["key"] = ibis.ifelse(none, "", own)
     got = t.group_by(**keys).aggregate(cost=t.var_cost.sum()).to_pyarrow().to_pydict()
-    n = len(got["day"])
+    # the rows of each series' value and day, found once (a batch of 45 anomalies over
+    # 500k rows scanned them all for each anomaly: 3.6 s at 10M events)
+    at: dict[tuple[Any, ...], dict[dt.date, list[int]]] = {}
+    for i, day in enumerate(got["day"]):
+        series_key = () if raw is None else (got["none"][i], got["key"][i])
+        at.setdefault(series_key, {}).setdefault(day, []).append(i)
     out = []
     for a in batch:
         first, end = a.day - dt.timedelta(days=history_days), a.day + dt.timedelta(days=1)
-        mine: list[int] | range = range(n)
+        want: tuple[Any, ...] = ()
         if raw is not None:
             want = (True, "") if a.value == NONE else (False, a.value)
-            mine = [i for i in mine if (got["none"][i], got["key"][i]) == want]
-        costs: dict[str, dict[dt.date, Decimal]] = {}
-        for i in mine:
-            if first <= got["day"][i] < end:
-                costs.setdefault(got["value"][i], {})[got["day"][i]] = Decimal(got["cost"][i] or 0)
+        mine = at.get(want, {})
         days = day_range(first, end)
+        costs: dict[str, dict[dt.date, Decimal]] = {}
+        for d in days:
+            for i in mine.get(d, ()):
+                costs.setdefault(got["value"][i], {})[d] = Decimal(got["cost"][i] or 0)
         series = [
             Series(by, value, tuple(days), tuple(c.get(d, ZERO) for d in days))
             for value, c in sorted(costs.items())
