@@ -17,6 +17,10 @@ ingest must accept all N events, read directly (`direct` in its lineage), and th
 accept 0.
 
     .venv/bin/python bench/ingest.py [--rows 5000000] [--runs 2] [--formats parquet,csv,jsonl]
+
+`--file F.parquet` measures an existing Parquet file instead (a copy of it, in the work
+directory; `--rows` becomes its row count): bench/scale.py's files are cheap to read (15
+columns, no nulls), so the fixed and per-row costs of `unitecon ingest` weigh more there.
 """
 
 from __future__ import annotations
@@ -201,11 +205,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--formats", default="parquet,csv,jsonl")
     ap.add_argument("--workdir", type=Path, help="kept after the run; files there reused")
+    ap.add_argument("--file", type=Path, help="an existing Parquet file to measure (copied)")
     ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     formats = args.formats.split(",")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="unitecon-bench-ingest-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.file is not None:
+        formats = ["parquet"]
+        copy = workdir / "events.parquet"
+        shutil.copyfile(args.file, copy)
+        args.rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{copy}')").fetchone()[0]  # type: ignore[index]
+        (workdir / f"rows-{args.rows}").touch()
     if args.generate_only:
         write_files(args.rows, workdir, formats)
         return 0

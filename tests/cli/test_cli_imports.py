@@ -145,3 +145,30 @@ def test_every_command_runs_with_only_its_modules() -> None:
         )
         assert r.returncode == 0, (name, r.stdout[-300:], r.stderr[-300:])
         assert f"Usage: -c {name} " in r.stdout, (name, r.stdout[:300])
+
+
+def test_ingest_of_a_native_file_imports_no_pandas(tmp_path: Path) -> None:
+    """`unitecon ingest events.parquet` into a new ledger: DuckDB would import pandas to
+    bind the first query parameter, and genai-prices (the provider-response reader's) brings
+    it too; neither is needed to read a native file."""
+    import duckdb
+
+    path = tmp_path / "events.parquet"
+    duckdb.sql(
+        "COPY (SELECT 'e1' AS event_id, TIMESTAMPTZ '2025-03-01 10:00:00+00' AS ts, "
+        "'openai' AS provider, 'gpt-4o' AS model, 10 AS input_tokens) "
+        f"TO '{path}' (FORMAT PARQUET)"
+    )
+    code = (
+        "import os\n"
+        f"os.environ['UNITECON_HOME'] = {str(tmp_path / 'home')!r}\n"
+        "from unitecon.cli.main import run\n"
+        f"assert run(['ingest', {str(path)!r}, '--json']) == 0\n"
+    )
+    mods = _modules_after(code)
+    assert "pandas" not in mods
+    assert "genai_prices" not in mods
+    import unitecon.ledger.store as store
+
+    with store.Ledger(tmp_path / "home" / store.DB_NAME, read_only=True) as ledger:
+        assert ledger.count() == 1  # the one event, stored

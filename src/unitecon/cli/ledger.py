@@ -65,16 +65,17 @@ def ingest(
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UniteconError(f"No such file: {', '.join(map(str, missing))}")
-    from unitecon.engine import LedgerBusy
+    from unitecon.engine import LedgerBusy, without_pandas
 
     try:
-        ledger = _ledger()
+        with without_pandas():  # (DuckDB would import it to bind the first parameter)
+            ledger = _ledger()
     except LedgerBusy:
         from unitecon.cli.session import ingest_through_service
 
         results = ingest_through_service(_ledger_path(), paths, fmt, quiet=as_json)
     else:
-        with ledger:
+        with ledger, without_pandas():
             results = ingest_paths(ledger, paths, fmt=fmt, quiet=as_json)
     if as_json:
         emit_json([r.as_dict() for r in results])

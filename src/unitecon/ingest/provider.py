@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from genai_prices import data_snapshot, extract_usage
 
 from unitecon.ingest import validate as v
 from unitecon.ingest.lines import iter_line_blocks
@@ -45,7 +44,10 @@ def sniff(body: dict[str, Any]) -> tuple[str | None, str]:
 
 
 def _usage(body: dict[str, Any], provider: str, flavor: str) -> dict[str, Any]:
-    """Token counts (inclusive) from genai-prices' extractor."""
+    """Token counts (inclusive) from genai-prices' extractor (imported here: it brings in
+    pandas, 0.3-0.4 s that every `unitecon ingest` of another format would pay at start)."""
+    from genai_prices import data_snapshot, extract_usage
+
     try:
         usage = extract_usage(body, provider_id=provider, api_flavor=flavor).usage
     except LookupError:
