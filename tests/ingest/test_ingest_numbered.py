@@ -218,3 +218,50 @@ def test_a_decimal_column_reads_as_its_text_would(
     # over the 30-day limit or negative: rejected; the others read exactly
     kept = [w for w in want if 0 <= w <= v.MAX_DURATION_MS]
     assert sorted(got) == sorted(kept)
+
+
+def test_the_keys_of_the_distinct_key_values_are_those_of_every_row(
+    tmp_path: Path, one_statement: None
+) -> None:
+    """`DirectRead.keys` (the distinct values of the key fields, validated) gives the keys
+    the validation of every row gives, and the ledger keys each event as the chunked read
+    does: provider aliases and case, a tier alias, batch from the tier, empty text, a
+    structural operation, an endpoint, and a batch given as text."""
+    import duckdb
+
+    from unitecon.ingest import native
+    from unitecon.ledger import migrations
+
+    provider = ["OpenAI", "openai", "gcp.gemini", "", None, "Azure.AI.OpenAI", "anthropic"]
+    model = ["gpt-4o", "GPT-4o", "", None, "gemini-2.5-pro", "claude-sonnet-4-5"]
+    tier = ["standard", "batch", "Flex", "", None, "priority"]
+    op = ["chat", "invoke_agent", "", None, "workflow", "embeddings"]
+    batch = ["true", "false", None, "TRUE"]
+    endpoint = [None, None, "llama-70b"]
+    n = 200
+    cols = _rows(
+        n,
+        provider=[provider[i % len(provider)] for i in range(n)],
+        model=[model[i * 7 % len(model)] for i in range(n)],
+        service_tier=[tier[i * 5 % len(tier)] for i in range(n)],
+        operation=[op[i * 3 % len(op)] for i in range(n)],
+        batch=[batch[i * 11 % len(batch)] for i in range(n)],
+        endpoint=[endpoint[i % len(endpoint)] for i in range(n)],
+    )
+    path = _parquet(tmp_path / "keys.parquet", cols)
+    plan = native.read_parquet(path).direct()
+    assert plan is not None and plan.keys is not None and plan.numbered is not None
+    con = v.connect()
+    keyed = f"SELECT DISTINCT {migrations.key_columns_sql()} FROM ({{}}) ORDER BY ALL"
+    every_row = con.execute(keyed.format(plan.numbered)).fetchall()
+    distinct = con.execute(keyed.format(plan.keys)).fetchall()
+    assert distinct == every_row
+    assert len(every_row) > 20  # the values above make many keys
+    # the distinct values read fewer rows than the file has
+    raw = duckdb.sql(
+        f"SELECT count(*) FROM (SELECT DISTINCT provider, model, service_tier, operation, "
+        f"batch, endpoint FROM read_parquet('{path}'))"
+    ).fetchone()
+    assert raw is not None and raw[0] < n
+    direct, chunked, res = _both(path, tmp_path)
+    assert res.direct and direct == chunked

@@ -43,6 +43,7 @@ from unitecon.ingest.lines import (
     scan_csv,
     scan_text,
 )
+from unitecon.ledger.migrations import KEY_INPUTS
 from unitecon.ledger.records import CHUNK_ROWS, Chunk, DirectRead, Rejected, Scanned
 from unitecon.ledger.schema import EVENT_SCHEMA
 
@@ -572,7 +573,21 @@ class ParquetChunks(Iterator[Chunk]):
             if "file_row_number" in {n.lower() for n in names}
             else _columns_direct_sql(names, numbered, types, numbered=True),
             ids=ids,
+            keys=_parquet_keys(path, names, schema),
         )
+
+
+def _parquet_keys(path: Path, names: list[str], schema: pa.Schema) -> str:
+    """`DirectRead.keys` of a Parquet file: its distinct values of the key fields, through
+    the validation of its rows (the same column types, so the same SQL for those fields)."""
+    kept = [n for n in names if n in KEY_INPUTS]
+    types = _column_types(kept, [schema.field(n).type for n in kept])
+    cols = ", ".join(f"{_ident(n)} AS {_data_name(i)}" for i, n in enumerate(kept))
+    source = (
+        f"(SELECT DISTINCT {_NO_META}{', ' if cols else ''}{cols} "
+        f"FROM read_parquet({v.q(str(path))}))"
+    )
+    return _columns_direct_sql(kept, source, types)
 
 
 #: The meta columns of a direct read's source: its rows are numbered by the ledger.

@@ -112,6 +112,10 @@ KEY_COLUMNS = (
     "coalesce(operation IN ({ops}), false) AS {p}structural, "
     "endpoint IS NOT NULL AS {p}has_endpoint"
 )
+#: The event fields KEY_COLUMNS reads: a record's price key is decided by its values of
+#: these alone (through validation), so the keys of a file are those of its distinct values
+#: of them (`records.DirectRead.keys`).
+KEY_INPUTS = ("provider", "model", "batch", "service_tier", "operation", "endpoint")
 #: Adds the keys of relation `{source}` (columns KEY_NAMES) that `price_keys` lacks.
 ADD_PRICE_KEYS = """
 INSERT INTO price_keys

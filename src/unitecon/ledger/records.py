@@ -92,6 +92,11 @@ class DirectRead:
     #: where validation computes one from the content), a cheap read of one column that
     #: tells the ledger whether any of them is stored already. None: not offered.
     ids: str | None = None
+    #: `query`'s columns of the price key (`migrations.KEY_INPUTS` validated as `query`
+    #: validates them) over the source's distinct values of those fields alone: the same
+    #: keys as over every record, from a read of a few columns and a validation of a few
+    #: rows. None: not offered (the ledger takes the keys from `numbered`).
+    keys: str | None = None
 
     @staticmethod
     def accepts(scanned: Scanned | None, records: int, fields: int, ids: int) -> bool:

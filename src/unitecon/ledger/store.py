@@ -107,6 +107,24 @@ def _first(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+@contextlib.contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB on one thread for a statement: a distinct count over the rows a transaction
+    has not committed yet (scanned by one thread) costs 2.5x the CPU on two threads, for
+    no shorter wall time (0.6 s CPU on one, 1.6 s on two, 5M ids; docs/benchmarks.md,
+    "Session 11")."""
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    threads = int(row[0]) if row else 0
+    if threads <= 1:
+        yield
+        return
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {threads}")
+
+
 def read_ahead(chunks: Iterable[Chunk]) -> Iterator[Chunk]:
     """The chunks of a reader (an iterator) with the next one read in a background thread
     while the caller writes the current one; a list or tuple is passed through as is.
@@ -389,7 +407,8 @@ class Ledger:
         `file_row_number`).
 
         The price keys are added first from a read of the key columns alone, of every
-        record; the keys that only rejected records had are removed again. The checks are
+        record (of their distinct values, `plan.keys`, where the source offers it); the keys
+        that only rejected records had are removed again. The checks are
         the held read's (`DirectRead.accepts`): when every record was inserted, only that no
         id was inserted twice; otherwise a second pass over the file counts its records and
         ids and numbers the rejected ones, whose entries come from `plan.redo`.
@@ -415,7 +434,8 @@ class Ledger:
                 return None
             con.execute("DELETE FROM quarantine WHERE source = ?", [res.source])
             top = _first(con, "SELECT coalesce(max(key_id), 0) FROM price_keys")
-            keys = f"(SELECT DISTINCT {migrations.key_columns_sql()} FROM {rows})"
+            keyed = rows if plan.keys is None else f"({plan.keys})"
+            keys = f"(SELECT DISTINCT {migrations.key_columns_sql()} FROM {keyed})"
             con.execute(migrations.ADD_PRICE_KEYS.format(source=keys))
             with self._progress(res, scanned, on_chunk):
                 inserted = _first(
@@ -429,11 +449,12 @@ class Ledger:
             bad: list[int] = []
             if inserted == scanned.lines:
                 records = inserted
-                ids = _first(
-                    con,
-                    "SELECT count(DISTINCT event_id) FROM events WHERE ingest_id = $ingest_id",
-                    this,
-                )
+                with _one_thread(con):
+                    ids = _first(
+                        con,
+                        "SELECT count(DISTINCT event_id) FROM events WHERE ingest_id = $ingest_id",
+                        this,
+                    )
             else:
                 row = con.execute(
                     "SELECT count(*), count(DISTINCT event_id), coalesce(list(_pos ORDER BY "
