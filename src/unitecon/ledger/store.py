@@ -110,9 +110,10 @@ def _first(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> int:
 @contextlib.contextmanager
 def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """DuckDB on one thread for a statement: a distinct count over the rows a transaction
-    has not committed yet (scanned by one thread) costs 2.5x the CPU on two threads, for
-    no shorter wall time (0.6 s CPU on one, 1.6 s on two, 5M ids; docs/benchmarks.md,
-    "Session 11")."""
+    has not committed yet (scanned by one thread) costs 2.5x the CPU on two threads and
+    takes no less wall time (5M ids: 0.6 s CPU on one thread, 1.6 s on two; docs/
+    benchmarks.md, "Session 11"). The setting is the database's: for the command line's
+    one connection (the service never reads a file directly)."""
     row = con.execute("SELECT current_setting('threads')").fetchone()
     threads = int(row[0]) if row else 0
     if threads <= 1:
