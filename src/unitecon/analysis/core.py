@@ -355,12 +355,13 @@ class Analysis:
             rows=[plain(r.metrics(loaded)) for r in rows],
         ).with_columns()
 
-    def tasks(self, f: Filters, limit: int = 20) -> Table:
-        """The most expensive tasks: cost, calls, agents, supervisor, outcome, rework."""
+    def tasks(self, f: Filters, limit: int = 20, trees: bool = True) -> Table:
+        """The most expensive tasks: cost, calls, agents, supervisor, outcome, rework.
+        `trees` False: no task's tree is asked next of this `Analysis` (`top_tasks`)."""
         from unitecon.economics.tasks import top_tasks
 
         c = self.costed(f)
-        rows = top_tasks(c, limit, f.feature, f.customer)
+        rows = top_tasks(c, limit, f.feature, f.customer, trees=trees)
         return _table(f, rows)
 
     def task(self, task_id: str, f: Filters | None = None) -> TaskTree:
@@ -554,13 +555,13 @@ class Analysis:
 
     def anomalies(self, f: Filters, top: int = 50) -> Anomalies:
         """Days far above the weekday-adjusted baseline, with what drove them."""
-        from unitecon.governance import EVENT_COLUMNS, anomalies_from, data_end
+        from unitecon.governance import ANOMALY_COLUMNS, anomalies_from, data_end
         from unitecon.governance.overview import data_start, spend_by_day
 
         check_window(f)
         cfg = self.project.governance.anomalies
         hist = None if f.since is None else f.since - dt.timedelta(days=cfg.history_days)
-        events = self.events(f.model_copy(update={"since": hist}), columns=EVENT_COLUMNS)
+        events = self.events(f.model_copy(update={"since": hist}), columns=ANOMALY_COLUMNS)
         first, end = data_start(events), data_end(events)
         if first is None or end is None:
             return Anomalies(

@@ -84,7 +84,7 @@ def tasks(
     rows = max(limit, TASK_ROWS)
 
     def answer() -> Table:
-        return ask(request, lambda a: a.tasks(f, rows))
+        return ask(request, lambda a: a.tasks(f, rows, trees=False))
 
     got = cached(request, response, "tasks", answer, f=f, limit=rows)
     return got if limit == rows else got.model_copy(update={"rows": got.rows[:limit]})
