@@ -28,12 +28,15 @@ QUESTIONS = [
         "/api/v1/costs?by=customer&since=2026-11-10",
     ),
     (["unit", "--by", "feature"], "/api/v1/metrics/units?by=feature"),
+    # the loaded table shares the rows of the one above in the service (`server.shared`)
+    (["unit", "--by", "feature", "--loaded"], "/api/v1/metrics/units?by=feature&loaded=true"),
     (
         ["unit", "--by", "customer_id", "--loaded"],
         "/api/v1/metrics/units?by=customer_id&loaded=true",
     ),
     (["unit", "--by", "task_type"], "/api/v1/metrics/units?by=task_type"),
     (["tasks", "--top", "5", "--trees", "0"], "/api/v1/tasks?limit=5"),
+    (["tasks", "--top", "3", "--trees", "0"], "/api/v1/tasks?limit=3"),  # the same 100, cut
     (["endpoints"], "/api/v1/endpoints"),
     (["asymmetry", "--by", "feature"], "/api/v1/asymmetry?by=feature"),
     (["margins", "--by", "plan"], "/api/v1/margins?by=plan"),

@@ -15,7 +15,15 @@ from test_attr_properties import DIMS, FILTERS, SETTINGS, _load, ledger_rows, pr
 from unitecon.attribution import variable_costs
 from unitecon.attribution.costed import Costed
 from unitecon.config import Project
-from unitecon.governance import EVENT_COLUMNS, RunawayConfig, coverage, runaway_tasks
+from unitecon.governance import (
+    ANOMALY_COLUMNS,
+    EVENT_COLUMNS,
+    AnomalyConfig,
+    RunawayConfig,
+    anomalies_from,
+    coverage,
+    runaway_tasks,
+)
 from unitecon.governance.series import daily
 
 
@@ -44,6 +52,21 @@ def test_governance_reads_the_same_on_its_columns(
     full = variable_costs(priced, project).events
     assert len(narrow.columns) == len(EVENT_COLUMNS) < len(full.columns)
     assert _answers(narrow) == _answers(full)
+    # the anomalies read their own fewer columns (`Analysis.anomalies`), every monitor
+    few = variable_costs(priced, project).narrow(ANOMALY_COLUMNS)
+    assert len(few.columns) == len(ANOMALY_COLUMNS) < len(EVENT_COLUMNS)
+    assert _anomalies(few) == _anomalies(full)
+
+
+def _anomalies(events: Any) -> Any:
+    lo = events.aggregate(lo=events.ts.min(), hi=events.ts.max()).to_pyarrow().to_pylist()[0]
+    first, end = lo["lo"].date(), lo["hi"].date() + dt.timedelta(days=1)
+    monitors = ["total", "feature", "customer_id", "model", "provider", "team", "agent"]
+    cfg = AnomalyConfig.model_validate(  # lenient: small random ledgers flag days
+        {"monitors": [*monitors, "environment"], "history_days": 7, "k": 0.1}
+        | {"min_impact_usd": "0", "min_ratio": 1}
+    )
+    return anomalies_from(events, cfg, first, end, None, None)
 
 
 def test_narrow_is_the_full_table_once_that_is_made_and_names_its_columns() -> None:
@@ -84,6 +107,7 @@ def _reports(c: Costed, project: Project, dim: str, only: Any) -> Any:
         alloc,
         tops,
         top_tasks(c, 5, feature="rag"),
+        top_tasks(c, 5, trees=False),  # on the roll-up's columns only (the service)
         sorted(outcome_rows(c, "kind"), key=str),  # rows of equal spend in any order
         sorted(outcome_rows(c, "feature"), key=str),
         sorted(supervisor_overhead(c), key=str),  # unordered

@@ -23,10 +23,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from unitecon import engine
 from unitecon.analysis.answers import (
@@ -99,6 +99,18 @@ def _instant(d: dt.date | None) -> dt.datetime | None:
     return None if d is None else dt.datetime.combine(d, dt.time(), dt.UTC)
 
 
+T = TypeVar("T")
+
+
+class Shared(Protocol):
+    """Where several `Analysis` of one ledger state and project (the service's requests)
+    share what they computed in plain Python objects for the same window (`Analysis.shared`;
+    the service's `server.shared.SharedWork`): `get` returns the value kept for `key`, or
+    computes it with `compute()` (once, whoever asks meanwhile waits for it)."""
+
+    def get(self, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T: ...
+
+
 def check_window(f: Filters) -> None:
     if f.since and f.until and f.until <= f.since:
         raise UniteconError(f"`until` ({f.until}) must be after `since` ({f.since}).")
@@ -108,13 +120,23 @@ class Analysis:
     """Questions about one ledger under one project file. Use as a context manager.
 
     `source` is a `Ledger` (or the service's per-thread view of one): anything with
-    `.ibis()` (the engine) and the ledger's read methods (`quarantine()`).
+    `.ibis()` (the engine) and the ledger's read methods (`quarantine()`). `shared`: what
+    the service's other requests of the same ledger state and project computed for the
+    same window (`Shared`): the margin rows (margins and collapse) and the unit-metric rows
+    (variable and loaded), plain Python objects, never an engine table.
     """
 
-    def __init__(self, source: Any, project: Any, config_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        source: Any,
+        project: Any,
+        config_path: Path | None = None,
+        shared: Shared | None = None,
+    ) -> None:
         self.source = source
         self.project = project
         self.config_path = config_path
+        self.shared = shared
         self._priced: dict[tuple[Any, ...], Any] = {}
         self._costed: dict[tuple[Any, ...], Any] = {}
         self._stack = contextlib.ExitStack()
@@ -148,6 +170,10 @@ class Analysis:
         self._costed.clear()
         self._priced.clear()
         self._stack.close()
+
+    def _share(self, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+        """`compute()`, or what another request computed for `key` (`shared`)."""
+        return compute() if self.shared is None else self.shared.get(key, compute)
 
     # -- the chain ---------------------------------------------------------------------
     def priced(self, f: Filters) -> Any:
@@ -294,17 +320,28 @@ class Analysis:
         from unitecon.economics.metrics import unit_rows
 
         dim = dimensions.get(by, dimensions.UNITS).name
-        c = self.costed(f)
-        rows, alloc = unit_rows(c, self.project, dim, {**(only or {}), **self.only(f)})
-        views = one_time_views(c.source, c.window, self.project.fixed_costs) if loaded else []
+        sel = {**(only or {}), **self.only(f)}
+
+        def compute() -> tuple[list[Any], Any, Any]:
+            c = self.costed(f)
+            return (*unit_rows(c, self.project, dim, sel), c.window)
+
+        # the variable and the loaded table of a page share their rows (`shared`)
+        key = ("units", f.since, f.until, dim, tuple(sorted(sel.items())))
+        got, alloc, window = self._share(key, compute)
+        rows = list(got)  # shared: sorted below as a copy
+        views = []
+        if loaded:
+            c = self.costed(f)
+            views = one_time_views(c.source, c.window, self.project.fixed_costs)
         if dim in TIME:  # a time line reads in time order; the special rows (__idle__) last
             rows.sort(key=lambda r: (str(r.key).startswith("__"), str(r.key)))
         return UnitMetrics(
             filters=f,
             by=dim,
             loaded=loaded,
-            since=c.window.since,
-            until=c.window.until,
+            since=window.since,
+            until=window.until,
             variable_cost=alloc.variable,
             fixed_cost=alloc.fixed,
             idle_cost=alloc.idle,
@@ -318,12 +355,13 @@ class Analysis:
             rows=[plain(r.metrics(loaded)) for r in rows],
         ).with_columns()
 
-    def tasks(self, f: Filters, limit: int = 20) -> Table:
-        """The most expensive tasks: cost, calls, agents, supervisor, outcome, rework."""
+    def tasks(self, f: Filters, limit: int = 20, trees: bool = True) -> Table:
+        """The most expensive tasks: cost, calls, agents, supervisor, outcome, rework.
+        `trees` False: no task's tree is asked next of this `Analysis` (`top_tasks`)."""
         from unitecon.economics.tasks import top_tasks
 
         c = self.costed(f)
-        rows = top_tasks(c, limit, f.feature, f.customer)
+        rows = top_tasks(c, limit, f.feature, f.customer, trees=trees)
         return _table(f, rows)
 
     def task(self, task_id: str, f: Filters | None = None) -> TaskTree:
@@ -410,10 +448,16 @@ class Analysis:
         return self._margins(f)
 
     def _margins(self, f: Filters) -> Any:
+        """The margin model of the window (`margin_model`); the margins and the collapse
+        of a page share it (`shared`): read-only below (rows are selected and rolled up
+        into new lists)."""
         from unitecon.economics import analysis
 
-        book = analysis.book_for(self.project, self.config_path)
-        return analysis.margins(analysis.load_inputs(self.priced(f), self.project), book)
+        def compute() -> Any:
+            book = analysis.book_for(self.project, self.config_path)
+            return analysis.margins(analysis.load_inputs(self.priced(f), self.project), book)
+
+        return self._share(("margins", f.since, f.until), compute)
 
     def margins(
         self, f: Filters, by: str = "customer", month: dt.date | None = None
@@ -511,13 +555,13 @@ class Analysis:
 
     def anomalies(self, f: Filters, top: int = 50) -> Anomalies:
         """Days far above the weekday-adjusted baseline, with what drove them."""
-        from unitecon.governance import EVENT_COLUMNS, anomalies_from, data_end
+        from unitecon.governance import ANOMALY_COLUMNS, anomalies_from, data_end
         from unitecon.governance.overview import data_start, spend_by_day
 
         check_window(f)
         cfg = self.project.governance.anomalies
         hist = None if f.since is None else f.since - dt.timedelta(days=cfg.history_days)
-        events = self.events(f.model_copy(update={"since": hist}), columns=EVENT_COLUMNS)
+        events = self.events(f.model_copy(update={"since": hist}), columns=ANOMALY_COLUMNS)
         first, end = data_start(events), data_end(events)
         if first is None or end is None:
             return Anomalies(
@@ -543,12 +587,9 @@ class Analysis:
 
     def runaway(self, f: Filters, top: int = 20) -> RunawayTasks:
         """Tasks with far more calls than the other tasks of their feature (agent loops)."""
-        from unitecon.governance import EVENT_COLUMNS, runaway_tasks
-
         check_window(f)
-        cfg = self.project.governance.runaway
         period = Filters(since=f.since, until=f.until, feature=f.feature)
-        found = runaway_tasks(self.events(period, columns=EVENT_COLUMNS), cfg, None)
+        found = self._governance(period, "runaway")
         if f.customer is not None:
             found = [r for r in found if r.customer_id == f.customer]
         return RunawayTasks(
@@ -559,13 +600,31 @@ class Analysis:
 
     def coverage(self, f: Filters) -> Coverage:
         """The share of spend and calls carrying each business tag."""
-        from unitecon.governance import EVENT_COLUMNS
-        from unitecon.governance import coverage as cov
-
-        rows = cov(self.events(f, columns=EVENT_COLUMNS))
+        rows = self._governance(f, "coverage")
         return Coverage(
             filters=f, rows=[TagCoverage.model_validate(plain(x.as_dict())) for x in rows]
         )
+
+    def _governance(self, f: Filters, read: str) -> Any:
+        """The runaway tasks (`read` runaway, no customer filter: `runaway` applies it to
+        the tasks) or the tag coverage (`coverage`) of the window, read from the window's
+        governance columns (one narrow table). With `shared` (the service, whose budgets
+        page asks both at once) both are read from the one table and the other request
+        takes its answer from there: one pricing pass and one table for the two."""
+        from unitecon.governance import EVENT_COLUMNS, runaway_tasks
+        from unitecon.governance import coverage as cov
+
+        def one(name: str) -> Any:
+            events = self.events(f, columns=EVENT_COLUMNS)
+            if name == "runaway":
+                return runaway_tasks(events, self.project.governance.runaway, None)
+            return cov(events)
+
+        if self.shared is None or f.customer is not None:
+            return one(read)
+        key = ("runaway+coverage", f.since, f.until, f.feature)
+        got = self.shared.get(key, lambda: {n: one(n) for n in ("runaway", "coverage")})
+        return got[read]
 
     def alerts(self, days: int = 7) -> Alerts:
         """Everything needing attention now: the latest month's budgets with an alert, the

@@ -42,13 +42,20 @@ DETAIL_COLUMNS = tuple(
 
 
 def top_tasks(
-    c: Costed, n: int, feature: str | None = None, customer: str | None = None
+    c: Costed,
+    n: int,
+    feature: str | None = None,
+    customer: str | None = None,
+    *,
+    trees: bool = True,
 ) -> list[dict[str, Any]]:
     """The `n` most expensive tasks (variable cost) with structure, outcome and rework.
 
     Read from the table of `task_details` (`DETAIL_COLUMNS`): the trees of the first rows,
-    which the command line shows next, then read the same table (`Analysis.task`)."""
-    t = c.resolved(DETAIL_COLUMNS)
+    which the command line shows next, then read the same table (`Analysis.task`). With
+    `trees` False (no tree is read next: the service) from the columns read here only
+    (`TASK_COLUMNS`: no event ids, tokens or span details to write)."""
+    t = c.resolved(DETAIL_COLUMNS if trees else TASK_COLUMNS)
     if feature is not None:
         t = t.filter(t.feature == feature)
     if customer is not None:

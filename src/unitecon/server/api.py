@@ -148,11 +148,16 @@ def _key_part(v: Any) -> Any:
 def ask(request: Request, question: Callable[[Analysis], T]) -> T:
     """The answer of the analysis core to `question`, on this thread's read cursor (once the
     ledger holds every acknowledged batch). Whatever the core materialized for it is
-    released before this returns; a user's mistake is a 422, an unknown task a 404."""
+    released before this returns; a user's mistake is a 422, an unknown task a 404. The
+    `Analysis` shares plain results of the window with the other requests of the same
+    ledger generation and project (`shared.SharedWork`)."""
     app = request.app
+    cursor = view(request)  # the ledger holds every acknowledged batch from here on
+    # what the other reads of this ledger state and configuration computed for the window
+    shared = app.state.shared.scoped(project_fingerprint(app), app.state.writer.generation)
     with (
         app.state.reads.reading(),
-        Analysis(view(request), app.state.project, app.state.config_path) as a,
+        Analysis(cursor, app.state.project, app.state.config_path, shared) as a,
     ):
         try:
             return question(a)

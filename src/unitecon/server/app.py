@@ -8,9 +8,11 @@ worker thread, so reads run concurrently with each other and with the writer.
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -27,6 +29,7 @@ from unitecon.server import errors
 from unitecon.server.auth import KeyStore
 from unitecon.server.body import MIB
 from unitecon.server.cache import ReadCache
+from unitecon.server.shared import SharedWork
 from unitecon.server.writer import Writer
 
 
@@ -60,9 +63,14 @@ class Settings:
     CPU-bound Python and validation a DuckDB query; processes let them use the cores the
     writer and the HTTP loop leave, off the server process's GIL."""
     ledger_threads: int = 0
-    """DuckDB threads of the ledger (writes and reads): 0 is the cores the decoder processes
-    leave, at least 1. On 2 cores with 2 decoders that is 1: DuckDB's worker threads would
-    otherwise run a checkpoint's compression beside the decoders at normal priority."""
+    """DuckDB threads of the ledger (writes and reads), fixed; 0: adaptive (`EngineThreads`):
+    every core while the ledger takes no writes, the cores the decoder processes leave (at
+    least 1) from a commit until `wide_after_s` after the last. On 2 cores with 2 decoders
+    that is 1 while OTLP traffic comes in: DuckDB's worker threads would otherwise run a
+    checkpoint's compression beside the decoders at normal priority."""
+    wide_after_s: float = 30.0
+    """With `ledger_threads` 0: the ledger's DuckDB uses every core again once no commit
+    has come for this long [s]."""
     commit_nice: int = 19
     """Nice value of the writer's committing thread (Linux), which writes behind the spool
     and checkpoints; 0 leaves it at the server's priority."""
@@ -76,6 +84,10 @@ class Settings:
     max_connections: int = 1000
     """Connections and requests served at once; past it uvicorn answers 503, so clients
     that hold connections open without finishing a request cannot take every slot."""
+    shared_s: float = 60.0
+    """The reads of a page share the margin and unit-metric rows of their window computed
+    by one of them for this long (`shared.SharedWork`; same ledger generation and project
+    only) [s]."""
     read_cache_bytes: int = 256 * MIB
     """The read cache keeps answers of at most this size in all (least recently read go
     first) [bytes]."""
@@ -104,10 +116,18 @@ class Settings:
         return engine.memory_limit(quarter, self.memory_limit)
 
     def duckdb_threads(self) -> int:
-        """The ledger's DuckDB threads (`ledger_threads`, or the cores decoders leave)."""
+        """The ledger's DuckDB threads while it takes writes (`ledger_threads`, or the
+        cores the decoders leave)."""
         if self.ledger_threads > 0:
             return self.ledger_threads
         return max(1, (os.cpu_count() or 1) - self.decode_processes)
+
+    def idle_threads(self) -> int:
+        """The ledger's DuckDB threads while it takes no writes (`ledger_threads`, or
+        every core: idle decoder processes use no CPU)."""
+        if self.ledger_threads > 0:
+            return self.ledger_threads
+        return os.cpu_count() or 1
 
     @staticmethod
     def default_decode_processes() -> int:
@@ -130,12 +150,59 @@ class LedgerView(Ledger):
         self.con.close()
 
 
+class EngineThreads:
+    """The ledger's DuckDB threads (one setting for every cursor of the database): `busy`
+    from a commit of the writer (`committed`, its `on_commit` hook, on its committing
+    thread) until `wide_after_s` after the last, then `idle` again, set by the next read
+    (`reading`, on the read's own cursor). A dashboard read on an idle service thus uses
+    every core, and OTLP ingest keeps the cores its decoder processes need: DuckDB's worker
+    threads (a checkpoint's compression, a read's parallel scans) run at normal priority
+    beside them (docs/architecture.md, "The engine's threads")."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, busy: int, idle: int, wide_after_s: float
+    ) -> None:
+        self._busy, self._idle, self._after = busy, idle, wide_after_s
+        self._lock = threading.Lock()
+        self._last = -math.inf
+        """When the writer last committed (`time.monotonic`)."""
+        self.now = idle
+        con.execute(f"SET threads = {idle}")
+
+    def committed(self, con: duckdb.DuckDBPyConnection) -> None:
+        """After a commit, on the writer's connection: `busy` threads. Lowering DuckDB's
+        threads waits for the tasks its workers are running (a read's, briefly): the
+        committer writes behind the spool, so no answer waits for it."""
+        with self._lock:
+            self._last = time.monotonic()
+            if self.now != self._busy:
+                con.execute(f"SET threads = {self._busy}")
+                self.now = self._busy
+
+    def reading(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Before a read, on its cursor: `idle` threads once no commit came for a while
+        (raising them starts workers, it waits for nothing)."""
+        if self.now == self._idle:
+            return
+        with self._lock:
+            if self.now != self._idle and time.monotonic() - self._last >= self._after:
+                con.execute(f"SET threads = {self._idle}")
+                self.now = self._idle
+
+
 class Reads:
     """Hands each worker thread its own read cursor of the ledger, and releases the memory
     the engine freed after each read (`reading`)."""
 
-    def __init__(self, ledger: Ledger, *, release_memory: bool = True) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        release_memory: bool = True,
+        threads: EngineThreads | None = None,
+    ) -> None:
         self._ledger = ledger
+        self._threads = threads
         self._local = threading.local()
         self._views: list[LedgerView] = []
         self._lock = threading.Lock()
@@ -150,7 +217,10 @@ class Reads:
         what it holds, not the peak of its last reads. After every read, not only the last
         of those in flight: a busy service (requests beside the read cache's background
         refreshes) is seldom without a read running, and waiting for none kept 0.4-0.7 GiB
-        resident (docs/benchmarks.md)."""
+        resident (docs/benchmarks.md). Before it, the engine's threads are set for a
+        read (`EngineThreads`)."""
+        if self._threads is not None:
+            self._threads.reading(self.view().con)
         try:
             yield
         finally:
@@ -227,7 +297,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = Ledger(ledger_path)
-        ledger.con.execute(f"SET threads = {settings.duckdb_threads()}")
+        threads = EngineThreads(
+            ledger.con,
+            settings.duckdb_threads(),
+            settings.idle_threads(),
+            settings.wide_after_s,
+        )
         ledger.con.execute(f"SET memory_limit = '{settings.duckdb_memory()}'")
         writer = Writer(
             ledger,
@@ -236,6 +311,8 @@ def create_app(
             checkpoint_wal_bytes=settings.checkpoint_wal_bytes,
             commit_nice=settings.commit_nice,
         )
+        writer.on_commit.append(lambda _generation: threads.committed(ledger.con))
+        app.state.engine_threads = threads
         writer.start()
         app.state.decoders = _decoders(settings)
         if settings.decode_processes > 0:
@@ -250,7 +327,10 @@ def create_app(
             )
         app.state.ledger = ledger
         app.state.writer = writer
-        app.state.reads = reads = Reads(ledger, release_memory=settings.release_memory)
+        app.state.shared = SharedWork(ttl_s=settings.shared_s)
+        app.state.reads = reads = Reads(
+            ledger, release_memory=settings.release_memory, threads=threads
+        )
         cache = ReadCache(
             lambda: writer.generation,
             enabled=settings.read_cache,
