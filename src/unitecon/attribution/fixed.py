@@ -303,16 +303,26 @@ def weights(t: Any, fc: FixedCost, keys: list[str]) -> dict[tuple[Any, ...], Dec
 
 def task_counts(source: Any, fc: FixedCost, w: Window) -> TaskCounts:
     """Tasks in scope (by their first event, since `fc.start`): before `w`, and per month
-    inside `w`."""
-    from unitecon.attribution.frame import task_key
-    from unitecon.attribution.trees import resolve_agents
+    inside `w`.
 
-    t = source.mutate(task=task_key(source))
+    Reads the columns it needs of `source` only, and resolves the agents of an agent's
+    cost by the narrow join (`trees.agent_lookup`, the same `agent_r` row for row as
+    `trees.resolve_agents`): only the calls without an agent are walked up their spans."""
+    from unitecon.attribution.frame import task_key
+    from unitecon.attribution.trees import AGENT_COLUMNS, agent_lookup, join_resolved
+
+    keep = {"ts", "operation", "task_id", "trace_id", "event_id"}
+    if fc.feature is not None:
+        keep.add("feature")
+    if fc.agent is not None:
+        keep.update(AGENT_COLUMNS)
+    t = source.select(*(c for c in source.columns if c in keep))
+    t = t.mutate(task=task_key(t))
     if fc.start is not None:
         t = t.filter(t.ts >= utc(fc.start))
     t = t.filter(t.ts < w.until)
     if fc.agent is not None:
-        t = resolve_agents(t)
+        t = join_resolved(t, agent_lookup(t))
     first = in_scope(t, fc).group_by("task").agg(ts=ibis._.ts.min())
     before = ibis.ifelse(first.ts < w.since, None, first.ts.truncate("M"))
     rows = first.group_by(m=before).agg(n=ibis._.count()).to_pyarrow().to_pylist()

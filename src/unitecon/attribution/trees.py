@@ -32,12 +32,20 @@ LEVELS = 4
 HUMAN_OPERATIONS = ("human_review", "labeling")
 
 
-def resolve_agents(t: Any, levels: int = LEVELS) -> Any:
-    """Add `agent_r`: own agent, else the nearest ancestor's (up to `levels` parents)."""
-    cols = t.columns
+def resolve_agents(t: Any, levels: int = LEVELS, rows: Any = None) -> Any:
+    """Add `agent_r`: own agent, else the nearest ancestor's (up to `levels` parents).
+
+    `rows`: resolve these rows (a selection of `t`'s, with `trace_id`, `parent_span_id` and
+    `agent`) against the spans of `t`, instead of every row of `t`: a row's `agent_r`
+    depends on its own three columns and on the spans of its trace in `t` only (so the
+    spans of other traces are left out before they are collected)."""
+    cols = t.columns if rows is None else rows.columns
+    if rows is not None:
+        t = t.filter(t.trace_id.isin(rows.trace_id))
     nodes = t.select(
         _n_trace="trace_id", _n_span="span_id", _n_parent="parent_span_id", _n_agent="agent"
     ).distinct(on=["_n_trace", "_n_span"], keep="first")
+    t = t if rows is None else rows
     cur = t.mutate(agent_r=t.agent, _up=t.parent_span_id)
     for _ in range(levels):
         j = cur.left_join(nodes, (cur.trace_id == nodes._n_trace) & (cur._up == nodes._n_span))
@@ -70,11 +78,16 @@ def agent_lookup(t: Any, levels: int = LEVELS) -> Any:
     once on the four columns it reads. Materializing that table instead of every column of
     `t` again is what makes it cheap (`Costed.resolved`); the answer is the same row for row
     (a test compares the two; where a trace repeats a span id, `resolve_agents` keeps an
-    arbitrary one of its rows either way)."""
-    narrow = resolve_agents(t.select(*AGENT_COLUMNS), levels)
-    narrow = narrow.filter(
-        narrow.agent.isnull() & narrow.trace_id.notnull() & narrow.parent_span_id.notnull()
+    arbitrary one of its rows either way).
+
+    Only the distinct (trace, parent span) of the calls without an agent are walked up
+    the spans (`resolve_agents`' `rows`), not every event: the joins probe those pairs."""
+    spans = t.select(*AGENT_COLUMNS)
+    asked = spans.filter(
+        spans.agent.isnull() & spans.trace_id.notnull() & spans.parent_span_id.notnull()
     )
+    pairs = asked.select("trace_id", "parent_span_id", "agent").distinct()
+    narrow = resolve_agents(spans, levels, rows=pairs)
     found = narrow.group_by(_m_trace="trace_id", _m_parent="parent_span_id").aggregate(
         _m_agent=narrow.agent_r.max()  # one value per (trace, parent): the same ancestors
     )
