@@ -54,12 +54,19 @@ def top_tasks(
     Read from the table of `task_details` (`DETAIL_COLUMNS`): the trees of the first rows,
     which the command line shows next, then read the same table (`Analysis.task`). With
     `trees` False (no tree is read next: the service) from the columns read here only
-    (`TASK_COLUMNS`: no event ids, tokens or span details to write)."""
+    (`TASK_COLUMNS`: no event ids, tokens or span details to write).
+
+    The `n` tasks are chosen first by their cost alone (the roll-up's `cost`, the same
+    order and ties), and only their events are rolled up and joined to their outcomes:
+    every column of a task's roll-up and outcome is an aggregate of that task's events."""
     t = c.resolved(DETAIL_COLUMNS if trees else TASK_COLUMNS)
     if feature is not None:
         t = t.filter(t.feature == feature)
     if customer is not None:
         t = t.filter(t.customer_id == customer)
+    cost = t.group_by("task").agg(cost=t.var_cost.sum())
+    top = cost.order_by([t_desc("cost"), "task"]).limit(n)
+    t = t.semi_join(top, t.task == top.task)
     roll = task_rollup(t).order_by([t_desc("cost"), "task"]).limit(n)
     outc = task_outcomes(t).select("task", "kind", "outcome", "rework_cost")
     j = roll.left_join(outc, roll.task == outc.task).select(
