@@ -145,8 +145,10 @@ def with_gpu_seconds(t: Any, endpoints: Mapping[str, EndpointConfig]) -> Any:
 
 
 def busy_by_day(t: Any) -> dict[tuple[str, dt.datetime], Decimal]:
-    """{(endpoint, day): busy GPU-s} from a table with `gpu_s` (one query)."""
-    agg = t.filter(t.gpu_s.notnull()).group_by("endpoint", "day").agg(busy=t.gpu_s.sum())
+    """{(endpoint, day): busy GPU-s} from a table with `gpu_s` (one query). Only a call
+    with an endpoint has GPU time: said first, the engine reads those calls only."""
+    busy = t.filter(t.endpoint.notnull(), t.gpu_s.notnull())
+    agg = busy.group_by("endpoint", "day").agg(busy=busy.gpu_s.sum())
     rows = agg.to_pyarrow().to_pylist()
     return {(r["endpoint"], _utc(r["day"])): Decimal(r["busy"]) for r in rows}
 
