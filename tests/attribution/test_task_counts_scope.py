@@ -31,7 +31,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from conftest import MakePriced
+from priced_rows import MakePriced
+
 from unitecon.attribution import variable_costs
 from unitecon.attribution.fixed import task_counts
 from unitecon.config import parse

@@ -19,7 +19,8 @@ import datetime as dt
 from decimal import Decimal as D
 from typing import Any
 
-from conftest import T0, MakePriced
+from priced_rows import T0, MakePriced
+
 from unitecon.attribution import variable_costs
 from unitecon.config import Project
 from unitecon.economics.tasks import top_tasks
