@@ -87,16 +87,18 @@ def _threads(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def test_engine_threads_narrow_while_writing_and_widen_after() -> None:
+    now = [1000.0]  # the clock, moved by hand: no sleep, no race with a loaded machine
     con = duckdb.connect()
     cur = con.cursor()  # a read's cursor: the setting is the database's, one for all
-    t = EngineThreads(con, busy=1, idle=3, wide_after_s=0.05)
+    t = EngineThreads(con, busy=1, idle=3, wide_after_s=30.0, clock=lambda: now[0])
     assert _threads(cur) == 3  # no write yet: every core for the reads
     t.committed(con)
     assert _threads(cur) == 1 and t.now == 1
-    t.reading(cur)  # a read right after a commit: the decoders keep their cores
+    now[0] += 29.9
+    t.reading(cur)  # a read within 30 s of a commit: the decoders keep their cores
     assert _threads(cur) == 1
-    time.sleep(0.06)
-    t.reading(cur)
+    now[0] += 0.1
+    t.reading(cur)  # 30 s after the last commit: every core again
     assert _threads(con) == 3 and t.now == 3
 
 

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -160,12 +160,18 @@ class EngineThreads:
     beside them (docs/architecture.md, "The engine's threads")."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, busy: int, idle: int, wide_after_s: float
+        self,
+        con: duckdb.DuckDBPyConnection,
+        busy: int,
+        idle: int,
+        wide_after_s: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._busy, self._idle, self._after = busy, idle, wide_after_s
+        self._clock = clock
         self._lock = threading.Lock()
         self._last = -math.inf
-        """When the writer last committed (`time.monotonic`)."""
+        """When the writer last committed (`clock()`)."""
         self.now = idle
         con.execute(f"SET threads = {idle}")
 
@@ -174,7 +180,7 @@ class EngineThreads:
         threads waits for the tasks its workers are running (a read's, briefly): the
         committer writes behind the spool, so no answer waits for it."""
         with self._lock:
-            self._last = time.monotonic()
+            self._last = self._clock()
             if self.now != self._busy:
                 con.execute(f"SET threads = {self._busy}")
                 self.now = self._busy
@@ -185,7 +191,7 @@ class EngineThreads:
         if self.now == self._idle:
             return
         with self._lock:
-            if self.now != self._idle and time.monotonic() - self._last >= self._after:
+            if self.now != self._idle and self._clock() - self._last >= self._after:
                 con.execute(f"SET threads = {self._idle}")
                 self.now = self._idle
 
