@@ -138,21 +138,29 @@ def write_files(n: int, workdir: Path, formats: list[str]) -> None:
 BARE_READ = {"parquet": "read_parquet", "csv": "read_csv", "jsonl": "read_json"}
 
 
-def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
-    """(wall s, CPU s, peak RSS MB, stdout) of one child process (its own rusage)."""
+def measure(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, int, str, str]:
+    """(wall s, CPU s, peak RSS MB, exit code, stdout, stderr) of one child process (its
+    own rusage, `wait4`; its output goes to files, so a long one cannot block it)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
         _, status, ru = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        text = out.read().decode()
-        if proc.returncode not in (0, 4):
-            sys.stderr.write(err.read().decode()[-2000:])
-            raise SystemExit(f"{argv[:3]} exited {proc.returncode}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, text
+        text, errors = out.read().decode(), err.read().decode(errors="replace")
+    code = os.waitstatus_to_exitcode(status)
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, code, text, errors
+
+
+def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak RSS MB, stdout) of one child process that must succeed (exit 0,
+    or 4: some records quarantined)."""
+    wall, cpu, rss, code, text, errors = measure(argv, env)
+    if code not in (0, 4):
+        sys.stderr.write(errors[-2000:])
+        raise SystemExit(f"{argv[:3]} exited {code}")
+    return wall, cpu, rss, text
 
 
 def bare(fmt: str, path: Path, workdir: Path) -> tuple[float, float, float]:

@@ -14,28 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from cli import COMMANDS
+from ingest import measure
 
 MORE = [["asymmetry", "--by", "model"]]
-
-
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, int]:
-    """(wall s, CPU s, peak RSS bytes, exit code) of one child."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    err = p.stderr.read().decode(errors="replace") if p.stderr else ""
-    code = os.waitstatus_to_exitcode(status)
-    if code:
-        sys.stderr.write(err[-400:])
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,13 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     unitecon = str(Path(sys.executable).with_name("unitecon"))
     env = {**os.environ, "UNITECON_HOME": str(args.home), "COLUMNS": "160"}
     print(f"{'command':44} {'wall s':>7} {'CPU s':>7} {'peak MB':>8}")
-    top = 0
+    top = 0.0
     for cmd in [*COMMANDS, *MORE]:
-        wall, cpu, peak, code = run([unitecon, *cmd], env)
+        wall, cpu, peak, code, _, errors = measure([unitecon, *cmd], env)
         top = max(top, peak)
-        flag = "" if code == 0 else f"  (exit {code})"
-        print(f"{' '.join(cmd):44} {wall:7.2f} {cpu:7.2f} {peak / 2**20:8.0f}{flag}", flush=True)
-    print(f"largest peak: {top / 2**20:.0f} MB")
+        flag = "" if code == 0 else f"  (exit {code}: {errors.strip()[-200:]})"
+        print(f"{' '.join(cmd):44} {wall:7.2f} {cpu:7.2f} {peak:8.0f}{flag}", flush=True)
+    print(f"largest peak: {top:.0f} MB")
     return 0
 
 
