@@ -197,9 +197,22 @@ class Analysis:
         key = (f.since, f.until)
         if key not in self._costed:
             self._costed[key] = variable_costs(
-                self.priced(f), self.project, _instant(f.since), _instant(f.until)
+                self.priced(f),
+                self.project,
+                _instant(f.since),
+                _instant(f.until),
+                earlier=self._earlier(f),
             )
         return self._costed[key]
+
+    def _earlier(self, f: Filters) -> Any:
+        """The ledger's events, for the tasks before a window that starts at `f.since`
+        (its priced events start there); None without `since` (they are all priced)."""
+        if f.since is None:
+            return None
+        from unitecon.pricing.engine import ledger_events
+
+        return ledger_events(self.source)
 
     def events(
         self, f: Filters, *, once: bool = False, columns: Iterable[str] | None = None
@@ -455,7 +468,8 @@ class Analysis:
 
         def compute() -> Any:
             book = analysis.book_for(self.project, self.config_path)
-            return analysis.margins(analysis.load_inputs(self.priced(f), self.project), book)
+            inputs = analysis.load_inputs(self.priced(f), self.project, self._earlier(f))
+            return analysis.margins(inputs, book)
 
         return self._share(("margins", f.since, f.until), compute)
 

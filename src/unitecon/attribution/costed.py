@@ -93,7 +93,10 @@ class Costed:
     query: Any  # ibis.Table
     window: Window
     periods: tuple[Period, ...]
-    source: Any  # the priced table before the window filter (for amortization over tasks)
+    source: Any
+    """The events the window was cut from (the priced table before the window filter, or
+    the events before the window beside the window's own): the tasks a one-time cost
+    amortized over tasks has used before the window (`fixed.task_counts`)."""
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -197,12 +200,18 @@ def variable_costs(
     project: Project,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    *,
+    earlier: Any = None,
 ) -> Costed:
     """Apply unit prices and endpoint GPU-time cost; keep only leaves' cost (leaf-only).
 
     The window and the endpoint periods are computed here; the events are not: `Costed.events`
     materializes them (a temporary table) on first use, since most reports query them several
     times, and `Costed.release()` drops it. A one-pass reader uses `Costed.scan()`.
+
+    `earlier`: the ledger's events (not priced, any window), when `priced` holds the
+    window's events only: the tasks before the window that a one-time cost amortized over
+    tasks has already been charged for are counted from it (`Costed.source`).
     """
     check_priced(priced)
     memo: dict[str, Any] = {}
@@ -225,7 +234,29 @@ def variable_costs(
         t = apply_endpoint_costs(t, ps)
     else:  # no endpoints: no GPU time, no periods, no scan for busy time
         t, ps = _no_gpu_time(t), []
-    return Costed(_finish(t), w, tuple(ps), priced, _memo=memo)
+    return Costed(_finish(t), w, tuple(ps), _with_earlier(priced, earlier, w), _memo=memo)
+
+
+TASK_SOURCE_COLUMNS = (
+    "ts", "operation", "task_id", "event_id", "feature", "trace_id", "span_id",
+    "parent_span_id", "agent",
+)  # fmt: skip
+"""The event columns `fixed.task_counts` reads (the task, the leaf rule, the feature's and
+the agent's scope)."""
+
+
+def _with_earlier(priced: Any, earlier: Any, w: Window) -> Any:
+    """The events a window's one-time costs count tasks over: `priced` when it is not cut
+    at the window's start (`earlier` None), else the events of `earlier` before the window
+    and those of `priced`, in the columns `fixed.task_counts` reads. A question with
+    `--since` prices the window's events only; the tasks before it have still used part of
+    a cost amortized over tasks."""
+    if earlier is None:
+        return priced
+    cols = [c for c in TASK_SOURCE_COLUMNS if c in priced.columns]
+    before = earlier.filter(earlier.ts < w.since)
+    before = before.select(*(before[c].cast(priced[c].type()).name(c) for c in cols))
+    return before.union(priced.select(*cols))
 
 
 def _no_gpu_time(t: Any) -> Any:

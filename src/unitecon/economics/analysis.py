@@ -65,10 +65,11 @@ class Margins:
     """The same rows with the plans' F as fixed cost (the collapse analysis' basis)."""
 
 
-def load_inputs(priced: Any, project: Any) -> MarginInputs:
+def load_inputs(priced: Any, project: Any, earlier: Any = None) -> MarginInputs:
     """Query the engine once per record kind: cost and usage lines, month coverage, and the
-    project's fixed costs (and idle) per line when it has any."""
-    c = inp.costed(priced, project)
+    project's fixed costs (and idle) per line when it has any. `earlier`: the ledger's
+    events when `priced` is cut at a window's start (`attribution.variable_costs`)."""
+    c = inp.costed(priced, project, earlier)
     if c is None:
         w = inp.window(priced)
         usage = inp.usage_lines(priced, "cost")

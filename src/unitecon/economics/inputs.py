@@ -239,13 +239,13 @@ def coverage(events: ir.Table) -> dict[dt.date, Decimal]:
     return window_coverage(window(events))
 
 
-def costed(priced: ir.Table, project: Any) -> Any | None:
+def costed(priced: ir.Table, project: Any, earlier: Any = None) -> Any | None:
     """The attribution stage's `Costed` window of `priced`, None without that stage."""
     try:
         from unitecon.attribution.costed import variable_costs
     except ImportError:
         return None
-    return variable_costs(priced, project)
+    return variable_costs(priced, project, earlier=earlier)
 
 
 def costed_events(priced: ir.Table, project: Any) -> tuple[ir.Table, str]:

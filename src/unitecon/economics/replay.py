@@ -61,6 +61,9 @@ class State:
     project: Any
     factors: tuple[PriceFactor, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    earlier: Any = None
+    """The ledger's events when `events` starts at a window's start: the tasks before it
+    (one-time costs amortized over tasks, `attribution.variable_costs`)."""
 
 
 # -- selection ---------------------------------------------------------------------------
@@ -349,7 +352,7 @@ _COST_COLUMNS = ("input_cost", "output_cost", "cost")
 
 
 def costed(s: State, since: dt.datetime | None, until: dt.datetime | None) -> Costed:
-    return variable_costs(priced(s), s.project, since, until)
+    return variable_costs(priced(s), s.project, since, until, earlier=s.earlier)
 
 
 def side(c: Costed, by: Sequence[str]) -> Side:
@@ -396,6 +399,11 @@ def apply(s: State, tr: Any, i: int, hit_rate: Callable[[sc.SemanticCache], Deci
     if isinstance(tr, sc.SemanticCache):
         return semantic_cache(s, tr, i, hit_rate(tr))
     return STEPS[tr.kind](s, tr, i)
+
+
+def _earlier(ledger: Any, since: dt.datetime | None) -> Any:
+    """The ledger's events, when a window starts at `since` (`State.earlier`)."""
+    return None if since is None else ledger_events(ledger)
 
 
 def _utc(d: dt.date | None) -> dt.datetime | None:
@@ -464,7 +472,7 @@ def replay(
     (`engine.materialize`), so the replay stays where the data lives.
     """
     since, until = _utc(scenario.since), _utc(scenario.until)
-    s = State(ledger_events(ledger, since, until), project)
+    s = State(ledger_events(ledger, since, until), project, earlier=_earlier(ledger, since))
     c0 = c = costed(s, since, until)
     sides = [side(c, by)]
     for i, tr in enumerate(scenario.transformations):
@@ -522,7 +530,7 @@ def measure_feature(
     from unitecon.attribution.outcomes import task_outcomes
 
     since, until = _utc(f.since), _utc(f.until)
-    s = State(ledger_events(ledger, since, until), project)
+    s = State(ledger_events(ledger, since, until), project, earlier=_earlier(ledger, since))
     if scenario is not None:
         rate = measured_rate(ledger, scenario)
         for i, tr in enumerate(scenario.transformations):
