@@ -475,3 +475,32 @@ def test_totals_rows_and_iso_dates(page: Any, dashboard: tuple[str, str]) -> Non
     ticks = page.locator("#daily-spend .xtick text").all_text_contents()
     assert ticks and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) for t in ticks), ticks
     assert page.console_errors == []
+
+
+def test_a_slow_read_says_what_it_is_working_out(page: Any, dashboard: tuple[str, str]) -> None:
+    """A first read on a large ledger takes seconds: while one is outstanding the page says
+    how many answers it is waiting for and over how many events (the ledger's count, read
+    here through the API), and the line goes once the page is ready."""
+    import re
+    import time
+
+    import httpx
+
+    url, key = dashboard
+    events = httpx.get(f"{url}/api/v1/filters", headers={"Authorization": f"Bearer {key}"}).json()[
+        "events"
+    ]
+
+    def slow(route: Any) -> None:  # the margin model of a large ledger, played by a sleep
+        time.sleep(2.5)
+        route.continue_()
+
+    page.route("**/api/v1/margins*", slow)
+    page.goto(f"{url}/customers#key={key}")
+    box = page.locator("#working")
+    box.wait_for(state="visible")
+    said = box.text_content() or ""
+    assert re.match(rf"Working out \d+ answers? over {events:,} events… \d+ s\.", said), said
+    page.wait_for_selector("body[data-ready=true]")
+    box.wait_for(state="hidden")
+    assert page.console_errors == []

@@ -46,14 +46,50 @@ class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+// ---- progress -----------------------------------------------------------------------------
+// A read nobody asked before is computed from every event of its period (seconds on a large
+// ledger); the service keeps the answer, so the next read of it is at once. While reads are
+// outstanding for more than WORKING_AFTER_MS, a line says how many, over how many events,
+// and for how long.
+const WORKING_AFTER_MS = 700;
+const working = { pending: 0, since: 0, events: null, timer: null };
+function showWorking() {
+  const box = document.getElementById("working");
+  if (!box) return;
+  if (!working.pending) {
+    box.hidden = true;
+    clearInterval(working.timer);
+    working.timer = null;
+    return;
+  }
+  const ms = performance.now() - working.since;
+  if (ms < WORKING_AFTER_MS) return;
+  const n = working.pending;
+  const over = working.events === null ? "" : ` over ${count(working.events)} events`;
+  box.textContent = `Working out ${n} answer${n === 1 ? "" : "s"}${over}… ${Math.round(ms / 1000)} s. ` +
+    "A period's first read prices every event in it; the service keeps the answer, so the next read is at once.";
+  box.hidden = false;
+}
+function readStarted() {
+  if (!working.pending++) working.since = performance.now();
+  if (!working.timer) working.timer = setInterval(showWorking, 250);
+}
+function readDone() {
+  working.pending = Math.max(0, working.pending - 1);
+  if (!working.pending) showWorking();
+}
+
 async function api(path, params = {}, init = {}) {
   const url = new URL(`/api/v1/${path}`, location.origin);
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
   const headers = { Authorization: `Bearer ${readKey()}`, ...(init.headers || {}) };
-  const r = await fetch(url, { ...init, headers });
-  const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new ApiError(r.status, (body.error && body.error.message) || r.statusText);
-  return body;
+  readStarted();
+  try {
+    const r = await fetch(url, { ...init, headers });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new ApiError(r.status, (body.error && body.error.message) || r.statusText);
+    return body;
+  } finally { readDone(); }
 }
 
 function askForKey(message) {
@@ -136,6 +172,7 @@ async function setupFilters() {
   const form = document.getElementById("filters");
   const applies = APPLIES[PAGE] || { period: true, dims: true };
   const choices = await api("filters");
+  working.events = num(choices.events);
   const dims = applies.dims ? (choices.dimensions || []).filter((d) => d.uses.includes("filter") && d.name in CHOICES) : [];
   FILTERS = [...(applies.period ? PERIOD : []), ...dims.map((d) => d.name)];
   const f = currentFilters();
