@@ -169,11 +169,57 @@ class Costed:
                 self._cache[key] = materialize(resolve_agents(base))
         return self._cache[key][0]
 
+    def resolved_where(self, tasks: Iterable[str], columns: Iterable[str] | None = None) -> Any:
+        """`resolved(columns)` for the events of `tasks` (task keys or trace ids) and every
+        span of their traces only, materialized once per set of tasks: for a reader of a
+        few tasks (`economics.tasks`), instead of writing the window's every event. An
+        agent is resolved among its trace's spans only (`trees.resolve_agents`), so each
+        kept row's `agent_r` is the one `resolved` gives it.
+
+        When the window's events or a set of tasks holding all of `tasks` is materialized
+        already, read from it."""
+        from unitecon.attribution.trees import AGENT_COLUMNS, agent_lookup, join_resolved
+
+        wanted = frozenset(tasks)
+        q = self.query
+        cols = set(q.columns) if columns is None else {*columns, *AGENT_COLUMNS, "task"}
+        for held, held_cols, table in self._memo.get("subsets", ()):
+            if wanted <= held and cols <= held_cols:
+                return table
+        if "events" in self._cache:
+            return self._filtered(self.resolved(), wanted)
+        keep = [str(k) for k in sorted(wanted)]
+        # the traces as values, not a subquery: both filters are then on stored columns
+        # (the task key is one), which the engine applies at the scan, before pricing
+        ids = q.filter(q.task.isin(keep) | q.trace_id.isin(keep)).select("trace_id").distinct()
+        traces = sorted(r["trace_id"] for r in ids.to_pyarrow().to_pylist() if r["trace_id"])
+        rows = q.filter(q.task.isin(keep) | q.trace_id.isin(traces or keep))
+        key = "subset:" + ",".join(keep) + ":" + ",".join(sorted(cols))
+        if key not in self._cache:
+            self._cache[key] = materialize(rows.select(*(c for c in q.columns if c in cols)))
+        base = self._cache[key][0]
+        if capabilities(base).temp_tables:
+            self._cache["agents:" + key] = materialize(agent_lookup(base))
+            out = join_resolved(base, self._cache["agents:" + key][0])
+        else:
+            from unitecon.attribution.trees import resolve_agents
+
+            self._cache["resolved:" + key] = materialize(resolve_agents(base))
+            out = self._cache["resolved:" + key][0]
+        self._memo.setdefault("subsets", []).append((wanted, frozenset(cols), out))
+        return out
+
+    @staticmethod
+    def _filtered(t: Any, tasks: frozenset[str]) -> Any:
+        keep = sorted(tasks)
+        return t.filter(t.task.isin(keep) | t.trace_id.isin(keep))
+
     def release(self) -> None:
         """Drop the temporary tables (call before closing the backend)."""
         for t, name in self._cache.values():
             drop(t, name)
         self._cache.clear()
+        self._memo.pop("subsets", None)
 
     @property
     def idle_total(self) -> Decimal:

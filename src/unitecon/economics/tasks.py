@@ -57,16 +57,22 @@ def top_tasks(
     (`TASK_COLUMNS`: no event ids, tokens or span details to write).
 
     The `n` tasks are chosen first by their cost alone (the roll-up's `cost`, the same
-    order and ties), and only their events are rolled up and joined to their outcomes:
-    every column of a task's roll-up and outcome is an aggregate of that task's events."""
-    t = c.resolved(DETAIL_COLUMNS if trees else TASK_COLUMNS)
-    if feature is not None:
-        t = t.filter(t.feature == feature)
-    if customer is not None:
-        t = t.filter(t.customer_id == customer)
-    cost = t.group_by("task").agg(cost=t.var_cost.sum())
-    top = cost.order_by([t_desc("cost"), "task"]).limit(n)
-    t = t.semi_join(top, t.task == top.task)
+    order and ties) in one pass over the window (`Costed.scan`), and only their events and
+    their traces' spans are then written, resolved (`Costed.resolved_where`), rolled up and
+    joined to their outcomes: every column of a task's roll-up and outcome is an aggregate
+    of that task's events, and an agent is resolved among its trace's spans. The trees of
+    these tasks are then read from the same table (`task_details`)."""
+    q = _selected(c.scan(), feature, customer)
+    cost = q.group_by("task").agg(cost=q.var_cost.sum())
+    keys = [
+        r["task"] for r in cost.order_by([t_desc("cost"), "task"]).limit(n).to_pyarrow().to_pylist()
+    ]
+    if not keys:
+        return []
+    t = _selected(
+        c.resolved_where(keys, DETAIL_COLUMNS if trees else TASK_COLUMNS), feature, customer
+    )
+    t = t.filter(t.task.isin(keys))
     roll = task_rollup(t).order_by([t_desc("cost"), "task"]).limit(n)
     outc = task_outcomes(t).select("task", "kind", "outcome", "rework_cost")
     j = roll.left_join(outc, roll.task == outc.task).select(
@@ -76,6 +82,14 @@ def top_tasks(
     for r in rows:
         r["supervisor_overhead"] = metrics.share(Decimal(r["supervisor_cost"] or 0), r["cost"])
     return rows
+
+
+def _selected(t: Any, feature: str | None, customer: str | None) -> Any:
+    if feature is not None:
+        t = t.filter(t.feature == feature)
+    if customer is not None:
+        t = t.filter(t.customer_id == customer)
+    return t
 
 
 def t_desc(col: str) -> Any:
@@ -131,8 +145,10 @@ def _node_dict(n: Node) -> dict[str, Any]:
 
 
 def task_details(c: Costed, task: str) -> TaskDetail | None:
-    """The tree of one task (by task key or trace id); None when there is none."""
-    t = c.resolved(DETAIL_COLUMNS)
+    """The tree of one task (by task key or trace id); None when there is none. Read from
+    the events of that task and its traces only (`Costed.resolved_where`), or from the
+    table `top_tasks` wrote when it holds the task."""
+    t = c.resolved_where([task], DETAIL_COLUMNS)
     t = t.filter((t.task == task) | (t.trace_id == task))
     rows = t.select(*_SPAN_COLUMNS, "task").to_pyarrow().to_pylist()
     if not rows:
