@@ -176,3 +176,37 @@ def test_a_failed_query_is_its_own_error_not_a_taken_name(backend: duck.Backend)
     assert "_unitecon_x" not in backend.list_tables()
     with engine.scope(), pytest.raises(duckdb.CatalogException, match="gone"):
         engine.materialize(bad)
+
+
+def test_a_view_reads_the_same_rows_and_lives_with_the_scope(backend: duck.Backend) -> None:
+    """`engine.view`: the queries built on it compile their own part only (the view's SQL
+    is not in theirs), answer as the expression inlined, and the view, with the in-memory
+    table it reads, is gone when the scope ends."""
+    from unitecon.attribution.frame import memtable
+
+    t = backend.table("events")
+    m = memtable(
+        [{"feature": "a", "w": 2}, {"feature": "b", "w": 10}], {"feature": "string", "w": "int64"}
+    )
+    q = t.join(m, "feature").select("feature", "ts", x=t.n * m.w)
+    with engine.scope():
+        v = engine.view(q)
+        assert engine.temp_objects(backend.con) == 2  # the view and the in-memory table
+        on_view = v.group_by("feature").agg(s=v.x.sum()).order_by("feature")
+        inline = q.group_by("feature").agg(s=q.x.sum()).order_by("feature")
+        sql = backend.compile(on_view)
+        assert m.op().name not in sql and engine.VIEW_PREFIX in sql
+        # by hand: a = (3 + 7) x 2 = 20, b = 5 x 10 = 50
+        want = [{"feature": "a", "s": 20}, {"feature": "b", "s": 50}]
+        assert on_view.to_pyarrow().to_pylist() == want
+        assert inline.to_pyarrow().to_pylist() == want
+        # the same expression in another process names the same view: its readers' SQL
+        # is the same (kept by the cache); a second view of it in this scope takes a suffix
+        again = engine.view(q)
+        assert again.op().name == f"{v.op().name}_1"
+        assert duck.digest(v) != duck.digest(again)
+    assert engine.temp_objects(backend.con) == 0
+    # an engine without views (Ibis' own backend here): the expression itself
+    plain = ibis.duckdb.connect()
+    e = plain.create_table("e", schema=ibis.schema({"n": "int64"}))
+    assert engine.view(e) is e

@@ -183,8 +183,9 @@ class Analysis:
         key = (f.since, f.until)
         if key not in self._priced:
             t = priced_events(self.source, self.project, f.since, f.until)
-            if engine.capabilities(t).keep_priced:  # read by several queries (Spark)
-                t = engine.materialize(t)[0]
+            # read by several queries: Spark computes it once, DuckDB compiles it once
+            keep = engine.capabilities(t).keep_priced
+            t = engine.materialize(t)[0] if keep else engine.view(t)
             self._priced[key] = t
         return self._priced[key]
 

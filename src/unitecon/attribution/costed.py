@@ -46,7 +46,7 @@ from unitecon.attribution.selfhosted import (
     with_gpu_seconds,
 )
 from unitecon.attribution.units import apply_unit_prices
-from unitecon.engine import capabilities, drop, materialize
+from unitecon.engine import capabilities, drop, materialize, view
 from unitecon.pricing.engine import PRICED_COLUMNS
 
 if TYPE_CHECKING:
@@ -275,12 +275,12 @@ def variable_costs(
     if project.unit_prices:  # no prices: the join would change nothing
         t = apply_unit_prices(t, project.unit_prices)
     if project.endpoints:
-        t = with_gpu_seconds(t, project.endpoints)
+        t = view(with_gpu_seconds(t, project.endpoints))
         ps = periods(project.endpoints, busy_by_day(t), w)
         t = apply_endpoint_costs(t, ps)
     else:  # no endpoints: no GPU time, no periods, no scan for busy time
         t, ps = _no_gpu_time(t), []
-    return Costed(_finish(t), w, tuple(ps), _with_earlier(priced, earlier, w), _memo=memo)
+    return Costed(view(_finish(t)), w, tuple(ps), _with_earlier(priced, earlier, w), _memo=memo)
 
 
 TASK_SOURCE_COLUMNS = (

@@ -36,6 +36,8 @@ from unitecon.errors import LedgerError, UniteconError
 
 #: Prefix of every temporary object unitecon creates in an engine session.
 TEMP_PREFIX = "_unitecon_"
+#: Prefix of the temporary views `view` creates.
+VIEW_PREFIX = f"{TEMP_PREFIX}v_"
 
 
 # -- opening ----------------------------------------------------------------------------
@@ -99,6 +101,34 @@ class _NoPandas:
     def find_spec(name: str, *_: Any) -> None:
         if name == "pandas" or name.startswith("pandas."):
             raise ModuleNotFoundError(name, name=name)
+
+
+def lazy_module(name: str) -> None:
+    """Let `import name` be answered by a stand-in that imports the module on the first use
+    of one of its attributes, for a module a library imports at its own import and uses
+    only in functions a process never calls. A module already imported, or not installed,
+    is left alone. (`importlib.util.LazyLoader` does not do it on Python 3.11: the import
+    statement itself reads the module's `__spec__`, which loads it.)"""
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        return
+
+    class _OnFirstUse(types.ModuleType):
+        def __getattr__(self, attr: str) -> Any:
+            if sys.modules.get(name) is self:
+                del sys.modules[name]  # the real module takes its place
+            return getattr(importlib.import_module(name), attr)
+
+    stub = _OnFirstUse(name)
+    stub.__spec__ = spec
+    sys.modules[name] = stub
 
 
 def arrow_without_pandas() -> None:
@@ -397,6 +427,35 @@ def materialize(t: Any) -> tuple[Any, str]:
     raise LedgerError(f"No free name for a temporary table like {base}.")
 
 
+def view(t: Any) -> Any:
+    """`t` behind a temporary view of the engine (DuckDB), named by its expression: an Ibis
+    table that reads the view, for an expression several queries build on. Each of those
+    queries then compiles its own part only: the view's SQL is compiled once (and kept by
+    `duck.SqlCache` under its own digest), and the queries' digests name the view, not
+    its tree. Same rows as `t` (a view is bound into each query that reads it, as the
+    subquery was). Elsewhere (Spark, an Ibis backend not made by `ibis_backend`) `t`
+    itself. Dropped with the current scope."""
+    backend = backend_of(t)
+    create = getattr(backend, "create_temp_view", None)
+    if create is None:
+        return t
+    from unitecon.engine import duck
+
+    tree = duck.digest(t)
+    if tree is None:  # not to be named by content: compiled with its readers, as before
+        return t
+    base = f"{VIEW_PREFIX}{tree[:32]}"
+    for n in range(1000):
+        name = base if n == 0 else f"{base}_{n}"
+        try:
+            out = create(name, t)
+        except duck.NameTaken:
+            continue
+        track(backend, name)
+        return out
+    raise LedgerError(f"No free name for a temporary view like {base}.")
+
+
 def temp_table(backend: Any, name: str, arrow: Any) -> Any:
     """A temporary table `name` holding the Arrow table `arrow` (kept if it exists: names
     are chosen by content), dropped with the current scope."""
@@ -425,8 +484,9 @@ def _drop(backend: Any, name: str) -> None:
     release = getattr(backend, "release", None)
     if release is not None and release(name):  # an in-memory table (`duck.Backend`)
         return
+    kind = "VIEW" if name.startswith(VIEW_PREFIX) else "TABLE"
     with contextlib.suppress(Exception):  # a closed connection has nothing left to drop
-        backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+        backend.raw_sql(f'DROP {kind} IF EXISTS "{name}"')
 
 
 def temp_objects(con: duckdb.DuckDBPyConnection) -> int:

@@ -379,6 +379,21 @@ class Backend(IbisDuckDB):  # type: ignore[misc]
             raise
         return self.table(name)
 
+    def create_temp_view(self, name: str, expr: Any) -> Any:
+        """`expr` as the new temporary view `name`, its SQL compiled through the cache, and
+        an Ibis table of that view with `expr`'s schema (no query for it). The in-memory
+        tables `expr` reads are registered now (they stay until the scope ends, after the
+        view: `engine.view`). Raises `NameTaken` if `name` exists."""
+        self._run_pre_execute_hooks(expr)
+        sql = self.compile(expr)
+        try:
+            self.con.execute(f'CREATE TEMP VIEW "{name}" AS {sql}')
+        except duckdb.CatalogException as e:
+            if "already exists" in str(e):
+                raise NameTaken(name) from e
+            raise
+        return ops.DatabaseTable(name, schema=expr.schema(), source=self).to_expr()
+
 
 def backend(con: Any, cache_dir: Path | None = None) -> Backend:
     """The Ibis backend over the DuckDB connection `con`, keeping compiled SQL in
