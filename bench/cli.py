@@ -14,6 +14,12 @@ The engine keeps the SQL it compiles in `<home>/cache/sql` (`engine/duck.py`), s
 command's first run after a change of code or question compiles and its next runs do not.
 Each command is therefore run once *cold* (that folder emptied first: what a new question
 costs) and then `--runs` times *warm* (best of); both are printed.
+
+`--baseline SRC` compares with other sources of unitecon in the same run (e.g. main's,
+`git archive main src | tar -x -C /tmp/base`, then `--baseline /tmp/base/src`, run with
+`PYTHONPATH=SRC` by the same interpreter): per command, the two alternate, `--cold` cold
+runs each and `--runs` warm ones, and the least wall and the least CPU of each are printed
+(on a shared machine the least CPU is the steadier figure).
 """
 
 from __future__ import annotations
@@ -70,12 +76,36 @@ def best(argv: list[str], env: dict[str, str], cwd: Path, runs: int) -> tuple[fl
     return min(results)
 
 
+def compare(
+    unitecon: str, env: dict[str, str], home: Path, baseline: Path, runs: int, colds: int
+) -> None:
+    """Each command for the baseline sources and these, alternating (see the docstring)."""
+    envs = {"baseline": {**env, "PYTHONPATH": str(baseline)}, "this": env}
+    print(f"{'command':44} {'':9} {'cold s':>7} {'CPU s':>7} {'warm s':>7} {'CPU s':>7}")
+    for cmd in COMMANDS:
+        got: dict[str, tuple[list[tuple[float, float, int]], ...]] = {n: ([], []) for n in envs}
+        for _ in range(colds):
+            for name, e in envs.items():
+                shutil.rmtree(home / "cache" / "sql", ignore_errors=True)
+                got[name][0].append(timed([unitecon, *cmd], e, home))
+        for _ in range(runs):
+            for name, e in envs.items():
+                got[name][1].append(timed([unitecon, *cmd], e, home))
+        for name in envs:
+            cold, warm = got[name]
+            cells = [f"{min(r[i] for r in rs):7.2f}" for rs in (cold, warm) for i in (0, 1)]
+            flag = "" if all(r[2] == 0 for r in cold + warm) else "  (failed)"
+            print(f"{' '.join(cmd):44} {name:9} {' '.join(cells)}{flag}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--customers", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--home", type=Path)
+    ap.add_argument("--baseline", type=Path, help="other sources to compare with (see above)")
+    ap.add_argument("--cold", type=int, default=1, help="cold runs a command (--baseline)")
     args = ap.parse_args(argv)
     unitecon = str(Path(sys.executable).with_name("unitecon"))
     home = args.home or Path(tempfile.mkdtemp(prefix="unitecon-bench-cli-"))
@@ -88,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     ledger = home / "ledger.duckdb"
     ref, ref_cpu, _ = best([sys.executable, "-c", BARE, str(ledger)], env, home, args.runs)
     print(f"reference (bare DuckDB in a fresh process): {ref:.2f} s wall, {ref_cpu:.2f} s CPU")
+    if args.baseline is not None:
+        compare(unitecon, env, home, args.baseline, args.runs, args.cold)
+        return 0
     head = f"{'command':44} {'cold s':>7} {'CPU s':>7} {'warm s':>7} {'CPU s':>7} {'x ref':>7}"
     print(head)
     worst = cold_worst = 0.0
