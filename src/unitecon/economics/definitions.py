@@ -721,7 +721,12 @@ test_metrics_doc.py` fails when this file, the list or the code drift apart.
 - **One-time costs** are amortized per period (`amortize_months`: A/N per month of life,
   summing to A over the life, a mid-month start included) or over lifetime executions
   (`amortize_tasks`: A / E per task). `unit --loaded` shows both for each one-time cost and
-  names the method its figures use.
+  names the method its figures use. Amortized over tasks, a window is charged for its tasks
+  among the first E since `start`, counting the tasks before the window whatever window is
+  asked (a task counts in the month of its first event): the charges of adjacent windows add
+  up to what the whole ledger charges, never more than A
+  (`tests/analysis/test_amortized_window.py`, by hand; the unit metrics, the margins and a
+  what-if replay alike).
 
 ## Output scales (JSON)
 
