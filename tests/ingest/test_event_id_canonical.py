@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from unitecon.ingest import read_path
+from unitecon.ledger.schema import source_sql
 from unitecon.ledger.store import Ledger
 
 #: docs/ingest.md: the fields, in this order.
@@ -247,9 +248,12 @@ def test_a_ledger_with_the_old_ids_is_rekeyed_so_reingest_adds_nothing(tmp_path:
         led.con.execute(
             "INSERT INTO events SELECT * REPLACE ('sha256:given' AS event_id) FROM events LIMIT 1"
         )
-        led.con.execute("DELETE FROM schema_migrations WHERE version = 6")
+        # and version 5's layout: the whole source text, no `source_row` (version 7)
+        led.con.execute(f"UPDATE events SET source = {source_sql()}")
+        led.con.execute("ALTER TABLE events DROP COLUMN source_row")
+        led.con.execute("DELETE FROM schema_migrations WHERE version >= 6")
         old = {r["event_id"] for r in led.rows("SELECT event_id FROM events")}
-    assert migrations.LATEST == 6
+    assert migrations.LATEST == 7
     with Ledger(db) as led:
         rows = led.rows("SELECT * FROM events WHERE event_id <> 'sha256:given'")
         _check(rows)

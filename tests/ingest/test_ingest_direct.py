@@ -27,6 +27,7 @@ from unitecon.ingest import native, read_path
 from unitecon.ingest import validate as v
 from unitecon.ledger import store
 from unitecon.ledger.records import Chunk
+from unitecon.ledger.schema import source_sql
 from unitecon.ledger.store import IngestResult, Ledger
 
 
@@ -61,7 +62,10 @@ Snapshot = tuple[list[dict[str, Any]], list[tuple[str, str, str]], tuple[int, ..
 
 
 def _snapshot(led: Ledger, res: IngestResult) -> Snapshot:
-    events = led.rows("SELECT * EXCLUDE (ingest_id) FROM events ORDER BY event_id")
+    events = led.rows(
+        f"SELECT * EXCLUDE (ingest_id, source_row) REPLACE ({source_sql()} AS source) "
+        "FROM events ORDER BY event_id"
+    )
     quarantine = [(r["location"], r["reason"], r["raw"]) for r in led.quarantine()]
     counts = (res.rows_read, res.accepted, res.duplicates, res.quarantined)
     return events, quarantine, counts

@@ -26,13 +26,17 @@ from hypothesis import strategies as st
 
 from unitecon.ingest import read_path
 from unitecon.ledger.records import Chunk
+from unitecon.ledger.schema import source_sql
 from unitecon.ledger.store import IngestResult, Ledger
 
 Snapshot = tuple[list[dict[str, Any]], list[tuple[str, str, str]], tuple[int, ...]]
 
 
 def _snapshot(led: Ledger, res: IngestResult) -> Snapshot:
-    events = led.rows("SELECT * EXCLUDE (ingest_id) FROM events ORDER BY event_id")
+    events = led.rows(
+        f"SELECT * EXCLUDE (ingest_id, source_row) REPLACE ({source_sql()} AS source) "
+        "FROM events ORDER BY event_id"
+    )
     quarantine = [(r["location"], r["reason"], r["raw"]) for r in led.quarantine()]
     return events, quarantine, (res.rows_read, res.accepted, res.duplicates, res.quarantined)
 

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from unitecon.ingest import read_path
 from unitecon.ingest import validate as v
 from unitecon.ledger.records import Chunk
+from unitecon.ledger.schema import source_sql
 from unitecon.ledger.store import IngestResult, Ledger
 
 Snapshot = tuple[list[dict[str, Any]], list[tuple[str, str, str]], list[Any], tuple[int, ...]]
@@ -31,7 +32,8 @@ Snapshot = tuple[list[dict[str, Any]], list[tuple[str, str, str]], list[Any], tu
 
 def _snapshot(led: Ledger, res: IngestResult) -> Snapshot:
     events = led.rows(
-        "SELECT e.* EXCLUDE (ingest_id, price_key), k.* EXCLUDE (key_id) FROM events e "
+        "SELECT e.* EXCLUDE (ingest_id, price_key, source_row) "
+        f"REPLACE ({source_sql('e')} AS source), k.* EXCLUDE (key_id) FROM events e "
         "JOIN price_keys k ON e.price_key = k.key_id ORDER BY event_id"
     )
     quarantine = [(r["location"], r["reason"], r["raw"]) for r in led.quarantine()]

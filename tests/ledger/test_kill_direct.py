@@ -14,6 +14,7 @@ import pytest
 
 from unitecon.cli.main import run
 from unitecon.ingest import read_path
+from unitecon.ledger.schema import source_sql
 from unitecon.ledger.store import Ledger
 
 KILL_BEFORE_COMMIT = """
@@ -52,7 +53,10 @@ def _write(path: Path) -> None:
 
 def _snapshot(home: Path) -> tuple[list[dict[str, object]], list[tuple[str, str]]]:
     with Ledger(home / "ledger.duckdb", read_only=True) as ledger:
-        events = ledger.rows("SELECT * EXCLUDE (ingest_id) FROM events ORDER BY event_id")
+        events = ledger.rows(
+            f"SELECT * EXCLUDE (ingest_id, source_row) REPLACE ({source_sql()} AS source) "
+            "FROM events ORDER BY event_id"
+        )
         quarantine = sorted((str(r["location"]), str(r["reason"])) for r in ledger.quarantine())
     return events, quarantine
 

@@ -84,7 +84,7 @@ def test_migrate_from_blank_gives_the_event_schema() -> None:
     con = duckdb.connect()
     assert migrations.migrate(con) == list(range(1, migrations.LATEST + 1))
     got = con.execute("SELECT * FROM events").fetch_arrow_table().schema
-    assert got.names == [*EVENT_SCHEMA.names, "price_key"]
+    assert got.names == [*EVENT_SCHEMA.names, "price_key", "source_row"]
     assert migrations.migrate(con) == []
 
 
@@ -101,7 +101,7 @@ def test_migrate_from_version_1_keeps_rows(tmp_path: Path) -> None:
     con.close()
     with Ledger(path) as ledger:
         table = ledger.con.execute("SELECT * FROM events").fetch_arrow_table()
-        assert table.schema.names == [*EVENT_SCHEMA.names, "price_key"]
+        assert table.schema.names == [*EVENT_SCHEMA.names, "price_key", "source_row"]
         row = table.to_pylist()[0]
         assert (row["event_id"], row["input_tokens"], row["task_id"]) == ("old", 7, "t1")
         assert row["task_type"] is None
@@ -168,6 +168,7 @@ def test_migrate_from_version_4_adds_1h_writes_and_rekeys_new_structural(tmp_pat
         ledger.con.execute("UPDATE events SET operation = 'span' WHERE event_id = 'e1'")
         ledger.con.execute("ALTER TABLE events DROP COLUMN cache_write_1h_tokens")
         ledger.con.execute("ALTER TABLE ingests DROP COLUMN merged")
+        ledger.con.execute("ALTER TABLE events DROP COLUMN source_row")
         ledger.con.execute("DELETE FROM schema_migrations WHERE version >= 5")
     with Ledger(path) as ledger:
         got = ledger.rows(
@@ -175,7 +176,7 @@ def test_migrate_from_version_4_adds_1h_writes_and_rekeys_new_structural(tmp_pat
             "JOIN price_keys k ON e.price_key = k.key_id ORDER BY 1"
         )
         names = ledger.con.execute("SELECT * FROM events").fetch_arrow_table().schema.names
-    assert names == [*EVENT_SCHEMA.names, "price_key"]
+    assert names == [*EVENT_SCHEMA.names, "price_key", "source_row"]
     assert [(r["event_id"], r["w"], r["structural"]) for r in got] == [
         ("e0", 0, False),
         ("e1", 0, True),

@@ -26,7 +26,7 @@ from typing import Any
 
 from unitecon import engine
 from unitecon.errors import LedgerError
-from unitecon.ledger.schema import FIELD_NAMES
+from unitecon.ledger.schema import FIELD_NAMES, source_sql
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,9 @@ def export(
     """Write the ledger's events (of [since, until), by UTC day), quarantine and lineage
     under `root`, replacing the days written."""
     con = ledger.con
-    cols = ", ".join(f'"{c}"' for c in FIELD_NAMES)
+    cols = ", ".join(
+        f"{source_sql()} AS source" if c == "source" else f'"{c}"' for c in FIELD_NAMES
+    )
     where, params = [], []
     if since is not None:
         where.append("ts >= ?::DATE")

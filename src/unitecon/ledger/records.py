@@ -75,7 +75,8 @@ class DirectRead:
     """
 
     query: str
-    #: SQL string literal; the source of the record numbered N is `location || N`
+    #: SQL string literal; the source of the record numbered N is `location || N` (the
+    #: ledger stores `location` as `source` and N as `source_row`: `schema.SOURCE_ROW`)
     location: str
     scan: Callable[[], Scanned | None]
     #: called with the numbers (as in `location`) of the rejected records

@@ -227,6 +227,23 @@ TOKEN_FIELDS = (
     "output_tokens",
     "reasoning_tokens",
 )
+#: The ledger's column (not an event field) holding the number of a record read directly
+#: from its file (`Ledger._insert_numbered`, `_insert_direct`): such a row stores in
+#: `source` only its file's location prefix (`file:row `, `file:`), and its `source` text is
+#: that prefix followed by the number (`source_sql`). NULL on every other row (a chunked
+#: read, a span, a row stored before schema version 7), whose `source` is the whole text.
+#: An integer costs DuckDB a fraction of a unique text per row to write (docs/
+#: architecture.md, "Where a direct read's row numbers go").
+SOURCE_ROW = "source_row"
+
+
+def source_sql(alias: str = "") -> str:
+    """An event's `source` text (`file:line`, `file:row N`, `file#span_id`) from the ledger's
+    columns `source` and `source_row`, as SQL (`alias`: the events table's, if any)."""
+    p = f"{alias}." if alias else ""
+    return f"CASE WHEN {p}{SOURCE_ROW} IS NULL THEN {p}source ELSE {p}source || {p}{SOURCE_ROW} END"
+
+
 #: Business dimensions that can come from span or resource attributes.
 DIMENSIONS = ("customer_id", "user_id", "feature", "team", "environment")
 #: Fields a span without its own value takes from its nearest ancestor in the trace

@@ -29,6 +29,7 @@ import pyarrow as pa
 from unitecon.engine import is_duckdb, temp_table
 from unitecon.ledger.schema import (
     MAX_TOKENS,
+    SOURCE_ROW,
     STRUCTURAL_OPERATIONS,
     TOKEN_FIELDS,
     TS_FROM,
@@ -81,13 +82,24 @@ def _instant(v: date | datetime) -> datetime:
 def _keyed_events(
     source: Any, since: date | datetime | None = None, until: date | datetime | None = None
 ) -> ir.Table:
-    """`ledger_events`, keeping the ledger's `price_key` column where it has one."""
+    """`ledger_events`, keeping the ledger's `price_key` column where it has one. A ledger's
+    `source` is the event's text (`located_source`), never its stored prefix."""
     t = _backend(source).table("events")
     if since is not None:
         t = t.filter(t.ts >= _instant(since))
     if until is not None:
         t = t.filter(t.ts < _instant(until))
+    if SOURCE_ROW in t.columns:
+        t = t.mutate(source=located_source(t)).drop(SOURCE_ROW)
     return t
+
+
+def located_source(t: ir.Table) -> ir.StringValue:
+    """`schema.source_sql` in Ibis: the stored `source` followed by `source_row` where a
+    direct read numbered the row, else the stored `source` (a text DuckDB only builds for
+    the rows of a question that reads it)."""
+    row = t[SOURCE_ROW]
+    return ibis.ifelse(row.isnull(), t.source, t.source.concat(row.cast("string")))  # type: ignore[no-any-return]
 
 
 def ledger_events(
