@@ -94,3 +94,20 @@ def test_a_ledger_in_the_old_layout_reads_the_same_answers(tmp_path: Path) -> No
         assert f"(first from {f}:row 1)" in str(res.errors[0])
     assert want["sources"] == sorted(f"{f}:row {i}" for i in range(1, 7))
     assert want["missing"] == [(str(f), "gpt-4o-mini", 2, 6)]
+
+
+def test_a_read_of_a_ledger_an_older_unitecon_wrote_migrates_it(tmp_path: Path) -> None:
+    """After an upgrade the first command is often a read (`unitecon costs`): it migrates
+    the ledger (as a write would) and answers, instead of asking for an ingest first."""
+    f = _parquet(tmp_path / "ev.parquet")
+    old = tmp_path / "old.duckdb"
+    with Ledger(old) as ledger:
+        ledger.ingest(str(f), read_path(f), fmt="parquet")
+        ledger.con.execute(f"UPDATE events SET source = {source_sql()}")
+        ledger.con.execute("ALTER TABLE events DROP COLUMN source_row")
+        ledger.con.execute("DELETE FROM schema_migrations WHERE version >= 7")
+    with Ledger(old, read_only=True) as ledger:
+        got = sorted(ledger_events(ledger).select("source").to_pyarrow().column(0).to_pylist())
+        versions = ledger.rows("SELECT max(version) AS v FROM schema_migrations")
+    assert got == sorted(f"{f}:row {i}" for i in range(1, 7))
+    assert versions == [{"v": 7}]

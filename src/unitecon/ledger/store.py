@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from unitecon import engine
-from unitecon.errors import LedgerError
+from unitecon.errors import LedgerError, UniteconError
 from unitecon.ledger import migrations, operational
 from unitecon.ledger.known import KnownIds
 from unitecon.ledger.records import Chunk, DirectRead, HasDirect, Rejected, Scanned
@@ -209,10 +209,30 @@ class Ledger:
             self._mark_interrupted()
             self.replay_spool()
         elif migrations.current_version(self.con) < migrations.LATEST:
+            self.con = self._migrated_then_read_only()
+
+    def _migrated_then_read_only(self) -> Any:
+        """A read of a ledger an older unitecon wrote: migrate it (open for writing once,
+        as `unitecon ingest` would), then read it. Where it cannot be written (a read-only
+        file, another process writing it), say how to migrate it instead."""
+        self.con.close()
+        try:
+            con = engine.connect(self.path, read_only=False)
+        except UniteconError:  # locked by a writer, or not writable
+            con = None
+        if con is not None:
+            try:
+                migrations.migrate(con)
+            finally:
+                con.close()
+        con = engine.connect(self.path, read_only=True)
+        if migrations.current_version(con) < migrations.LATEST:
+            con.close()
             raise LedgerError(
-                f"The ledger {self.path} is at an older schema; open it once for writing "
-                "(e.g. `unitecon ingest`) to migrate it."
+                f"The ledger {self.path} is at an older schema and cannot be migrated by a "
+                "read; open it once for writing (e.g. `unitecon ingest`) to migrate it."
             )
+        return con
 
     # -- lifecycle -------------------------------------------------------------------
     def _mark_interrupted(self) -> None:
