@@ -74,6 +74,7 @@ def test_migration_4_on_a_version_3_ledger(tmp_path: Path) -> None:
         # and what the migrations after 4 added
         ledger.con.execute("ALTER TABLE events DROP COLUMN cache_write_1h_tokens")
         ledger.con.execute("ALTER TABLE ingests DROP COLUMN merged")
+        ledger.con.execute("ALTER TABLE events DROP COLUMN source_row")
         ledger.con.execute("DELETE FROM schema_migrations WHERE version >= 4")
     con = duckdb.connect(str(path))
     assert migrations.current_version(con) == 3

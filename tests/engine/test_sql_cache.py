@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import ibis
@@ -210,3 +211,31 @@ def test_a_view_reads_the_same_rows_and_lives_with_the_scope(backend: duck.Backe
     plain = ibis.duckdb.connect()
     e = plain.create_table("e", schema=ibis.schema({"n": "int64"}))
     assert engine.view(e) is e
+
+
+def test_a_view_reads_its_in_memory_table_after_another_scope_released_it(
+    backend: duck.Backend,
+) -> None:
+    """An in-memory table is named by its content, so a nested scope that read the same
+    rows (the report's what-if replay inside its analysis) releases it when it ends; the
+    view of the outer scope still reads it (`unitecon report` failed with "Table with name
+    _unitecon_mem_... does not exist" before the views registered their inputs again)."""
+    from unitecon.attribution.frame import memtable
+
+    def weights() -> Any:
+        return memtable([{"feature": "a", "w": 2}], {"feature": "string", "w": "int64"})
+
+    t = backend.table("events")
+    with engine.scope():
+        m = weights()
+        v = engine.view(t.join(m, "feature").select("feature", x=t.n * m.w))
+        with engine.scope():  # the same rows, registered by this scope, released at its end
+            backend.release(m.op().name)
+            inner = weights()
+            assert inner.count().to_pyarrow().as_py() == 1
+        assert m.op().name not in backend.registered
+        # by hand: a = (3 + 7) x 2 = 20, read through the view and into a table
+        assert v.agg(s=v.x.sum()).to_pyarrow().to_pylist() == [{"s": 20}]
+        kept, _ = engine.materialize(v.agg(s=v.x.sum()))
+        assert kept.to_pyarrow().to_pylist() == [{"s": 20}]
+    assert engine.temp_objects(backend.con) == 0

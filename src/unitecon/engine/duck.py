@@ -287,6 +287,27 @@ class Backend(IbisDuckDB):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.registered: set[str] = set()
         """In-memory tables registered on the connection and not yet released."""
+        self.views: dict[str, Any] = {}
+        """The expression behind each temporary view `create_temp_view` made (until it is
+        dropped): the in-memory tables it reads are registered again before any query
+        that reads the view (`_run_pre_execute_hooks`)."""
+
+    def _run_pre_execute_hooks(self, expr: Any) -> None:
+        """Ibis' hooks (in-memory tables, UDFs), and theirs for the expressions behind the
+        views `expr` reads. An in-memory table is named by its content, so another scope
+        that read the same rows releases it when it ends (`release`); a query naming it
+        registers it again, but one reading it through a view names the view only."""
+        super()._run_pre_execute_hooks(expr)
+        if self.views:
+            self._view_inputs(expr, set())
+
+    def _view_inputs(self, expr: Any, seen: set[str]) -> None:
+        for op in expr.op().find(ops.DatabaseTable):
+            src = self.views.get(op.name)
+            if src is not None and op.name not in seen:
+                seen.add(op.name)
+                super()._run_pre_execute_hooks(src)
+                self._view_inputs(src, seen)
 
     def compile(
         self,
@@ -392,6 +413,7 @@ class Backend(IbisDuckDB):  # type: ignore[misc]
             if "already exists" in str(e):
                 raise NameTaken(name) from e
             raise
+        self.views[name] = expr
         return ops.DatabaseTable(name, schema=expr.schema(), source=self).to_expr()
 
 
