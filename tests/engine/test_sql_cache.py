@@ -239,3 +239,18 @@ def test_a_view_reads_its_in_memory_table_after_another_scope_released_it(
         kept, _ = engine.materialize(v.agg(s=v.x.sum()))
         assert kept.to_pyarrow().to_pylist() == [{"s": 20}]
     assert engine.temp_objects(backend.con) == 0
+
+
+def test_a_content_named_table_stays_with_the_scope_that_made_it(backend: duck.Backend) -> None:
+    """`engine.temp_table` (the price lookup's constant arrays, named by their content): a
+    scope inside the one that made it, asking for the same rows, reads it and leaves it."""
+    import pyarrow as pa
+
+    rows = pa.table({"k": [1, 2, 3]})
+    with engine.scope():
+        outer = engine.temp_table(backend, "_unitecon_prices_test", rows)
+        with engine.scope():
+            inner = engine.temp_table(backend, "_unitecon_prices_test", rows)
+            assert inner.count().to_pyarrow().as_py() == 3
+        assert outer.k.sum().to_pyarrow().as_py() == 6  # 1 + 2 + 3, still there
+    assert engine.temp_objects(backend.con) == 0

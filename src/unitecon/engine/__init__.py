@@ -458,14 +458,22 @@ def view(t: Any) -> Any:
 
 def temp_table(backend: Any, name: str, arrow: Any) -> Any:
     """A temporary table `name` holding the Arrow table `arrow` (kept if it exists: names
-    are chosen by content), dropped with the current scope."""
+    are chosen by content), dropped with the scope that made it: a scope inside it that
+    asks for the same rows reads it and leaves it to its maker (whose views and queries
+    still read it when the inner scope ends)."""
     con = backend.con
     con.register("_unitecon_upload", arrow)
     try:
-        con.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{name}" AS SELECT * FROM _unitecon_upload')
+        con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM _unitecon_upload')
+        made = True
+    except duckdb.CatalogException as e:
+        if "already exists" not in str(e):
+            raise
+        made = False
     finally:
         con.unregister("_unitecon_upload")
-    track(backend, name)
+    if made:
+        track(backend, name)
     return backend.table(name)
 
 
