@@ -283,14 +283,6 @@ def variable_costs(
     return Costed(view(_finish(t)), w, tuple(ps), _with_earlier(priced, earlier, w), _memo=memo)
 
 
-TASK_SOURCE_COLUMNS = (
-    "ts", "operation", "task_id", "event_id", "feature", "trace_id", "span_id",
-    "parent_span_id", "agent",
-)  # fmt: skip
-"""The event columns `fixed.task_counts` reads (the task, the leaf rule, the feature's and
-the agent's scope)."""
-
-
 def _with_earlier(priced: Any, earlier: Any, w: Window) -> Any:
     """The events a window's one-time costs count tasks over: `priced` when it is not cut
     at the window's start (`earlier` None), else the events of `earlier` before the window
@@ -299,7 +291,11 @@ def _with_earlier(priced: Any, earlier: Any, w: Window) -> Any:
     a cost amortized over tasks."""
     if earlier is None:
         return priced
-    cols = [c for c in TASK_SOURCE_COLUMNS if c in priced.columns]
+    from unitecon.attribution.fixed import TASK_COUNT_COLUMNS
+    from unitecon.attribution.trees import AGENT_COLUMNS
+
+    wanted = {*TASK_COUNT_COLUMNS, *AGENT_COLUMNS}
+    cols = [c for c in priced.columns if c in wanted]
     before = earlier.filter(earlier.ts < w.since)
     before = before.select(*(before[c].cast(priced[c].type()).name(c) for c in cols))
     return before.union(priced.select(*cols))

@@ -301,6 +301,11 @@ def weights(t: Any, fc: FixedCost, keys: list[str]) -> dict[tuple[Any, ...], Dec
     return {(utc(r["month"]), *(r[k] for k in keys)): Decimal(str(r["_w"] or 0)) for r in rows}
 
 
+TASK_COUNT_COLUMNS = ("ts", "operation", "task_id", "trace_id", "event_id", "feature")
+"""The event columns `task_counts` reads (the task, the leaf rule, a feature's scope), with
+`trees.AGENT_COLUMNS` for an agent's scope."""
+
+
 def task_counts(source: Any, fc: FixedCost, w: Window) -> TaskCounts:
     """Tasks in scope (by their first event, since `fc.start`): before `w`, and per month
     inside `w`.
@@ -311,7 +316,7 @@ def task_counts(source: Any, fc: FixedCost, w: Window) -> TaskCounts:
     from unitecon.attribution.frame import task_key
     from unitecon.attribution.trees import AGENT_COLUMNS, agent_lookup, join_resolved
 
-    keep = {"ts", "operation", "task_id", "trace_id", "event_id"}
+    keep = set(TASK_COUNT_COLUMNS) - {"feature"}
     if fc.feature is not None:
         keep.add("feature")
     if fc.agent is not None:
