@@ -416,15 +416,23 @@ def materialize(t: Any) -> tuple[Any, str]:
     # named by the expression, so the queries that read it compile to the same SQL in
     # every process (and keep hitting `duck.SqlCache`); a name in use takes a suffix
     base = f"{TEMP_PREFIX}{(duck.digest(t) or uuid.uuid4().hex)[:32]}"
+    return _create_named(backend, base, lambda name: create(name, t), "table")
+
+
+def _create_named(backend: Any, base: str, create: Any, kind: str) -> tuple[Any, str]:
+    """`create(name)` under `base`, or `base_1`, `base_2`... while the name is taken
+    (`duck.NameTaken`), tracked for the current scope: (what it made, its name)."""
+    from unitecon.engine import duck
+
     for n in range(1000):
         name = base if n == 0 else f"{base}_{n}"
         try:
-            out = create(name, t)
+            out = create(name)
         except duck.NameTaken:
             continue
         track(backend, name)
         return out, name
-    raise LedgerError(f"No free name for a temporary table like {base}.")
+    raise LedgerError(f"No free name for a temporary {kind} like {base}.")
 
 
 def view(t: Any) -> Any:
@@ -444,16 +452,7 @@ def view(t: Any) -> Any:
     tree = duck.digest(t)
     if tree is None:  # not to be named by content: compiled with its readers, as before
         return t
-    base = f"{VIEW_PREFIX}{tree[:32]}"
-    for n in range(1000):
-        name = base if n == 0 else f"{base}_{n}"
-        try:
-            out = create(name, t)
-        except duck.NameTaken:
-            continue
-        track(backend, name)
-        return out
-    raise LedgerError(f"No free name for a temporary view like {base}.")
+    return _create_named(backend, f"{VIEW_PREFIX}{tree[:32]}", lambda n: create(n, t), "view")[0]
 
 
 def temp_table(backend: Any, name: str, arrow: Any) -> Any:
