@@ -23,6 +23,11 @@ Two questions, both measured (`--mode`):
     .venv/bin/python bench/dashboard.py --home /tmp/s10m/ledger --mode filtered
     .venv/bin/python bench/dashboard.py --home COPY --mode filtered --no-prewarm --since 2026-05-01
     .venv/bin/python bench/dashboard.py --home DEMO_HOME --mode default --wait-prewarm
+    .venv/bin/python bench/dashboard.py --home COPY --mode default --restart
+
+`--restart`: the service is started once before, every page asked (untimed) and the service
+stopped; the measured one is a restart (a deploy, a crash) on a ledger nobody has written
+since, which answers from the answers kept beside the ledger (`server/cache.KeptAnswers`).
 
 Not a test: it takes minutes and the whole machine. Results: docs/benchmarks.md.
 """
@@ -37,6 +42,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from serve_rss import BIN, free_port, rss_mib, run  # bench/ sibling
 
@@ -63,8 +69,8 @@ PAGES: dict[str, list[str]] = {
     "budgets": ["budgets", "anomalies", "runaway?top=20", "coverage", "reconcile?limit=500"],
 }
 #: Reads that take the window filter (the rest ignore it, as the dashboard's do).
-WINDOWED = ("costs", "metrics", "asymmetry", "tasks", "margins", "collapse", "endpoints")
-WINDOWED += ("anomalies", "runaway", "coverage", "reconcile", "prices")
+WINDOWED: tuple[str, ...] = ("costs", "metrics", "asymmetry", "tasks", "margins", "collapse")
+WINDOWED += ("endpoints", "anomalies", "runaway", "coverage", "reconcile", "prices")
 
 
 def timed_get(url: str, key: str) -> tuple[int, float]:
@@ -111,31 +117,28 @@ def main() -> None:
         action="store_true",
         help="serve with --no-prewarm: no background work at start competes with the reads",
     )
+    ap.add_argument(
+        "--restart",
+        action="store_true",
+        help="first run the service once, ask every page (untimed) and stop it: the measured "
+        "service is a restart on a ledger nobody has written since (answers kept beside it)",
+    )
     ap.add_argument("--json", type=Path, help="also write the latencies here")
     args = ap.parse_args()
 
     env = {**os.environ, "UNITECON_HOME": str(args.home)}
     key = json.loads(run(["keys", "create", "read", "--name", "dash-bench", "--json"], env))["key"]
-    port = free_port()
-    started = time.perf_counter()
-    server = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port), *(["--no-prewarm"] * args.no_prewarm)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/api/v1/"
+    if args.restart:
+        server, base = start(env, key, no_prewarm=True)
+        try:
+            t = time.perf_counter()
+            read_pages(base, key, "")
+            print(f"an earlier run answered every page: {time.perf_counter() - t:.1f} s")
+        finally:
+            server.terminate()
+            server.wait(60)
+    server, base = start(env, key, no_prewarm=args.no_prewarm)
     try:
-        while True:
-            try:
-                if timed_get(base + "health", key)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.perf_counter() - started > 300 or server.poll() is not None:
-                raise SystemExit("the service did not start")
-            time.sleep(0.2)
-        print(f"service up in {time.perf_counter() - started:.1f} s (pid {server.pid})")
         if args.wait_prewarm:
             t = time.perf_counter()
             read_pages(base, key, "")
@@ -162,6 +165,31 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(60)
+
+
+def start(env: dict[str, str], key: str, *, no_prewarm: bool) -> tuple[Any, str]:
+    """`unitecon serve` on a free port, once it answers: (process, API base URL)."""
+    port = free_port()
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [str(BIN), "serve", "--port", str(port), *(["--no-prewarm"] * no_prewarm)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/api/v1/"
+    while True:
+        try:
+            if timed_get(base + "health", key)[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.perf_counter() - started > 300 or server.poll() is not None:
+            server.terminate()
+            raise SystemExit("the service did not start")
+        time.sleep(0.2)
+    print(f"service up in {time.perf_counter() - started:.1f} s (pid {server.pid})")
+    return server, base
 
 
 def _window(args: argparse.Namespace, env: dict[str, str]) -> tuple[str, str]:

@@ -28,7 +28,7 @@ from unitecon.ledger.store import Ledger
 from unitecon.server import errors
 from unitecon.server.auth import KeyStore
 from unitecon.server.body import MIB
-from unitecon.server.cache import ReadCache
+from unitecon.server.cache import KeptAnswers, ReadCache
 from unitecon.server.shared import SharedWork
 from unitecon.server.writer import Writer
 
@@ -57,6 +57,9 @@ class Settings:
     """Refresh one answer at most this often, however often the ledger commits [s]."""
     prewarm: bool = True
     """Compute the dashboard's default queries in the background at start."""
+    keep_answers: bool = True
+    """Keep answers beside the ledger (`answers.sqlite`, `cache.KeptAnswers`), so a service
+    started again on an unchanged ledger answers its first reads at once."""
     decode_processes: int = 0
     """Worker processes that decode and validate OTLP bodies (0: threads of the server
     process decode, and the writer validates the queued requests together). Decoding is
@@ -258,6 +261,18 @@ class Reads:
             self._views.clear()
 
 
+def _stamp(ledger: Ledger) -> str:
+    """What an answer is computed from, besides the project and the code: the ledger's
+    content and the price catalog in use (`KeptAnswers` keeps an answer while both stay)."""
+    from unitecon.pricing.catalog import catalog_version
+
+    cursor = ledger.con.cursor()
+    try:
+        return ledger.stamp(cursor) + " " + catalog_version()
+    finally:
+        cursor.close()
+
+
 def warm_decoder() -> int:
     """Run in a decoder process at start: decode a sample OTLP request (loads the decoder's
     modules and runs its code paths once), so that the first real requests do not wait."""
@@ -343,6 +358,8 @@ def create_app(
             refresh_s=settings.read_refresh_s,
             min_interval_s=settings.read_min_interval_s,
             max_bytes=settings.read_cache_bytes,
+            kept=KeptAnswers.beside(ledger_path) if settings.keep_answers else None,
+            stamp=lambda: _stamp(ledger),
         )
         writer.on_commit.append(cache.changed)
         app.state.read_cache = cache

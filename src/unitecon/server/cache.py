@@ -34,24 +34,32 @@ Freshness rule:
   measured once, when it is computed (`size_of`: its JSON size, or an Arrow table's bytes).
 
 At start the service computes the dashboard's default queries in the background (`prewarm`),
-so the first visitor finds answers ready. Costs are never stored: the cache holds finished
-answers in memory only, and the ledger stays the one source of truth.
+so the first visitor finds answers ready. Answers are also kept beside the ledger
+(`KeptAnswers`, `answers.sqlite`) with the ledger's content stamp, so a service started again
+on a ledger nobody has written since answers its first reads at once; a kept answer is a
+finished answer of the same code, project and catalog, never an input to another, and any
+write to the ledger retires it. The ledger stays the one source of truth: costs are priced
+from its events at query time, and no cost is stored in it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import json
 import logging
 import pickle
+import sqlite3
 import sys
 import threading
 import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -77,6 +85,9 @@ class Answer(Generic[T]):
     """Monotonic time when the computation finished."""
     fresh: bool = True
     """False when the ledger has changed since (a newer answer is on its way)."""
+    stamp: str | None = None
+    """The ledger's `content_stamp` (and the catalog's version) read before the computation
+    started, when answers are kept across restarts (`KeptAnswers`); else None."""
 
     def age_s(self) -> float:
         return max(0.0, time.monotonic() - self.computed_at)
@@ -113,8 +124,14 @@ class ReadCache:
         max_entries: int = 256,
         max_bytes: int | None = None,
         background: bool = True,
+        kept: KeptAnswers | None = None,
+        stamp: Callable[[], str] = lambda: "",
     ) -> None:
         self.generation = generation
+        self.kept = kept if enabled else None
+        """Where answers are kept across restarts (None: in memory only)."""
+        self.stamp = stamp
+        """What the ledger holds now (`ledger.store.content_stamp`, with the catalog)."""
         self.enabled = enabled
         self.refresh_s = refresh_s
         self.min_interval_s = min_interval_s
@@ -130,6 +147,8 @@ class ReadCache:
         self.stale_hits = 0
         self.refreshes = 0
         self.failures = 0
+        self.kept_hits = 0
+        """First reads answered by an answer kept by an earlier run (`KeptAnswers`)."""
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._jobs: list[Callable[[], Any]] = []
         self._lock = threading.Lock()
@@ -205,9 +224,17 @@ class ReadCache:
             self._keep(key, entry, answer)
             entry.last_read = time.monotonic()
             entry.done.set()
+        self._save(key, answer)
         return answer
 
     def _first(self, key: Hashable, entry: _Entry) -> Answer[Any]:
+        kept = self._kept_answer(key)
+        if kept is not None:
+            with self._lock:
+                self.kept_hits += 1
+                self._keep(key, entry, kept)
+                entry.done.set()
+                return self._served(kept)
         with self._lock:
             self.misses += 1
         try:
@@ -221,12 +248,50 @@ class ReadCache:
         with self._lock:
             self._keep(key, entry, answer)
             entry.done.set()
+        self._save(key, answer)
         return answer
 
     def _compute(self, compute: Callable[[], T]) -> Answer[T]:
         generation, as_of = self.generation(), time.time()
+        # Read before the computation: the answer holds at least what the stamp describes,
+        # and a ledger still at this stamp later holds nothing more (`KeptAnswers`).
+        stamp = self._stamp() if self.kept is not None else None
         value = compute()
-        return Answer(value, generation, as_of, time.monotonic())
+        return Answer(value, generation, as_of, time.monotonic(), stamp=stamp)
+
+    def _stamp(self) -> str | None:
+        try:
+            return self.stamp()
+        except Exception:  # no stamp, no keeping: the answer is still served
+            log.exception("could not read the ledger's stamp")
+            return None
+
+    # -- answers kept across restarts ------------------------------------------------------
+    def _kept_answer(self, key: Hashable) -> Answer[Any] | None:
+        """The answer kept for `key` by an earlier run, if it describes this ledger now."""
+        if self.kept is None:
+            return None
+        found = self.kept.load(key)
+        if found is None:
+            return None
+        data, as_of, stamp = found
+        before = self.generation()
+        now_stamp = self._stamp()
+        if now_stamp is None or stamp != now_stamp or self.generation() != before:
+            return None  # the ledger, the catalog or both changed since: computed again
+        age = max(0.0, time.time() - as_of)
+        value = Packed(data[1:]) if data[:1] == b"P" else data[1:]
+        return Answer(value, before, as_of, time.monotonic() - age, stamp=stamp)
+
+    def _save(self, key: Hashable, answer: Answer[Any]) -> None:
+        """Keep `answer` beside the ledger: a packed model, or a body already rendered."""
+        if self.kept is None or answer.stamp is None:
+            return
+        value = answer.value
+        if isinstance(value, Packed):
+            self.kept.save(key, b"P" + value.data, answer.as_of, answer.stamp)
+        elif isinstance(value, bytes):
+            self.kept.save(key, b"B" + value, answer.as_of, answer.stamp)
 
     # -- background --------------------------------------------------------------------------
     def prewarm(self, jobs: list[Callable[[], Any]]) -> None:
@@ -324,8 +389,10 @@ class ReadCache:
             raise
         with self._lock:
             self.refreshes += 1
-            if self._entries.get(key) is entry:
-                self._keep(key, entry, answer)
+            if self._entries.get(key) is not entry:
+                return
+            self._keep(key, entry, answer)
+        self._save(key, answer)
 
     def run_pending(self) -> int:
         """Run the due background work here, now (a cache without a thread; tests)."""
@@ -441,7 +508,8 @@ def pack(value: Any) -> Any:
     the JSON, did not bound what was held (docs/benchmarks.md, "Service memory under
     dashboard reads"). Pickled, not JSON: the JSON rounds money (`answers.Model`), a pickle
     gives back the exact model. Packing costs ~10 ms when an answer is computed, unpacking
-    ~2 ms a read. Only what this process packed is ever unpacked."""
+    ~2 ms a read. Only what this process packed, or what `KeptAnswers` kept for the same
+    code beside the ledger, is ever unpacked."""
     if not isinstance(value, BaseModel):
         return value
     try:
@@ -474,4 +542,118 @@ def size_of(value: Any) -> int:
 
 def _with_fresh(answer: Answer[T], fresh: bool) -> Answer[T]:
     """A copy of `answer` marked fresh or not."""
-    return Answer(answer.value, answer.generation, answer.as_of, answer.computed_at, fresh)
+    return dataclasses.replace(answer, fresh=fresh)
+
+
+#: The file beside the ledger that keeps the service's answers across restarts.
+KEPT_FILE = "answers.sqlite"
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of this unitecon's code: an answer is kept for the code that computed it
+    only (a fix changes answers; a model's pickle fits its own class)."""
+    import unitecon
+
+    root = Path(unitecon.__file__).parent
+    h = hashlib.sha256(unitecon.__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+class KeptAnswers:
+    """The service's answers, kept in a SQLite file beside the ledger, so that a service
+    started again (a deploy, a restart, a crash) answers its first reads at once instead of
+    computing each from the events (seconds to minutes on ten million events).
+
+    A kept answer is the answer the read cache computed, packed (`pack`), with the ledger's
+    `content_stamp` and the price catalog's version read before its computation started.
+    It is served only for the same query (the key holds the project's fingerprint, the
+    endpoint and its parameters), by the same code (`code_digest`), and only while the
+    ledger and the catalog are what the stamp says: after any write (a late or re-sent
+    event, a `forget`, a bill) or a new catalog, the first read computes it again from the
+    events. Nothing is derived from it: it is a finished answer, never an input to another.
+    At most `max_rows` are kept (the least recently saved go first). A file that cannot be
+    read or written only costs the keeping: the reads go on.
+    """
+
+    def __init__(self, path: Path | str, *, max_rows: int = 1024) -> None:
+        self.path = Path(path)
+        self.max_rows = max_rows
+        self.scope = code_digest()
+        self._saves = 0
+        self._ok = True
+        try:
+            with closing(self._connect()) as con:
+                con.execute(
+                    "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, scope TEXT NOT "
+                    "NULL, stamp TEXT NOT NULL, as_of REAL NOT NULL, saved_at REAL NOT NULL, "
+                    "value BLOB NOT NULL)"
+                )
+                con.execute("DELETE FROM answers WHERE scope <> ?", [self.scope])
+        except sqlite3.Error as e:
+            self._failed("open", e)
+
+    @classmethod
+    def beside(cls, ledger_path: Path | str | None) -> KeptAnswers | None:
+        """The store next to a ledger file; None for an in-memory ledger."""
+        if ledger_path is None or str(ledger_path) == ":memory:":
+            return None
+        return cls(Path(ledger_path).parent / KEPT_FILE)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        con.execute("PRAGMA busy_timeout = 10000")
+        return con
+
+    def _failed(self, what: str, e: Exception) -> None:
+        if self._ok:
+            log.warning("answers are not kept across restarts (%s %s: %s)", what, self.path, e)
+        self._ok = False
+
+    def _key(self, key: Hashable) -> str:
+        return hashlib.sha256(f"{self.scope}\0{key!r}".encode()).hexdigest()
+
+    def load(self, key: Hashable) -> tuple[bytes, float, str] | None:
+        """The kept (packed value, as_of, stamp) of `key`, if any."""
+        if not self._ok:
+            return None
+        try:
+            with closing(self._connect()) as con:
+                row = con.execute(
+                    "SELECT value, as_of, stamp FROM answers WHERE key = ? AND scope = ?",
+                    [self._key(key), self.scope],
+                ).fetchone()
+        except sqlite3.Error as e:
+            self._failed("read", e)
+            return None
+        return None if row is None else (bytes(row[0]), float(row[1]), str(row[2]))
+
+    def save(self, key: Hashable, data: bytes, as_of: float, stamp: str) -> None:
+        """Keep `key`'s packed answer (replacing the one before)."""
+        if not self._ok:
+            return
+        try:
+            with closing(self._connect()) as con:
+                con.execute(
+                    "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
+                    [self._key(key), self.scope, stamp, as_of, time.time(), data],
+                )
+                self._saves += 1
+                if self._saves % 64 == 0:
+                    con.execute(
+                        "DELETE FROM answers WHERE key NOT IN (SELECT key FROM answers "
+                        "ORDER BY saved_at DESC LIMIT ?)",
+                        [self.max_rows],
+                    )
+        except sqlite3.Error as e:
+            self._failed("write", e)
+
+    def __len__(self) -> int:
+        try:
+            with closing(self._connect()) as con:
+                row = con.execute("SELECT count(*) FROM answers").fetchone()
+        except sqlite3.Error:
+            return 0
+        return int(row[0]) if row else 0

@@ -1,0 +1,149 @@
+"""Answers kept across a restart of the service (`cache.KeptAnswers`, issue 23): a service
+started again on an unchanged ledger answers its first reads at once, with the same answer
+the events give; any write to the ledger (a late event, a re-sent one), another project or
+other code retires the kept answer, and the first read computes it from the events again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from unitecon.config import Project
+from unitecon.ledger import schema
+from unitecon.ledger.records import Chunk
+from unitecon.ledger.store import Ledger
+from unitecon.pricing.config import Discount, PricingConfig
+from unitecon.server.app import Settings, create_app
+from unitecon.server.auth import KeyStore
+from unitecon.server.cache import KEPT_FILE, KeptAnswers, ReadCache, pack
+
+from tests.server.conftest import T0, event
+
+URL = "/api/v1/costs?by=model"
+
+
+def read(
+    ledger_path: Path,
+    store: KeyStore,
+    h: dict[str, str],
+    *,
+    project: Project | None = None,
+    **kw: Any,
+) -> tuple[dict[str, Any], dict[str, str], ReadCache]:
+    """One service start on `ledger_path`: the first read of `URL`, its headers, the cache."""
+    app = create_app(
+        ledger_path, keys=store, project=project, settings=Settings(prewarm=False, **kw)
+    )
+    with TestClient(app) as client:
+        r = client.get(URL, headers=h)
+        assert r.status_code == 200, r.text
+        cache: ReadCache = client.app.state.read_cache  # type: ignore[attr-defined]
+        return r.json(), dict(r.headers), cache
+
+
+def add(ledger_path: Path, rows: list[dict[str, Any]]) -> None:
+    """A write while no service runs (`unitecon ingest` would do the same)."""
+    with Ledger(ledger_path) as ledger:
+        ledger.ingest("late", [Chunk(schema.to_table(rows))])
+
+
+def test_a_restarted_service_answers_from_the_kept_answer(
+    ledger_path: Path, store: KeyStore, hdr: dict[str, dict[str, str]]
+) -> None:
+    first, _, cache = read(ledger_path, store, hdr["read"])
+    assert cache.misses == 1 and cache.kept_hits == 0
+    assert (ledger_path.parent / KEPT_FILE).exists()
+    again, headers, cache = read(ledger_path, store, hdr["read"])
+    assert cache.kept_hits == 1 and cache.misses == 0  # nothing computed
+    assert headers["x-unitecon-fresh"] == "true"
+    assert headers["x-unitecon-as-of"]  # when it was computed, before the restart
+    # The same answer as the events give, worked out without keeping anything.
+    computed, _, cache = read(ledger_path, store, hdr["read"], keep_answers=False)
+    assert cache.misses == 1 and again == computed == first
+    # And by hand: 12 calls of gpt-4o-mini, input 1000+i tokens, 200 output tokens each, at
+    # USD 0.15 and 0.60 per million (OpenAI's price list): (12*1000 + 66) * 0.15e-6 +
+    # 12 * 200 * 0.60e-6 = 0.0018099 + 0.00144 = 0.0032499, shown to 6 places (docs).
+    assert Decimal(again["total_cost"]) == Decimal("0.003250")
+
+
+def test_a_late_event_retires_the_kept_answer(
+    ledger_path: Path, store: KeyStore, hdr: dict[str, dict[str, str]]
+) -> None:
+    before, _, _ = read(ledger_path, store, hdr["read"])
+    # A call of the day before, arriving late: 1M input tokens at USD 0.15 per million.
+    late = event(100, ts=T0 - dt.timedelta(days=1), input_tokens=1_000_000, output_tokens=0)
+    add(ledger_path, [late])
+    after, headers, cache = read(ledger_path, store, hdr["read"])
+    assert cache.kept_hits == 0 and cache.misses == 1  # computed from the events again
+    assert headers["x-unitecon-fresh"] == "true"
+    assert Decimal(after["total_cost"]) - Decimal(before["total_cost"]) == Decimal("0.15")
+    # The new answer is kept in turn.
+    _, _, cache = read(ledger_path, store, hdr["read"])
+    assert cache.kept_hits == 1
+
+
+def test_a_resent_event_retires_it_too_and_the_answer_stays(
+    ledger_path: Path, store: KeyStore, hdr: dict[str, dict[str, str]]
+) -> None:
+    before, _, _ = read(ledger_path, store, hdr["read"])
+    add(ledger_path, [event(3)])  # sent again: the ledger keeps one copy (idempotent)
+    after, _, cache = read(ledger_path, store, hdr["read"])
+    assert cache.kept_hits == 0 and cache.misses == 1
+    assert after == before
+
+
+def test_another_project_never_gets_the_kept_answer(
+    ledger_path: Path, store: KeyStore, hdr: dict[str, dict[str, str]]
+) -> None:
+    full, _, _ = read(ledger_path, store, hdr["read"])
+    half_off = Project(pricing=PricingConfig(discounts=[Discount(percent=Decimal(50))]))
+    half, _, cache = read(ledger_path, store, hdr["read"], project=half_off)
+    assert cache.kept_hits == 0
+    assert Decimal(half["total_cost"]) * 2 == Decimal(full["total_cost"])
+
+
+def test_kept_answers_of_other_code_are_never_read(tmp_path: Path) -> None:
+    kept = KeptAnswers(tmp_path / KEPT_FILE)
+    kept.save("k", b"v", 1.0, "s")
+    assert kept.load("k") == (b"v", 1.0, "s")
+    other = KeptAnswers(tmp_path / KEPT_FILE)
+    other.scope = "another unitecon"
+    assert other.load("k") is None
+    KeptAnswers(tmp_path / KEPT_FILE).save("k2", b"w", 2.0, "s")
+    other.__init__(tmp_path / KEPT_FILE)  # type: ignore[misc]  # a new version starts: old ones go
+    assert len(other) == 2  # (same code here: both stay)
+
+
+def test_a_stamp_that_moved_means_computing_again(tmp_path: Path) -> None:
+    stamp, calls = ["a"], []
+
+    def compute() -> Any:
+        calls.append(1)
+        return pack(Project())
+
+    def cache() -> ReadCache:
+        return ReadCache(
+            background=False, kept=KeptAnswers(tmp_path / KEPT_FILE), stamp=lambda: stamp[0]
+        )
+
+    cache().get("k", compute)
+    c = cache()
+    c.get("k", compute)
+    assert (len(calls), c.kept_hits) == (1, 1)
+    stamp[0] = "b"  # the ledger or the catalog changed
+    c = cache()
+    c.get("k", compute)
+    assert (len(calls), c.kept_hits) == (2, 0)
+
+
+def test_an_unusable_file_only_costs_the_keeping(
+    ledger_path: Path, store: KeyStore, hdr: dict[str, dict[str, str]]
+) -> None:
+    (ledger_path.parent / KEPT_FILE).write_bytes(b"not a database" * 100)
+    first, _, cache = read(ledger_path, store, hdr["read"])
+    again, _, cache = read(ledger_path, store, hdr["read"])
+    assert again == first and cache.misses == 1 and cache.kept_hits == 0
