@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from tests.server.conftest import T0, event
 
 from unitecon.config import Project
 from unitecon.ledger import schema
@@ -21,8 +22,6 @@ from unitecon.server.app import Settings, create_app
 from unitecon.server.auth import KeyStore
 from unitecon.server.cache import KEPT_FILE, KeptAnswers, ReadCache, pack
 
-from tests.server.conftest import T0, event
-
 URL = "/api/v1/costs?by=model"
 
 
@@ -32,14 +31,15 @@ def read(
     h: dict[str, str],
     *,
     project: Project | None = None,
+    url: str = URL,
     **kw: Any,
-) -> tuple[dict[str, Any], dict[str, str], ReadCache]:
-    """One service start on `ledger_path`: the first read of `URL`, its headers, the cache."""
+) -> tuple[Any, dict[str, str], ReadCache]:
+    """One service start on `ledger_path`: the first read of `url`, its headers, the cache."""
     app = create_app(
         ledger_path, keys=store, project=project, settings=Settings(prewarm=False, **kw)
     )
     with TestClient(app) as client:
-        r = client.get(URL, headers=h)
+        r = client.get(url, headers=h)
         assert r.status_code == 200, r.text
         cache: ReadCache = client.app.state.read_cache  # type: ignore[attr-defined]
         return r.json(), dict(r.headers), cache
@@ -147,3 +147,16 @@ def test_an_unusable_file_only_costs_the_keeping(
     first, _, cache = read(ledger_path, store, hdr["read"])
     again, _, cache = read(ledger_path, store, hdr["read"])
     assert again == first and cache.misses == 1 and cache.kept_hits == 0
+
+
+def test_every_kind_of_answer_is_kept(
+    ledger_path: Path, store: KeyStore, hdr: dict[str, dict[str, str]], make_event: Any
+) -> None:
+    """A rendered body (costs), a model (unit metrics) and a list of models (prices missing)."""
+    add(ledger_path, [make_event(50, provider="acme", model="no-such-model")])
+    for url in ("/api/v1/metrics/units?by=feature", "/api/v1/prices/missing"):
+        first, _, _ = read(ledger_path, store, hdr["read"], url=url)
+        again, _, cache = read(ledger_path, store, hdr["read"], url=url)
+        assert (cache.kept_hits, cache.misses) == (1, 0), url
+        assert again == first
+    assert [m["model"] for m in first] == ["no-such-model"]

@@ -499,8 +499,8 @@ class Packed:
 
 
 def pack(value: Any) -> Any:
-    """`value` as the cache keeps it: a pydantic model pickled and compressed (`Packed`),
-    anything else as it is.
+    """`value` as the cache keeps it: a pydantic model (or a list of them) pickled and
+    compressed (`Packed`), anything else as it is.
 
     A model's Python objects take far more memory than its content: the demo ledger's cost
     by day and model (628 rows) held 970 KiB as objects (tracemalloc), 98 kB as JSON, 16 kB
@@ -510,8 +510,9 @@ def pack(value: Any) -> Any:
     gives back the exact model. Packing costs ~10 ms when an answer is computed, unpacking
     ~2 ms a read. Only what this process packed, or what `KeptAnswers` kept for the same
     code beside the ledger, is ever unpacked."""
-    if not isinstance(value, BaseModel):
-        return value
+    models = value if isinstance(value, list) else [value]
+    if not models or not all(isinstance(m, BaseModel) for m in models):
+        return value  # a list of models (e.g. the prices missing) is packed as a whole
     try:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):  # a local class: kept as is
