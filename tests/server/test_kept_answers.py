@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.server.conftest import T0, event
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.server.conftest import T0, build_ledger, event
 
 from unitecon.config import Project
 from unitecon.ledger import schema
@@ -160,3 +162,41 @@ def test_every_kind_of_answer_is_kept(
         assert (cache.kept_hits, cache.misses) == (1, 0), url
         assert again == first
     assert [m["model"] for m in first] == ["no-such-model"]
+    # None missing: an empty list is an answer too (kept, not computed again).
+    window = "/api/v1/prices/missing?until=2026-03-01"
+    first, _, _ = read(ledger_path, store, hdr["read"], url=window)
+    again, _, cache = read(ledger_path, store, hdr["read"], url=window)
+    assert first == again == [] and (cache.kept_hits, cache.misses) == (1, 0)
+
+
+WRITES = st.sampled_from(["late", "resent", "none"])
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    tokens=st.lists(st.integers(0, 5_000_000), min_size=1, max_size=6),
+    writes=st.lists(WRITES, min_size=1, max_size=3),
+    late_tokens=st.integers(1, 5_000_000),
+)
+def test_a_kept_answer_is_always_the_events_answer(
+    tmp_path_factory: Any, tokens: list[int], writes: list[str], late_tokens: int
+) -> None:
+    """On randomized ledgers and sequences of writes between restarts, the first read of a
+    restarted service equals the answer computed from the events with nothing kept, and it
+    comes from the kept answers exactly when nothing was written since."""
+    d = tmp_path_factory.mktemp("kept")
+    rows = [event(i, input_tokens=t, customer_id=f"c{i % 2}") for i, t in enumerate(tokens)]
+    path = build_ledger(d / "ledger.duckdb", rows)
+    store = KeyStore(d / "keys.sqlite")
+    h = {"Authorization": f"Bearer {store.create('read', 'p')[0]}"}
+    url = "/api/v1/costs?by=customer,model"
+    read(path, store, h, url=url)
+    for n, w in enumerate(writes):
+        if w == "late":
+            add(path, [event(1000 + n, ts=T0 - dt.timedelta(days=n + 1), input_tokens=late_tokens)])
+        elif w == "resent":
+            add(path, [rows[0]])
+        got, _, cache = read(path, store, h, url=url)
+        events, _, _ = read(path, store, h, url=url, keep_answers=False)
+        assert got == events
+        assert cache.kept_hits == (1 if w == "none" else 0)

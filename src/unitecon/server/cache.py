@@ -511,8 +511,8 @@ def pack(value: Any) -> Any:
     ~2 ms a read. Only what this process packed, or what `KeptAnswers` kept for the same
     code beside the ledger, is ever unpacked."""
     models = value if isinstance(value, list) else [value]
-    if not models or not all(isinstance(m, BaseModel) for m in models):
-        return value  # a list of models (e.g. the prices missing) is packed as a whole
+    if not all(isinstance(m, BaseModel) for m in models):
+        return value  # a list of models (e.g. the prices missing, maybe none) is packed too
     try:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):  # a local class: kept as is
