@@ -504,3 +504,25 @@ def test_a_slow_read_says_what_it_is_working_out(page: Any, dashboard: tuple[str
     page.wait_for_selector("body[data-ready=true]")
     box.wait_for(state="hidden")
     assert page.console_errors == []
+
+
+def test_a_stale_answer_says_so(page: Any, dashboard: tuple[str, str]) -> None:
+    """An answer the service marks stale (kept from before a restart, the ledger written
+    since: tests/server/test_kept_answers.py) is shown at once, and the page says as of when
+    and that it is being updated; a page of current answers says nothing."""
+    _open(page, dashboard, "/customers")
+    assert page.locator("#stale").is_hidden()
+
+    def stale(route: Any) -> None:  # the service's headers on a kept answer of before
+        got = route.fetch()
+        headers = {**got.headers, "x-unitecon-fresh": "false"}
+        headers["x-unitecon-as-of"] = "2026-03-01T10:00:00+00:00"
+        route.fulfill(response=got, headers=headers)
+
+    page.route("**/api/v1/costs*", stale)
+    _open(page, dashboard, "/")
+    said = page.locator("#stale").text_content() or ""
+    assert page.locator("#stale").is_visible()
+    assert said.startswith("Some figures are as of ") and "updating them" in said, said
+    assert "2026" in said  # the oldest stale answer's time, in the reader's locale
+    assert page.console_errors == []

@@ -79,7 +79,7 @@ def test_a_late_event_retires_the_kept_answer(
     # A call of the day before, arriving late: 1M input tokens at USD 0.15 per million.
     late = event(100, ts=T0 - dt.timedelta(days=1), input_tokens=1_000_000, output_tokens=0)
     add(ledger_path, [late])
-    after, headers, cache = read(ledger_path, store, hdr["read"])
+    after, headers, cache = read(ledger_path, store, hdr["read"], kept_stale_s=0)
     assert cache.kept_hits == 0 and cache.misses == 1  # computed from the events again
     assert headers["x-unitecon-fresh"] == "true"
     assert Decimal(after["total_cost"]) - Decimal(before["total_cost"]) == Decimal("0.15")
@@ -88,12 +88,40 @@ def test_a_late_event_retires_the_kept_answer(
     assert cache.kept_hits == 1
 
 
+def test_after_a_write_a_recent_kept_answer_is_served_stale_then_refreshed(
+    ledger_path: Path, store: KeyStore, hdr: dict[str, dict[str, str]]
+) -> None:
+    """A restart of a service that receives spans: the ledger has moved a little since the
+    answers were kept. They are served at once, marked stale, and worked out again."""
+    before, _, _ = read(ledger_path, store, hdr["read"])
+    late = event(100, ts=T0 - dt.timedelta(days=1), input_tokens=1_000_000, output_tokens=0)
+    add(ledger_path, [late])
+    app = create_app(ledger_path, keys=store, settings=Settings(prewarm=False))
+    with TestClient(app) as client:
+        stale = client.get(URL, headers=hdr["read"])
+        assert stale.json() == before
+        assert stale.headers["x-unitecon-fresh"] == "false"
+        assert stale.headers["x-unitecon-generation"] == "-1"  # before this service started
+        cache: ReadCache = client.app.state.read_cache  # type: ignore[attr-defined]
+        assert cache.kept_hits == 1 and cache.misses == 0
+        assert cache.wait_idle(60)  # the background refresh
+        fresh = client.get(URL, headers=hdr["read"])
+        assert fresh.headers["x-unitecon-fresh"] == "true"
+        assert Decimal(fresh.json()["total_cost"]) - Decimal(before["total_cost"]) == Decimal(
+            "0.15"
+        )
+    # Too old to stand in (kept_stale_s): the first read is worked out from the events.
+    add(ledger_path, [event(101, ts=T0 - dt.timedelta(days=2), input_tokens=1_000_000)])
+    _, headers, cache = read(ledger_path, store, hdr["read"], kept_stale_s=0)
+    assert (cache.kept_hits, headers["x-unitecon-fresh"]) == (0, "true")
+
+
 def test_a_resent_event_retires_it_too_and_the_answer_stays(
     ledger_path: Path, store: KeyStore, hdr: dict[str, dict[str, str]]
 ) -> None:
     before, _, _ = read(ledger_path, store, hdr["read"])
     add(ledger_path, [event(3)])  # sent again: the ledger keeps one copy (idempotent)
-    after, _, cache = read(ledger_path, store, hdr["read"])
+    after, _, cache = read(ledger_path, store, hdr["read"], kept_stale_s=0)
     assert cache.kept_hits == 0 and cache.misses == 1
     assert after == before
 
@@ -127,9 +155,14 @@ def test_a_stamp_that_moved_means_computing_again(tmp_path: Path) -> None:
         calls.append(1)
         return pack(Project())
 
-    def cache() -> ReadCache:
+    def cache(stale_s: float = 3600.0) -> ReadCache:
+        kept = KeptAnswers(tmp_path / KEPT_FILE)
         return ReadCache(
-            background=False, kept=KeptAnswers(tmp_path / KEPT_FILE), stamp=lambda: stamp[0]
+            background=False,
+            kept=kept,
+            stamp=lambda: stamp[0],
+            kept_stale_s=stale_s,
+            min_interval_s=0.0,
         )
 
     cache().get("k", compute)
@@ -138,8 +171,13 @@ def test_a_stamp_that_moved_means_computing_again(tmp_path: Path) -> None:
     assert (len(calls), c.kept_hits) == (1, 1)
     stamp[0] = "b"  # the ledger or the catalog changed
     c = cache()
-    c.get("k", compute)
-    assert (len(calls), c.kept_hits) == (2, 0)
+    a = c.get("k", compute)
+    assert (len(calls), c.kept_hits, a.fresh, a.generation) == (1, 1, False, -1)
+    assert c.run_pending() == 1  # a reader asked: refreshed
+    assert (len(calls), c.get("k", compute).fresh) == (2, True)
+    stamp[0] = "c"
+    c = cache(stale_s=0)  # no stale answer stands in: computed first
+    assert c.get("k", compute).fresh and (len(calls), c.kept_hits) == (3, 0)
 
 
 def test_an_unusable_file_only_costs_the_keeping(
@@ -182,8 +220,8 @@ def test_a_kept_answer_is_always_the_events_answer(
     tmp_path_factory: Any, tokens: list[int], writes: list[str], late_tokens: int
 ) -> None:
     """On randomized ledgers and sequences of writes between restarts, the first read of a
-    restarted service equals the answer computed from the events with nothing kept, and it
-    comes from the kept answers exactly when nothing was written since."""
+    restarted service is the answer computed from the events with nothing kept whenever it
+    is marked current, and it is marked stale only after a write."""
     d = tmp_path_factory.mktemp("kept")
     rows = [event(i, input_tokens=t, customer_id=f"c{i % 2}") for i, t in enumerate(tokens)]
     path = build_ledger(d / "ledger.duckdb", rows)
@@ -196,7 +234,15 @@ def test_a_kept_answer_is_always_the_events_answer(
             add(path, [event(1000 + n, ts=T0 - dt.timedelta(days=n + 1), input_tokens=late_tokens)])
         elif w == "resent":
             add(path, [rows[0]])
-        got, _, cache = read(path, store, h, url=url)
+        got, headers, cache = read(path, store, h, url=url)
         events, _, _ = read(path, store, h, url=url, keep_answers=False)
-        assert got == events
-        assert cache.kept_hits == (1 if w == "none" else 0)
+        assert cache.kept_hits == 1  # each start answers from what the one before kept
+        if headers["x-unitecon-fresh"] == "true":
+            assert got == events  # an answer served as current is the events' answer
+        else:
+            assert w != "none"  # marked stale only after a write
+        # Never both stale and silent: an answer that differs is marked.
+        assert got == events or headers["x-unitecon-fresh"] == "false"
+        # With nothing served stale, the first read is always the events' answer.
+        exact, _, _ = read(path, store, h, url=url, kept_stale_s=0)
+        assert exact == events

@@ -59,7 +59,10 @@ class Settings:
     """Compute the dashboard's default queries in the background at start."""
     keep_answers: bool = True
     """Keep answers beside the ledger (`answers.sqlite`, `cache.KeptAnswers`), so a service
-    started again on an unchanged ledger answers its first reads at once."""
+    started again answers its first reads at once."""
+    kept_stale_s: float = 3600.0
+    """After writes, a kept answer at most this old is served marked stale (and refreshed
+    at once) rather than computed first [s]; 0: only an unchanged ledger's answers."""
     decode_processes: int = 0
     """Worker processes that decode and validate OTLP bodies (0: threads of the server
     process decode, and the writer validates the queued requests together). Decoding is
@@ -360,6 +363,7 @@ def create_app(
             max_bytes=settings.read_cache_bytes,
             kept=KeptAnswers.beside(ledger_path) if settings.keep_answers else None,
             stamp=lambda: _stamp(ledger),
+            kept_stale_s=settings.kept_stale_s,
         )
         writer.on_commit.append(cache.changed)
         app.state.read_cache = cache

@@ -36,9 +36,9 @@ Freshness rule:
 At start the service computes the dashboard's default queries in the background (`prewarm`),
 so the first visitor finds answers ready. Answers are also kept beside the ledger
 (`KeptAnswers`, `answers.sqlite`) with the ledger's content stamp, so a service started again
-on a ledger nobody has written since answers its first reads at once; a kept answer is a
-finished answer of the same code, project and catalog, never an input to another, and any
-write to the ledger retires it. The ledger stays the one source of truth: costs are priced
+answers its first reads at once: as current on a ledger nobody has written since, as stale
+(and refreshed at once) after writes, if the answer is at most `kept_stale_s` old. A kept
+answer is a finished answer of the same code and project, never an input to another. The ledger stays the one source of truth: costs are priced
 from its events at query time, and no cost is stored in it.
 """
 
@@ -126,12 +126,16 @@ class ReadCache:
         background: bool = True,
         kept: KeptAnswers | None = None,
         stamp: Callable[[], str] = lambda: "",
+        kept_stale_s: float = 3600.0,
     ) -> None:
         self.generation = generation
         self.kept = kept if enabled else None
         """Where answers are kept across restarts (None: in memory only)."""
         self.stamp = stamp
         """What the ledger holds now (`ledger.store.content_stamp`, with the catalog)."""
+        self.kept_stale_s = kept_stale_s
+        """A kept answer of an earlier ledger state at most this old is served (stale, and
+        refreshed) rather than computed first [s]; 0: only an unchanged ledger's."""
         self.enabled = enabled
         self.refresh_s = refresh_s
         self.min_interval_s = min_interval_s
@@ -234,7 +238,11 @@ class ReadCache:
                 self.kept_hits += 1
                 self._keep(key, entry, kept)
                 entry.done.set()
-                return self._served(kept)
+                served = self._served(kept)
+            if kept.generation >= 0 or not getattr(self._local, "background", False):
+                return served
+            # The prewarm found an answer of an earlier ledger: readers get it at once
+            # (marked stale) while this background thread works out the current one.
         with self._lock:
             self.misses += 1
         try:
@@ -277,11 +285,16 @@ class ReadCache:
         data, as_of, stamp = found
         before = self.generation()
         now_stamp = self._stamp()
-        if now_stamp is None or stamp != now_stamp or self.generation() != before:
-            return None  # the ledger, the catalog or both changed since: computed again
         age = max(0.0, time.time() - as_of)
         value = Packed(data[1:]) if data[:1] == b"P" else data[1:]
-        return Answer(value, before, as_of, time.monotonic() - age, stamp=stamp)
+        if now_stamp is not None and stamp == now_stamp and self.generation() == before:
+            return Answer(value, before, as_of, time.monotonic() - age, stamp=stamp)
+        # The ledger or the catalog changed since. Recent enough (a deploy, a restart of a
+        # service that receives spans): served at once as stale, generation -1 ("before
+        # this service started"), and refreshed; else worked out from the events first.
+        if age > self.kept_stale_s:
+            return None
+        return Answer(value, -1, as_of, time.monotonic() - age, fresh=False, stamp=stamp)
 
     def _save(self, key: Hashable, answer: Answer[Any]) -> None:
         """Keep `answer` beside the ledger: a packed model, or a body already rendered."""
@@ -571,10 +584,13 @@ class KeptAnswers:
     A kept answer is the answer the read cache computed, packed (`pack`), with the ledger's
     `content_stamp` and the price catalog's version read before its computation started.
     It is served only for the same query (the key holds the project's fingerprint, the
-    endpoint and its parameters), by the same code (`code_digest`), and only while the
-    ledger and the catalog are what the stamp says: after any write (a late or re-sent
-    event, a `forget`, a bill) or a new catalog, the first read computes it again from the
-    events. Nothing is derived from it: it is a finished answer, never an input to another.
+    endpoint and its parameters) and by the same code (`code_digest`); it is current
+    (fresh) only while the ledger and the catalog are what the stamp says. After any write
+    (a late or re-sent event, a `forget`, a bill, the spans a live service received) or a
+    new catalog it is an earlier state's answer: served at once *marked stale* and
+    refreshed, as the in-memory cache serves an answer after a commit, if it is at most
+    `ReadCache.kept_stale_s` old (a deploy, a restart); older, the first read computes it
+    from the events. Nothing is derived from it: a finished answer, never an input.
     At most `max_rows` are kept (the least recently saved go first). A file that cannot be
     read or written only costs the keeping: the reads go on.
     """

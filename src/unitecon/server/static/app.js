@@ -79,6 +79,21 @@ function readDone() {
   if (!working.pending) showWorking();
 }
 
+// An answer the service marks stale (`X-Unitecon-Fresh: false`: worked out before the
+// latest writes, e.g. kept from before a restart) is shown at once while the service works
+// out the current one; the page says so, with the oldest such answer's time.
+let staleAsOf = null;
+function noteFreshness(r) {
+  if (r.headers.get("X-Unitecon-Fresh") !== "false") return;
+  const asOf = new Date(r.headers.get("X-Unitecon-As-Of") || Date.now());
+  if (staleAsOf === null || asOf < staleAsOf) staleAsOf = asOf;
+  const box = document.getElementById("stale");
+  if (!box) return;
+  box.textContent = `Some figures are as of ${staleAsOf.toLocaleString()}, before the latest data ` +
+    "arrived; the service is updating them. Reload in a moment for the current figures.";
+  box.hidden = false;
+}
+
 async function api(path, params = {}, init = {}) {
   const url = new URL(`/api/v1/${path}`, location.origin);
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
@@ -86,6 +101,7 @@ async function api(path, params = {}, init = {}) {
   readStarted();
   try {
     const r = await fetch(url, { ...init, headers });
+    noteFreshness(r);
     const body = await r.json().catch(() => ({}));
     if (!r.ok) throw new ApiError(r.status, (body.error && body.error.message) || r.statusText);
     return body;
@@ -998,6 +1014,8 @@ function fail(e) {
 async function start() {
   content.innerHTML = "";
   statusEl.hidden = true;
+  staleAsOf = null;
+  document.getElementById("stale").hidden = true;
   if (!readKey()) { askForKey(); return; }
   document.body.classList.add("loading");
   try {
