@@ -38,8 +38,9 @@ so the first visitor finds answers ready. Answers are also kept beside the ledge
 (`KeptAnswers`, `answers.sqlite`) with the ledger's content stamp, so a service started again
 answers its first reads at once: as current on a ledger nobody has written since, as stale
 (and refreshed at once) after writes, if the answer is at most `kept_stale_s` old. A kept
-answer is a finished answer of the same code and project, never an input to another. The ledger stays the one source of truth: costs are priced
-from its events at query time, and no cost is stored in it.
+answer is a finished answer of the same code and project, never an input to another. The
+ledger stays the one source of truth: costs are priced from its events at query time, and
+no cost is stored in it.
 """
 
 from __future__ import annotations
