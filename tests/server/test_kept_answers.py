@@ -246,3 +246,15 @@ def test_a_kept_answer_is_always_the_events_answer(
         # With nothing served stale, the first read is always the events' answer.
         exact, _, _ = read(path, store, h, url=url, kept_stale_s=0)
         assert exact == events
+
+
+def test_the_store_is_bounded_in_rows_and_bytes(tmp_path: Path) -> None:
+    kept = KeptAnswers(tmp_path / KEPT_FILE, max_rows=5, max_bytes=4000)
+    for i in range(16):  # pruned at the 16th save: the five most recent are left
+        kept.save(f"k{i}", b"x" * 100, float(i), "s")
+    assert len(kept) == 5 and kept.load("k15") is not None and kept.load("k10") is None
+    kept.save("big", b"x" * 1001, 1.0, "s")  # over a quarter of max_bytes: not kept
+    assert kept.load("big") is None
+    for i in range(16):  # 900-byte answers: at most four fit in 4000 bytes
+        kept.save(f"m{i}", b"y" * 900, float(i), "s")
+    assert len(kept) == 4 and kept.load("m15") is not None

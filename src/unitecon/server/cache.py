@@ -67,6 +67,7 @@ from pydantic import BaseModel
 
 T = TypeVar("T")
 log = logging.getLogger("unitecon.server")
+MIB = 1024 * 1024
 
 
 class Obsolete(Exception):
@@ -592,13 +593,16 @@ class KeptAnswers:
     refreshed, as the in-memory cache serves an answer after a commit, if it is at most
     `ReadCache.kept_stale_s` old (a deploy, a restart); older, the first read computes it
     from the events. Nothing is derived from it: a finished answer, never an input.
-    At most `max_rows` are kept (the least recently saved go first). A file that cannot be
-    read or written only costs the keeping: the reads go on.
+    At most `max_rows` answers of `max_bytes` in all are kept (the least recently saved go
+    first). A file that cannot be read or written only costs the keeping: the reads go on.
     """
 
-    def __init__(self, path: Path | str, *, max_rows: int = 1024) -> None:
+    def __init__(
+        self, path: Path | str, *, max_rows: int = 1024, max_bytes: int = 1024 * MIB
+    ) -> None:
         self.path = Path(path)
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
         self.scope = code_digest()
         self._saves = 0
         self._ok = True
@@ -649,8 +653,9 @@ class KeptAnswers:
         return None if row is None else (bytes(row[0]), float(row[1]), str(row[2]))
 
     def save(self, key: Hashable, data: bytes, as_of: float, stamp: str) -> None:
-        """Keep `key`'s packed answer (replacing the one before)."""
-        if not self._ok:
+        """Keep `key`'s packed answer (replacing the one before); one larger than a quarter
+        of `max_bytes` is not kept."""
+        if not self._ok or len(data) > self.max_bytes // 4:
             return
         try:
             with closing(self._connect()) as con:
@@ -659,14 +664,19 @@ class KeptAnswers:
                     [self._key(key), self.scope, stamp, as_of, time.time(), data],
                 )
                 self._saves += 1
-                if self._saves % 64 == 0:
-                    con.execute(
-                        "DELETE FROM answers WHERE key NOT IN (SELECT key FROM answers "
-                        "ORDER BY saved_at DESC LIMIT ?)",
-                        [self.max_rows],
-                    )
+                if self._saves % 16 == 0 or len(data) > MIB:
+                    self._prune(con)
         except sqlite3.Error as e:
             self._failed("write", e)
+
+    def _prune(self, con: sqlite3.Connection) -> None:
+        """The most recently saved answers within `max_rows` and `max_bytes`; the rest go."""
+        con.execute(
+            "DELETE FROM answers WHERE key IN (SELECT key FROM (SELECT key, row_number() "
+            "OVER w AS n, sum(length(value)) OVER w AS total FROM answers WINDOW w AS "
+            "(ORDER BY saved_at DESC ROWS UNBOUNDED PRECEDING)) WHERE n > ? OR total > ?)",
+            [self.max_rows, self.max_bytes],
+        )
 
     def __len__(self) -> int:
         try:
