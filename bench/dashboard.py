@@ -28,6 +28,8 @@ Two questions, both measured (`--mode`):
 `--restart`: the service is started once before, every page asked (untimed) and the service
 stopped; the measured one is a restart (a deploy, a crash) on a ledger nobody has written
 since, which answers from the answers kept beside the ledger (`server/cache.KeptAnswers`).
+`--write-between FILE` ingests FILE between the two: the kept answers are then of an
+earlier ledger state, served marked stale (`X-Unitecon-Fresh: false`) while refreshed.
 
 Not a test: it takes minutes and the whole machine. Results: docs/benchmarks.md.
 """
@@ -73,20 +75,28 @@ WINDOWED: tuple[str, ...] = ("costs", "metrics", "asymmetry", "tasks", "margins"
 WINDOWED += ("endpoints", "anomalies", "runaway", "coverage", "reconcile", "prices")
 
 
-def timed_get(url: str, key: str) -> tuple[int, float]:
+#: How many answers came marked stale (`X-Unitecon-Fresh: false`), per pass.
+STALE: dict[str, int] = {}
+
+
+def timed_get(url: str, key: str, tally: str = "") -> tuple[int, float]:
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
     t = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=3600) as r:
             r.read()
             status = r.status
+            if r.headers.get("X-Unitecon-Fresh") == "false":
+                STALE[tally] = STALE.get(tally, 0) + 1
     except urllib.error.HTTPError as e:
         e.read()
         status = e.code
     return status, time.perf_counter() - t
 
 
-def read_pages(base: str, key: str, window: str) -> list[tuple[str, str, int, float]]:
+def read_pages(
+    base: str, key: str, window: str, tally: str = ""
+) -> list[tuple[str, str, int, float]]:
     """Every page's reads once, in order: (page, read, status, seconds)."""
     out = []
     for page, reads in PAGES.items():
@@ -94,7 +104,7 @@ def read_pages(base: str, key: str, window: str) -> list[tuple[str, str, int, fl
             url = path
             if window and any(path.startswith(w) for w in WINDOWED):
                 url += ("&" if "?" in path else "?") + window
-            status, s = timed_get(base + url, key)
+            status, s = timed_get(base + url, key, tally)
             out.append((page, path, status, s))
     return out
 
@@ -123,6 +133,13 @@ def main() -> None:
         help="first run the service once, ask every page (untimed) and stop it: the measured "
         "service is a restart on a ledger nobody has written since (answers kept beside it)",
     )
+    ap.add_argument(
+        "--write-between",
+        type=Path,
+        metavar="FILE",
+        help="with --restart: `unitecon ingest FILE` between the two runs (a deploy of a "
+        "service that receives spans: the kept answers are of an earlier ledger state)",
+    )
     ap.add_argument("--json", type=Path, help="also write the latencies here")
     args = ap.parse_args()
 
@@ -137,6 +154,9 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(60)
+        if args.write_between:
+            run(["ingest", str(args.write_between)], env)
+            print(f"ingested {args.write_between} while no service ran: the ledger moved")
     server, base = start(env, key, no_prewarm=args.no_prewarm)
     try:
         if args.wait_prewarm:
@@ -148,7 +168,7 @@ def main() -> None:
             since, until = _window(args, env)
             window = f"since={since}&until={until}"
             print(f"window: {since} .. {until} (a question nobody asked yet)")
-        passes = {name: read_pages(base, key, window) for name in ("first", "second")}
+        passes = {name: read_pages(base, key, window, name) for name in ("first", "second")}
         print(f"\n{'page':10s} {'read':40s} {'first s':>9s} {'second s':>9s}  status")
         for (page, path, st1, s1), (_, _, st2, s2) in zip(*passes.values(), strict=True):
             print(f"{page:10s} {path:40s} {s1:9.3f} {s2:9.3f}  {st1}/{st2}")
@@ -157,7 +177,7 @@ def main() -> None:
             print(
                 f"{name} read: p50 {pct(xs, 0.5):.3f} s, p95 {pct(xs, 0.95):.3f} s, "
                 f"max {max(xs):.3f} s over {len(xs)} reads, errors "
-                f"{sum(r[2] >= 400 for r in rows)}"
+                f"{sum(r[2] >= 400 for r in rows)}, marked stale {STALE.get(name, 0)}"
             )
         print(f"service RSS at the end: {rss_mib(server.pid):.0f} MiB")
         if args.json:
