@@ -168,3 +168,37 @@ def test_serve_freezes_what_the_start_made(
         assert asyncio.run(start_and_stop()) > 0  # frozen while the service runs
     finally:
         gc.unfreeze()  # back to the collector for the rest of the tests
+
+
+@pytest.mark.parametrize(("args", "keep"), [((), True), (("--no-keep-answers",), False)])
+def test_serve_keeps_answers_unless_told_not_to(
+    cli: typer.Typer,
+    _fresh_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    keep: bool,
+) -> None:
+    """Answers are kept beside the ledger (`Settings.keep_answers`); the start says how
+    many an earlier run left."""
+    import uvicorn
+
+    from unitecon.server import app as app_module
+    from unitecon.server.cache import KEPT_FILE, KeptAnswers
+
+    KeptAnswers(_fresh_home / KEPT_FILE).save("an earlier answer", b"B{}", 1.0, "stamp")
+    seen: list[app_module.Settings] = []
+    real = app_module.create_app
+
+    def create_app(*a: object, settings: app_module.Settings, **kw: object) -> object:
+        seen.append(settings)
+        return real(*a, settings=settings, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app_module, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)  # built, not served
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out = run(cli, "serve", "--port", str(port), *args)
+    assert code == 0, out
+    assert [s.keep_answers for s in seen] == [keep]
+    assert ("kept answers   1 from an earlier run" in out) == keep, out

@@ -80,6 +80,13 @@ def serve(
             "competing for the cores).",
         ),
     ] = True,
+    keep_answers: Annotated[
+        bool,
+        typer.Option(
+            help="Keep answers beside the ledger (answers.sqlite), so a restart answers its "
+            "first reads at once (--no-keep-answers: every start computes them again).",
+        ),
+    ] = True,
 ) -> None:
     """Run the OTLP receiver, the read API and the dashboard on one port.
 
@@ -122,7 +129,18 @@ def serve(
         console.print("  [yellow]No ingest key yet:[/] unitecon keys create ingest --name app")
     if decode_processes is None:
         decode_processes = Settings.default_decode_processes()
-    settings = Settings(decode_processes=decode_processes, prewarm=prewarm)
+    if keep_answers:
+        from unitecon.server.cache import KEPT_FILE, KeptAnswers
+
+        kept = len(KeptAnswers(path.parent / KEPT_FILE))
+        if kept:
+            console.print(
+                f"  kept answers   {kept} from an earlier run ({KEPT_FILE}): served at once, "
+                "marked stale if the ledger changed since"
+            )
+    settings = Settings(
+        decode_processes=decode_processes, prewarm=prewarm, keep_answers=keep_answers
+    )
     app = create_app(path, project, keys=store, settings=settings, config_path=config_path)
     local = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
     inner = app.router.lifespan_context

@@ -607,6 +607,7 @@ class KeptAnswers:
         self._saves = 0
         self._ok = True
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect()) as con:
                 con.execute(
                     "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, scope TEXT NOT "
@@ -614,7 +615,7 @@ class KeptAnswers:
                     "value BLOB NOT NULL)"
                 )
                 con.execute("DELETE FROM answers WHERE scope <> ?", [self.scope])
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
             self._failed("open", e)
 
     @classmethod
