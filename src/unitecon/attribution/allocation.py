@@ -30,6 +30,7 @@ from unitecon.attribution.frame import FILTERED, IDLE, NONE, UNALLOCATED, ZERO, 
 from unitecon.ledger import dimensions
 
 if TYPE_CHECKING:
+    from unitecon.attribution.config import FixedCost
     from unitecon.config import Project
 
 Key = tuple[str, bool]  # (dimension value, visible under the filters)
@@ -159,13 +160,15 @@ def allocate(
 
 def _fixed(c: Costed, project: Project, t: Any, acc: dict[Any, AllocRow]) -> list[Charge]:
     out: list[Charge] = []
+    charged: list[tuple[FixedCost, list[Charge]]] = []
     for fc in project.fixed_costs:
         counts = fixed.task_counts(c.source, fc, c.window) if fc.amortize_tasks else None
         chs = fixed.charges(fc, c.window, counts)
         out.extend(chs)
-        if not chs:
-            continue
-        ws = fixed.weights(t, fc, ["_key", "_vis"])
+        if chs:
+            charged.append((fc, chs))
+    every = fixed.weights_of(t, [fc for fc, _ in charged], ["_key", "_vis"])
+    for (_, chs), ws in zip(charged, every, strict=True):
         for ch in chs:
             month = {(k, v): w for (m, k, v), w in ws.items() if m == ch.month}
             shares = fixed.split(ch.amount, month)

@@ -242,14 +242,19 @@ def split(total: Decimal, weights: Mapping[K, Decimal]) -> dict[K, Decimal]:
     return {k: CTX.multiply(Decimal(v), QUANTUM) for k, v in base.items()}
 
 
-def in_scope(t: Any, fc: FixedCost) -> Any:
-    """Leaf events that carry `fc`: all, or one feature, or one (resolved) agent."""
+def scope(t: Any, fc: FixedCost) -> Any:
+    """Whether an event of `t` carries `fc` (`in_scope`), as a boolean expression."""
     cond = is_leaf(t)
     if fc.feature is not None:
         cond = cond & (t.feature == fc.feature)
     if fc.agent is not None:
         cond = cond & (t.agent_r == fc.agent)
-    return t.filter(cond)
+    return cond
+
+
+def in_scope(t: Any, fc: FixedCost) -> Any:
+    """Leaf events that carry `fc`: all, or one feature, or one (resolved) agent."""
+    return t.filter(scope(t, fc))
 
 
 def _driver(t: Any, fc: FixedCost) -> Any:
@@ -299,6 +304,58 @@ def weights(t: Any, fc: FixedCost, keys: list[str]) -> dict[tuple[Any, ...], Dec
     agg = s.group_by("month", *keys).agg(_w=_driver(s, fc))
     rows = agg.to_pyarrow().to_pylist()
     return {(utc(r["month"]), *(r[k] for k in keys)): Decimal(str(r["_w"] or 0)) for r in rows}
+
+
+def _filtered_driver(t: Any, fc: FixedCost, cond: Any) -> Any:
+    """`_driver(in_scope(t, fc), fc)` as an aggregate of `t` filtered by `cond` (the scope);
+    None for a driver summed in floating point (`metric`: its own query, so that its
+    sums add the same rows in the same way as `weights`)."""
+    d = fc.driver
+    if d == "requests":
+        return t.count(where=cond)
+    if d == "tokens":
+        return (t.input_tokens + t.output_tokens).sum(where=cond)
+    if d == "tasks":
+        return ibis.coalesce(t.task_id, t.trace_id).nunique(where=cond) + t.count(
+            where=cond & t.task_id.isnull() & t.trace_id.isnull()
+        )
+    if d == "variable_cost":
+        return t.var_cost.sum(where=cond)
+    if d == "even":
+        return ibis.literal(1)
+    return None
+
+
+def weights_of(
+    t: Any, fcs: list[FixedCost], keys: list[str]
+) -> list[dict[tuple[Any, ...], Decimal]]:
+    """`weights(t, fc, keys)` of each cost of `fcs`, in one query where their drivers are
+    exact (counts, integer and decimal sums): grouped by the month and `keys`, each cost's
+    driver and count of events over its own scope as filtered aggregates, a group with no
+    event in a cost's scope left out of that cost's weights (as `weights`, which groups
+    the events in scope only, never sees it). A command that allocates six fixed costs
+    compiles and runs one query instead of six."""
+    out: list[dict[tuple[Any, ...], Decimal] | None] = [None] * len(fcs)
+    aggs: dict[str, Any] = {}
+    for i, fc in enumerate(fcs):
+        cond = scope(t, fc)
+        w = _filtered_driver(t, fc, cond)
+        if w is None:
+            out[i] = weights(t, fc, keys)
+            continue
+        aggs[f"_w{i}"] = w
+        aggs[f"_n{i}"] = t.count(where=cond)
+    if aggs:
+        rows = t.group_by("month", *keys).agg(**aggs).to_pyarrow().to_pylist()
+        for i in range(len(fcs)):
+            if out[i] is not None:
+                continue
+            out[i] = {
+                (utc(r["month"]), *(r[k] for k in keys)): Decimal(str(r[f"_w{i}"] or 0))
+                for r in rows
+                if r[f"_n{i}"]
+            }
+    return [w or {} for w in out]
 
 
 TASK_COUNT_COLUMNS = ("ts", "operation", "task_id", "trace_id", "event_id", "feature")

@@ -32,6 +32,7 @@ from unitecon.attribution.fixed import Charge
 from unitecon.attribution.frame import ZERO, utc
 
 if TYPE_CHECKING:
+    from unitecon.attribution.config import FixedCost
     from unitecon.config import Project
 
 #: (month start, UTC, *key values)
@@ -87,13 +88,15 @@ def allocate_keyed(
 def _fixed(c: Costed, project: Project, t: Any, names: list[str], out: KeyedAllocation) -> None:
     acc: dict[MonthKey, Decimal] = defaultdict(lambda: ZERO)
     lost: dict[dt.datetime, Decimal] = defaultdict(lambda: ZERO)
+    charged: list[tuple[FixedCost, list[Charge]]] = []
     for fc in project.fixed_costs:
         counts = fixed.task_counts(c.source, fc, c.window) if fc.amortize_tasks else None
         chs = fixed.charges(fc, c.window, counts)
         out.charges.extend(chs)
-        if not chs:
-            continue
-        ws = fixed.weights(t, fc, names)
+        if chs:
+            charged.append((fc, chs))
+    every = fixed.weights_of(t, [fc for fc, _ in charged], names)
+    for (_, chs), ws in zip(charged, every, strict=True):
         for ch in chs:
             shares = fixed.split(ch.amount, {k: w for k, w in ws.items() if k[0] == ch.month})
             for k, amt in shares.items():

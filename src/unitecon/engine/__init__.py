@@ -492,7 +492,9 @@ def _drop(backend: Any, name: str) -> None:
     if release is not None and release(name):  # an in-memory table (`duck.Backend`)
         return
     kind = "VIEW" if name.startswith(VIEW_PREFIX) else "TABLE"
-    getattr(backend, "views", {}).pop(name, None)
+    forget = getattr(backend, "forget_view", None)
+    if forget is not None:
+        forget(name)
     with contextlib.suppress(Exception):  # a closed connection has nothing left to drop
         backend.raw_sql(f'DROP {kind} IF EXISTS "{name}"')
 

@@ -83,7 +83,7 @@ from ibis.backends import BaseBackend
 from ibis.backends.duckdb import Backend as IbisDuckDB
 from ibis.common.collections import FrozenDict
 from ibis.common.grounds import Concrete
-from ibis.expr.operations.udf import AggUDF, ScalarUDF
+from ibis.expr.operations.udf import AggUDF, InputType, ScalarUDF
 from ibis.formats import TableProxy
 from ibis.formats.pyarrow import PyArrowData
 
@@ -277,6 +277,34 @@ class _ArrowData(PyArrowData):  # type: ignore[misc]
         return super().convert_column(column, dtype)
 
 
+class _Reads:
+    """What a view's expression reads, found in one walk of its tree: its in-memory
+    tables, and whether it holds a UDF that is not a built-in function (one that Ibis
+    registers on the connection before each query)."""
+
+    __slots__ = ("memtables", "src", "tables", "udfs")
+
+    def __init__(
+        self, src: Any, memtables: tuple[Any, ...], tables: tuple[str, ...], udfs: bool
+    ) -> None:
+        self.src = src
+        self.memtables = memtables
+        self.tables = tables
+        """The names of the tables and views it reads."""
+        self.udfs = udfs
+
+    @classmethod
+    def of(cls, src: Any) -> _Reads:
+        found = src.op().find((ops.InMemoryTable, ops.DatabaseTable, ops.ScalarUDF))
+        mems = tuple(n for n in found if isinstance(n, ops.InMemoryTable))
+        tables = tuple(n.name for n in found if isinstance(n, ops.DatabaseTable))
+        udfs = any(
+            isinstance(n, ops.ScalarUDF) and n.__input_type__ is not InputType.BUILTIN
+            for n in found
+        )
+        return cls(src, mems, tables, udfs)
+
+
 class Backend(IbisDuckDB):  # type: ignore[misc]
     """Ibis' DuckDB backend with compiled SQL kept (`SqlCache`) and Arrow results read
     without pandas."""
@@ -291,23 +319,48 @@ class Backend(IbisDuckDB):  # type: ignore[misc]
         """The expression behind each temporary view `create_temp_view` made (until it is
         dropped): the in-memory tables it reads are registered again before any query
         that reads the view (`_run_pre_execute_hooks`)."""
+        self._reads: dict[str, _Reads] = {}
+        """What the expression behind each view reads (`_Reads`), found once."""
 
     def _run_pre_execute_hooks(self, expr: Any) -> None:
-        """Ibis' hooks (in-memory tables, UDFs), and theirs for the expressions behind the
-        views `expr` reads. An in-memory table is named by its content, so another scope
-        that read the same rows releases it when it ends (`release`); a query naming it
-        registers it again, but one reading it through a view names the view only."""
+        """Ibis' hooks (in-memory tables, UDFs), and for the views `expr` reads, the
+        in-memory tables their expressions read. An in-memory table is named by its
+        content, so another scope that read the same rows releases it when it ends
+        (`release`); a query naming it registers it again, but one reading it through a
+        view names the view only."""
         super()._run_pre_execute_hooks(expr)
         if self.views:
             self._view_inputs(expr, set())
 
     def _view_inputs(self, expr: Any, seen: set[str]) -> None:
-        for op in expr.op().find(ops.DatabaseTable):
-            src = self.views.get(op.name)
-            if src is not None and op.name not in seen:
-                seen.add(op.name)
+        """Register the in-memory tables the views `expr` reads read, and theirs. A view's
+        expression (the priced or costed events: thousands of nodes, read by most queries
+        of a command) is searched once (`_Reads`), not at each query that reads it: Ibis'
+        hooks walk a tree four times, and did so for each view at each query."""
+        self._tables_inputs([op.name for op in expr.op().find(ops.DatabaseTable)], seen)
+
+    def _tables_inputs(self, names: list[str], seen: set[str]) -> None:
+        for name in names:
+            src = self.views.get(name)
+            if src is None or name in seen:
+                continue
+            seen.add(name)
+            reads = self._reads.get(name)
+            if reads is None or reads.src is not src:
+                reads = self._reads[name] = _Reads.of(src)
+            if reads.udfs:  # a UDF Ibis registers on the connection: its hooks, as they are
                 super()._run_pre_execute_hooks(src)
-                self._view_inputs(src, seen)
+            else:
+                for m in reads.memtables:
+                    if m not in self._memtables:
+                        self._register_in_memory_table(m)
+                        self._memtables.add(m)
+            self._tables_inputs(list(reads.tables), seen)
+
+    def forget_view(self, name: str) -> None:
+        """Forget the view `name` (dropped): its expression and what it reads."""
+        self.views.pop(name, None)
+        self._reads.pop(name, None)
 
     def compile(
         self,
