@@ -254,9 +254,10 @@ def unit_rows(
     """Unit metrics per row of `dim` (+ the special rows), and the conserved allocation.
 
     `c` is an `attribution.costed.Costed`; rows are ordered by loaded cost, largest first.
-    Without filters, and when the allocation needs no more of the events than the variable
-    cost per row, the events are read once: the sums of the metrics give the allocation's
-    variable costs (every row is visible), and no temporary table is made.
+    Without filters the sums of the metrics give the allocation's variable costs (every
+    row is visible): when the allocation needs no more of the events than those, the events
+    are read once and no temporary table is made; else it reads them for the fixed costs'
+    weights and the idle shares only.
     """
     from unitecon.attribution.allocation import (
         allocate,
@@ -272,8 +273,9 @@ def unit_rows(
         alloc = allocate(c, project, dim, variable=variable)
     else:
         cols = {*UNIT_COLUMNS, *allocation_columns(project)}  # one table for both
-        alloc = allocate(c, project, dim, only, columns=cols)
         aggs = aggregates(keyed(c, dim, only, columns=cols), c.survey())
+        variable = None if only else {(k, True): a.variable_cost for k, a in aggs.items()}
+        alloc = allocate(c, project, dim, only, variable=variable, columns=cols)
     rows = []
     for k in alloc.rows.keys() | aggs.keys():
         a = alloc.rows.get(k)
