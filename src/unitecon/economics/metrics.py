@@ -269,12 +269,11 @@ def unit_rows(
 
     if not only and not queries_events(c, project):
         aggs = aggregates(keyed(c, dim, once=True, columns=UNIT_COLUMNS), c.survey())
-        variable = {(k, True): a.variable_cost for k, a in aggs.items()}
-        alloc = allocate(c, project, dim, variable=variable)
+        alloc = allocate(c, project, dim, variable=_variable(aggs))
     else:
         cols = {*UNIT_COLUMNS, *allocation_columns(project)}  # one table for both
         aggs = aggregates(keyed(c, dim, only, columns=cols), c.survey())
-        variable = None if only else {(k, True): a.variable_cost for k, a in aggs.items()}
+        variable = None if only else _variable(aggs)
         alloc = allocate(c, project, dim, only, variable=variable, columns=cols)
     rows = []
     for k in alloc.rows.keys() | aggs.keys():
@@ -284,3 +283,8 @@ def unit_rows(
         )
     rows.sort(key=lambda r: (-r.loaded, r.key))
     return rows, alloc
+
+
+def _variable(aggs: dict[str, Any]) -> dict[tuple[str, bool], Decimal | None]:
+    """The variable cost per (row, visible) of unfiltered rows' metrics (`allocate`)."""
+    return {(k, True): a.variable_cost for k, a in aggs.items()}
