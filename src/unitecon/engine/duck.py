@@ -195,12 +195,31 @@ def fingerprint(node: ops.Node) -> str:
     return h.hexdigest()
 
 
+#: The digests of the last operation trees taken (`digest`), by the root's id, with the
+#: root (kept alive, so its id is not reused meanwhile).
+_RECENT: dict[int, tuple[Any, str | None]] = {}
+_RECENT_LOCK = threading.Lock()
+#: How many `_RECENT` keeps.
+RECENT = 16
+
+
 def digest(expr: Any) -> str | None:
-    """`fingerprint` of an expression, None where it cannot be taken."""
+    """`fingerprint` of an expression, None where it cannot be taken. The tree behind a view
+    or a temporary table is digested to name it and again to compile it: the last few
+    roots' digests are kept (a tree's nodes never change)."""
+    op = expr.op()
+    hit = _RECENT.get(id(op))
+    if hit is not None and hit[0] is op:
+        return hit[1]
     try:
-        return fingerprint(expr.op())
+        out: str | None = fingerprint(op)
     except (_Opaque, RecursionError):
-        return None
+        out = None
+    with _RECENT_LOCK:
+        _RECENT[id(op)] = (op, out)
+        while len(_RECENT) > RECENT:
+            del _RECENT[next(iter(_RECENT))]
+    return out
 
 
 class SqlCache:
