@@ -22,7 +22,8 @@ costs) and then `--runs` times *warm* (best of); both are printed.
 `git archive main src | tar -x -C /tmp/base`, then `--baseline /tmp/base/src`, run with
 `PYTHONPATH=SRC` by the same interpreter): per command, the two alternate, `--cold` cold
 runs each and `--runs` warm ones, and the least wall and the least CPU of each are printed
-(on a shared machine the least CPU is the steadier figure).
+(on a shared machine the least CPU is the steadier figure), each followed by the median in
+brackets. `--only TEXT` (repeatable) times the commands that start with one of them only.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,12 +85,19 @@ def best(argv: list[str], env: dict[str, str], cwd: Path, runs: int) -> tuple[fl
 
 
 def compare(
-    unitecon: str, env: dict[str, str], home: Path, baseline: Path, runs: int, colds: int
+    unitecon: str,
+    env: dict[str, str],
+    home: Path,
+    baseline: Path,
+    runs: int,
+    colds: int,
+    commands: list[list[str]],
 ) -> None:
     """Each command for the baseline sources and these, alternating (see the docstring)."""
     envs = {"baseline": {**env, "PYTHONPATH": str(baseline)}, "this": env}
-    print(f"{'command':44} {'':9} {'cold s':>7} {'CPU s':>7} {'warm s':>7} {'CPU s':>7}")
-    for cmd in COMMANDS:
+    head = "".join(f" {h:>13}" for h in ("cold s", "CPU s", "warm s", "CPU s"))
+    print(f"{'command':44} {'':9}{head}  (least [median])")
+    for cmd in commands:
         got: dict[str, tuple[list[tuple[float, float, int]], ...]] = {n: ([], []) for n in envs}
         for _ in range(colds):
             for name, e in envs.items():
@@ -99,9 +108,13 @@ def compare(
                 got[name][1].append(timed([unitecon, *cmd], e, home))
         for name in envs:
             cold, warm = got[name]
-            cells = [f"{min(r[i] for r in rs):7.2f}" for rs in (cold, warm) for i in (0, 1)]
+            cells = [_cell([r[i] for r in rs]) for rs in (cold, warm) for i in (0, 1)]
             flag = "" if all(r[2] == 0 for r in cold + warm) else "  (failed)"
             print(f"{' '.join(cmd):44} {name:9} {' '.join(cells)}{flag}", flush=True)
+
+
+def _cell(xs: list[float]) -> str:
+    return f"{min(xs):5.2f} [{statistics.median(xs):5.2f}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--home", type=Path)
     ap.add_argument("--baseline", type=Path, help="other sources to compare with (see above)")
     ap.add_argument("--cold", type=int, default=1, help="cold runs a command (--baseline)")
+    ap.add_argument("--only", action="append", help="time the commands starting with this")
     args = ap.parse_args(argv)
+    only = args.only or [""]
+    commands = [c for c in COMMANDS if any(" ".join(c).startswith(o) for o in only)]
     unitecon = str(Path(sys.executable).with_name("unitecon"))
     home = args.home or Path(tempfile.mkdtemp(prefix="unitecon-bench-cli-"))
     env = {**os.environ, "UNITECON_HOME": str(home), "COLUMNS": "160"}
@@ -126,12 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     ref, ref_cpu, _ = best([sys.executable, "-c", BARE, str(ledger)], env, home, args.runs)
     print(f"reference (bare DuckDB in a fresh process): {ref:.2f} s wall, {ref_cpu:.2f} s CPU")
     if args.baseline is not None:
-        compare(unitecon, env, home, args.baseline, args.runs, args.cold)
+        compare(unitecon, env, home, args.baseline, args.runs, args.cold, commands)
         return 0
     head = f"{'command':44} {'cold s':>7} {'CPU s':>7} {'warm s':>7} {'CPU s':>7} {'x ref':>7}"
     print(head)
     worst = cold_worst = 0.0
-    for cmd in COMMANDS:
+    for cmd in commands:
         shutil.rmtree(home / "cache" / "sql", ignore_errors=True)
         cold, cold_cpu, _ = timed([unitecon, *cmd], env, home)
         wall, cpu, code = best([unitecon, *cmd], env, home, args.runs)
