@@ -132,7 +132,8 @@ def serve(
     if keep_answers:
         from unitecon.server.cache import KEPT_FILE, KeptAnswers
 
-        kept = len(KeptAnswers(path.parent / KEPT_FILE))
+        store_of_answers = KeptAnswers.beside(path)
+        kept = len(store_of_answers) if store_of_answers is not None else 0
         if kept:
             console.print(
                 f"  kept answers   {kept} from an earlier run ({KEPT_FILE}): served at once, "
