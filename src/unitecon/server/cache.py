@@ -65,9 +65,10 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from unitecon.server.body import MIB
+
 T = TypeVar("T")
 log = logging.getLogger("unitecon.server")
-MIB = 1024 * 1024
 
 
 class Obsolete(Exception):
