@@ -107,16 +107,11 @@ def test_serve_runs_the_service(_fresh_home: Path) -> None:
     assert (_fresh_home / "ledger.duckdb").exists()
 
 
-@pytest.mark.parametrize(("args", "prewarm"), [((), True), (("--no-prewarm",), False)])
-def test_serve_prewarms_unless_told_not_to(
-    cli: typer.Typer,
-    _fresh_home: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    args: tuple[str, ...],
-    prewarm: bool,
-) -> None:
-    """`--no-prewarm` starts the service without computing the dashboard's default
-    answers in the background (`Settings.prewarm`), e.g. to time on-demand reads."""
+def serve_settings(
+    cli: typer.Typer, monkeypatch: pytest.MonkeyPatch, *args: str
+) -> tuple[list[Any], str]:
+    """`unitecon serve ARGS` built but not served: the `Settings` the app was created
+    with, and what the command printed."""
     import uvicorn
 
     from unitecon.server import app as app_module
@@ -135,6 +130,20 @@ def test_serve_prewarms_unless_told_not_to(
         port = s.getsockname()[1]
     code, out = run(cli, "serve", "--port", str(port), *args)
     assert code == 0, out
+    return seen, out
+
+
+@pytest.mark.parametrize(("args", "prewarm"), [((), True), (("--no-prewarm",), False)])
+def test_serve_prewarms_unless_told_not_to(
+    cli: typer.Typer,
+    _fresh_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    prewarm: bool,
+) -> None:
+    """`--no-prewarm` starts the service without computing the dashboard's default
+    answers in the background (`Settings.prewarm`), e.g. to time on-demand reads."""
+    seen, _ = serve_settings(cli, monkeypatch, *args)
     assert [s.prewarm for s in seen] == [prewarm]
 
 
@@ -180,25 +189,9 @@ def test_serve_keeps_answers_unless_told_not_to(
 ) -> None:
     """Answers are kept beside the ledger (`Settings.keep_answers`); the start says how
     many an earlier run left."""
-    import uvicorn
-
-    from unitecon.server import app as app_module
     from unitecon.server.cache import KEPT_FILE, KeptAnswers
 
     KeptAnswers(_fresh_home / KEPT_FILE).save("an earlier answer", b"B{}", 1.0, "stamp")
-    seen: list[app_module.Settings] = []
-    real = app_module.create_app
-
-    def create_app(*a: object, settings: app_module.Settings, **kw: object) -> object:
-        seen.append(settings)
-        return real(*a, settings=settings, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(app_module, "create_app", create_app)
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)  # built, not served
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    code, out = run(cli, "serve", "--port", str(port), *args)
-    assert code == 0, out
+    seen, out = serve_settings(cli, monkeypatch, *args)
     assert [s.keep_answers for s in seen] == [keep]
     assert ("kept answers   1 from an earlier run" in out) == keep, out
