@@ -104,6 +104,11 @@ def test_after_a_write_a_recent_kept_answer_is_served_stale_then_refreshed(
         assert stale.headers["x-unitecon-generation"] == "-1"  # before this service started
         cache: ReadCache = client.app.state.read_cache  # type: ignore[attr-defined]
         assert cache.kept_hits == 1 and cache.misses == 0
+        # The command line beside the service asks with `no-cache` (cli/session.py): it
+        # never gets the stale answer, whatever was kept.
+        own = client.get(URL, headers={**hdr["read"], "Cache-Control": "no-cache"})
+        assert own.headers["x-unitecon-fresh"] == "true"
+        assert Decimal(own.json()["total_cost"]) - Decimal(before["total_cost"]) == Decimal("0.15")
         assert cache.wait_idle(60)  # the background refresh
         fresh = client.get(URL, headers=hdr["read"])
         assert fresh.headers["x-unitecon-fresh"] == "true"
