@@ -469,7 +469,7 @@ class Analysis:
 
         def compute() -> Any:
             book = analysis.book_for(self.project, self.config_path)
-            inputs = analysis.load_inputs(self.priced(f), self.project, self._earlier(f))
+            inputs = analysis.load_inputs(self.priced(f), self.project, costed=self.costed(f))
             return analysis.margins(inputs, book)
 
         return self._share(("margins", f.since, f.until), compute)
