@@ -584,3 +584,31 @@ def test_money_to_the_cent_however_large(page: Any, dashboard: tuple[str, str]) 
     assert all(Decimal(c.strip("-$").replace(",", "")) >= 10_000 for c in foot[1:4])
     assert page.console_errors == []
 
+
+def test_customers_show_the_cli_labels(page: Any, dashboard: tuple[str, str]) -> None:
+    """The customers page never shows a row key meant for programs (`__idle__`,
+    `__unallocated__`): the idle GPU capacity row reads as the CLI prints it (`LABELS`), in
+    the tables and the chart."""
+    import httpx
+
+    from unitecon.attribution.frame import IDLE, LABELS, UNALLOCATED
+
+    url, key = dashboard
+    rows = httpx.get(
+        f"{url}/api/v1/margins", params={"by": "customer"},
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()["rows"]  # fmt: skip
+    assert IDLE in {r["customer"] for r in rows}  # the self-hosted endpoint's idle time
+    _open(page, dashboard, "/customers")
+    shown = page.locator("main").text_content() or ""
+    charted = page.evaluate(
+        "() => JSON.stringify([...document.querySelectorAll('.chart')].map((d) => d.data))"
+    )
+    for internal in (IDLE, UNALLOCATED):
+        assert internal not in shown and internal not in charted
+    assert LABELS[IDLE] == "Idle GPU capacity"
+    table = page.locator("section.card", has_text="All customers")
+    assert LABELS[IDLE] in table.locator("tbody tr td:first-child").all_text_contents()
+    assert LABELS[IDLE] in charted  # the worst-margins chart's bar
+    assert page.console_errors == []
+

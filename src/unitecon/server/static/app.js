@@ -71,7 +71,17 @@ function unitCost(v) { return usd(v, 4); }
 function rate(v) { return usd(v, 6); }
 function count(v) { const n = num(v); return n === null ? "—" : int.format(n); }
 function pct(v) { const n = num(v); return n === null ? "—" : `${dec1.format(n * 100)}%`; }
-function text(v) { return v === null || v === undefined || v === "" ? "(not set)" : String(v); }
+
+// What people read for a row key that is not a value (idle GPU capacity, fixed cost with no
+// driver, untagged spend): the service's own `LABELS` (unitecon.attribution.frame), embedded
+// in the page by the server, the same names the CLI prints. No value reads as untagged.
+const LABELS = JSON.parse(document.getElementById("labels").textContent);
+const UNTAGGED = LABELS["(none)"];
+function text(v) { return v === null || v === undefined || v === "" ? UNTAGGED : (LABELS[v] ?? String(v)); }
+/** A customer's plan: none reads "—", as in the CLI's table. */
+function plan(v) { return v === null || v === undefined || v === "" ? "—" : text(v); }
+/** A row's name: the answer's `label` where it gives one, else its key's label. */
+function rowLabel(r, key) { return r.label !== undefined && r.label !== null ? String(r.label) : text(key); }
 function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
@@ -246,7 +256,7 @@ async function setupFilters() {
     const sel = label.querySelector("select");
     for (const v of choices[CHOICES[d.name]] || []) {
       const o = document.createElement("option");
-      o.value = v; o.textContent = v; sel.appendChild(o);
+      o.value = v; o.textContent = text(v); sel.appendChild(o);
     }
     box.appendChild(label);
   }
@@ -496,9 +506,9 @@ async function overview(f) {
   const hbar = (rows, key) => [{ type: "bar", orientation: "h", series: "variable", x: rows.map((r) => num(r.cost)).reverse(),
     y: rows.map((r) => text(r.dims[key])).reverse(), hovertemplate: "%{y}: $%{x:,.2f}<extra></extra>" }];
   chart(card(g, "Top features"), "top-features", "Top features by spend (USD)", hbar(byFeature.rows, "feature"),
-    { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 140 } });
+    { xaxis: moneyAxis, yaxis: { automargin: true }, margin: { ...LAYOUT.margin, l: 140 } });
   chart(card(g, "Top customers"), "top-customers", "Top customers by spend (USD)", hbar(byCustomer.rows, "customer"),
-    { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 110 } });
+    { xaxis: moneyAxis, yaxis: { automargin: true }, margin: { ...LAYOUT.margin, l: 110 } });
   const months = units.rows.filter((r) => !String(r.key).startsWith("__")).sort((a, b) => (a.key < b.key ? -1 : 1));
   const c = card(g, "Unit cost trend");
   const mx = months.map((r) => String(r.key).slice(0, 7));
@@ -523,15 +533,12 @@ async function missingPrices(g, f) {
   note(c, "These calls have no cost above (never $0): a model without a price until one is added to the project file, or calls that came without usage (fix at the source) (unitecon prices missing).");
 }
 
-
-const SPECIAL = { __filtered__: "Outside the filters", __idle__: "Idle GPU capacity", __unallocated__: "Fixed cost with no driver in scope", "(none)": "Untagged", "(unattributed)": "No customer (untagged spend)" };
-
 async function unitEconomics(f) {
   const [v, l] = await Promise.all([api("metrics/units", { ...f, by: "feature" }), api("metrics/units", { ...f, by: "feature", loaded: true })]);
   const loaded = Object.fromEntries(l.rows.map((r) => [r.key, r]));
-  const rows = v.rows.filter((r) => !(r.key in SPECIAL));
+  const rows = v.rows.filter((r) => !(r.key in LABELS));
   const g = grid();
-  const feats = rows.map((r) => text(r.key));
+  const feats = rows.map((r) => rowLabel(r, r.key));
   chart(card(g, "Cost per successful task"), "cost-per-success", "Cost per successful task by feature (USD)", [
     { type: "bar", name: "variable cost", series: "variable", x: feats, y: rows.map((r) => num(r.cost_per_successful_task)) },
     { type: "bar", name: "loaded cost", series: "loaded", x: feats, y: rows.map((r) => num((loaded[r.key] || {}).cost_per_successful_task)) },
@@ -546,7 +553,7 @@ async function unitEconomics(f) {
   ], { yaxis: { tickformat: ".0%", rangemode: "tozero" } });
   const c = card(g, "By feature", { wide: true });
   tableOf(c, [
-    { label: "Feature", get: (r) => SPECIAL[r.key] || text(r.key) },
+    { label: "Feature", get: (r) => rowLabel(r, r.key) },
     { label: "Variable cost", num: true, sum: (r) => r.variable_cost, get: (r) => money(r.variable_cost) },
     { label: "Loaded cost", num: true, sum: (r) => r.loaded_cost, get: (r) => money(r.loaded_cost) },
     { label: "Tasks", num: true, sum: (r) => r.tasks, as: count, get: (r) => count(r.tasks) },
@@ -603,7 +610,7 @@ async function customers(f) {
       const color = colourOf(`plan ${plan.plan}`);
       const pos = plan.positions;
       traces.push({ type: "scatter", mode: "markers", name: `${plan.plan} customers`, marker: { color, size: 9 },
-        x: pos.map((p) => num(p.usage)), y: pos.map((p) => num(p.gross_margin)), text: pos.map((p) => p.customer_id),
+        x: pos.map((p) => num(p.usage)), y: pos.map((p) => num(p.gross_margin)), text: pos.map((p) => text(p.customer_id)),
         hovertemplate: "%{text}<br>usage %{x:,.0f} " + esc(plan.unit) + "<br>margin $%{y:,.2f}<extra></extra>" });
       const mean = plan.lines && plan.lines.mean ? plan.lines.mean : {};
       for (const [k, label, dash] of [["u0", "break-even", "solid"], ["u_m", "target margin", "dot"]]) {
@@ -623,23 +630,23 @@ async function customers(f) {
   const rows = m.rows.filter((r) => r.customer !== null);
   const worst = rows.slice(0, 15);
   chart(card(g, "Gross margin by customer"), "margin-by-customer", "Gross margin by customer, worst 15 (USD)", [
-    { type: "bar", orientation: "h", x: worst.map((r) => num(r.gross_margin)).reverse(), y: worst.map((r) => text(r.customer)).reverse(),
+    { type: "bar", orientation: "h", x: worst.map((r) => num(r.gross_margin)).reverse(), y: worst.map((r) => rowLabel(r, r.customer)).reverse(),
       marker: { color: worst.map((r) => (num(r.gross_margin) < 0 ? "#c4320a" : "#067647")).reverse() },
       hovertemplate: "%{y}: $%{x:,.2f}<extra></extra>" },
-  ], { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 110 } });
+  ], { xaxis: moneyAxis, yaxis: { automargin: true }, margin: { ...LAYOUT.margin, l: 110 } });
   const under = rows.filter((r) => num(r.gross_margin) < 0);
   const c2 = card(g, `Underwater customers (${under.length})`);
   tableOf(c2, [
-    { label: "Customer", get: (r) => text(r.customer) },
-    { label: "Plan", get: (r) => text(r.plan) },
+    { label: "Customer", get: (r) => rowLabel(r, r.customer) },
+    { label: "Plan", get: (r) => plan(r.plan) },
     { label: "Revenue", num: true, sum: (r) => r.revenue, get: (r) => money(r.revenue) },
     { label: "Cost", num: true, sum: (r) => decSum([r.variable_cost, r.fixed_cost]), get: (r) => money(decSum([r.variable_cost, r.fixed_cost])) },
     { label: "Gross margin", num: true, sign: true, sum: (r) => r.gross_margin, raw: (r) => r.gross_margin, get: (r) => money(r.gross_margin) },
   ], under, { empty: "No customer is underwater for these filters." });
   const c3 = card(g, "All customers", { wide: true });
   tableOf(c3, [
-    { label: "Customer", get: (r) => text(r.customer) },
-    { label: "Plan", get: (r) => text(r.plan) },
+    { label: "Customer", get: (r) => rowLabel(r, r.customer) },
+    { label: "Plan", get: (r) => plan(r.plan) },
     { label: "Revenue", num: true, sum: (r) => r.revenue, get: (r) => money(r.revenue) },
     { label: "Variable cost", num: true, sum: (r) => r.variable_cost, get: (r) => money(r.variable_cost) },
     { label: "Fixed cost", num: true, sum: (r) => r.fixed_cost, get: (r) => money(r.fixed_cost) },
@@ -858,7 +865,7 @@ const DIM_NAME = {
   team: "Team", agent: "Agent", environment: "Environment", user_id: "User",
 };
 function dimValue(dim, value) {
-  const v = value === "(none)" || value === null || value === undefined || value === "" ? "(not set)" : value;
+  const v = text(value);
   return `${(DIM_NAME[dim] || dim).toLowerCase()} ${v}`;
 }
 function seriesName(a) { return a.dim === "total" ? "All spend" : dimValue(a.dim, a.value).replace(/^./, (c) => c.toUpperCase()); }
@@ -989,7 +996,7 @@ async function budgets(f, choices) {
     { label: "Calls", num: true, sum: (r) => r.calls, as: count, get: (r) => count(r.calls) },
     { label: "Normal at most", num: true, get: (r) => count(r.calls_limit) },
     { label: "Cost", num: true, sum: (r) => r.cost, get: (r) => money(r.cost) },
-    { label: "Agent making most calls", get: (r) => (r.agent ? `${r.agent} (${count(r.agent_calls)} calls)` : "(not set)") },
+    { label: "Agent making most calls", get: (r) => (r.agent ? `${r.agent} (${count(r.agent_calls)} calls)` : "—") },
     { label: "", get: () => "" },
   ], run.rows, { empty: "No runaway tasks in this period.", shown: run.total > run.rows.length });
   t3.querySelectorAll("tbody tr").forEach((tr, i) => {
