@@ -612,3 +612,13 @@ def test_customers_show_the_cli_labels(page: Any, dashboard: tuple[str, str]) ->
     assert LABELS[IDLE] in charted  # the worst-margins chart's bar
     assert page.console_errors == []
 
+
+def test_cost_per_task_says_which_cost(page: Any, dashboard: tuple[str, str]) -> None:
+    """The overview's unit cost trend is of the variable cost (the units answer without
+    `loaded`), and says so."""
+    _open(page, dashboard, "/")
+    title = page.locator("#unit-cost-trend").get_attribute("data-title") or ""
+    assert title.startswith("Variable cost per task"), title
+    _open(page, dashboard, "/unit-economics")
+    heads = page.locator("section.card", has_text="By feature").locator("thead th")
+    assert "Variable cost per task" in heads.all_text_contents()

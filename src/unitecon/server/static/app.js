@@ -510,11 +510,13 @@ async function overview(f) {
   chart(card(g, "Top customers"), "top-customers", "Top customers by spend (USD)", hbar(byCustomer.rows, "customer"),
     { xaxis: moneyAxis, yaxis: { automargin: true }, margin: { ...LAYOUT.margin, l: 110 } });
   const months = units.rows.filter((r) => !String(r.key).startsWith("__")).sort((a, b) => (a.key < b.key ? -1 : 1));
+  // the answer's costs per task are of the variable cost unless it says `loaded`
+  const basis = units.loaded ? "fully loaded" : "variable";
   const c = card(g, "Unit cost trend");
   const mx = months.map((r) => String(r.key).slice(0, 7));
-  chart(c, "unit-cost-trend", "Cost per task and per successful task, by month (USD)", [
-    { type: "scatter", mode: "lines+markers", name: "per task", x: mx, y: months.map((r) => num(r.cost_per_task)) },
-    { type: "scatter", mode: "lines+markers", name: "per successful task", x: mx, y: months.map((r) => num(r.cost_per_successful_task)) },
+  chart(c, "unit-cost-trend", `${basis[0].toUpperCase()}${basis.slice(1)} cost per task and per successful task, by month (USD)`, [
+    { type: "scatter", mode: "lines+markers", name: `${basis} cost per task`, x: mx, y: months.map((r) => num(r.cost_per_task)) },
+    { type: "scatter", mode: "lines+markers", name: `${basis} cost per successful task`, x: mx, y: months.map((r) => num(r.cost_per_successful_task)) },
   ], { yaxis: moneyAxis, xaxis: { type: "category" } });
   note(c, "A task is one agent run or request flow; successful means its outcome was accepted.");
   await missingPrices(g, f);
@@ -558,8 +560,8 @@ async function unitEconomics(f) {
     { label: "Loaded cost", num: true, sum: (r) => r.loaded_cost, get: (r) => money(r.loaded_cost) },
     { label: "Tasks", num: true, sum: (r) => r.tasks, as: count, get: (r) => count(r.tasks) },
     { label: "Successful", num: true, sum: (r) => r.successful_tasks, as: count, get: (r) => count(r.successful_tasks) },
-    { label: "Cost per task", num: true, raw: (r) => r.cost_per_task, get: (r) => unitCost(r.cost_per_task) },
-    { label: "Cost per successful task", num: true, raw: (r) => r.cost_per_successful_task, get: (r) => unitCost(r.cost_per_successful_task) },
+    { label: "Variable cost per task", num: true, raw: (r) => r.cost_per_task, get: (r) => unitCost(r.cost_per_task) },
+    { label: "Variable cost per successful task", num: true, raw: (r) => r.cost_per_successful_task, get: (r) => unitCost(r.cost_per_successful_task) },
     { label: "Rework share", num: true, get: (r) => pct(r.rework_share) },
     { label: "Cost per 1,000 tokens", num: true, raw: (r) => r.cost_per_1k_tokens, get: (r) => unitCost(r.cost_per_1k_tokens) },
   ], v.rows);
