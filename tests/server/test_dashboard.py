@@ -526,3 +526,99 @@ def test_a_stale_answer_says_so(page: Any, dashboard: tuple[str, str]) -> None:
     assert said.startswith("Some figures are as of ") and "updating them" in said, said
     assert "2026" in said  # the oldest stale answer's time, in the reader's locale
     assert page.console_errors == []
+
+
+def _cents(x: Any) -> str:
+    """The CLI's money text, worked out here: half-even to the cent, `-$1,234.56`."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    v = Decimal(str(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    return f"{'-' if v < 0 else ''}${abs(v):,.2f}"
+
+
+def test_money_to_the_cent_however_large(page: Any, dashboard: tuple[str, str]) -> None:
+    """Every amount in the customers' table and its totals row reads to the cent, as the CLI
+    prints it, however large: the margins answer is served scaled up to tens of thousands of
+    dollars, with exact half-cent ties a float would round either way; each cell equals the
+    answer's decimal string rounded half-even to the cent, each total the exact sum so
+    rounded (before: amounts of $10,000 or more lost their cents)."""
+    import json
+    from decimal import Decimal
+
+    import httpx
+
+    from unitecon.terminal import money
+
+    url, key = dashboard
+    answer = httpx.get(
+        f"{url}/api/v1/margins", params={"by": "customer"},
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()  # fmt: skip
+    cols = ["revenue", "variable_cost", "fixed_cost", "gross_margin"]
+    rows = [r for r in answer["rows"] if r["customer"] is not None]
+    assert len(rows) >= 3
+    for r in rows:
+        for k in cols:
+            r[k] = str(Decimal(r[k]) * 1000 + Decimal("10000.001"))
+    # ties at the half cent: half-even keeps .66 and makes .68, -$11,620.00
+    rows[0]["revenue"], rows[1]["revenue"] = "12345.665", "12345.675"
+    rows[2]["gross_margin"] = "-11620.005"
+
+    def scaled(route: Any) -> None:
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+
+    page.route("**/api/v1/margins*", scaled)
+    _open(page, dashboard, "/customers")
+    table = page.locator("section.card", has_text="All customers").locator("table")
+    shown = [
+        [c.strip() for c in tr.locator("td").all_text_contents()]
+        for tr in table.locator("tbody tr").all()
+    ]
+    # Customer | Plan | Revenue | Variable cost | Fixed cost | Gross margin | Margin %
+    assert [s[2:6] for s in shown] == [[_cents(r[k]) for k in cols] for r in rows]
+    assert shown[0][2] == "$12,345.66" and shown[1][2] == "$12,345.68"
+    assert shown[2][5] == "-$11,620.00"
+    assert shown[0][2] == money(Decimal(rows[0]["revenue"]))  # the CLI's own formatter
+    foot = [c.strip() for c in table.locator("tfoot td").all_text_contents()]
+    assert foot[1:5] == [_cents(sum(Decimal(r[k]) for r in rows)) for k in cols]
+    assert all(Decimal(c.strip("-$").replace(",", "")) >= 10_000 for c in foot[1:4])
+    assert page.console_errors == []
+
+
+def test_customers_show_the_cli_labels(page: Any, dashboard: tuple[str, str]) -> None:
+    """The customers page never shows a row key meant for programs (`__idle__`,
+    `__unallocated__`): the idle GPU capacity row reads as the CLI prints it (`LABELS`), in
+    the tables and the chart."""
+    import httpx
+
+    from unitecon.attribution.frame import IDLE, LABELS, UNALLOCATED
+
+    url, key = dashboard
+    rows = httpx.get(
+        f"{url}/api/v1/margins", params={"by": "customer"},
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()["rows"]  # fmt: skip
+    assert IDLE in {r["customer"] for r in rows}  # the self-hosted endpoint's idle time
+    _open(page, dashboard, "/customers")
+    shown = page.locator("main").text_content() or ""
+    charted = page.evaluate(
+        "() => JSON.stringify([...document.querySelectorAll('.chart')].map((d) => d.data))"
+    )
+    for internal in (IDLE, UNALLOCATED):
+        assert internal not in shown and internal not in charted
+    assert LABELS[IDLE] == "Idle GPU capacity"
+    table = page.locator("section.card", has_text="All customers")
+    assert LABELS[IDLE] in table.locator("tbody tr td:first-child").all_text_contents()
+    assert LABELS[IDLE] in charted  # the worst-margins chart's bar
+    assert page.console_errors == []
+
+
+def test_cost_per_task_says_which_cost(page: Any, dashboard: tuple[str, str]) -> None:
+    """The overview's unit cost trend is of the variable cost (the units answer without
+    `loaded`), and says so."""
+    _open(page, dashboard, "/")
+    title = page.locator("#unit-cost-trend").get_attribute("data-title") or ""
+    assert title.startswith("Variable cost per task"), title
+    _open(page, dashboard, "/unit-economics")
+    heads = page.locator("section.card", has_text="By feature").locator("thead th")
+    assert "Variable cost per task" in heads.all_text_contents()

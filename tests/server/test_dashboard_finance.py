@@ -71,10 +71,11 @@ def test_input_vs_output_by_model_and_by_feature(page: Any, dashboard: tuple[str
     by_feature = _table(page, "Input vs output cost by model", 1)
     assert {r["Model"] for r in by_model} >= {"gpt-4o-mini-2024-07-18"}
     assert {r["Feature"] for r in by_feature} >= {"support-agent", "coding-assistant"}
-    # a cost per 1k tokens is a sub-cent rate: shown to the micro-dollar, never "$0.00"
+    # a cost per 1k tokens is a sub-cent rate: shown to the micro-dollar (6 places, as
+    # `unitecon asymmetry` prints it), never "$0.00"
     mini = next(r for r in by_model if r["Model"] == "gpt-4o-mini-2024-07-18")
     # gpt-4o-mini: output $0.60 per M tokens = $0.0006 per 1k, input $0.15/M at most
-    assert mini["Output per 1k tokens"] == "$0.0006"
+    assert mini["Output per 1k tokens"] == "$0.000600"
     assert Decimal(mini["Input per 1k tokens"].strip("$")) <= Decimal("0.00015")
     for r in by_feature:
         assert r["Input share"].endswith("%") and r["Output share"].endswith("%")

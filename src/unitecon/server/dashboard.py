@@ -8,6 +8,7 @@ The pages need no key to load; they ask for a read key once and call the read AP
 from __future__ import annotations
 
 import html
+import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from unitecon.attribution.frame import LABELS
 from unitecon.server.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -54,6 +56,14 @@ def _nav(current: str) -> str:
     return "\n".join(links)
 
 
+def _labels() -> str:
+    """`LABELS` (what people read for the row keys that are not values: idle GPU capacity,
+    untagged spend...) as JSON for the page's script: the names the CLI prints, from one
+    place. `<`, `>` and `&` escaped so that the text cannot end its <script> element."""
+    text = json.dumps(LABELS, ensure_ascii=True, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def page_html(path: str) -> str:
     page, title = PAGES[path]
     shell = _static("page.html").decode()
@@ -61,6 +71,7 @@ def page_html(path: str) -> str:
         shell.replace("{{page}}", page)
         .replace("{{title}}", html.escape(title))
         .replace("{{nav}}", _nav(page))
+        .replace("{{labels}}", _labels())
     )
 
 

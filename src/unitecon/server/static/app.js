@@ -7,27 +7,81 @@ const content = document.getElementById("content");
 const statusEl = document.getElementById("status");
 
 // ---- formatting -------------------------------------------------------------------------
-const usd0 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
-const usd2 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const usd4 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 4 });
 const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const dec1 = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
 
 function num(v) { return v === null || v === undefined || v === "" ? null : Number(v); }
-function money(v) {
-  const n = num(v);
-  if (n === null || Number.isNaN(n)) return "—";
-  const a = Math.abs(n);
-  if (a >= 10000) return usd0.format(n);
-  if (a >= 1 || a === 0) return usd2.format(n);
-  return usd4.format(n);
+
+// Money as the CLI prints it (`unitecon.terminal.money`): the answer's exact decimal string
+// rounded half-even to a fixed number of places (cents for amounts), thousands separators,
+// "-$" before a negative amount. Worked in integers (BigInt), never through a float, so a
+// figure reads the same here as in the terminal; totals add the decimal strings exactly.
+/** `v` (a decimal string, a number or a dec) as { n: BigInt, scale }: v = n / 10^scale. */
+function dec(v) {
+  if (v === null || v === undefined || v === "") return null;
+  if (typeof v === "object" && typeof v.n === "bigint") return v;
+  if (typeof v === "number" && !Number.isFinite(v)) return null;
+  const m = /^([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$/.exec(String(v).trim());
+  if (!m || !(m[2] || m[3])) return null;
+  const frac = m[3] || "";
+  let n = BigInt((m[2] || "0") + frac);
+  let scale = frac.length - Number(m[4] || 0);
+  if (scale < 0) { n *= 10n ** BigInt(-scale); scale = 0; }
+  return { n: m[1] === "-" ? -n : n, scale };
 }
-// a unit rate ($ per 1k tokens): sub-cent, to the micro-dollar
-const usd6 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 6 });
-function rate(v) { const n = num(v); return n === null || Number.isNaN(n) ? "—" : usd6.format(n); }
+/** The exact sum of decimals (null ones left out; null when all are). */
+function decSum(values) {
+  let out = null;
+  for (const v of values) {
+    const d = dec(v);
+    if (d === null) continue;
+    if (out === null) { out = d; continue; }
+    const s = Math.max(out.scale, d.scale);
+    out = { n: out.n * 10n ** BigInt(s - out.scale) + d.n * 10n ** BigInt(s - d.scale), scale: s };
+  }
+  return out;
+}
+/** `d` rounded half-even to `places`: an integer count of 10^-places. */
+function roundHalfEven(d, places) {
+  if (d.scale <= places) return d.n * 10n ** BigInt(places - d.scale);
+  const div = 10n ** BigInt(d.scale - places);
+  const neg = d.n < 0n;
+  const a = neg ? -d.n : d.n;
+  let q = a / div;
+  const r2 = (a % div) * 2n;
+  if (r2 > div || (r2 === div && q % 2n === 1n)) q += 1n;
+  return neg ? -q : q;
+}
+/** `$1,234.56` (`places` after the point), `-$5.00`, "—" for no value. */
+function usd(v, places = 2) {
+  const d = dec(v);
+  if (d === null) return "—";
+  const q = roundHalfEven(d, places);
+  const a = q < 0n ? -q : q;
+  const p = 10n ** BigInt(places);
+  const whole = (a / p).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const frac = places ? `.${(a % p).toString().padStart(places, "0")}` : "";
+  return `${q < 0n ? "-" : ""}$${whole}${frac}`;
+}
+/** An amount, to the cent (the CLI's scale for amounts and totals). */
+function money(v) { return usd(v, 2); }
+/** A cost per unit (per task, per call, per 1M tokens): 4 places, as the CLI shows them. */
+function unitCost(v) { return usd(v, 4); }
+/** A unit rate ($ per 1k tokens of one kind): to the micro-dollar, as `unitecon asymmetry`. */
+function rate(v) { return usd(v, 6); }
 function count(v) { const n = num(v); return n === null ? "—" : int.format(n); }
 function pct(v) { const n = num(v); return n === null ? "—" : `${dec1.format(n * 100)}%`; }
-function text(v) { return v === null || v === undefined || v === "" ? "(not set)" : String(v); }
+
+// What people read for a row key that is not a value (idle GPU capacity, fixed cost with no
+// driver, untagged spend): the service's own `LABELS` (unitecon.attribution.frame), embedded
+// in the page by the server, the same names the CLI prints. No value reads as untagged.
+const LABELS = JSON.parse(document.getElementById("labels").textContent);
+const UNTAGGED = LABELS["(none)"];
+function text(v) { return v === null || v === undefined || v === "" ? UNTAGGED : (LABELS[v] ?? String(v)); }
+/** A customer's plan: none reads "—", as in the CLI's table. */
+function plan(v) { return v === null || v === undefined || v === "" ? "—" : text(v); }
+/** A row's name: the answer's `label` where it gives one, else its key's label. */
+function rowLabel(r, key) { return r.label !== undefined && r.label !== null ? String(r.label) : text(key); }
 function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
@@ -202,7 +256,7 @@ async function setupFilters() {
     const sel = label.querySelector("select");
     for (const v of choices[CHOICES[d.name]] || []) {
       const o = document.createElement("option");
-      o.value = v; o.textContent = v; sel.appendChild(o);
+      o.value = v; o.textContent = text(v); sel.appendChild(o);
     }
     box.appendChild(label);
   }
@@ -397,9 +451,12 @@ function tableOf(parent, cols, rows, opts = {}) {
       if (c.num) td.className = "num";
       if (c.total) td.textContent = c.total(rows);
       else if (c.sum) {
-        const v = rows.reduce((a, r) => a + (num(c.sum(r)) || 0), 0);
-        td.textContent = (c.as || money)(v);
-        if (c.sign && v < 0) td.classList.add("neg");
+        if (c.as === count) td.textContent = count(rows.reduce((a, r) => a + (num(c.sum(r)) || 0), 0));
+        else {  // money: the answer's decimal strings added exactly, then rounded as a cell
+          const v = decSum(rows.map((r) => c.sum(r)));
+          td.textContent = (c.as || money)(v === null ? 0 : v);
+          if (c.sign && v !== null && v.n < 0n) td.classList.add("neg");
+        }
       } else if (i === 0) td.textContent = opts.shown ? `Total of the ${rows.length} shown` : "Total";
       tr.appendChild(td);
     });
@@ -449,15 +506,17 @@ async function overview(f) {
   const hbar = (rows, key) => [{ type: "bar", orientation: "h", series: "variable", x: rows.map((r) => num(r.cost)).reverse(),
     y: rows.map((r) => text(r.dims[key])).reverse(), hovertemplate: "%{y}: $%{x:,.2f}<extra></extra>" }];
   chart(card(g, "Top features"), "top-features", "Top features by spend (USD)", hbar(byFeature.rows, "feature"),
-    { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 140 } });
+    { xaxis: moneyAxis, yaxis: { automargin: true }, margin: { ...LAYOUT.margin, l: 140 } });
   chart(card(g, "Top customers"), "top-customers", "Top customers by spend (USD)", hbar(byCustomer.rows, "customer"),
-    { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 110 } });
+    { xaxis: moneyAxis, yaxis: { automargin: true }, margin: { ...LAYOUT.margin, l: 110 } });
   const months = units.rows.filter((r) => !String(r.key).startsWith("__")).sort((a, b) => (a.key < b.key ? -1 : 1));
+  // the answer's costs per task are of the variable cost unless it says `loaded`
+  const basis = units.loaded ? "fully loaded" : "variable";
   const c = card(g, "Unit cost trend");
   const mx = months.map((r) => String(r.key).slice(0, 7));
-  chart(c, "unit-cost-trend", "Cost per task and per successful task, by month (USD)", [
-    { type: "scatter", mode: "lines+markers", name: "per task", x: mx, y: months.map((r) => num(r.cost_per_task)) },
-    { type: "scatter", mode: "lines+markers", name: "per successful task", x: mx, y: months.map((r) => num(r.cost_per_successful_task)) },
+  chart(c, "unit-cost-trend", `${basis[0].toUpperCase()}${basis.slice(1)} cost per task and per successful task, by month (USD)`, [
+    { type: "scatter", mode: "lines+markers", name: `${basis} cost per task`, x: mx, y: months.map((r) => num(r.cost_per_task)) },
+    { type: "scatter", mode: "lines+markers", name: `${basis} cost per successful task`, x: mx, y: months.map((r) => num(r.cost_per_successful_task)) },
   ], { yaxis: moneyAxis, xaxis: { type: "category" } });
   note(c, "A task is one agent run or request flow; successful means its outcome was accepted.");
   await missingPrices(g, f);
@@ -476,14 +535,12 @@ async function missingPrices(g, f) {
   note(c, "These calls have no cost above (never $0): a model without a price until one is added to the project file, or calls that came without usage (fix at the source) (unitecon prices missing).");
 }
 
-const SPECIAL = { __filtered__: "Outside the filters", __idle__: "Idle GPU capacity", __unallocated__: "Fixed cost with no driver in scope", "(none)": "Untagged", "(unattributed)": "No customer (untagged spend)" };
-
 async function unitEconomics(f) {
   const [v, l] = await Promise.all([api("metrics/units", { ...f, by: "feature" }), api("metrics/units", { ...f, by: "feature", loaded: true })]);
   const loaded = Object.fromEntries(l.rows.map((r) => [r.key, r]));
-  const rows = v.rows.filter((r) => !(r.key in SPECIAL));
+  const rows = v.rows.filter((r) => !(r.key in LABELS));
   const g = grid();
-  const feats = rows.map((r) => text(r.key));
+  const feats = rows.map((r) => rowLabel(r, r.key));
   chart(card(g, "Cost per successful task"), "cost-per-success", "Cost per successful task by feature (USD)", [
     { type: "bar", name: "variable cost", series: "variable", x: feats, y: rows.map((r) => num(r.cost_per_successful_task)) },
     { type: "bar", name: "loaded cost", series: "loaded", x: feats, y: rows.map((r) => num((loaded[r.key] || {}).cost_per_successful_task)) },
@@ -498,15 +555,15 @@ async function unitEconomics(f) {
   ], { yaxis: { tickformat: ".0%", rangemode: "tozero" } });
   const c = card(g, "By feature", { wide: true });
   tableOf(c, [
-    { label: "Feature", get: (r) => SPECIAL[r.key] || text(r.key) },
+    { label: "Feature", get: (r) => rowLabel(r, r.key) },
     { label: "Variable cost", num: true, sum: (r) => r.variable_cost, get: (r) => money(r.variable_cost) },
     { label: "Loaded cost", num: true, sum: (r) => r.loaded_cost, get: (r) => money(r.loaded_cost) },
     { label: "Tasks", num: true, sum: (r) => r.tasks, as: count, get: (r) => count(r.tasks) },
     { label: "Successful", num: true, sum: (r) => r.successful_tasks, as: count, get: (r) => count(r.successful_tasks) },
-    { label: "Cost per task", num: true, get: (r) => money(r.cost_per_task) },
-    { label: "Cost per successful task", num: true, get: (r) => money(r.cost_per_successful_task) },
+    { label: "Variable cost per task", num: true, raw: (r) => r.cost_per_task, get: (r) => unitCost(r.cost_per_task) },
+    { label: "Variable cost per successful task", num: true, raw: (r) => r.cost_per_successful_task, get: (r) => unitCost(r.cost_per_successful_task) },
     { label: "Rework share", num: true, get: (r) => pct(r.rework_share) },
-    { label: "Cost per 1,000 tokens", num: true, get: (r) => money(r.cost_per_1k_tokens) },
+    { label: "Cost per 1,000 tokens", num: true, raw: (r) => r.cost_per_1k_tokens, get: (r) => unitCost(r.cost_per_1k_tokens) },
   ], v.rows);
   note(c, "Loaded cost adds allocated fixed costs and idle self-hosted GPU time to the calls' variable cost.");
   const asym = await api("asymmetry", { ...f, by: "model" });
@@ -555,7 +612,7 @@ async function customers(f) {
       const color = colourOf(`plan ${plan.plan}`);
       const pos = plan.positions;
       traces.push({ type: "scatter", mode: "markers", name: `${plan.plan} customers`, marker: { color, size: 9 },
-        x: pos.map((p) => num(p.usage)), y: pos.map((p) => num(p.gross_margin)), text: pos.map((p) => p.customer_id),
+        x: pos.map((p) => num(p.usage)), y: pos.map((p) => num(p.gross_margin)), text: pos.map((p) => text(p.customer_id)),
         hovertemplate: "%{text}<br>usage %{x:,.0f} " + esc(plan.unit) + "<br>margin $%{y:,.2f}<extra></extra>" });
       const mean = plan.lines && plan.lines.mean ? plan.lines.mean : {};
       for (const [k, label, dash] of [["u0", "break-even", "solid"], ["u_m", "target margin", "dot"]]) {
@@ -575,23 +632,23 @@ async function customers(f) {
   const rows = m.rows.filter((r) => r.customer !== null);
   const worst = rows.slice(0, 15);
   chart(card(g, "Gross margin by customer"), "margin-by-customer", "Gross margin by customer, worst 15 (USD)", [
-    { type: "bar", orientation: "h", x: worst.map((r) => num(r.gross_margin)).reverse(), y: worst.map((r) => text(r.customer)).reverse(),
+    { type: "bar", orientation: "h", x: worst.map((r) => num(r.gross_margin)).reverse(), y: worst.map((r) => rowLabel(r, r.customer)).reverse(),
       marker: { color: worst.map((r) => (num(r.gross_margin) < 0 ? "#c4320a" : "#067647")).reverse() },
       hovertemplate: "%{y}: $%{x:,.2f}<extra></extra>" },
-  ], { xaxis: moneyAxis, margin: { ...LAYOUT.margin, l: 110 } });
+  ], { xaxis: moneyAxis, yaxis: { automargin: true }, margin: { ...LAYOUT.margin, l: 110 } });
   const under = rows.filter((r) => num(r.gross_margin) < 0);
   const c2 = card(g, `Underwater customers (${under.length})`);
   tableOf(c2, [
-    { label: "Customer", get: (r) => text(r.customer) },
-    { label: "Plan", get: (r) => text(r.plan) },
+    { label: "Customer", get: (r) => rowLabel(r, r.customer) },
+    { label: "Plan", get: (r) => plan(r.plan) },
     { label: "Revenue", num: true, sum: (r) => r.revenue, get: (r) => money(r.revenue) },
-    { label: "Cost", num: true, sum: (r) => num(r.variable_cost) + num(r.fixed_cost), get: (r) => money(num(r.variable_cost) + num(r.fixed_cost)) },
+    { label: "Cost", num: true, sum: (r) => decSum([r.variable_cost, r.fixed_cost]), get: (r) => money(decSum([r.variable_cost, r.fixed_cost])) },
     { label: "Gross margin", num: true, sign: true, sum: (r) => r.gross_margin, raw: (r) => r.gross_margin, get: (r) => money(r.gross_margin) },
   ], under, { empty: "No customer is underwater for these filters." });
   const c3 = card(g, "All customers", { wide: true });
   tableOf(c3, [
-    { label: "Customer", get: (r) => text(r.customer) },
-    { label: "Plan", get: (r) => text(r.plan) },
+    { label: "Customer", get: (r) => rowLabel(r, r.customer) },
+    { label: "Plan", get: (r) => plan(r.plan) },
     { label: "Revenue", num: true, sum: (r) => r.revenue, get: (r) => money(r.revenue) },
     { label: "Variable cost", num: true, sum: (r) => r.variable_cost, get: (r) => money(r.variable_cost) },
     { label: "Fixed cost", num: true, sum: (r) => r.fixed_cost, get: (r) => money(r.fixed_cost) },
@@ -610,8 +667,8 @@ function leafCount(n) { return n.children.length ? n.children.reduce((a, c) => a
 function treeLabel(n) {
   return `<span class="node"><span class="op">${esc(n.label)}</span>` +
     `${n.agent ? `<span class="agent">${esc(n.agent)}</span>` : ""}` +
-    `<span class="num">${money(n.inclusive_cost)}</span>` +
-    `${n.children.length ? `<span class="muted">own ${money(n.cost)} · ${count(leafCount(n))} calls</span>` : ""}</span>`;
+    `<span class="num">${usd(n.inclusive_cost, 6)}</span>` +
+    `${n.children.length ? `<span class="muted">own ${usd(n.cost, 6)} · ${count(leafCount(n))} calls</span>` : ""}</span>`;
 }
 function treeList(nodes, depth) {
   const ul = document.createElement("ul");
@@ -649,7 +706,7 @@ async function openTask(id, panel) {
   panel.dataset.task = id;
   const box = el('<div class="kpis"></div>');
   panel.appendChild(box);
-  for (const [label, value] of [["Task cost", money(t.cost)], ["Calls", count(t.calls)], ["Depth", count(t.depth)], ["Widest fan-out", count(t.fan_out)]]) {
+  for (const [label, value] of [["Task cost", unitCost(t.cost)], ["Calls", count(t.calls)], ["Depth", count(t.depth)], ["Widest fan-out", count(t.fan_out)]]) {
     box.appendChild(el(`<div class="kpi"><div class="label">${esc(label)}</div><div class="value">${esc(value)}</div></div>`));
   }
   const ids = [], parents = [], labels = [], values = [];
@@ -679,7 +736,7 @@ async function tasks(f) {
     { label: "Feature", get: (r) => text(r.feature) },
     { label: "Customer", get: (r) => text(r.customer_id) },
     { label: "Started", get: (r) => (r.start || "").replace("T", " ").slice(0, 16) },
-    { label: "Cost", num: true, sum: (r) => r.cost, get: (r) => money(r.cost) },
+    { label: "Cost", num: true, sum: (r) => r.cost, as: unitCost, raw: (r) => r.cost, get: (r) => unitCost(r.cost) },
     { label: "Calls", num: true, sum: (r) => r.calls, as: count, get: (r) => count(r.calls) },
     { label: "Agents", num: true, get: (r) => count(r.agents) },
   ], t.rows, {
@@ -731,8 +788,8 @@ async function endpoints(f) {
     { label: "Idle cost", num: true, sum: (r) => r.idle_cost, get: (r) => money(r.idle_cost) },
     { label: "Utilization", num: true, get: (r) => pct(r.utilization) },
     { label: "Calls", num: true, sum: (r) => r.calls, as: count, get: (r) => count(r.calls) },
-    { label: "Per 1M input tokens", num: true, get: (r) => money(r.usd_per_mtok_input) },
-    { label: "Per 1M output tokens", num: true, get: (r) => money(r.usd_per_mtok_output) },
+    { label: "Per 1M input tokens", num: true, raw: (r) => r.usd_per_mtok_input, get: (r) => unitCost(r.usd_per_mtok_input) },
+    { label: "Per 1M output tokens", num: true, raw: (r) => r.usd_per_mtok_output, get: (r) => unitCost(r.usd_per_mtok_output) },
   ], e.rows);
 }
 
@@ -773,7 +830,7 @@ function renderComparison(out, r) {
   out.appendChild(el(`<h2>Self-hosting vs ${esc(r.api_model)}</h2>`));
   const best = r.options[0];
   kpisInto(out, [
-    ["API cost per month", money(r.api_monthly_usd), `${dec1.format(r.monthly_mtok)} M tokens at ${money(r.api_usd_per_mtok_blended)} per 1M`],
+    ["API cost per month", money(r.api_monthly_usd), `${dec1.format(r.monthly_mtok)} M tokens at ${unitCost(r.api_usd_per_mtok_blended)} per 1M`],
     ["Cheapest self-hosted", best ? money(best.monthly_usd[r.plan]) : "—", best ? `${best.replicas} × ${best.num_gpus} ${best.gpu} (${best.precision})` : "nothing meets the latency target"],
     ["Break-even volume", best ? `${count(best.break_even_mtok_per_month)} M tokens/month` : "—", "above it the GPUs are cheaper"],
   ]);
@@ -787,7 +844,7 @@ function renderComparison(out, r) {
     { label: "Configuration", get: (o) => `${o.replicas} replica(s) of ${o.num_gpus} × ${o.gpu}` },
     { label: "Weights", get: (o) => o.precision },
     { label: "Per month", num: true, get: (o) => money(o.monthly_usd[r.plan]) },
-    { label: "Per 1M output tokens", num: true, get: (o) => money(o.usd_per_mtok.output) },
+    { label: "Per 1M output tokens", num: true, get: (o) => unitCost(o.usd_per_mtok.output) },
     { label: "Break-even (M tokens/month)", num: true, get: (o) => count(o.break_even_mtok_per_month) },
     { label: "Performance model", get: (o) => (o.calibrated ? "calibrated" : `UNCALIBRATED: ${o.coverage_warning}`) },
   ], r.options, { empty: "No configuration meets the latency target." });
@@ -810,7 +867,7 @@ const DIM_NAME = {
   team: "Team", agent: "Agent", environment: "Environment", user_id: "User",
 };
 function dimValue(dim, value) {
-  const v = value === "(none)" || value === null || value === undefined || value === "" ? "(not set)" : value;
+  const v = text(value);
   return `${(DIM_NAME[dim] || dim).toLowerCase()} ${v}`;
 }
 function seriesName(a) { return a.dim === "total" ? "All spend" : dimValue(a.dim, a.value).replace(/^./, (c) => c.toUpperCase()); }
@@ -941,7 +998,7 @@ async function budgets(f, choices) {
     { label: "Calls", num: true, sum: (r) => r.calls, as: count, get: (r) => count(r.calls) },
     { label: "Normal at most", num: true, get: (r) => count(r.calls_limit) },
     { label: "Cost", num: true, sum: (r) => r.cost, get: (r) => money(r.cost) },
-    { label: "Agent making most calls", get: (r) => (r.agent ? `${r.agent} (${count(r.agent_calls)} calls)` : "(not set)") },
+    { label: "Agent making most calls", get: (r) => (r.agent ? `${r.agent} (${count(r.agent_calls)} calls)` : "—") },
     { label: "", get: () => "" },
   ], run.rows, { empty: "No runaway tasks in this period.", shown: run.total > run.rows.length });
   t3.querySelectorAll("tbody tr").forEach((tr, i) => {
