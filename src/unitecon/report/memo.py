@@ -10,8 +10,11 @@ it, never computed here:
   body's `levers`): saved in the period, per month, share of variable + idle GPU cost;
 - the TCO file (`tco --json`): the recommended option is the alternative with the largest
   positive NPV against the baseline (the baseline itself when none has one); its NPV against
-  the baseline, IRR, payback (break-even) month and ROI, the Monte Carlo P10 and P90 of that
-  NPV (the risk range), and the roadmap the file gives.
+  the baseline, IRR and payback (break-even) month, the Monte Carlo P10 and P90 of that
+  NPV (the risk range), and the roadmap the file gives. The option's own ROI ((benefits -
+  cost) / cost, not a comparison with the baseline: a cheaper option can have a positive NPV
+  against the baseline and a negative ROI of its own) is in `--json`, not in the sentence
+  that recommends it; only a kept baseline is quoted with its ROI.
 
 The PDF is the HTML printed by headless Chromium (`--print-to-pdf`, the browser the
 dashboard's tests already use), sized to one US-letter page.
@@ -248,8 +251,7 @@ def _impact(f: dict[str, Any]) -> str:
         items.append(
             f"Recommended: '{r['alternative']}' ({r['description']}). Over {horizon}: NPV "
             f"{_m(r['npv_vs_baseline'])} against '{r['baseline']}', IRR "
-            f"{_pct(r['irr_annual'])} a year, break-even {_month(r['payback_month'])}, "
-            f"ROI {_pct(r['roi'])}."
+            f"{_pct(r['irr_annual'])} a year, break-even {_month(r['payback_month'])}."
         )
     if r["risk_p10"] is not None:
         items.append(
