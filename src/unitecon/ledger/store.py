@@ -555,24 +555,26 @@ class Ledger:
         (distinct hashes are distinct ids); only when two hashes meet (a repeated id, or
         DuckDB's hash colliding on structured ids as `ingest/seen.py` found) are the ids
         themselves counted. Up to `SORTED_IDS` records the hashes are sorted in memory and
-        their neighbours compared (5M ids: about 0.2 s CPU, where DuckDB's
-        `count(DISTINCT hash(event_id))` took 0.55 s: docs/benchmarks.md, "Session 14");
-        above, DuckDB counts them, within its memory limit. Each scan runs on one thread
-        (`_one_thread`): the rows a transaction has not committed yet are scanned by one."""
+        their neighbours compared (5M ids: 0.4-0.5 s CPU, where DuckDB's
+        `count(DISTINCT hash(event_id))` took 1.0-1.1 s on one thread: docs/benchmarks.md,
+        "Session 14"); above, DuckDB counts them, within its memory limit, on one thread
+        (`_one_thread`). (The scan of the rows a transaction has not committed yet is one
+        thread's either way; the sorted road leaves the setting alone, which costs 0.06 s
+        the first time.)"""
         where = "FROM events WHERE ingest_id = $ingest_id"
+        if rows <= SORTED_IDS:
+            got = self.con.execute(f"SELECT hash(event_id) AS h {where}", this).fetchnumpy()
+            hashes = np.sort(np.asarray(got["h"], dtype=np.uint64))
+            if not bool(np.any(hashes[1:] == hashes[:-1])):
+                return int(hashes.size)
+            return _first(self.con, f"SELECT count(DISTINCT event_id) {where}", this)
         with _one_thread(self.con):
-            if rows <= SORTED_IDS:
-                got = self.con.execute(f"SELECT hash(event_id) AS h {where}", this).fetchnumpy()
-                hashes = np.sort(np.asarray(got["h"], dtype=np.uint64))
-                if not bool(np.any(hashes[1:] == hashes[:-1])):
-                    return int(hashes.size)
-            else:
-                row = self.con.execute(
-                    f"SELECT count(*), count(DISTINCT hash(event_id)) {where}", this
-                ).fetchone()
-                assert row is not None
-                if row[1] == row[0]:
-                    return int(row[1])
+            row = self.con.execute(
+                f"SELECT count(*), count(DISTINCT hash(event_id)) {where}", this
+            ).fetchone()
+            assert row is not None
+            if row[1] == row[0]:
+                return int(row[1])
             return _first(self.con, f"SELECT count(DISTINCT event_id) {where}", this)
 
     def _any_stored(self, plan: DirectRead, rows: str) -> bool:
