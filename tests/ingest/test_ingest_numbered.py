@@ -175,6 +175,47 @@ def test_an_id_given_twice_in_the_file_is_read_in_chunks(tmp_path: Path) -> None
     assert [q[0] for q in direct[1]] == [f"{path}:row 16"]
 
 
+#: Two distinct ids with the same DuckDB `hash()` (tests/ingest/test_ingest_id_hash.py).
+COLLIDING = (
+    "0000000000000001000000000000003b:0000000000018879",
+    "00000000000000010000000000000035:0000000000018849",
+)
+
+
+@pytest.mark.parametrize("sorted_ids", [1 << 24, 0], ids=["sorted-in-memory", "counted-by-duckdb"])
+def test_two_ids_with_one_hash_are_both_written_in_one_statement(
+    tmp_path: Path, one_statement: None, monkeypatch: pytest.MonkeyPatch, sorted_ids: int
+) -> None:
+    """The in-file distinct-id check compares hashes first; two distinct ids whose hashes
+    meet are then counted as ids, so both are kept, whether the hashes were sorted in
+    memory or counted by DuckDB (a file over `SORTED_IDS` records)."""
+    from unitecon.ledger import store
+
+    monkeypatch.setattr(store, "SORTED_IDS", sorted_ids)
+    ids = [f"ev-{i}" for i in range(30)]
+    ids[4], ids[21] = COLLIDING
+    path = _parquet(tmp_path / "collide.parquet", _rows(30, event_id=ids))
+    direct, chunked, res = _both(path, tmp_path)
+    assert res.direct and direct == chunked
+    assert direct[3] == (30, 30, 0, 0, 0)
+    assert {e["event_id"] for e in direct[0]} >= set(COLLIDING)
+
+
+@pytest.mark.parametrize("sorted_ids", [1 << 24, 0], ids=["sorted-in-memory", "counted-by-duckdb"])
+def test_an_id_given_twice_is_found_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sorted_ids: int
+) -> None:
+    from unitecon.ledger import store
+
+    monkeypatch.setattr(store, "SORTED_IDS", sorted_ids)
+    ids = [f"ev-{i}" for i in range(20)]
+    ids[19] = "ev-0"  # the first and the last row
+    path = _parquet(tmp_path / "twice.parquet", _rows(20, event_id=ids))
+    direct, chunked, res = _both(path, tmp_path)
+    assert not res.direct and direct == chunked
+    assert [q[0] for q in direct[1]] == [f"{path}:row 20"]
+
+
 def test_a_column_named_file_row_number_takes_the_held_road(tmp_path: Path) -> None:
     cols = _rows(10, file_row_number=list(range(100, 110)))
     path = _parquet(tmp_path / "frn.parquet", cols)

@@ -88,6 +88,37 @@ def test_migrate_from_blank_gives_the_event_schema() -> None:
     assert migrations.migrate(con) == []
 
 
+def _catalog(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[object, ...]], ...]:
+    """Everything the catalog says of a ledger's tables, and its recorded versions."""
+    return (
+        con.execute("SELECT table_name, sql FROM duckdb_tables() ORDER BY ALL").fetchall(),
+        con.execute(
+            "SELECT table_name, column_index, column_name, data_type, column_default, "
+            "is_nullable, numeric_precision, numeric_scale FROM duckdb_columns() ORDER BY ALL"
+        ).fetchall(),
+        con.execute(
+            "SELECT table_name, constraint_type, constraint_text, constraint_column_names "
+            "FROM duckdb_constraints() ORDER BY ALL"
+        ).fetchall(),
+        con.execute("SELECT table_name, sql FROM duckdb_indexes() ORDER BY ALL").fetchall(),
+        con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall(),
+        con.execute("SELECT sequence_name FROM duckdb_sequences()").fetchall(),
+        con.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall(),
+    )
+
+
+def test_a_blank_ledger_made_at_the_latest_version_is_what_the_migrations_make() -> None:
+    """A blank database is made at LATEST by `LATEST_TABLES` alone; the migrations, run one
+    after the other from version 1, make the same tables, columns, constraints and versions."""
+    made = duckdb.connect()
+    assert migrations.migrate(made) == list(range(1, migrations.LATEST + 1))
+    stepped = duckdb.connect()
+    migrations.migrate(stepped, target=1)  # (below LATEST: the migrations themselves)
+    assert migrations.migrate(stepped) == list(range(2, migrations.LATEST + 1))
+    assert _catalog(made) == _catalog(stepped)
+    assert len(_catalog(made)[0]) == 7 and len(_catalog(made)[6]) == migrations.LATEST
+
+
 def test_migrate_from_version_1_keeps_rows(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))

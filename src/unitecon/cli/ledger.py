@@ -7,9 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from unitecon.analysis.answers import Filters
 from unitecon.cli.output import console, emit_costs, emit_json, money, parse_date, table
-from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
 from unitecon.ledger import dimensions
 from unitecon.terminal import shows_progress
@@ -60,23 +58,28 @@ def ingest(
 
     Example: unitecon ingest traces/*.json events.jsonl
     """
-    from unitecon.pipeline import ingest_paths
+    from unitecon.pipeline import FileHashes, ingest_paths
 
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UniteconError(f"No such file: {', '.join(map(str, missing))}")
     from unitecon.engine import LedgerBusy, without_pandas
 
+    # the files are hashed while the ledger opens and the readers are imported
+    hashes = FileHashes(sorted(set(paths)))
     try:
-        with without_pandas():  # (DuckDB would import it to bind the first parameter)
-            ledger = _ledger()
-    except LedgerBusy:
-        from unitecon.cli.session import ingest_through_service
+        try:
+            with without_pandas():  # (DuckDB would import it to bind the first parameter)
+                ledger = _ledger()
+        except LedgerBusy:
+            from unitecon.cli.session import ingest_through_service
 
-        results = ingest_through_service(_ledger_path(), paths, fmt, quiet=as_json)
-    else:
-        with ledger, without_pandas():
-            results = ingest_paths(ledger, paths, fmt=fmt, quiet=as_json)
+            results = ingest_through_service(_ledger_path(), paths, fmt, quiet=as_json)
+        else:
+            with ledger, without_pandas():
+                results = ingest_paths(ledger, paths, fmt=fmt, quiet=as_json, hashes=hashes)
+    finally:
+        hashes.cancel()  # (the service, or an error: the files not started yet)
     if as_json:
         emit_json([r.as_dict() for r in results])
     else:
@@ -141,6 +144,8 @@ def quarantine(
 
     Fix the file and ingest it again: its quarantine entries are replaced.
     """
+    from unitecon.cli.session import dump, session
+
     with session(None) as s:
         got = s.ask("quarantine", source=source, limit=limit)
     total, rows = got.total, got.records
@@ -173,6 +178,9 @@ def costs(
 
     Example: unitecon costs --by month,feature --since 2026-10-01
     """
+    from unitecon.analysis.answers import Filters
+    from unitecon.cli.session import session
+
     dimensions.parse(by, dimensions.COSTS)  # a mistake is told before the ledger is opened
     f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
@@ -239,6 +247,9 @@ def prices_show(
 def prices_missing(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Models in the ledger with no price, their volume, and the override to add; and the
     model calls that came without usage (cost unknown, never $0), per source."""
+    from unitecon.analysis.answers import Filters
+    from unitecon.cli.session import dump, session
+
     with session(config) as s:
         rows = s.ask("prices_missing", Filters())
     if as_json:

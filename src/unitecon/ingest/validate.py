@@ -23,7 +23,6 @@ from decimal import Decimal
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from unitecon.ingest.seen import SeenIds
 from unitecon.ledger import ids
@@ -549,6 +548,8 @@ class Validator:
 
     def split(self, out: pa.Table) -> tuple[pa.Table, list[Rejected]]:
         """Split a validation result into good events and rejections."""
+        import pyarrow.compute as pc  # not at the top: 0.07 s of a direct read's import
+
         if out["_reason"].null_count == out.num_rows:  # all good: no copies
             rejected, good = [], out
         else:

@@ -44,6 +44,9 @@ PROGRESS_SECONDS = 0.25
 #: DuckDB's memory limit during a direct read (`Ledger._read_direct`): with the Python
 #: process around it, `unitecon ingest` stays under 2 GB at any file size (docs/benchmarks.md).
 DIRECT_MEMORY = engine.COMMAND_MEMORY
+#: The most ids whose hashes a direct read's distinct-id check sorts in memory (8 bytes
+#: each: 128 MiB beside DuckDB's own limit; `Ledger._distinct_ids`).
+SORTED_IDS = 1 << 24
 
 
 def home() -> Path:
@@ -498,7 +501,7 @@ class Ledger:
             bad: list[int] = []
             if inserted == scanned.lines:
                 records = inserted
-                ids = self._distinct_ids(this)
+                ids = self._distinct_ids(this, inserted)
             else:
                 row = con.execute(
                     "SELECT count(*), count(DISTINCT event_id), coalesce(list(_pos ORDER BY "
@@ -546,12 +549,25 @@ class Ledger:
         self._count_rejected(res, rejected)
         return True
 
-    def _distinct_ids(self, this: dict[str, str]) -> int:
-        """The number of distinct ids this ingest (`this`) inserted, on one thread
-        (`_one_thread`): first of their 64-bit hashes, a lighter hash table (5M ids: 0.62 s
-        CPU instead of 0.76 s), which is the answer when it counts every row (distinct
-        hashes are distinct ids); only when two hashes meet are the ids themselves counted."""
+    def _distinct_ids(self, this: dict[str, str], rows: int) -> int:
+        """The number of distinct ids among the `rows` records this ingest (`this`)
+        inserted. First from their 64-bit hashes, which is the answer when no two meet
+        (distinct hashes are distinct ids); only when two hashes meet (a repeated id, or
+        DuckDB's hash colliding on structured ids as `ingest/seen.py` found) are the ids
+        themselves counted. Up to `SORTED_IDS` records the hashes are sorted in memory and
+        their neighbours compared (5M ids: 0.4-0.5 s CPU, where DuckDB's
+        `count(DISTINCT hash(event_id))` took 1.0-1.1 s on one thread: docs/benchmarks.md,
+        "Session 14"); above, DuckDB counts them, within its memory limit, on one thread
+        (`_one_thread`). (The scan of the rows a transaction has not committed yet is one
+        thread's either way; the sorted road leaves the setting alone, which costs 0.06 s
+        the first time.)"""
         where = "FROM events WHERE ingest_id = $ingest_id"
+        if rows <= SORTED_IDS:
+            got = self.con.execute(f"SELECT hash(event_id) AS h {where}", this).fetchnumpy()
+            hashes = np.sort(np.asarray(got["h"], dtype=np.uint64))
+            if not bool(np.any(hashes[1:] == hashes[:-1])):
+                return int(hashes.size)
+            return _first(self.con, f"SELECT count(DISTINCT event_id) {where}", this)
         with _one_thread(self.con):
             row = self.con.execute(
                 f"SELECT count(*), count(DISTINCT hash(event_id)) {where}", this
