@@ -47,6 +47,20 @@ def test_keys_lifecycle(cli: typer.Typer, _fresh_home: Path) -> None:
     assert "dashboard" in out
 
 
+def test_a_read_key_comes_with_the_dashboard_s_login_link(
+    cli: typer.Typer, _fresh_home: Path
+) -> None:
+    # the demo's hint said "prints a login link" and none was printed; the dashboard reads
+    # the key from the link's fragment (static/app.js), so it never reaches a server log
+    code, out = run(cli, "keys", "create", "read", "--name", "dashboard")
+    assert code == 0, out
+    lines = out.split()
+    key = next(w for w in lines if w.startswith("uk_read_"))
+    assert f"http://127.0.0.1:4318/#key={key}" in lines
+    code, out = run(cli, "keys", "create", "ingest")
+    assert code == 0 and "#key=" not in out  # only a read key opens the dashboard
+
+
 def test_keys_errors(cli: typer.Typer) -> None:
     code, out = run(cli, "keys", "create", "writer")
     assert code != 0 and "choose from: ingest, read, admin" in out

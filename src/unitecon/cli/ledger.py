@@ -344,21 +344,35 @@ def _tour() -> None:
 
 
 def _next_steps(summary: dict[str, Any]) -> None:
+    import datetime as dt
     import os
+    import shlex
     import shutil
     import sys
 
     u = "unitecon" if shutil.which("unitecon") else os.path.relpath(sys.argv[0])
+    home = os.environ.get("UNITECON_HOME")  # the commands below read the home the demo wrote
+    first = f"  In a new shell first: export UNITECON_HOME={shlex.quote(home)}\n" if home else ""
     scenarios = Path(summary["scenarios"]["tco.yaml"]).parent
+    # a period the demo's traffic covers: its last 7 days (window_end is exclusive)
+    end = dt.date.fromisoformat(str(summary["window_end"])[:10])
+    since, until = (end - dt.timedelta(days=7)).isoformat(), end.isoformat()
+    book = summary["workbook"]
+    workbook = (
+        f"  TCO workbook: {book}\n"
+        if Path(book).exists()
+        else f"  TCO workbook: not written yet (the first command below writes {book})\n"
+    )
     console.print(
         "\n[bold]Next[/]\n"
+        f"{first}"
         f"  Report (open in a browser, offline): [bold]{summary['report']}[/]\n"
         f"  Board memo (one page): [bold]{summary.get('memo', '(not written)')}[/]\n"
-        f"  TCO workbook: {summary['workbook']}\n"
+        f"{workbook}"
         f"  Scenario files to edit and re-run: {scenarios}\n"
-        f"    {u} tco {summary['scenarios']['tco.yaml']} --xlsx {summary['workbook']}\n"
+        f"    {u} tco {summary['scenarios']['tco.yaml']} --xlsx {book}\n"
         f"    {u} whatif {summary['scenarios']['whatif.yaml']}\n"
-        f"  Your own period: {u} report --since 2026-10-01 --until 2026-11-01 --out oct.html\n"
+        f"  Your own period: {u} report --since {since} --until {until} --out week.html\n"
         f"  Dashboard: {u} keys create read --name dashboard   # prints a login link\n"
         f"             {u} serve                               # http://127.0.0.1:4318/\n"
         f"  Explore:   {u} costs --by feature,model · {u} tasks --top 5 · "

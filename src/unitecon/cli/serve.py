@@ -221,6 +221,14 @@ def keys_create(
     console.print(f"Created {info.kind.value} key {info.key_id}" + (f" ({name})" if name else ""))
     console.print(key, highlight=False, markup=False, soft_wrap=True)
     console.print("Store it now: it is not shown again. Send it as `Authorization: Bearer <key>`.")
+    if info.kind.value == "read":  # the dashboard takes a read key from the link's fragment
+        console.print(
+            f"Dashboard login link (with `unitecon serve` on its default address): "
+            f"http://127.0.0.1:4318/#key={key}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @keys_app.command("list")
