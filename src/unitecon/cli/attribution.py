@@ -19,7 +19,7 @@ from rich.tree import Tree
 
 from unitecon.analysis.answers import Filters
 from unitecon.cli.empty import said_nothing_matched
-from unitecon.cli.output import console, emit_json, money, parse_date, table
+from unitecon.cli.output import console, emit_json, money, parse_date, period, table
 from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
 from unitecon.terminal import shows_progress
@@ -228,7 +228,8 @@ def tasks(
         )
         for r in rows
     ]
-    console.print(table(f"Most expensive tasks ({len(rows)})", cols, body, right=["cost"]))
+    title = f"Most expensive tasks ({len(rows)}), {period(f)}"
+    console.print(table(title, cols, body, right=["cost"]))
     for d in details:
         console.print(_tree(d))
 
@@ -305,7 +306,7 @@ def outcomes(
         emit_json(dump(got))
         return
     rows, sup = got.outcomes, got.supervisor_overhead
-    _sup_print(sup)
+    _sup_print(sup, period(f))
     cols = [
         by,
         "tasks",
@@ -339,10 +340,11 @@ def outcomes(
         )
         for r in rows
     ]
-    console.print(table("Outcomes and rework (cost of pass)", cols, body, right=cols[1:]))
+    title = f"Outcomes and rework (cost of pass), {period(f)}"
+    console.print(table(title, cols, body, right=cols[1:]))
 
 
-def _sup_print(rows: list[dict[str, Any]]) -> None:
+def _sup_print(rows: list[dict[str, Any]], when: str) -> None:
     cols = ["feature", "multi-agent tasks", "cost", "supervisor's own", "overhead"]
     body = [
         (
@@ -351,7 +353,7 @@ def _sup_print(rows: list[dict[str, Any]]) -> None:
         )
         for r in rows
     ]  # fmt: skip
-    console.print(table("Supervisor overhead", cols, body, right=cols[1:]))
+    console.print(table(f"Supervisor overhead, {when}", cols, body, right=cols[1:]))
 
 
 def endpoints(

@@ -19,7 +19,7 @@ import typer
 
 from unitecon.analysis.answers import Filters
 from unitecon.cli.empty import said_nothing_matched
-from unitecon.cli.output import console, emit_json, money, parse_date, parse_month, table
+from unitecon.cli.output import console, emit_json, money, parse_date, parse_month, period, table
 from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
 
@@ -150,7 +150,7 @@ def anomalies(
     _print_anomalies(got.anomalies, top, got.total)
 
 
-def _print_runaways(found: list[Any]) -> None:
+def _print_runaways(found: list[Any], when: str) -> None:
     rows = [
         (
             r.task,
@@ -167,7 +167,7 @@ def _print_runaways(found: list[Any]) -> None:
     ]
     console.print(
         table(
-            "Runaway tasks (far more calls than their feature's tasks)",
+            f"Runaway tasks (far more calls than their feature's tasks), {when}",
             [
                 "task",
                 "feature",
@@ -206,7 +206,7 @@ def runaway(
     if not found:
         console.print("No runaway tasks.")
         return
-    _print_runaways(found)
+    _print_runaways(found, period(f))
     console.print("Drill into one: unitecon trace TASK")
 
 
@@ -251,7 +251,7 @@ def coverage(
     ]
     console.print(
         table(
-            "Tagging coverage (leaf calls; untagged spend cannot be charged back)",
+            f"Tagging coverage, {period(f)} (leaf calls; untagged spend cannot be charged back)",
             ["dimension", "spend tagged", "untagged spend", "calls tagged", "most untagged from"],
             rows,
             right=["spend tagged", "untagged spend", "calls tagged"],
@@ -304,7 +304,7 @@ def alerts(
         if found:
             _print_anomalies(found, 10, len(found))
         if loops:
-            _print_runaways(loops[:10])
+            _print_runaways(loops[:10], f"started in the {days} days to {got.as_of} (exclusive)")
         if not (flagged or found or loops):
             console.print("Nothing needs attention.")
     if fail and (flagged or found or loops):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from unitecon.cli.output import console, emit_costs, emit_json, money, parse_date, table
+from unitecon.cli.output import console, emit_costs, emit_json, money, parse_date, period, table
 from unitecon.errors import UniteconError
 from unitecon.ledger import dimensions
 from unitecon.terminal import shows_progress
@@ -210,7 +210,7 @@ def costs(
         )
         for r in shown
     ]
-    title = f"Variable cost by {', '.join(dims)} — total {money(total)}"
+    title = f"Variable cost by {', '.join(dims)}, {period(f)} — total {money(total)}"
     if got.total_rows > len(shown):
         title += f" (top {len(shown)} of {got.total_rows} rows)"
     console.print(table(title, cols, body, right=cols[len(dims) :]))

@@ -21,6 +21,7 @@ __all__ = [
     "money",
     "parse_date",
     "parse_month",
+    "period",
     "table",
 ]
 
@@ -72,6 +73,22 @@ def emit_costs(got: Any) -> None:
     sys.stdout.flush()
     out.write(text)
     out.flush()
+
+
+def period(f: Any) -> str:
+    """The period a table's figures cover, from a question's `since`/`until` (UTC days,
+    `until` exclusive): every money figure says its period."""
+    from datetime import timedelta
+
+    since, until = getattr(f, "since", None), getattr(f, "until", None)
+    last = None if until is None else until - timedelta(days=1)
+    if since is not None and last is not None:
+        return f"{since} to {last} (UTC)"
+    if since is not None:
+        return f"from {since} (UTC)"
+    if last is not None:
+        return f"to {last} (UTC)"
+    return "every event in the ledger"
 
 
 def parse_date(value: str | None, name: str) -> date | None:
