@@ -121,3 +121,78 @@ def test_ingest_exit_codes_tell_a_job_what_happened(
     assert run(["ingest", str(bad)]) == 1
     assert "Nothing was accepted" in capsys.readouterr().out
     assert run(["ingest", str(clean)]) == 0  # again: duplicates only, nothing wrong
+
+
+GOOD = '{"event_id": "e%d", "ts": "2026-11-01T00:00:00Z", "provider": "openai", ' \
+    '"model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 1}'  # fmt: skip
+
+
+def test_a_missing_path_among_several_is_told_and_the_others_ingested(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the fix one missing path stopped the command: exit 2, nothing ingested."""
+    import json
+
+    (tmp_path / "good.jsonl").write_text(GOOD % 1 + "\n" + GOOD % 2 + "\n")
+    (tmp_path / "other.csv").write_text(
+        "event_id,ts,provider,model,input_tokens,output_tokens\n"
+        "e3,2026-11-01T00:00:00Z,openai,gpt-4o-mini,10,1\n"
+    )
+    (tmp_path / "somedir").mkdir()
+    argv = ["ingest", "good.jsonl", "nonexistent.jsonl", "other.csv", "somedir"]
+    assert run(argv) == 4  # stored some of what it was given, not all
+    out, err = capsys.readouterr()
+    assert "nonexistent.jsonl" not in out and "somedir" not in out  # not a source
+    assert " ".join(err.split()) == (
+        "error: 2 of the 4 paths given not ingested: No such file: nonexistent.jsonl; "
+        "somedir is a directory: name the files in it, e.g. `unitecon ingest somedir/*.jsonl`."
+    )
+    assert run(["lineage", "--json"]) == 0  # only the two files are sources, no made-up row
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted((r["source"], r["accepted"]) for r in rows) == [
+        ("good.jsonl", 2),
+        ("other.csv", 1),
+    ]
+    assert run(["quarantine", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 0
+
+    # --json: stdout is the files' results; the skipped path is a JSON error on stderr
+    assert run(["ingest", "good.jsonl", "nonexistent.jsonl", "--json"]) == 4
+    out, err = capsys.readouterr()
+    assert [(r["source"], r["duplicates"]) for r in json.loads(out)] == [("good.jsonl", 2)]
+    assert json.loads(err) == {
+        "error": {
+            "exit_code": 4,
+            "code": "skipped",
+            "message": "1 of the 2 paths given not ingested: No such file: nonexistent.jsonl",
+        }
+    }
+
+
+def test_a_directory_alone_is_an_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the fix: `somedir: No such file: somedir`, counted as a quarantined record."""
+    (tmp_path / "somedir").mkdir()
+    assert run(["ingest", "somedir"]) == 2
+    assert " ".join(capsys.readouterr().err.split()) == (
+        "error: somedir is a directory: name the files in it, e.g. "
+        "`unitecon ingest somedir/*.jsonl`."
+    )
+    assert not (tmp_path / "unitecon-home" / "ledger.duckdb").exists()  # nothing opened
+
+
+def test_an_empty_file_is_named_as_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the fix: "Nothing was accepted. See the reasons above" with no reason above."""
+    (tmp_path / "empty.jsonl").write_text("")
+    (tmp_path / "header.csv").write_text("event_id,ts,provider,model\n")
+    assert run(["ingest", "empty.jsonl"]) == 1
+    out = capsys.readouterr().out
+    assert "empty.jsonl: the file is empty (0 bytes).\nNothing was accepted.\n" in out
+    assert "reasons above" not in out
+    assert run(["ingest", "header.csv"]) == 1
+    assert "header.csv: no records in the file.\nNothing was accepted.\n" in (
+        capsys.readouterr().out
+    )
