@@ -196,3 +196,35 @@ def test_an_empty_file_is_named_as_empty(
     assert "header.csv: no records in the file.\nNothing was accepted.\n" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "least"),
+    [
+        (["--days", "5", "--customers", "10"], "--days", 7),
+        (["--customers", "3"], "--customers", 10),
+    ],
+)
+def test_demo_too_small_is_a_usage_error_stating_the_minimum(
+    argv: list[str],
+    option: str,
+    least: int,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before the fix: `internal error: ValueError: need days >= 7 ...`, exit 3."""
+    import json
+
+    assert run(["demo", *argv, "--json"]) == 2
+    assert json.loads(capsys.readouterr().err) == {
+        "error": {
+            "exit_code": 2,
+            "code": "usage",
+            "message": f"Invalid value for '{option}': Input should be greater than or equal "
+            f"to {least}",
+        }
+    }
+    monkeypatch.setenv("COLUMNS", "200")  # one line an option
+    assert run(["demo", "--help"]) == 0
+    line = next(s for s in capsys.readouterr().out.splitlines() if f" {option} " in s)
+    assert f"[x>={least}]" in line and f"(at least {least})" in line

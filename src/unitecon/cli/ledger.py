@@ -302,8 +302,10 @@ def prices_missing(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 def demo(
     seed: Annotated[int, typer.Option(help="Random seed (deterministic output).")] = 7,
-    days: Annotated[int, typer.Option(help="Days of traffic.")] = 60,
-    customers: Annotated[int, typer.Option(help="Number of customers.")] = 200,
+    days: Annotated[int, typer.Option(min=7, help="Days of traffic (at least 7).")] = 60,
+    customers: Annotated[
+        int, typer.Option(min=10, help="Number of customers (at least 10).")
+    ] = 200,
     tour: Annotated[
         bool, typer.Option("--tour/--no-tour", help="Then show it through the main commands.")
     ] = True,
