@@ -228,3 +228,50 @@ def test_demo_too_small_is_a_usage_error_stating_the_minimum(
     assert run(["demo", "--help"]) == 0
     line = next(s for s in capsys.readouterr().out.splitlines() if f" {option} " in s)
     assert f"[x>={least}]" in line and f"(at least {least})" in line
+
+
+# Each CLI option that the service takes as a bounded query parameter, with its bounds (the
+# route's `ge`/`le`): a value outside them is the CLI's usage error naming the option, the
+# same with or without a service (before: `tasks --top 0` said "No events match these
+# filters" alone and `Invalid request: query.limit: ...` beside `unitecon serve`).
+BOUNDED = [
+    # command, option, least, most, (route module, route, parameter)
+    ("tasks", "--top", 1, 1000, ("api_units", "tasks", "limit")),
+    ("anomalies", "--top", 1, 500, ("api_governance", "anomalies", "top")),
+    ("runaway", "--top", 0, 1000, ("api_governance", "runaway", "top")),
+    ("alerts", "--days", 1, 366, ("api_governance", "alerts", "days")),
+    ("quarantine", "--limit", 1, 10_000, ("api", "quarantine", "limit")),
+    ("costs", "--limit", 0, 100_000, ("api", "costs", "limit")),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "least", "most", "route"), BOUNDED)
+def test_options_the_service_bounds_are_bounded_on_the_command_line(
+    command: str,
+    option: str,
+    least: int,
+    most: int,
+    route: tuple[str, str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import importlib
+    import json
+    import typing
+
+    from unitecon.ledger.store import Ledger
+
+    Ledger().close()  # a ledger: the bound is told, not "No ledger"
+    for value, side, bound in ((least - 1, "greater", least), (most + 1, "less", most)):
+        assert run([command, option, str(value), "--json"]) == 2
+        assert json.loads(capsys.readouterr().err)["error"] == {
+            "exit_code": 2,
+            "code": "usage",
+            "message": f"Invalid value for '{option}': Input should be {side} than or "
+            f"equal to {bound}",
+        }
+    # the route's bounds are these (the service's own answer would leak `query.limit`)
+    module, name, param = route
+    fn = getattr(importlib.import_module(f"unitecon.server.{module}"), name)
+    (info,) = typing.get_type_hints(fn, include_extras=True)[param].__metadata__
+    bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in info.metadata}
+    assert bounds == {"Ge": least, "Le": most}

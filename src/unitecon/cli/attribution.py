@@ -173,7 +173,9 @@ def _one_time_print(got: Any) -> None:
 
 
 def tasks(
-    top: Annotated[int, typer.Option(help="How many of the most expensive tasks.")] = 10,
+    top: Annotated[
+        int, typer.Option(min=1, max=1000, help="How many of the most expensive tasks.")
+    ] = 10,
     feature: Annotated[str | None, typer.Option(help="Only this feature.")] = None,
     trees: Annotated[int, typer.Option(help="Print the tree of the first N.")] = 1,
     since: SinceOpt = None,

@@ -182,7 +182,7 @@ def _why_no_records(source: str) -> str:
 
 def quarantine(
     source: Annotated[str | None, typer.Option(help="Only this source file.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many rows.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List quarantined records with their location and reason.
@@ -213,7 +213,7 @@ def costs(
     ] = "model",
     since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 30,
+    limit: Annotated[int, typer.Option(min=0, max=100_000, help="Rows to show (0 = all).")] = 30,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
