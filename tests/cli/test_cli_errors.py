@@ -275,3 +275,17 @@ def test_options_the_service_bounds_are_bounded_on_the_command_line(
     (info,) = typing.get_type_hints(fn, include_extras=True)[param].__metadata__
     bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in info.metadata}
     assert bounds == {"Ge": least, "Le": most}
+
+
+def test_an_unknown_task_names_the_command_that_lists_tasks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Beside the service it named the route `GET /api/v1/tasks` (tests/analysis/
+    test_beside_service.py checks that path); here without one."""
+    from unitecon.ledger.store import Ledger
+
+    Ledger().close()
+    assert run(["trace", "nosuch"]) == 2
+    assert capsys.readouterr().err == (
+        "error: Unknown task 'nosuch'. List tasks with `unitecon tasks`.\n"
+    )

@@ -247,7 +247,14 @@ def trace(
     Example: unitecon trace 4bf92f3577b34da6a3ce929d0e0e4736
     """
     with session(config) as s:
-        d = s.ask("task", task_id=task_id)
+        try:
+            d = s.ask("task", task_id=task_id)
+        except UniteconError as e:  # the service's message names its route: name the command
+            if not str(e).startswith("Unknown task"):
+                raise
+            raise UniteconError(
+                f"Unknown task {task_id!r}. List tasks with `unitecon tasks`."
+            ) from None
     if as_json:
         emit_json(dump(d))
         return
