@@ -183,3 +183,26 @@ def test_writes_beside_the_service(home: Path, cli_json: Any, service: Any) -> N
     # the service stopped: the same list from the ledger itself
     assert cli_json(["bills", "list"]) == listed
     assert cli_json(["lineage"])[0]["format"] == "forget"
+
+
+def test_cli_mistakes_read_the_same_beside_the_service(home: Path, service: Any) -> None:
+    """A CLI user's mistake gets the CLI's message, not the HTTP API's (before: `trace`
+    named `GET /api/v1/tasks`, `tasks --top 0` said `query.limit`), and a missing path
+    among the files to ingest is told while the others go through the service's writer."""
+    extra = home / "extra-mistakes.jsonl"
+    extra.write_text(EXTRA.replace("beside-1", "beside-mistakes"))
+    with service():
+        got = _unitecon("trace", "nosuch", home=home)
+        assert got.returncode == 2
+        assert got.stderr == "error: Unknown task 'nosuch'. List tasks with `unitecon tasks`.\n"
+        got = _unitecon("tasks", "--top", "0", "--json", home=home)
+        assert got.returncode == 2 and json.loads(got.stderr)["error"]["message"] == (
+            "Invalid value for '--top': Input should be greater than or equal to 1"
+        )
+        got = _unitecon("ingest", "nonexistent.jsonl", str(extra), "--json", home=home)
+        assert got.returncode == 4, got.stderr
+        assert [r["accepted"] for r in json.loads(got.stdout)] == [1]
+        assert json.loads(got.stderr)["error"]["message"] == (
+            "1 of the 2 paths given not ingested: No such file: nonexistent.jsonl"
+        )
+        assert _json("forget", str(extra), home=home)["events_removed"] == 1

@@ -41,3 +41,6 @@ def test_unknown_and_missing(tmp_path: Path) -> None:
         detect_format(f)
     with pytest.raises(InputError, match="No such file"):
         detect_format(tmp_path / "nope.jsonl")
+    with pytest.raises(InputError) as e:  # before: "No such file" for a directory
+        detect_format(tmp_path)
+    assert str(e.value) == f"{tmp_path} is a directory: name the files in it."

@@ -173,7 +173,9 @@ def _one_time_print(got: Any) -> None:
 
 
 def tasks(
-    top: Annotated[int, typer.Option(help="How many of the most expensive tasks.")] = 10,
+    top: Annotated[
+        int, typer.Option(min=1, max=1000, help="How many of the most expensive tasks.")
+    ] = 10,
     feature: Annotated[str | None, typer.Option(help="Only this feature.")] = None,
     trees: Annotated[int, typer.Option(help="Print the tree of the first N.")] = 1,
     since: SinceOpt = None,
@@ -246,7 +248,14 @@ def trace(
     Example: unitecon trace 4bf92f3577b34da6a3ce929d0e0e4736
     """
     with session(config) as s:
-        d = s.ask("task", task_id=task_id)
+        try:
+            d = s.ask("task", task_id=task_id)
+        except UniteconError as e:  # the service's message names its route: name the command
+            if not str(e).startswith("Unknown task"):
+                raise
+            raise UniteconError(
+                f"Unknown task {task_id!r}. List tasks with `unitecon tasks`."
+            ) from None
     if as_json:
         emit_json(dump(d))
         return

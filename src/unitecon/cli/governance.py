@@ -127,7 +127,7 @@ def _print_anomalies(found: list[Any], top: int, total: int) -> None:
 def anomalies(
     since: Annotated[str | None, typer.Option(help="Test the days from this UTC date.")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
-    top: Annotated[int, typer.Option(help="Rows to show.")] = 15,
+    top: Annotated[int, typer.Option(min=1, max=500, help="Rows to show.")] = 15,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -186,7 +186,7 @@ def _print_runaways(found: list[Any], when: str) -> None:
 
 
 def runaway(
-    top: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 20,
+    top: Annotated[int, typer.Option(min=0, max=1000, help="Rows to show (0 = all).")] = 20,
     since: Annotated[str | None, typer.Option(help="From this UTC date.")] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -263,7 +263,9 @@ def alerts(
     fail: Annotated[
         bool, typer.Option(help="Exit with status 1 when any budget, anomaly or runaway alerts.")
     ] = False,
-    days: Annotated[int, typer.Option(help="Anomalies and runaways of the last N days.")] = 7,
+    days: Annotated[
+        int, typer.Option(min=1, max=366, help="Anomalies and runaways of the last N days.")
+    ] = 7,
     notify: Annotated[
         bool,
         typer.Option(

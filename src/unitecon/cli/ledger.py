@@ -54,19 +54,21 @@ def ingest(
     """Ingest usage files into the ledger (idempotent: re-running changes nothing).
 
     Exit code 0: every record stored (or already there); 4: some records quarantined
-    (`unitecon quarantine`); 1: nothing accepted; 2: an error.
+    (`unitecon quarantine`) or a path skipped (missing, or a directory); 1: nothing
+    accepted; 2: an error (no path is a file).
 
     Example: unitecon ingest traces/*.json events.jsonl
     """
     from unitecon.pipeline import FileHashes, ingest_paths
 
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        raise UniteconError(f"No such file: {', '.join(map(str, missing))}")
+    skipped = {p: why for p in paths if (why := _not_a_file(p)) is not None}
+    if len(skipped) == len(paths):  # nothing to read: an error, and no ledger is created
+        raise UniteconError("; ".join(skipped.values()))
+    files = [p for p in paths if p not in skipped]
     from unitecon.engine import LedgerBusy, without_pandas
 
     # the files are hashed while the ledger opens and the readers are imported
-    hashes = FileHashes(sorted(set(paths)))
+    hashes = FileHashes(sorted(set(files)))
     try:
         try:
             with without_pandas():  # (DuckDB would import it to bind the first parameter)
@@ -74,37 +76,71 @@ def ingest(
         except LedgerBusy:
             from unitecon.cli.session import ingest_through_service
 
-            results = ingest_through_service(_ledger_path(), paths, fmt, quiet=as_json)
+            results = ingest_through_service(_ledger_path(), files, fmt, quiet=as_json)
         else:
             with ledger, without_pandas():
-                results = ingest_paths(ledger, paths, fmt=fmt, quiet=as_json, hashes=hashes)
+                results = ingest_paths(ledger, files, fmt=fmt, quiet=as_json, hashes=hashes)
     finally:
         hashes.cancel()  # (the service, or an error: the files not started yet)
     if as_json:
         emit_json([r.as_dict() for r in results])
     else:
         _print_ingest_summary(results)
-    if not any(r.accepted or r.duplicates for r in results):
+    nothing = not any(r.accepted or r.duplicates for r in results)
+    code = 1 if nothing else QUARANTINED if skipped or any(r.quarantined for r in results) else 0
+    if skipped:  # told last, where a reader of the summary sees it (stderr: stdout stays JSON)
+        _tell_skipped(list(skipped.values()), len(paths), code, as_json)
+    if nothing:
         # nothing stored, nothing already there: a wrong file or format, not a success
         if not as_json:
+            reasons = any(r.quarantined for r in results)
             console.print(
-                "[bold red]Nothing was accepted.[/] See the reasons above or with "
-                "`unitecon quarantine`."
+                "[bold red]Nothing was accepted.[/]"
+                + (" See the reasons above or with `unitecon quarantine`." if reasons else "")
             )
         raise typer.Exit(1)
-    if any(r.quarantined for r in results):
+    if any(r.quarantined for r in results) and not as_json:
         # stored, but some records were not: a scheduled job must be able to notice
-        if not as_json:
-            console.print(
-                f"[yellow]{sum(r.quarantined for r in results):,} records quarantined[/] "
-                f"(exit code {QUARANTINED}): `unitecon quarantine` lists them with their reason."
-            )
-        raise typer.Exit(QUARANTINED)
+        console.print(
+            f"[yellow]{sum(r.quarantined for r in results):,} records quarantined[/] "
+            f"(exit code {QUARANTINED}): `unitecon quarantine` lists them with their reason."
+        )
+    if code:
+        raise typer.Exit(code)
 
 
 QUARANTINED = 4
-"""`ingest`'s exit code when it stored events and quarantined others (1: nothing accepted,
-2: an error, 3: an internal error; README "Exit codes")."""
+"""`ingest`'s exit code when it stored events but not all it was given: records quarantined,
+or a path skipped (1: nothing accepted, 2: an error, 3: an internal error; README "Exit
+codes")."""
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be ingested as a file (a message naming it), or None when it can.
+    A missing path or a directory is not a record: it is told, never quarantined."""
+    if path.is_dir():
+        return (
+            f"{path} is a directory: name the files in it, e.g. "
+            f"`unitecon ingest {path / '*.jsonl'}`."
+        )
+    if not path.exists():
+        return f"No such file: {path}"
+    return None
+
+
+def _tell_skipped(reasons: list[str], given: int, code: int, as_json: bool) -> None:
+    """The paths `ingest` skipped, on stderr (JSON under `--json`, as an error is)."""
+    from unitecon.cli.main import err_console
+
+    message = f"{len(reasons)} of the {given} paths given not ingested: " + "; ".join(reasons)
+    if as_json:
+        import json
+        import sys
+
+        body = {"error": {"exit_code": code, "code": "skipped", "message": message}}
+        sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
+        return
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def _print_ingest_summary(results: list[Any]) -> None:
@@ -127,6 +163,9 @@ def _print_ingest_summary(results: list[Any]) -> None:
     # merged: spans of a provider response already priced through another span
     cols = ["source", "format", "read", "accepted", "duplicates", "merged", "quarantined"]
     console.print(table("Ingest", cols, rows[-12:], right=cols[2:]))
+    for r in results:
+        if not r.rows_read and not r.quarantined:
+            console.print(f"{r.source}: {_why_no_records(r.source)}", highlight=False, markup=False)
     errors = [e for r in results for e in r.errors][:10]
     if errors:
         console.print("[bold yellow]First quarantined records:[/]")
@@ -135,9 +174,18 @@ def _print_ingest_summary(results: list[Any]) -> None:
         console.print("List them all with `unitecon quarantine`.")
 
 
+def _why_no_records(source: str) -> str:
+    """Why a file that was read gave no record at all (and no quarantined one)."""
+    try:
+        empty = Path(source).stat().st_size == 0
+    except OSError:  # gone since, or not a local path
+        empty = False
+    return "the file is empty (0 bytes)." if empty else "no records in the file."
+
+
 def quarantine(
     source: Annotated[str | None, typer.Option(help="Only this source file.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many rows.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List quarantined records with their location and reason.
@@ -170,7 +218,7 @@ def costs(
     ] = "model",
     since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 30,
+    limit: Annotated[int, typer.Option(min=0, max=100_000, help="Rows to show (0 = all).")] = 30,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -265,8 +313,10 @@ def prices_missing(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 def demo(
     seed: Annotated[int, typer.Option(help="Random seed (deterministic output).")] = 7,
-    days: Annotated[int, typer.Option(help="Days of traffic.")] = 60,
-    customers: Annotated[int, typer.Option(help="Number of customers.")] = 200,
+    days: Annotated[int, typer.Option(min=7, help="Days of traffic (at least 7).")] = 60,
+    customers: Annotated[
+        int, typer.Option(min=10, help="Number of customers (at least 10).")
+    ] = 200,
     tour: Annotated[
         bool, typer.Option("--tour/--no-tour", help="Then show it through the main commands.")
     ] = True,

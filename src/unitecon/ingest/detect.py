@@ -93,6 +93,8 @@ def _looks_like_response(obj: dict[str, object]) -> bool:
 def detect_format(path: Path | str) -> str:
     """One of FORMATS. Raises InputError when the file is missing or unrecognisable."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a directory: name the files in it.")
     if not path.is_file():
         raise InputError(f"No such file: {path}")
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
