@@ -38,3 +38,27 @@ def test_costs_adds_token_and_unit_prices(
         ("search", Decimal("0.0535"))
     ]
     assert Decimal(out["total_cost"]) == Decimal("0.0535")
+
+
+def test_a_table_says_the_period_its_money_covers(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every money figure says its period: the title names the window asked (`until`
+    exclusive, so October is "2026-10-01 to 2026-10-31"), or the whole ledger."""
+    ts = datetime(2026, 10, 1, 12, tzinfo=UTC)
+    rows = [
+        {"event_id": "a", "ts": ts, "provider": "openai", "model": "gpt-4o",
+         "input_tokens": 1000, "output_tokens": 100, "feature": "search", "source": "t:1"},
+    ]  # fmt: skip
+    with Ledger() as ledger:
+        ledger.ingest("t", [Chunk(to_table(rows))])
+    capsys.readouterr()
+    assert run(["costs", "--by", "feature", "--since", "2026-10-01", "--until", "2026-11-01"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Variable cost by feature, 2026-10-01 to 2026-10-31 (UTC) — total $0.00" in said, said
+    for argv, when in (
+        (["costs", "--by", "feature"], "every event in the ledger"),
+        (["tasks", "--top", "1", "--since", "2026-10-01"], "from 2026-10-01 (UTC)"),
+        (["coverage", "--since", "2026-10-01"], "from 2026-10-01 (UTC)"),
+    ):
+        assert run(argv) == 0
+        said = " ".join(capsys.readouterr().out.split())
+        assert when in said, (argv, said)
