@@ -428,4 +428,5 @@ def _next_steps(summary: dict[str, Any]) -> None:
         f"  Explore:   {u} costs --by feature,model · {u} tasks --top 5 · "
         f"{u} prices missing · {u} quarantine",
         highlight=False,
+        soft_wrap=True,  # a long path is printed whole, to copy as it is
     )
