@@ -246,6 +246,8 @@ def run_demo(
         "inputs": str(out / "demo"),
         "scenarios": {k: str(v) for k, v in scenarios.items()},
         "workbook": str(out / "tco.xlsx"),
+        "window_start": files.summary.window_start,
+        "window_end": files.summary.window_end,  # exclusive
         "events": sum(r.accepted for r in results),
         "duplicates": sum(r.duplicates for r in results),
         "quarantined": sum(r.quarantined for r in results),

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,18 @@ def test_a_workbook_not_written_is_not_listed_as_written(
 ) -> None:
     out = _hints(tmp_path, capsys, workbook=False)
     assert "TCO workbook: not written yet" in out
+
+
+@pytest.mark.slow
+def test_the_hints_of_a_real_demo_run(capsys: pytest.CaptureFixture[str]) -> None:
+    # the hints once read a key `run_demo`'s summary did not have (`make demo` ended with
+    # "internal error: KeyError: 'window_end'"): printed here from the real summary
+    from unitecon.demo.generate import DEFAULT_END
+    from unitecon.pipeline import run_demo
+
+    summary = run_demo(days=7, customers=10, quiet=True)
+    capsys.readouterr()
+    _next_steps(summary)
+    out = " ".join(capsys.readouterr().out.split())
+    week = f"--since {DEFAULT_END - timedelta(days=7)} --until {DEFAULT_END}"
+    assert week in out, out
