@@ -50,6 +50,15 @@ QUESTIONS = [
     (["report", "--since", "2026-11-10"], "/api/v1/summary?since=2026-11-10"),
     (["prices", "missing"], "/api/v1/prices/missing"),
     (["quarantine"], "/api/v1/quarantine?limit=50"),
+    # a window running past the 7 days of data (to 2026-11-14): one window for every figure
+    (
+        ["margins", "--by", "plan", "--since", "2026-11-10", "--until", "2026-12-01"],
+        "/api/v1/margins?by=plan&since=2026-11-10&until=2026-12-01",
+    ),
+    (
+        ["report", "--since", "2026-11-10", "--until", "2026-12-01"],
+        "/api/v1/summary?since=2026-11-10&until=2026-12-01",
+    ),
 ]
 
 
@@ -98,6 +107,15 @@ def test_cli_json_equals_the_api(home: Path, cli_json: Any) -> None:
     costs, units = cli[0], cli[3]
     assert Decimal(costs["total_cost"]) == Decimal(units["variable_cost"])
     assert Decimal(costs["total_cost"]) > 0
+    # past the data, the headline's margin is its revenue less its fully loaded cost, and
+    # the margins of the same window say the same revenue and margin over the days asked
+    margins, summary = cli[-2], cli[-1]
+    assert (margins["window"]["since"], margins["window"]["until"]) == ("2026-11-10", "2026-12-01")
+    assert Decimal(summary["gross_margin"]) == Decimal(summary["revenue"]) - Decimal(
+        summary["total_cost"]
+    )
+    assert Decimal(margins["total"]["revenue"]) == Decimal(summary["revenue"])
+    assert Decimal(margins["total"]["gross_margin"]) == Decimal(summary["gross_margin"])
     # JSON money is rounded to the micro-dollar (docs/metrics.md): n rows sum to the total
     # within n x 0.5e-6
     days = cli[1]["rows"]

@@ -16,7 +16,7 @@ import typer
 
 from unitecon.analysis.answers import Filters
 from unitecon.attribution.frame import IDLE, UNALLOCATED, label
-from unitecon.cli.output import console, emit_json, money, parse_month, table
+from unitecon.cli.output import console, emit_json, money, parse_date, parse_month, table
 from unitecon.cli.session import dump, session
 from unitecon.errors import UniteconError
 from unitecon.ledger import dimensions
@@ -43,16 +43,20 @@ def margins_cmd(
         str, typer.Option("--by", help=dimensions.help_text(dimensions.MARGINS) + ".")
     ] = "customer",
     month: Annotated[str | None, typer.Option(help="Only this month (YYYY-MM).")] = None,
+    since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 30,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Revenue, variable and fixed cost, contribution and gross margin, worst first.
+    """Revenue, variable and fixed cost, contribution and gross margin, worst first, over
+    the window asked (`--since`/`--until`, as the API's `margins`), else the ledger's days.
 
     Example: unitecon margins --by plan --month 2026-10
     """
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
-        got = s.ask("margins", Filters(), by=by, month=parse_month(month))
+        got = s.ask("margins", f, by=by, month=parse_month(month))
     if as_json:
         emit_json(dump(got))
         return
@@ -169,10 +173,13 @@ def collapse_cmd(
         Path | None, typer.Option("--chart", help="HTML chart path (default: in UNITECON_HOME).")
     ] = None,
     top: Annotated[int, typer.Option(help="Customers to list per plan.")] = 10,
+    since: Annotated[str | None, typer.Option(help="From this UTC date (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this UTC date (exclusive).")] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Usage at which each plan's margin collapses (u0) or misses the target (u_m).
+    """Usage at which each plan's margin collapses (u0) or misses the target (u_m), over
+    the window asked (`--since`/`--until`, as the API's `collapse`), else the ledger's days.
 
     Example: unitecon collapse --plan starter --target-margin 0.6
     """
@@ -182,8 +189,9 @@ def collapse_cmd(
     m_target = None if target_margin is None else Decimal(str(target_margin))
     if m_target is not None and not 0 <= m_target < 1:
         raise UniteconError("--target-margin must be in [0, 1), e.g. 0.6")
+    f = Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
     with session(config) as s:
-        plans = s.ask("collapse_plans", Filters(), plan=plan, target_margin=m_target)
+        plans = s.ask("collapse_plans", f, plan=plan, target_margin=m_target)
     path = write_chart(plans, chart or home() / "collapse.html")
     if as_json:
         from unitecon.economics.collapse_plan import as_dict
