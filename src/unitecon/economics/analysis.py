@@ -65,15 +65,14 @@ class Margins:
     """The same rows with the plans' F as fixed cost (the collapse analysis' basis)."""
 
 
-def load_inputs(priced: Any, project: Any, earlier: Any = None, costed: Any = None) -> MarginInputs:
+def load_inputs(priced: Any, project: Any, costed: Any = None) -> MarginInputs:
     """Query the engine once per record kind: cost and usage lines, month coverage, and the
-    project's fixed costs (and idle) per line when it has any. `earlier`: the ledger's
-    events when `priced` is cut at a window's start (`attribution.variable_costs`).
-    `costed`: the window's `Costed` as the analysis core made it for every other question
-    (`Analysis.costed`), so that margins cover the very days, fixed charges and idle cost
-    that unit metrics and the headline's cost cover; None: made here from `priced` over the
-    events' own days."""
-    c = costed if costed is not None else inp.costed(priced, project, earlier)
+    project's fixed costs (and idle) per line when it has any. `costed`: the window's
+    `Costed` as the analysis core made it for every other question (`Analysis.costed`), so
+    that margins cover the very days, fixed charges and idle cost that unit metrics and the
+    headline's cost cover; None: made here from `priced` over the events' own days (the
+    whole ledger, as the tests ask it)."""
+    c = costed if costed is not None else inp.costed(priced, project)
     if c is None:
         w = inp.window(priced)
         usage = inp.usage_lines(priced, "cost")
